@@ -1,0 +1,38 @@
+// @ts-check
+import tseslint from 'typescript-eslint';
+
+// House rule: SQL is built only by Kysely with parameters. These selectors fail the build on
+// the ways SQL gets built from strings: sql.raw/sql.lit, and a driver call (prepare, exec,
+// query, unsafe) whose SQL text is a template with ${…} or a + concatenation.
+export const stringBuiltSql = [
+  {
+    selector: "CallExpression[callee.object.name='sql'][callee.property.name=/^(raw|lit|unsafe)$/]",
+    message: 'String-built SQL: use Kysely with parameters (sql`…${value}` binds values).',
+  },
+  {
+    selector: "CallExpression[callee.property.name=/^(prepare|exec|query|unsafe|raw)$/] > TemplateLiteral.arguments:first-child[expressions.length>0]",
+    message: 'String-built SQL: pass values as parameters, never inside the SQL text.',
+  },
+  {
+    selector: "CallExpression[callee.property.name=/^(prepare|exec|query|unsafe|raw)$/] > BinaryExpression.arguments:first-child[operator='+']",
+    message: 'String-built SQL: pass values as parameters, never concatenate them into SQL.',
+  },
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'data/', 'dist/', 'artifacts/', 'test/fixtures/'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      'no-restricted-syntax': ['error', ...stringBuiltSql],
+      'no-console': 'error',
+      'no-eval': 'error',
+      'no-new-func': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['test/**', 'scripts/**', 'bench/**', 'bin/**'],
+    rules: { 'no-console': 'off' },
+  },
+);

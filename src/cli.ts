@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, formatFindings, hasErrors, loadConfig, type LoadedConfig } from './config/load-config.js';
+
+// `bastion <command>`: start, migrate, check, create-admin. Every command reads the same
+// validated configuration; `start` refuses to run in production while any error stands.
+
+const USAGE = `usage: bastion <command>
+
+commands:
+  start          serve Conduit (refuses to start insecurely in production)
+  migrate        bring the database schema up to date
+  check          print the deployment report; exit 1 on any error
+  create-admin   --username NAME --email ADDRESS  (password read from standard input)
+`;
+
+function load(): LoadedConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start': {
+      const loaded = load();
+      const errors = loaded.findings.filter((f) => f.severity === 'error');
+      if (loaded.config.isProduction && errors.length > 0) {
+        process.stderr.write(`Bastion refuses to start in production:\n${formatFindings(errors)}\n`);
+        return 1;
+      }
+      const { startServer } = await import('./server.js');
+      const server = await startServer(loaded.config, [...loaded.notices, ...loaded.findings.map((f) => `${f.id}: ${f.message}`)]);
+      server.app.log.info(`Conduit is listening on ${server.address}`);
+      return -1; // keep running
+    }
+    case 'migrate': {
+      const { config } = load();
+      const { openDatabase } = await import('./db/database.js');
+      const { migrateToLatest } = await import('./db/migrate.js');
+      const db = openDatabase(config);
+      try {
+        const done = await migrateToLatest(db);
+        process.stdout.write(done.length ? `applied: ${done.join(', ')}\n` : 'database is up to date\n');
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'check': {
+      const loaded = load();
+      process.stdout.write(`Bastion deployment check (NODE_ENV=${loaded.config.nodeEnv})\n${formatFindings(loaded.findings)}\n`);
+      return hasErrors(loaded.findings) ? 1 : 0;
+    }
+    case 'create-admin': {
+      const { values } = parseArgs({ args: rest, options: { username: { type: 'string' }, email: { type: 'string' } } });
+      if (!values.username || !values.email) {
+        process.stderr.write('create-admin needs --username and --email; the password is read from standard input.\n');
+        return 2;
+      }
+      const { config } = load();
+      const { createAdmin } = await import('./accounts/create-admin.js');
+      const password = await readStdin();
+      const result = await createAdmin(config, { username: values.username, email: values.email, password });
+      if (!result.ok) {
+        process.stderr.write(`${Object.entries(result.errors).map(([f, m]) => `${f} ${m.join(', ')}`).join('\n')}\n`);
+        return 1;
+      }
+      process.stdout.write(`admin ${values.username} created\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(USAGE);
+      return command === undefined || command === '--help' ? 0 : 2;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

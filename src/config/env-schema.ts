@@ -1,0 +1,27 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+// Every environment variable Bastion reads, with its default. Nothing else in the code
+// reads process.env: the result of this schema is the only configuration there is.
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
+  HOST: Type.String({ minLength: 1, maxLength: 255, default: '127.0.0.1' }),
+  PORT: Type.String({ pattern: '^[0-9]{1,5}$', default: '3000' }),
+  DATA_DIR: Type.String({ minLength: 1, maxLength: 4096, default: './data' }),
+  DATABASE_URL: Type.String({ maxLength: 4096, default: '' }),
+  DATABASE_POOL_MAX: Type.String({ pattern: '^[0-9]{1,4}$', default: '10' }),
+  REDIS_URL: Type.String({ maxLength: 4096, default: '' }),
+  SECRET_KEY: Type.String({ maxLength: 4096, default: '' }),
+  SECRET_KEY_FALLBACKS: Type.String({ maxLength: 65536, default: '' }),
+  PUBLIC_ORIGIN: Type.String({ maxLength: 2048, default: '' }),
+  TRUST_PROXY: Type.String({ maxLength: 4096, default: '' }),
+  CORS_ORIGINS: Type.String({ maxLength: 65536, default: '' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  // Switches that exist only so the production checks can refuse them.
+  DEBUG: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], { default: '' }),
+  COOKIE_SECURE: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], { default: '' }),
+});
+
+export type RawEnv = Static<typeof EnvSchema>;

@@ -1,0 +1,83 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config/config.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: DialectName;
+  close(): Promise<void>;
+}
+
+export interface DbOptions {
+  /** PostgreSQL only: the schema to use (tests give each app its own). */
+  readonly searchPath?: string;
+}
+
+/** Opens the embedded SQLite file, or PostgreSQL when DATABASE_URL is postgres://. */
+export function openDatabase(config: Config, options: DbOptions = {}): Db {
+  return config.databaseUrl === null ? openSqlite(join(config.dataDir, 'bastion.db')) : openPostgres(config, options);
+}
+
+export function sqlitePath(config: Config): string {
+  return join(config.dataDir, 'bastion.db');
+}
+
+function openSqlite(file: string): Db {
+  const dir = join(file, '..');
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const sqlite = new SQLite(file);
+  chmodSync(file, 0o600);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    async close() {
+      await kysely.destroy();
+    },
+  };
+}
+
+// COUNT(*) and bigint come back from pg as strings; every count we read fits a JS number.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 && format !== 'binary') return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function openPostgres(config: Config, options: DbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl ?? undefined,
+    max: config.databasePoolMax,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    query_timeout: 15_000,
+    types,
+    ...(options.searchPath ? { options: `-c search_path=${quoteIdent(options.searchPath)}` } : {}),
+  });
+  // An idle client that loses its server must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kysely,
+    dialect: 'postgres',
+    async close() {
+      await kysely.destroy();
+    },
+  };
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error('invalid schema name');
+  return name;
+}

@@ -1,0 +1,121 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+// The tables of Bastion and Conduit. Times are ISO-8601 UTC strings (Date#toISOString), which
+// sort and compare correctly as text on both SQLite and PostgreSQL.
+
+export type Role = 'member' | 'moderator' | 'admin';
+export const ROLES: readonly Role[] = ['member', 'moderator', 'admin'];
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  /** Lower-cased on write; unique. */
+  email: string;
+  password_hash: string;
+  bio: string;
+  image: string | null;
+  role: Role;
+  /** Set by an admin: a locked account cannot log in. */
+  locked_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Server-side HTML sessions (database store). Only the SHA-256 of the id is kept. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: number;
+  created_at: string;
+  last_seen_at: string;
+  /** Idle expiry, pushed forward as the session slides. */
+  idle_expires_at: string;
+  /** Absolute expiry, fixed at creation. */
+  absolute_expires_at: string;
+  ip: string;
+  user_agent: string;
+}
+
+/** Opaque bearer tokens for /api. Only the SHA-256 of the token is kept. */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  label: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string;
+}
+
+export interface ArticlesTable {
+  id: Generated<number>;
+  slug: string;
+  title: string;
+  description: string;
+  body: string;
+  /** Sanitized HTML rendered from body when the article is written, so reads never re-render. */
+  body_html: string;
+  author_id: number;
+  favorites_count: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TagsTable {
+  id: Generated<number>;
+  name: string;
+}
+
+export interface ArticleTagsTable {
+  article_id: number;
+  tag_id: number;
+}
+
+export interface FavoritesTable {
+  user_id: number;
+  article_id: number;
+}
+
+export interface FollowsTable {
+  follower_id: number;
+  followee_id: number;
+}
+
+export interface CommentsTable {
+  id: Generated<number>;
+  article_id: number;
+  author_id: number;
+  body: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  event: string;
+  actor_id: number | null;
+  /** The username tried or acting, kept even if the user is later deleted. */
+  actor_name: string | null;
+  ip: string;
+  user_agent: string;
+  /** JSON object with event details; never a secret. */
+  details: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  articles: ArticlesTable;
+  tags: TagsTable;
+  article_tags: ArticleTagsTable;
+  favorites: FavoritesTable;
+  follows: FollowsTable;
+  comments: CommentsTable;
+  audit_log: AuditLogTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type Article = Selectable<ArticlesTable>;
+export type Comment = Selectable<CommentsTable>;

@@ -1,0 +1,85 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import { AppError, ERRORS, codeForStatus, type ErrorCode } from './app-error.js';
+
+// Every failure becomes a clear answer in the face of the route: the RealWorld error shape
+// under /api, a friendly page elsewhere. Client mistakes are 4xx; the response never carries a
+// stack, path, SQL or library name, only our catalogue's message and the request id that the
+// log line also carries.
+
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
+};
+
+export const isApiRequest = (request: FastifyRequest): boolean => request.url === '/api' || request.url.startsWith('/api/') || request.url.startsWith('/api?');
+
+interface Answer {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  fields?: Readonly<Record<string, readonly string[]>>;
+  headers?: Readonly<Record<string, string>>;
+}
+
+function classify(error: FastifyError | AppError | Error): Answer {
+  if (error instanceof AppError) {
+    return { status: error.statusCode, code: error.code, message: error.message, fields: error.fields, headers: error.headers };
+  }
+  const fe = error as FastifyError;
+  if (fe.validation) {
+    const fields: Record<string, string[]> = {};
+    for (const v of fe.validation) {
+      const path = (v.instancePath || '').split('/').filter(Boolean);
+      const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
+      const field = missing.missingProperty ?? missing.additionalProperty ?? path[path.length - 1] ?? fe.validationContext ?? 'body';
+      const text = missing.additionalProperty ? 'is not a field that can be set' : missing.missingProperty ? "can't be blank" : (v.message ?? 'is invalid');
+      (fields[field] ??= []).push(text);
+    }
+    return { status: 422, code: 'VALIDATION', message: ERRORS.VALIDATION.message, fields };
+  }
+  if (fe.code && FASTIFY_CODES[fe.code]) {
+    const code = FASTIFY_CODES[fe.code]!;
+    return { status: ERRORS[code].status, code, message: ERRORS[code].message };
+  }
+  if (error instanceof SyntaxError && (fe.statusCode ?? 500) === 400) return { status: 400, code: 'MALFORMED_JSON', message: ERRORS.MALFORMED_JSON.message };
+  const status = typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600 ? fe.statusCode : 500;
+  const code = codeForStatus(status);
+  return { status, code, message: ERRORS[code].message };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, answer: Answer): FastifyReply {
+  if (answer.headers) reply.headers(answer.headers);
+  reply.code(answer.status);
+  if (isApiRequest(request)) {
+    const errors: Record<string, readonly string[]> = answer.fields && Object.keys(answer.fields).length > 0 ? answer.fields : { body: [answer.message] };
+    return reply.type('application/json; charset=utf-8').send({ errors, requestId: request.id });
+  }
+  return reply.page('error', { title: answer.status >= 500 ? 'Something went wrong' : 'Error', status: answer.status, message: answer.message, fields: answer.fields ?? {}, requestId: request.id });
+}
+
+export function registerErrorHandling(app: FastifyInstance, config: Config): void {
+  app.setErrorHandler(function handleError(thrown, request, reply) {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    const answer = classify(error);
+    if (answer.status >= 500) {
+      // The stack stays in the log; the response gets only the request id to quote.
+      request.log.error({ err: error, requestId: request.id }, 'request failed');
+    } else {
+      request.log.info({ requestId: request.id, code: answer.code, status: answer.status }, 'request refused');
+    }
+    if (config.debug && !config.isProduction && answer.status >= 500) {
+      answer.message = `${answer.message} (${error.message})`;
+    }
+    return sendError(request, reply, answer);
+  });
+
+  app.setNotFoundHandler(function notFound(request, reply) {
+    return sendError(request, reply, { status: 404, code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message });
+  });
+}

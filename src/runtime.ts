@@ -1,0 +1,62 @@
+import { Redis } from 'ioredis';
+import type { Config } from './config/config.js';
+import { openDatabase, type Db } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+
+// The long-lived connections one Bastion process holds: the database and, when REDIS_URL is
+// set, Redis. Opened once at start, closed once at shutdown.
+
+export interface Runtime {
+  readonly config: Config;
+  readonly db: Db;
+  readonly redis: Redis | null;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** PostgreSQL schema to use (tests isolate themselves this way). */
+  readonly searchPath?: string;
+  /** Prefix for every Redis key (tests isolate themselves this way). */
+  readonly redisPrefix?: string;
+  /** Run migrations before returning (default true). */
+  readonly migrate?: boolean;
+}
+
+export function connectRedis(url: string, prefix = 'bastion:'): Redis {
+  return new Redis(url, {
+    keyPrefix: prefix,
+    lazyConnect: true,
+    // Fail fast while Redis is away instead of queueing: callers answer 503, never hang.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 100, 1_000),
+  });
+}
+
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const db = openDatabase(config, options.searchPath ? { searchPath: options.searchPath } : {});
+  let redis: Redis | null = null;
+  try {
+    if (options.migrate !== false) await migrateToLatest(db);
+    if (config.redisUrl) {
+      redis = connectRedis(config.redisUrl, options.redisPrefix);
+      redis.on('error', () => {}); // reported through /readyz and 503s, not as crashes
+      await redis.connect();
+    }
+  } catch (err) {
+    redis?.disconnect();
+    await db.close();
+    throw err;
+  }
+  return {
+    config,
+    db,
+    redis,
+    async close() {
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      await db.close();
+    },
+  };
+}

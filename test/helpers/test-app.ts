@@ -1,0 +1,40 @@
+import { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import type { Config } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { isolate, randomKey, type BackendName } from './backends.js';
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly runtime: Runtime;
+  readonly config: Config;
+  /** Every log line the app wrote, as text. */
+  readonly logs: () => string;
+}
+
+/** Builds a fully configured app on an isolated store; closed and cleaned in t.after. */
+export async function startTestApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}): Promise<TestApp> {
+  const iso = await isolate(backend);
+  const { config } = loadConfig({
+    env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', ...iso.env, ...env },
+    dotenvPath: null,
+  });
+  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix });
+  const chunks: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk));
+      cb();
+    },
+  });
+  const app = await buildApp(runtime, { logStream });
+  t.after(async () => {
+    await app.close();
+    await runtime.close();
+    await iso.cleanup();
+  });
+  return { app, runtime, config, logs: () => chunks.join('') };
+}
