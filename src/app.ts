@@ -13,7 +13,13 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { loggerOptions } from './http/logger.js';
 import { registerViews } from './http/views.js';
 import { healthRoutes } from './routes/health.js';
-import { homeRoutes } from './routes/home.js';
+import { registerCurrentUser } from './auth/current-user.js';
+import { registerAudit } from './audit/audit-log.js';
+import { registerRateLimits } from './security/rate-limits.js';
+import { registerSessions } from './sessions/sessions.js';
+import { registerApiTokens } from './auth/api-tokens.js';
+import { apiRoutes } from './api/api-routes.js';
+import { pageRoutes } from './pages/page-routes.js';
 
 export interface AppOptions {
   /** Where pino writes (tests capture the log through this). Defaults to stdout. */
@@ -56,8 +62,15 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   registerInputGuard(app);
   registerErrorHandling(app, config);
 
+  registerCurrentUser(app);
+  registerAudit(app, runtime);
+  await registerRateLimits(app, runtime);
+  await registerSessions(app, runtime);
+  await registerApiTokens(app, runtime);
+
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, dotfiles: 'deny', maxAge: '1h' });
   await app.register(healthRoutes, runtime);
-  await app.register(homeRoutes, runtime);
+  await app.register(apiRoutes, runtime);
+  await app.register(pageRoutes, runtime);
   return app;
 }

@@ -1,0 +1,8 @@
+import type { FastifyInstance } from 'fastify';
+import type { Runtime } from '../runtime.js';
+import { homeRoutes } from '../routes/home.js';
+
+// Every server-rendered HTML page is registered from here.
+export async function pageRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  await app.register(homeRoutes, runtime);
+}
