@@ -31,14 +31,22 @@ export function keyBytes(key: string): number {
   return Buffer.byteLength(key, 'utf8');
 }
 
-/** A problem with a key, or null: too short, well known, or a single repeated run of characters. */
+// Sample words of six letters or more: a key built around one ("my-secret-key-changeme-…") is
+// as guessable as the word itself, however long it is.
+const SAMPLE_LETTERS = new Set([...WELL_KNOWN_KEYS].map((k) => k.replaceAll(/[^a-z]/g, '')).filter((k) => k.length > 3));
+const SAMPLE_WORDS = [...SAMPLE_LETTERS].filter((k) => k.length >= 6);
+
+/** A problem with a key, or null: too short, well known, or visibly not random. */
 export function keyWeakness(key: string): string | null {
   const lowered = key.trim().toLowerCase();
-  if (WELL_KNOWN_KEYS.has(lowered) || [...WELL_KNOWN_KEYS].some((k) => lowered.replaceAll(/[^a-z]/g, '') === k.replaceAll(/[^a-z]/g, '') && k.length > 3)) {
+  const letters = lowered.replaceAll(/[^a-z]/g, '');
+  const compact = lowered.replaceAll(/[^a-z0-9]/g, '');
+  if (WELL_KNOWN_KEYS.has(lowered) || SAMPLE_LETTERS.has(letters) || SAMPLE_WORDS.some((w) => compact.includes(w))) {
     return 'is a well-known sample value';
   }
   if (keyBytes(key) < MIN_KEY_BYTES) return `is shorter than ${MIN_KEY_BYTES} bytes`;
   if (new Set(key).size < 8) return 'has too few distinct characters to be random';
+  if (/^(.+?)\1+$/s.test(key)) return 'is a repeated pattern, not random';
   return null;
 }
 

@@ -117,7 +117,7 @@ function parseTrustProxy(value: string): { value: Config['trustProxy']; findings
   if (v === '' || v === 'false' || v === '0') return { value: false, findings: [] };
   if (/^[0-9]{1,2}$/.test(v)) return { value: Number(v), findings: [] };
   const entries = splitList(v);
-  const bad = entries.filter((e) => !PROXY_NAMES.has(e) && isIP(e.split('/')[0] ?? '') === 0);
+  const bad = entries.filter((e) => !PROXY_NAMES.has(e) && !isAddressOrCidr(e));
   if (v === 'true' || v === '*') return { value: false, findings: [] }; // refused by bastion.E013
   if (bad.length > 0) {
     return {
@@ -128,12 +128,24 @@ function parseTrustProxy(value: string): { value: Config['trustProxy']; findings
   return { value: entries, findings: [] };
 }
 
+// proxy-addr throws at start on a bad prefix ("10.0.0.0/99"), so it is refused here with an id.
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 /** Development only: a random key made once and kept in DATA_DIR/secret_key with mode 0600. */
 function developmentKey(dataDir: string, notices: string[]): string {
   const file = join(dataDir, 'secret_key');
   if (existsSync(file)) {
     const key = readFileSync(file, 'utf8').trim();
-    if (key.length >= 64) return key;
+    if (key.length >= 64) {
+      chmodSync(file, 0o600); // a copied or restored file may have lost its mode
+      return key;
+    }
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32).toString('hex');
