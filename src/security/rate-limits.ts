@@ -1,16 +1,22 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
+import { limitFactory, rateLimited, retryAfterSeconds } from './limit-store.js';
+import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
 
-// STUB — to be replaced by the rate-limit work (issue 3). Contract only.
+// The request limits of SPEC §3. The client is request.ip, which Fastify takes from
+// X-Forwarded-For only when the peer is in TRUST_PROXY (the right-most untrusted address), so
+// a client cannot pick its own key by sending the header itself.
 
-export interface LoginGuard {
-  /** Throws AppError('RATE_LIMITED') with a Retry-After header when this attempt must not proceed. */
-  check(request: FastifyRequest, account: string): Promise<void>;
-  /** Counts a failed attempt for the IP, the account+IP and the account. */
-  failed(request: FastifyRequest, account: string): Promise<void>;
-  /** Clears the consecutive-failure count for account+IP. */
-  succeeded(request: FastifyRequest, account: string): Promise<void>;
-}
+export type { LoginGuard } from './login-limits.js';
+
+export const GENERAL_RULE = { name: 'general', points: 300, duration: 60 } as const;
+export const REGISTRATION_RULE = { name: 'register', points: 5, duration: 60 * 60 } as const;
+// The ratelimit.hit audit is written once per key per minute, so a flood of refusals cannot
+// flood the audit table.
+const AUDIT_ONCE_RULE = { name: 'audit-once', points: 1, duration: 60 } as const;
+
+/** Routes never limited: static files and the health probes load balancers poll. */
+const EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/static/*', '/healthz', '/readyz']);
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,11 +26,48 @@ declare module 'fastify' {
   }
 }
 
-export async function registerRateLimits(app: FastifyInstance, _runtime: Runtime): Promise<void> {
-  app.decorate('loginGuard', {
-    async check() {},
-    async failed() {},
-    async succeeded() {},
-  } satisfies LoginGuard);
-  app.decorate('registrationLimit', async function registrationLimit() {});
+export async function registerRateLimits(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const limit = limitFactory(runtime, app.log);
+  const general = limit(GENERAL_RULE);
+  const registration = limit(REGISTRATION_RULE);
+  const auditMarker = limit(AUDIT_ONCE_RULE);
+
+  async function auditOnce(request: FastifyRequest, key: string, account: string | null, ms: number): Promise<void> {
+    const mark = await auditMarker.hit(key);
+    if (mark.count !== 1) return;
+    await app.audit(request, 'ratelimit.hit', {
+      ...(account === null ? {} : { actorId: null, actorName: account }),
+      details: { limit: key.split('|', 1)[0] ?? '', retryAfter: retryAfterSeconds(ms) },
+    });
+  }
+
+  app.decorate('loginGuard', createLoginGuard(app, {
+    ipMinute: limit(LOGIN_RULES.ipMinute),
+    ipDay: limit(LOGIN_RULES.ipDay),
+    accountIp: limit(LOGIN_RULES.accountIp),
+    accountWindow: limit(LOGIN_RULES.accountWindow),
+    accountBackoff: limit(LOGIN_RULES.accountBackoff),
+    accountHour: limit(LOGIN_RULES.accountHour),
+  }, auditOnce));
+
+  app.decorate('registrationLimit', async function registrationLimit(request: FastifyRequest) {
+    const used = await registration.hit(request.ip);
+    if (used.count > REGISTRATION_RULE.points) {
+      await auditOnce(request, `register|${request.ip}`, null, used.msLeft);
+      throw rateLimited(used.msLeft);
+    }
+  });
+
+  app.addHook('onRequest', async function generalRateLimit(request) {
+    const route = request.routeOptions.url;
+    if (route !== undefined && EXEMPT_ROUTES.has(route)) return;
+    const used = await general.hit(request.ip);
+    if (used.count > GENERAL_RULE.points) {
+      // The first refusal of a window is audited; later ones in that window only answer 429.
+      if (used.count === GENERAL_RULE.points + 1) {
+        await app.audit(request, 'ratelimit.hit', { details: { limit: 'general', retryAfter: retryAfterSeconds(used.msLeft) } });
+      }
+      throw rateLimited(used.msLeft);
+    }
+  });
 }
