@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuthUser } from '../src/auth/current-user.js';
+import { ROLE_GRANTS, STATEMENTS, assertCan, authorize, can, requireRole } from '../src/auth/roles.js';
+import type { Role } from '../src/db/schema.js';
+import { BACKENDS } from './helpers/backends.js';
+import { startTestApp } from './helpers/test-app.js';
+
+// Roles as data, attacked: everything not granted is denied, ownership is checked, and the
+// route guard answers an anonymous caller, a member and a moderator as the SPEC says.
+
+const user = (id: number, role: Role): AuthUser => ({ id, role, username: `u${id}`, email: `u${id}@example.com`, bio: '', image: null });
+const member = user(1, 'member');
+const moderator = user(2, 'moderator');
+const admin = user(3, 'admin');
+
+test('a member may edit and delete only their own article and comment', () => {
+  assert.equal(can(member, 'article:update', { authorId: 1 }), true);
+  assert.equal(can(member, 'article:delete', { authorId: 1 }), true);
+  assert.equal(can(member, 'comment:delete', { authorId: 1 }), true);
+  assert.equal(can(member, 'article:update', { authorId: 9 }), false);
+  assert.equal(can(member, 'article:delete', { authorId: 9 }), false);
+  assert.equal(can(member, 'comment:delete', { authorId: 9 }), false);
+  assert.equal(can(member, 'article:create'), true);
+});
+
+test('an ownership grant without a resource, or with a forged author, is denied', () => {
+  assert.equal(can(member, 'article:delete'), false);
+  assert.equal(can(member, 'article:delete', {}), false);
+  assert.equal(can(member, 'article:delete', { authorId: null }), false);
+  assert.equal(authorize(member, 'article:delete', { authorId: '1' as unknown as number }), false);
+});
+
+test('a moderator may delete anyone\'s article or comment but not edit it, and has no admin rights', () => {
+  assert.equal(can(moderator, 'article:delete', { authorId: 9 }), true);
+  assert.equal(can(moderator, 'comment:delete', { authorId: 9 }), true);
+  assert.equal(can(moderator, 'article:update', { authorId: 9 }), false);
+  for (const action of ['user:set-role', 'user:lock', 'audit:read', 'admin:access'] as const) {
+    assert.equal(can(moderator, action, { userId: 9 }), false, action);
+  }
+});
+
+test('an admin has moderator rights plus roles, locks and the audit log, but never on their own account', () => {
+  assert.equal(can(admin, 'article:delete', { authorId: 9 }), true);
+  assert.equal(can(admin, 'comment:delete', { authorId: 9 }), true);
+  assert.equal(can(admin, 'audit:read'), true);
+  assert.equal(can(admin, 'admin:access'), true);
+  assert.equal(can(admin, 'user:set-role', { userId: 9 }), true);
+  assert.equal(can(admin, 'user:lock', { userId: 9 }), true);
+  assert.equal(can(admin, 'user:set-role', { userId: 3 }), false, 'no self-demotion');
+  assert.equal(can(admin, 'user:lock', { userId: 3 }), false, 'no self-lock');
+  assert.equal(can(admin, 'user:lock'), false);
+  assert.equal(can(admin, 'article:update', { authorId: 9 }), false, 'admins do not rewrite other people\'s words');
+});
+
+test('unknown actions, unknown roles, prototype keys and anonymous callers are denied', () => {
+  for (const action of ['article:publish', 'toString', '__proto__', 'constructor', 'admin', '', 'user:set-role ']) {
+    assert.equal(authorize(admin, action, { authorId: 3, userId: 9 }), false, JSON.stringify(action));
+  }
+  assert.equal(authorize({ id: 1, role: 'root' as Role }, 'article:create'), false);
+  assert.equal(authorize({ id: 1, role: '__proto__' as Role }, 'article:create'), false);
+  assert.equal(authorize(null, 'article:create'), false);
+  assert.equal(authorize(undefined, 'article:create'), false);
+});
+
+test('every granted action is a declared statement', () => {
+  const declared = new Set(Object.entries(STATEMENTS).flatMap(([r, actions]) => actions.map((a) => `${r}:${a}`)));
+  for (const [role, grants] of Object.entries(ROLE_GRANTS)) {
+    for (const action of Object.keys(grants)) assert.ok(declared.has(action), `${role}: ${action}`);
+  }
+});
+
+/** Test-only routes behind the guards; the caller's user comes from a header (tests only). */
+function addGuardedRoutes(app: FastifyInstance): void {
+  const users: Record<string, AuthUser> = { member, moderator, admin };
+  const actAs = async (request: FastifyRequest) => {
+    const who = request.headers['x-test-user'];
+    request.user = typeof who === 'string' && Object.hasOwn(users, who) ? users[who]! : null;
+  };
+  app.get('/api/test-admin', { preHandler: [actAs, requireRole('admin')] }, async () => ({ ok: true }));
+  app.get('/test-admin-page', { preHandler: [actAs, requireRole('admin')] }, async () => 'ok');
+  app.get('/api/test-moderate', { preHandler: [actAs, requireRole('moderator')] }, async () => ({ ok: true }));
+  app.delete<{ Querystring: { authorId: number } }>('/api/test-content', {
+    schema: { querystring: { type: 'object', additionalProperties: false, required: ['authorId'], properties: { authorId: { type: 'integer' } } } },
+    preHandler: [actAs],
+  }, async (request) => {
+    await assertCan(request, 'article:delete', { authorId: request.query.authorId });
+    return { deleted: true };
+  });
+}
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] requireRole: anonymous gets 401 on /api and the login page for HTML`, async (t) => {
+    const { app } = await startTestApp(t, backend);
+    addGuardedRoutes(app);
+    assert.equal((await app.inject('/api/test-admin')).statusCode, 401);
+    const page = await app.inject('/test-admin-page?x=1');
+    assert.equal(page.statusCode, 303);
+    assert.equal(page.headers.location, `/login?next=${encodeURIComponent('/test-admin-page?x=1')}`);
+  });
+
+  test(`[${backend}] requireRole: a member and a moderator are refused admin routes with 403, and the denial is audited`, async (t) => {
+    const { app, runtime } = await startTestApp(t, backend);
+    addGuardedRoutes(app);
+    for (const who of ['member', 'moderator']) {
+      const res = await app.inject({ url: '/api/test-admin', headers: { 'x-test-user': who } });
+      assert.equal(res.statusCode, 403, who);
+    }
+    assert.equal((await app.inject({ url: '/test-admin-page', headers: { 'x-test-user': 'member' } })).statusCode, 403);
+    assert.equal((await app.inject({ url: '/api/test-admin', headers: { 'x-test-user': 'admin' } })).statusCode, 200);
+    assert.equal((await app.inject({ url: '/api/test-moderate', headers: { 'x-test-user': 'moderator' } })).statusCode, 200);
+    assert.equal((await app.inject({ url: '/api/test-moderate', headers: { 'x-test-user': 'admin' } })).statusCode, 200);
+    assert.equal((await app.inject({ url: '/api/test-moderate', headers: { 'x-test-user': 'member' } })).statusCode, 403);
+    const denials = await runtime.db.kysely.selectFrom('audit_log').selectAll().where('event', '=', 'authz.deny').orderBy('id').execute();
+    assert.deepEqual(denials.map((d) => d.actor_name), ['u1', 'u2', 'u1', 'u1']);
+    assert.deepEqual(JSON.parse(denials[0]!.details), { method: 'GET', route: '/api/test-admin', need: 'admin' });
+  });
+
+  test(`[${backend}] assertCan: a moderator deletes another's content, a member cannot`, async (t) => {
+    const { app } = await startTestApp(t, backend);
+    addGuardedRoutes(app);
+    const del = (who: string, authorId: number) => app.inject({ method: 'DELETE', url: `/api/test-content?authorId=${authorId}`, headers: { 'x-test-user': who } });
+    assert.equal((await del('moderator', 1)).statusCode, 200);
+    assert.equal((await del('member', 1)).statusCode, 200, 'own content');
+    assert.equal((await del('member', 2)).statusCode, 403);
+    assert.equal((await del('nobody', 1)).statusCode, 401);
+  });
+}
