@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { BACKENDS, REDIS_URL } from './helpers/backends.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -43,7 +43,7 @@ function addTestRoutes(app: FastifyInstance): void {
 }
 
 interface Harness extends TestApp {
-  login(account: string, password: string, from?: { ip?: string; xff?: string }): ReturnType<FastifyInstance['inject']>;
+  login(account: string, password: string, from?: { ip?: string; xff?: string }): Promise<LightMyRequestResponse>;
   /** Moves the limiter's time forward. */
   advance(ms: number): Promise<void>;
   auditCount(event: string): Promise<number>;
