@@ -1,0 +1,228 @@
+import type { SelectQueryBuilder } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { AppError } from '../http/app-error.js';
+import { renderMarkdown } from '../content/markdown.js';
+import { mayDeleteArticle, mayEditArticle, type Actor } from './access.js';
+import { isUniqueViolation } from './db-errors.js';
+import { retrySlug, uniqueSlug } from './slugs.js';
+import { setArticleTags, tagsFor } from './tags.js';
+import { clampPage, type ArticleSummary, type ArticleView, type ConduitDb, type Page, type PageRequest, type ViewerId } from './types.js';
+
+// Articles: listing (global, filtered, feed, search), reading, writing, favorites.
+// Reads are a fixed number of queries whatever the page size: the page (with the viewer's
+// favorited/following flags as correlated EXISTS on primary-key indexes), its total, and the
+// tags of the whole page in one query. Writes run in one transaction each; the Markdown is
+// rendered and sanitized once here, at write time.
+
+/** Narrows `articles` (only WHERE clauses; the listing adds joins, order and paging). */
+export type ArticleScope = (qb: SelectQueryBuilder<Database, 'articles', object>) => SelectQueryBuilder<Database, 'articles', object>;
+
+export interface ArticleFilter {
+  readonly tag?: string;
+  /** Username of the author. */
+  readonly author?: string;
+  /** Username of a user who favorited the article. */
+  readonly favorited?: string;
+}
+
+export interface ArticleInput {
+  readonly title: string;
+  readonly description: string;
+  readonly body: string;
+  readonly tagList?: readonly string[];
+}
+
+export type ArticleChanges = Partial<ArticleInput>;
+
+export function filterScope(filter: ArticleFilter): ArticleScope {
+  return (qb) => {
+    let q = qb;
+    if (filter.author !== undefined) {
+      const author = filter.author;
+      q = q.where('articles.author_id', 'in', (eb) => eb.selectFrom('users').select('users.id').where('users.username', '=', author));
+    }
+    if (filter.tag !== undefined) {
+      const tag = filter.tag;
+      q = q.where('articles.id', 'in', (eb) =>
+        eb.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').select('article_tags.article_id').where('tags.name', '=', tag),
+      );
+    }
+    if (filter.favorited !== undefined) {
+      const fan = filter.favorited;
+      q = q.where('articles.id', 'in', (eb) =>
+        eb.selectFrom('favorites').innerJoin('users', 'users.id', 'favorites.user_id').select('favorites.article_id').where('users.username', '=', fan),
+      );
+    }
+    return q;
+  };
+}
+
+/** Articles by the users `followerId` follows. */
+export const feedScope =
+  (followerId: number): ArticleScope =>
+  (qb) =>
+    qb.where('articles.author_id', 'in', (eb) => eb.selectFrom('follows').select('follows.followee_id').where('follows.follower_id', '=', followerId));
+
+function selectArticles(db: ConduitDb, scope: ArticleScope, viewer: ViewerId) {
+  return scope(db.selectFrom('articles'))
+    .innerJoin('users as author', 'author.id', 'articles.author_id')
+    .select((eb) => [
+      'articles.id',
+      'articles.slug',
+      'articles.title',
+      'articles.description',
+      'articles.created_at',
+      'articles.updated_at',
+      'articles.favorites_count',
+      'articles.author_id',
+      'author.username as author_username',
+      'author.bio as author_bio',
+      'author.image as author_image',
+      viewer === null
+        ? eb.lit(false).as('favorited')
+        : eb.exists(eb.selectFrom('favorites').select('favorites.user_id').where('favorites.user_id', '=', viewer).whereRef('favorites.article_id', '=', 'articles.id')).as('favorited'),
+      viewer === null
+        ? eb.lit(false).as('following')
+        : eb.exists(eb.selectFrom('follows').select('follows.follower_id').where('follows.follower_id', '=', viewer).whereRef('follows.followee_id', '=', 'articles.author_id')).as('following'),
+    ]);
+}
+
+type ArticleRow = Awaited<ReturnType<ReturnType<typeof selectArticles>['executeTakeFirstOrThrow']>>;
+
+function toSummary(row: ArticleRow, tagList: string[]): ArticleSummary {
+  return {
+    id: row.id,
+    slug: row.slug,
+    title: row.title,
+    description: row.description,
+    tagList,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    favorited: Boolean(row.favorited),
+    favoritesCount: Number(row.favorites_count),
+    author: { id: row.author_id, username: row.author_username, bio: row.author_bio, image: row.author_image, following: Boolean(row.following) },
+  };
+}
+
+/** A page of articles in `scope`, newest first, with the total count. */
+export async function listArticlesIn(db: ConduitDb, scope: ArticleScope, page: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
+  const { limit, offset } = clampPage(page);
+  const [rows, count] = await Promise.all([
+    selectArticles(db, scope, viewer).orderBy('articles.created_at', 'desc').orderBy('articles.id', 'desc').limit(limit).offset(offset).execute(),
+    scope(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  const tags = await tagsFor(db, rows.map((r) => r.id));
+  return { items: rows.map((r) => toSummary(r, tags.get(r.id) ?? [])), total: Number(count.n) };
+}
+
+/** GET /api/articles and the home page: filtered by tag, author and/or favoriting user. */
+export function listArticles(db: ConduitDb, filter: ArticleFilter, page: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
+  return listArticlesIn(db, filterScope(filter), page, viewer);
+}
+
+/** Articles by the authors `viewerId` follows. */
+export function feedArticles(db: ConduitDb, viewerId: number, page: Partial<PageRequest>): Promise<Page<ArticleSummary>> {
+  return listArticlesIn(db, feedScope(viewerId), page, viewerId);
+}
+
+/** One article by slug, or null. */
+export async function findArticle(db: ConduitDb, slug: string, viewer: ViewerId): Promise<ArticleView | null> {
+  const row = await selectArticles(db, (qb) => qb.where('articles.slug', '=', slug), viewer)
+    .select(['articles.body', 'articles.body_html'])
+    .executeTakeFirst();
+  if (!row) return null;
+  const tags = await tagsFor(db, [row.id]);
+  return { ...toSummary(row, tags.get(row.id) ?? []), body: row.body, bodyHtml: row.body_html };
+}
+
+/** One article by slug; AppError NOT_FOUND when there is none. */
+export async function getArticle(db: ConduitDb, slug: string, viewer: ViewerId): Promise<ArticleView> {
+  const article = await findArticle(db, slug, viewer);
+  if (!article) throw new AppError('NOT_FOUND', { article: ['not found'] });
+  return article;
+}
+
+/** Creates an article with its tags, all or nothing. The slug comes from the title. */
+export async function createArticle(db: ConduitDb, authorId: number, input: ArticleInput): Promise<ArticleView> {
+  const bodyHtml = renderMarkdown(input.body);
+  let slug = await uniqueSlug(db, input.title);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await db.transaction().execute(async (trx) => {
+        const now = new Date().toISOString();
+        const { id } = await trx
+          .insertInto('articles')
+          .values({ slug, title: input.title, description: input.description, body: input.body, body_html: bodyHtml, author_id: authorId, created_at: now, updated_at: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await setArticleTags(trx, id, input.tagList ?? []);
+      });
+      return getArticle(db, slug, authorId);
+    } catch (err) {
+      // Only a slug taken between our check and our insert is retried.
+      if (!isUniqueViolation(err) || attempt >= 2) throw err;
+      slug = retrySlug(input.title);
+    }
+  }
+}
+
+async function articleOwner(db: ConduitDb, slug: string): Promise<{ id: number; author_id: number }> {
+  const row = await db.selectFrom('articles').select(['id', 'author_id']).where('slug', '=', slug).executeTakeFirst();
+  if (!row) throw new AppError('NOT_FOUND', { article: ['not found'] });
+  return row;
+}
+
+/** Changes an article; only its author may. The slug stays as it was. */
+export async function updateArticle(db: ConduitDb, slug: string, actor: Actor, changes: ArticleChanges): Promise<ArticleView> {
+  const found = await articleOwner(db, slug);
+  if (!mayEditArticle(actor, found.author_id)) throw new AppError('FORBIDDEN', { article: ['may only be changed by its author'] });
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('articles')
+      .set({
+        ...(changes.title !== undefined ? { title: changes.title } : {}),
+        ...(changes.description !== undefined ? { description: changes.description } : {}),
+        ...(changes.body !== undefined ? { body: changes.body, body_html: renderMarkdown(changes.body) } : {}),
+        updated_at: new Date().toISOString(),
+      })
+      .where('id', '=', found.id)
+      .execute();
+    if (changes.tagList !== undefined) await setArticleTags(trx, found.id, changes.tagList);
+  });
+  return getArticle(db, slug, actor.id);
+}
+
+/** Deletes an article (its tags links, favorites and comments go with it). */
+export async function deleteArticle(db: ConduitDb, slug: string, actor: Actor): Promise<{ moderated: boolean }> {
+  const found = await articleOwner(db, slug);
+  if (!mayDeleteArticle(actor, found.author_id)) throw new AppError('FORBIDDEN', { article: ['may only be deleted by its author'] });
+  await db.deleteFrom('articles').where('id', '=', found.id).execute();
+  return { moderated: found.author_id !== actor.id };
+}
+
+/** Favorites an article; idempotent; favorites_count moves in the same transaction. */
+export async function favoriteArticle(db: ConduitDb, slug: string, userId: number): Promise<ArticleView> {
+  await db.transaction().execute(async (trx) => {
+    const article = await trx.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirst();
+    if (!article) throw new AppError('NOT_FOUND', { article: ['not found'] });
+    const added = await trx
+      .insertInto('favorites')
+      .values({ user_id: userId, article_id: article.id })
+      .onConflict((oc) => oc.columns(['user_id', 'article_id']).doNothing())
+      .returning('article_id')
+      .executeTakeFirst();
+    if (added) await trx.updateTable('articles').set((eb) => ({ favorites_count: eb('favorites_count', '+', 1) })).where('id', '=', article.id).execute();
+  });
+  return getArticle(db, slug, userId);
+}
+
+/** Removes a favorite; idempotent; favorites_count moves in the same transaction. */
+export async function unfavoriteArticle(db: ConduitDb, slug: string, userId: number): Promise<ArticleView> {
+  await db.transaction().execute(async (trx) => {
+    const article = await trx.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirst();
+    if (!article) throw new AppError('NOT_FOUND', { article: ['not found'] });
+    const removed = await trx.deleteFrom('favorites').where('user_id', '=', userId).where('article_id', '=', article.id).returning('article_id').executeTakeFirst();
+    if (removed) await trx.updateTable('articles').set((eb) => ({ favorites_count: eb('favorites_count', '-', 1) })).where('id', '=', article.id).execute();
+  });
+  return getArticle(db, slug, userId);
+}

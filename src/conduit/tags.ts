@@ -1,0 +1,63 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { ConduitDb } from './types.js';
+
+// Tags: a name table and the article_tags join. Names are trimmed and de-duplicated; the
+// API schema already bounds their count (20) and length (64).
+
+export const TAG_MAX = 64;
+export const TAGS_PER_ARTICLE = 20;
+
+export function normalizeTags(names: readonly string[]): string[] {
+  return [...new Set(names.map((n) => n.trim()).filter((n) => n !== ''))].sort();
+}
+
+/** Replaces the tags of an article; call inside the article's transaction. */
+export async function setArticleTags(trx: Transaction<Database>, articleId: number, names: readonly string[]): Promise<void> {
+  await trx.deleteFrom('article_tags').where('article_id', '=', articleId).execute();
+  const tags = normalizeTags(names);
+  if (tags.length === 0) return;
+  await trx
+    .insertInto('tags')
+    .values(tags.map((name) => ({ name })))
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  const rows = await trx.selectFrom('tags').select('id').where('name', 'in', tags).execute();
+  await trx
+    .insertInto('article_tags')
+    .values(rows.map((r) => ({ article_id: articleId, tag_id: r.id })))
+    .execute();
+}
+
+/** Tag names per article for a page of articles, in one query; names sorted. */
+export async function tagsFor(db: ConduitDb, articleIds: readonly number[]): Promise<Map<number, string[]>> {
+  const byArticle = new Map<number, string[]>();
+  if (articleIds.length === 0) return byArticle;
+  const rows = await db
+    .selectFrom('article_tags')
+    .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
+    .select(['article_tags.article_id', 'tags.name'])
+    .where('article_tags.article_id', 'in', articleIds)
+    .orderBy('tags.name')
+    .execute();
+  for (const r of rows) {
+    const list = byArticle.get(r.article_id);
+    if (list) list.push(r.name);
+    else byArticle.set(r.article_id, [r.name]);
+  }
+  return byArticle;
+}
+
+/** The tags in use, most used first (at most `limit`). */
+export async function popularTags(db: ConduitDb, limit = 100): Promise<string[]> {
+  const rows = await db
+    .selectFrom('article_tags')
+    .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
+    .select((eb) => ['tags.name', eb.fn.countAll<number>().as('uses')])
+    .groupBy('tags.name')
+    .orderBy('uses', 'desc')
+    .orderBy('tags.name')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.name);
+}

@@ -1,0 +1,149 @@
+import { sql } from 'kysely';
+import { accountProblems, normalizeEmail, type FieldErrors } from '../accounts/account-rules.js';
+import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../accounts/password-hasher.js';
+import type { Role } from '../db/schema.js';
+import { AppError } from '../http/app-error.js';
+import { isUniqueViolation } from './db-errors.js';
+import type { ConduitDb } from './types.js';
+
+// Accounts as both faces need them: registration, checking a password, changing one's own
+// details. Field problems come back as AppError('VALIDATION', {field: [message]}) in the
+// RealWorld shape. Usernames are unique regardless of case, so "Alice" cannot pose as "alice".
+
+export interface UserRecord {
+  readonly id: number;
+  readonly username: string;
+  readonly email: string;
+  readonly bio: string;
+  readonly image: string | null;
+  readonly role: Role;
+}
+
+export interface Registration {
+  readonly username: string;
+  readonly email: string;
+  readonly password: string;
+}
+
+/** The fields a user may change about themselves; nothing else (role, id, lock) is reachable. */
+export interface UserChanges {
+  readonly username?: string;
+  readonly email?: string;
+  readonly password?: string;
+  readonly bio?: string;
+  readonly image?: string | null;
+}
+
+const USER_COLUMNS = ['id', 'username', 'email', 'bio', 'image', 'role'] as const;
+
+function refuse(errors: FieldErrors): never {
+  throw new AppError('VALIDATION', errors);
+}
+
+/** Which of username/email another account (not `exceptId`) already has. */
+async function takenFields(db: ConduitDb, username: string | undefined, email: string | undefined, exceptId: number | null): Promise<FieldErrors> {
+  const errors: FieldErrors = {};
+  if (username === undefined && email === undefined) return errors;
+  let q = db.selectFrom('users').select(['id', 'username', 'email']).where((eb) => {
+    const ors = [];
+    if (username !== undefined) ors.push(eb(sql`lower(${sql.ref('username')})`, '=', username.toLowerCase()));
+    if (email !== undefined) ors.push(eb('email', '=', email));
+    return eb.or(ors);
+  });
+  if (exceptId !== null) q = q.where('id', '!=', exceptId);
+  for (const row of await q.execute()) {
+    if (username !== undefined && row.username.toLowerCase() === username.toLowerCase()) errors.username = ['has already been taken'];
+    if (email !== undefined && row.email === email) errors.email = ['has already been taken'];
+  }
+  return errors;
+}
+
+/** Creates a member account; refuses weak passwords, bad names and taken username/email. */
+export async function registerUser(db: ConduitDb, input: Registration): Promise<UserRecord> {
+  const email = normalizeEmail(input.email);
+  const problems = accountProblems({ username: input.username, email, password: input.password });
+  if (Object.keys(problems).length > 0) refuse(problems);
+  const taken = await takenFields(db, input.username, email, null);
+  if (Object.keys(taken).length > 0) refuse(taken);
+  const passwordHash = await hashPassword(input.password);
+  const now = new Date().toISOString();
+  try {
+    return await db
+      .insertInto('users')
+      .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, created_at: now, updated_at: now })
+      .returning(USER_COLUMNS)
+      .executeTakeFirstOrThrow();
+  } catch (err) {
+    // Two registrations racing for the same name: the unique index decides, the loser hears why.
+    if (isUniqueViolation(err)) refuse(await takenFields(db, input.username, email, null));
+    throw err;
+  }
+}
+
+export type CredentialCheck =
+  | { readonly ok: true; readonly user: UserRecord }
+  | { readonly ok: false; readonly reason: 'unknown' | 'password' | 'locked'; readonly userId: number | null };
+
+/**
+ * Checks an email and password. An unknown email costs one argon2 verification like a wrong
+ * password, and a locked account is checked only after the password, so neither the time nor
+ * the caller's answer reveals which accounts exist. Rehashes on success when parameters changed.
+ */
+export async function checkCredentials(db: ConduitDb, emailInput: string, password: string): Promise<CredentialCheck> {
+  const email = normalizeEmail(emailInput);
+  const row = await db.selectFrom('users').select([...USER_COLUMNS, 'password_hash', 'locked_at']).where('email', '=', email).executeTakeFirst();
+  if (!row) {
+    await verifyDummy(password);
+    return { ok: false, reason: 'unknown', userId: null };
+  }
+  if (!(await verifyPassword(row.password_hash, password))) return { ok: false, reason: 'password', userId: row.id };
+  if (row.locked_at !== null) return { ok: false, reason: 'locked', userId: row.id };
+  if (needsRehash(row.password_hash)) {
+    await db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', row.id).execute();
+  }
+  const { password_hash: _h, locked_at: _l, ...user } = row;
+  return { ok: true, user };
+}
+
+export async function findUser(db: ConduitDb, id: number): Promise<UserRecord | null> {
+  return (await db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst()) ?? null;
+}
+
+/**
+ * Changes a user's own details. The caller must revoke the user's sessions and tokens when
+ * `passwordChanged` is true (the service does not know about either).
+ */
+export async function updateUser(db: ConduitDb, userId: number, changes: UserChanges): Promise<{ user: UserRecord; passwordChanged: boolean }> {
+  const current = await findUser(db, userId);
+  if (!current) throw new AppError('UNAUTHORIZED');
+  const email = changes.email !== undefined ? normalizeEmail(changes.email) : undefined;
+  // The stored name and email take part so a new password cannot just be the user's name.
+  const problems = accountProblems({
+    username: changes.username ?? current.username,
+    email: email ?? current.email,
+    ...(changes.password !== undefined ? { password: changes.password } : {}),
+  });
+  if (Object.keys(problems).length > 0) refuse(problems);
+  const taken = await takenFields(db, changes.username, email, userId);
+  if (Object.keys(taken).length > 0) refuse(taken);
+  const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
+  try {
+    const user = await db
+      .updateTable('users')
+      .set({
+        ...(changes.username !== undefined ? { username: changes.username } : {}),
+        ...(email !== undefined ? { email } : {}),
+        ...(changes.bio !== undefined ? { bio: changes.bio } : {}),
+        ...(changes.image !== undefined ? { image: changes.image === '' ? null : changes.image } : {}),
+        ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+        updated_at: new Date().toISOString(),
+      })
+      .where('id', '=', userId)
+      .returning(USER_COLUMNS)
+      .executeTakeFirstOrThrow();
+    return { user, passwordChanged: passwordHash !== undefined };
+  } catch (err) {
+    if (isUniqueViolation(err)) refuse(await takenFields(db, changes.username, email, userId));
+    throw err;
+  }
+}
