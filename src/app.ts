@@ -9,7 +9,7 @@ import { registerHttpsRedirect } from './http/https-redirect.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { registerInputGuard } from './http/input-guard.js';
 import { validatorCompiler } from './http/validation.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
 import { loggerOptions } from './http/logger.js';
 import { registerViews } from './http/views.js';
 import { healthRoutes } from './routes/health.js';
@@ -52,6 +52,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 256 },
+    // Router errors (bad percent-encoding, over-long params) get our headers and error shape.
+    frameworkErrors: frameworkErrorHandler(config),
   });
   app.setValidatorCompiler(validatorCompiler);
 

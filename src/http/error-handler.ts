@@ -1,6 +1,8 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config/config.js';
 import { AppError, ERRORS, codeForStatus, type ErrorCode } from './app-error.js';
+import { headerSetter } from './security-headers.js';
+import { createViews } from './views.js';
 
 // Every failure becomes a clear answer in the face of the route: the RealWorld error shape
 // under /api, a friendly page elsewhere. Client mistakes are 4xx; the response never carries a
@@ -82,4 +84,22 @@ export function registerErrorHandling(app: FastifyInstance, config: Config): voi
   app.setNotFoundHandler(function notFound(request, reply) {
     return sendError(request, reply, { status: 404, code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message });
   });
+}
+
+/**
+ * Errors Fastify's router raises before any hook runs (a URL that is not valid percent-encoding,
+ * a path parameter over maxParamLength). Left alone they answer with Fastify's own JSON, which
+ * names the library and echoes the path, and without our headers; here they get both.
+ */
+export function frameworkErrorHandler(config: Config): NonNullable<FastifyServerOptions['frameworkErrors']> {
+  const applyHeaders = headerSetter(config);
+  const eta = createViews(config);
+  return function handleFrameworkError(error, request, genericReply) {
+    const reply = genericReply as unknown as FastifyReply;
+    applyHeaders(request, reply);
+    // This reply is built from Fastify's base class, without our decorators: give it `page`.
+    reply.page = (name, data) => reply.type('text/html; charset=utf-8').send(eta.render(name, data));
+    request.log.info({ requestId: request.id, code: 'BAD_REQUEST', status: 400, reason: error.code }, 'request refused');
+    sendError(request, reply, { status: 400, code: 'BAD_REQUEST', message: ERRORS.BAD_REQUEST.message });
+  };
 }

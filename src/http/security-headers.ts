@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 
 // The header set is static, so it is built once at registration; per request the hook only
@@ -26,15 +26,23 @@ export function securityHeaders(config: Config): Readonly<Record<string, string>
   return Object.freeze(headers);
 }
 
-export function registerSecurityHeaders(app: FastifyInstance, config: Config): void {
+/** Copies the header set onto a reply; also used for router errors that arrive before any hook. */
+export function headerSetter(config: Config): (request: FastifyRequest, reply: FastifyReply) => void {
   const headers = securityHeaders(config);
   const names = Object.keys(headers);
   const values = Object.values(headers);
-  app.addHook('onRequest', function setSecurityHeaders(request, reply, done) {
+  return function applySecurityHeaders(request, reply) {
     for (let i = 0; i < names.length; i++) reply.header(names[i]!, values[i]!);
     reply.header('x-request-id', request.id);
     // Responses under /api carry bearer-authenticated data: never stored by any cache.
     if (request.url.startsWith('/api')) reply.header('cache-control', 'no-store');
+  };
+}
+
+export function registerSecurityHeaders(app: FastifyInstance, config: Config): void {
+  const apply = headerSetter(config);
+  app.addHook('onRequest', function setSecurityHeaders(request, reply, done) {
+    apply(request, reply);
     done();
   });
 }
