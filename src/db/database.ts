@@ -11,6 +11,8 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly dialect: DialectName;
+  /** PostgreSQL: the schema given as search path, if any (the migrator must look only there). */
+  readonly schema?: string;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ function openPostgres(config: Config, options: DbOptions): Db {
   return {
     kysely,
     dialect: 'postgres',
+    ...(options.searchPath ? { schema: options.searchPath } : {}),
     async close() {
       await kysely.destroy();
     },

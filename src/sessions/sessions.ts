@@ -1,8 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../auth/current-user.js';
+import { AppError } from '../http/app-error.js';
+import { isApiRequest } from '../http/error-handler.js';
 import type { Runtime } from '../runtime.js';
+import { registerCsrf } from '../security/csrf.js';
+import { DatabaseSessionStore } from './database-session-store.js';
+import { deriveKeys, sha256Hex } from './derive-keys.js';
+import { RedisSessionStore } from './redis-session-store.js';
+import type { SessionRecord, SessionStore } from './session-store.js';
+import { loadActiveUser } from './session-user.js';
 
-// STUB — to be replaced by the sessions work (issue 3). Contract only.
+// Server-side sessions for every HTML route (never /api). The cookie carries 256 random bits,
+// signed; the store keeps only their SHA-256. Any cookie that is unsigned, tampered, unknown,
+// expired or belongs to a locked user makes the request anonymous and is cleared — never a 500.
+
+export const IDLE_TIMEOUT_MS = 30 * 60_000;
+export const ABSOLUTE_TIMEOUT_MS = 12 * 60 * 60_000;
+/** Sliding expiry is written back at most this often, so most reads stay reads. */
+export const TOUCH_INTERVAL_MS = 60_000;
+
+/** One of a user's sessions as the settings page shows it. `handle` names it without its id. */
+export interface SessionInfo {
+  readonly handle: string;
+  readonly createdAt: string;
+  readonly lastSeenAt: string;
+  readonly ip: string;
+  readonly userAgent: string;
+  readonly current: boolean;
+}
 
 export interface SessionManager {
   /** Logs the user in: drops any current session server-side, creates a new one, sets the cookie. */
@@ -11,18 +38,160 @@ export interface SessionManager {
   end(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Deletes every session of a user (password change, role change, lock, log out everywhere). */
   revokeAllForUser(userId: number): Promise<void>;
+  /** The user's live sessions, newest first, the request's own marked current. */
+  list(request: FastifyRequest, userId: number): Promise<SessionInfo[]>;
+  /** Deletes one of the user's own sessions by handle; false when there is no such session. */
+  revoke(request: FastifyRequest, reply: FastifyReply, userId: number, handle: string): Promise<boolean>;
+}
+
+/** The session behind this request, if any (the CSRF token is bound to idHash). */
+export interface ActiveSession {
+  readonly idHash: string;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     sessions: SessionManager;
   }
+  interface FastifyRequest {
+    session: ActiveSession | null;
+  }
 }
 
-export async function registerSessions(app: FastifyInstance, _runtime: Runtime): Promise<void> {
-  app.decorate('sessions', {
-    async start() {},
-    async end() {},
-    async revokeAllForUser() {},
-  } satisfies SessionManager);
+export interface SessionOptions {
+  /** The clock (epoch ms); tests move it instead of sleeping. */
+  readonly now?: () => number;
+}
+
+const handleOf = (idHash: string): string => sha256Hex(`handle:${idHash}`).slice(0, 32);
+const isSkipped = (request: FastifyRequest): boolean => isApiRequest(request) || request.url.startsWith('/static/');
+
+export async function registerSessions(app: FastifyInstance, runtime: Runtime, options: SessionOptions = {}): Promise<void> {
+  const { config } = runtime;
+  const now = options.now ?? (() => Date.now());
+  const store: SessionStore = runtime.redis
+    ? new RedisSessionStore(runtime.redis, now, ABSOLUTE_TIMEOUT_MS)
+    : new DatabaseSessionStore(runtime.db.kysely, now);
+  const db = runtime.db.kysely;
+
+  // The signer gets the key list: a cookie signed under a fallback key verifies with renew=true.
+  await app.register(fastifyCookie, { secret: deriveKeys(config, 'cookie'), hook: 'onRequest' });
+
+  const cookieName = config.cookieSecure ? '__Host-session' : 'session';
+  const cookieBase = { path: '/', httpOnly: true, secure: config.cookieSecure, sameSite: 'lax' } as const;
+
+  const setSessionCookie = (reply: FastifyReply, id: string, record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>, at: number): void => {
+    const remaining = Math.min(record.idleExpiresAt, record.absoluteExpiresAt) - at;
+    reply.setCookie(cookieName, id, { ...cookieBase, signed: true, maxAge: Math.max(0, Math.floor(remaining / 1000)) });
+  };
+  const clearSessionCookie = (reply: FastifyReply): void => {
+    reply.clearCookie(cookieName, cookieBase);
+  };
+  const becomeAnonymous = (request: FastifyRequest, reply: FastifyReply): void => {
+    request.user = null;
+    request.session = null;
+    request.viewLocals.currentUser = null;
+    clearSessionCookie(reply);
+  };
+  const signIn = (request: FastifyRequest, user: AuthUser, idHash: string): void => {
+    request.user = user;
+    request.session = { idHash };
+    request.viewLocals.currentUser = user;
+  };
+
+  app.decorateRequest('session', null);
+
+  app.addHook('onRequest', async function loadSession(request, reply) {
+    if (isSkipped(request)) return;
+    request.viewLocals.currentUser = null;
+    const raw = request.cookies[cookieName];
+    if (raw === undefined) return;
+    const unsigned = request.unsignCookie(raw);
+    if (!unsigned.valid || unsigned.value === null || !/^[A-Za-z0-9_-]{43}$/.test(unsigned.value)) return becomeAnonymous(request, reply);
+    const id = unsigned.value;
+    const idHash = sha256Hex(id);
+    try {
+      const record = await store.get(idHash);
+      const t = now();
+      if (!record || record.idleExpiresAt <= t || record.absoluteExpiresAt <= t) {
+        if (record) await store.delete(idHash);
+        return becomeAnonymous(request, reply);
+      }
+      const user = await loadActiveUser(db, record.userId);
+      if (!user) {
+        await store.delete(idHash);
+        return becomeAnonymous(request, reply);
+      }
+      signIn(request, user, idHash);
+      if (t - record.lastSeenAt >= TOUCH_INTERVAL_MS) {
+        const idleExpiresAt = Math.min(t + IDLE_TIMEOUT_MS, record.absoluteExpiresAt);
+        await store.touch(idHash, t, idleExpiresAt);
+        setSessionCookie(reply, id, { idleExpiresAt, absoluteExpiresAt: record.absoluteExpiresAt }, t);
+      } else if (unsigned.renew) {
+        // Verified under a fallback key: re-sign with the current key, same expiry.
+        setSessionCookie(reply, id, record, t);
+      }
+    } catch (err) {
+      request.log.error({ err }, 'session store unavailable');
+      throw new AppError('UNAVAILABLE');
+    }
+  });
+
+  // Anything answered to a logged-in user (session or API token) is private to them.
+  app.addHook('onSend', async function noStoreWhenAuthenticated(request, reply, payload) {
+    if (request.user) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  registerCsrf(app, config);
+
+  const manager: SessionManager = {
+    async start(request, reply, user) {
+      // Rotation: whatever session came in (a planted one included) is gone; the new id is fresh.
+      if (request.session) await store.delete(request.session.idHash);
+      const id = randomBytes(32).toString('base64url');
+      const idHash = sha256Hex(id);
+      const t = now();
+      const record: SessionRecord = {
+        idHash,
+        userId: user.id,
+        createdAt: t,
+        lastSeenAt: t,
+        idleExpiresAt: t + IDLE_TIMEOUT_MS,
+        absoluteExpiresAt: t + ABSOLUTE_TIMEOUT_MS,
+        ip: request.ip.slice(0, 64),
+        userAgent: (request.headers['user-agent'] ?? '').slice(0, 512),
+      };
+      await store.create(record);
+      setSessionCookie(reply, id, record, t);
+      signIn(request, user, idHash);
+    },
+    async end(request, reply) {
+      if (request.session) await store.delete(request.session.idHash);
+      becomeAnonymous(request, reply);
+    },
+    async revokeAllForUser(userId) {
+      await store.deleteAllForUser(userId);
+    },
+    async list(request, userId) {
+      const records = await store.listForUser(userId);
+      return records.map((r) => ({
+        handle: handleOf(r.idHash),
+        createdAt: new Date(r.createdAt).toISOString(),
+        lastSeenAt: new Date(r.lastSeenAt).toISOString(),
+        ip: r.ip,
+        userAgent: r.userAgent,
+        current: r.idHash === request.session?.idHash,
+      }));
+    },
+    async revoke(request, reply, userId, handle) {
+      const records = await store.listForUser(userId);
+      const target = records.find((r) => handleOf(r.idHash) === handle);
+      if (!target) return false;
+      await store.delete(target.idHash);
+      if (target.idHash === request.session?.idHash) becomeAnonymous(request, reply);
+      return true;
+    },
+  };
+  app.decorate('sessions', manager);
 }

@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import { isApiRequest } from '../http/error-handler.js';
+
+// Who is calling /api: `Authorization: Token <token>` and nothing else. Cookies are never read
+// here, so a browser's ambient session cannot act on the API (no CSRF surface). A missing,
+// malformed, unknown, expired or revoked token leaves the request anonymous; routes that need a
+// user answer 401 through requireApiUser.
+
+const SCHEME = /^Token ([^\s]{1,256})$/;
+
+export function registerApiTokenAuth(app: FastifyInstance): void {
+  app.addHook('onRequest', async function authenticateApiToken(request) {
+    if (!isApiRequest(request)) return;
+    const header = request.headers.authorization;
+    if (header === undefined) return;
+    const match = SCHEME.exec(header.trim());
+    if (!match) return;
+    request.user = await app.apiTokens.authenticate(match[1]!);
+  });
+}

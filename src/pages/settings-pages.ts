@@ -1,0 +1,146 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { accountProblems, EMAIL_MAX, normalizeEmail, type FieldErrors } from '../accounts/account-rules.js';
+import { hashPassword, verifyPassword } from '../accounts/password-hasher.js';
+import { passwordProblems } from '../accounts/password-policy.js';
+import { requirePageUser } from '../auth/guards.js';
+import { AppError } from '../http/app-error.js';
+import type { Runtime } from '../runtime.js';
+import { isUniqueViolation } from './unique-violation.js';
+
+// /settings: the profile, the password, and the user's own sessions and API tokens with revoke.
+// Every handler acts on request.user only — no form field can name another user.
+
+const csrfField = { type: 'string', maxLength: 128 } as const;
+const form = (properties: Record<string, object>, required: string[]) =>
+  ({ type: 'object', additionalProperties: false, required, properties: { ...properties, _csrf: csrfField } }) as const;
+
+const profileBody = form(
+  { image: { type: 'string', maxLength: 2048 }, username: { type: 'string', maxLength: 64 }, bio: { type: 'string', maxLength: 1000 }, email: { type: 'string', maxLength: EMAIL_MAX } },
+  ['image', 'username', 'bio', 'email'],
+);
+const passwordBody = form({ current_password: { type: 'string', maxLength: 1024 }, password: { type: 'string', maxLength: 1024 } }, ['current_password', 'password']);
+const sessionBody = form({ session: { type: 'string', maxLength: 64 } }, ['session']);
+const tokenBody = form({ token: { type: 'string', pattern: '^[0-9]{1,12}$' } }, ['token']);
+const emptyBody = form({}, []);
+
+const NOTICES = { profile: 'Your profile was saved.', password: 'Your password was changed; every other session and API token was signed out.', session: 'The session was revoked.', token: 'The API token was revoked.' } as const;
+type Notice = keyof typeof NOTICES;
+const settingsQuery = { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(NOTICES) } } } as const;
+
+interface ProfileBody { image: string; username: string; bio: string; email: string }
+interface PasswordBody { current_password: string; password: string }
+
+function validImage(image: string): boolean {
+  if (image === '') return true;
+  try {
+    const url = new URL(image);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+export async function settingsPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const db = runtime.db.kysely;
+  const guarded = { preHandler: requirePageUser };
+
+  async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileBody; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
+    const user = request.user!;
+    const [sessions, tokens] = await Promise.all([app.sessions.list(request, user.id), app.apiTokens.list(user.id)]);
+    return reply
+      .header('cache-control', 'no-store')
+      .code(extra.status ?? 200)
+      .page('settings', {
+        title: 'Settings',
+        notice: extra.notice ?? null,
+        profile: extra.profile ?? { image: user.image ?? '', username: user.username, bio: user.bio, email: user.email },
+        profileErrors: extra.profileErrors ?? {},
+        passwordErrors: extra.passwordErrors ?? {},
+        sessions,
+        tokens,
+      });
+  }
+
+  app.get<{ Querystring: { done?: Notice } }>('/settings', { ...guarded, schema: { querystring: settingsQuery } }, async (request, reply) => {
+    const done = request.query.done;
+    return render(request, reply, done ? { notice: NOTICES[done] } : {});
+  });
+
+  app.post<{ Body: ProfileBody }>('/settings', { ...guarded, schema: { body: profileBody } }, async (request, reply) => {
+    const user = request.user!;
+    const input = request.body;
+    const email = normalizeEmail(input.email);
+    const errors = accountProblems({ username: input.username, email });
+    if (!validImage(input.image)) errors.image = ['must be an http(s) URL'];
+    if (Object.keys(errors).length === 0) {
+      const taken = await db
+        .selectFrom('users')
+        .select(['username', 'email'])
+        .where('id', '!=', user.id)
+        .where((eb) => eb.or([eb('username', '=', input.username), eb('email', '=', email)]))
+        .execute();
+      if (taken.some((t) => t.username === input.username)) errors.username = ['has already been taken'];
+      if (taken.some((t) => t.email === email)) errors.email = ['has already been taken'];
+    }
+    if (Object.keys(errors).length > 0) return render(request, reply, { status: 422, profile: input, profileErrors: errors });
+    try {
+      await db
+        .updateTable('users')
+        .set({ image: input.image === '' ? null : input.image, username: input.username, bio: input.bio, email, updated_at: new Date().toISOString() })
+        .where('id', '=', user.id)
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) return render(request, reply, { status: 422, profile: input, profileErrors: { username: ['or email has already been taken'] } });
+      throw err;
+    }
+    return reply.redirect('/settings?done=profile', 303);
+  });
+
+  app.post<{ Body: PasswordBody }>('/settings/password', { ...guarded, schema: { body: passwordBody } }, async (request, reply) => {
+    const user = request.user!;
+    // Guessing the current password from a stolen session is a login attempt like any other.
+    await app.loginGuard.check(request, user.email);
+    const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
+    if (!(await verifyPassword(row.password_hash, request.body.current_password))) {
+      await app.loginGuard.failed(request, user.email);
+      return render(request, reply, { status: 422, passwordErrors: { current_password: ['is wrong'] } });
+    }
+    await app.loginGuard.succeeded(request, user.email);
+    const problems = passwordProblems(request.body.password, { username: user.username, email: user.email });
+    if (problems.length > 0) return render(request, reply, { status: 422, passwordErrors: { password: problems } });
+    await db.updateTable('users').set({ password_hash: await hashPassword(request.body.password), updated_at: new Date().toISOString() }).where('id', '=', user.id).execute();
+    // Whoever else held a session or token (perhaps the reason for the change) is out; this
+    // browser stays in on a fresh session id.
+    await app.sessions.revokeAllForUser(user.id);
+    await app.apiTokens.revokeAllForUser(user.id);
+    await app.sessions.start(request, reply, user);
+    await app.audit(request, 'password.change');
+    return reply.redirect('/settings?done=password', 303);
+  });
+
+  app.post<{ Body: { session: string } }>('/settings/sessions/revoke', { ...guarded, schema: { body: sessionBody } }, async (request, reply) => {
+    const user = request.user!;
+    const wasCurrent = (await app.sessions.list(request, user.id)).some((s) => s.current && s.handle === request.body.session);
+    if (!(await app.sessions.revoke(request, reply, user.id, request.body.session))) throw new AppError('NOT_FOUND');
+    await app.audit(request, 'session.revoke', { actorId: user.id, actorName: user.username, details: { current: wasCurrent } });
+    return reply.redirect(wasCurrent ? '/login' : '/settings?done=session', 303);
+  });
+
+  app.post<{ Body: { token: string } }>('/settings/tokens/revoke', { ...guarded, schema: { body: tokenBody } }, async (request, reply) => {
+    const user = request.user!;
+    const tokenId = Number(request.body.token);
+    if (!(await app.apiTokens.revoke(user.id, tokenId))) throw new AppError('NOT_FOUND');
+    await app.audit(request, 'token.revoke', { details: { tokenId } });
+    return reply.redirect('/settings?done=token', 303);
+  });
+
+  app.post('/settings/logout-everywhere', { ...guarded, schema: { body: emptyBody } }, async (request, reply) => {
+    const user = request.user!;
+    await app.sessions.revokeAllForUser(user.id);
+    await app.apiTokens.revokeAllForUser(user.id);
+    await app.audit(request, 'session.revoke', { details: { scope: 'all' } });
+    await app.audit(request, 'token.revoke', { details: { scope: 'all' } });
+    await app.sessions.end(request, reply);
+    return reply.redirect('/login', 303);
+  });
+}

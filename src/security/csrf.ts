@@ -1,0 +1,102 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import { AppError } from '../http/app-error.js';
+import { isApiRequest } from '../http/error-handler.js';
+import { deriveKeys } from '../sessions/derive-keys.js';
+
+// CSRF defence for every unsafe request outside /api (the API reads no cookies, so it has no
+// CSRF surface). Two independent checks, both required:
+//  1. Where the request came from: Sec-Fetch-Site must be same-origin or none, and Origin (or
+//     else Referer) must be PUBLIC_ORIGIN. A foreign Origin is refused even with a good token.
+//  2. A synchronizer token in the form field `_csrf`: an HMAC of the session id for a logged-in
+//     session (so it changes whenever the id rotates), or for an anonymous visitor an HMAC of a
+//     random value kept in a signed, HttpOnly pre-session cookie.
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const ALLOWED_FETCH_SITES = new Set(['same-origin', 'none']);
+const ANON_VALUE = /^[A-Za-z0-9_-]{43}$/;
+
+type Rejection = 'fetch-site' | 'origin' | 'referer' | 'missing-token' | 'bad-token';
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
+export function registerCsrf(app: FastifyInstance, config: Config): void {
+  const keys = deriveKeys(config, 'csrf');
+  const signingKey = keys[0]!;
+  const cookieName = config.cookieSecure ? '__Host-csrf' : 'csrf';
+  const cookieOptions = { path: '/', httpOnly: true, secure: config.cookieSecure, sameSite: 'lax', signed: true } as const;
+
+  const mac = (key: Buffer, binding: string): string => createHmac('sha256', key).update(binding).digest('base64url');
+  const binding = (request: FastifyRequest): string | null => {
+    if (request.session) return `session:${request.session.idHash}`;
+    const anon = anonymousValue(request);
+    return anon === null ? null : `anonymous:${anon}`;
+  };
+  const anonymousValue = (request: FastifyRequest): string | null => {
+    const raw = request.cookies[cookieName];
+    if (raw === undefined) return null;
+    const unsigned = request.unsignCookie(raw);
+    return unsigned.valid && unsigned.value !== null && ANON_VALUE.test(unsigned.value) ? unsigned.value : null;
+  };
+
+  /** The token for the forms of this response; gives an anonymous visitor the cookie it needs. */
+  function tokenFor(request: FastifyRequest, reply: FastifyReply): string {
+    let bound = binding(request);
+    if (bound === null) {
+      const value = randomBytes(32).toString('base64url');
+      reply.setCookie(cookieName, value, cookieOptions);
+      request.cookies[cookieName] = reply.signCookie(value);
+      bound = `anonymous:${value}`;
+    }
+    return mac(signingKey, bound);
+  }
+
+  function tokenMatches(request: FastifyRequest, given: string): boolean {
+    const bound = binding(request);
+    if (bound === null) return false;
+    const actual = Buffer.from(given);
+    // Any key may have made it: a form rendered just before a key rotation still posts.
+    return keys.some((key) => {
+      const expected = Buffer.from(mac(key, bound));
+      return expected.length === actual.length && timingSafeEqual(expected, actual);
+    });
+  }
+
+  function rejection(request: FastifyRequest): Rejection | null {
+    const site = request.headers['sec-fetch-site'];
+    if (site !== undefined && !ALLOWED_FETCH_SITES.has(String(site))) return 'fetch-site';
+    const origin = request.headers.origin;
+    if (origin !== undefined) {
+      if (origin !== config.publicOrigin) return 'origin';
+    } else {
+      const referer = request.headers.referer;
+      if (referer !== undefined && originOf(referer) !== config.publicOrigin) return 'referer';
+    }
+    const body = request.body as Record<string, unknown> | null | undefined;
+    const given = body !== null && typeof body === 'object' ? body._csrf : undefined;
+    if (typeof given !== 'string' || given === '') return 'missing-token';
+    return tokenMatches(request, given) ? null : 'bad-token';
+  }
+
+  app.addHook('onRequest', function offerCsrfToken(request, reply, done) {
+    if (isApiRequest(request) || request.url.startsWith('/static/')) return done();
+    // A getter, so only responses that render a page pay for (and set) the anonymous cookie.
+    Object.defineProperty(request.viewLocals, 'csrfToken', { enumerable: true, configurable: true, get: () => tokenFor(request, reply) });
+    done();
+  });
+
+  app.addHook('preValidation', async function checkCsrf(request) {
+    if (!UNSAFE.has(request.method) || isApiRequest(request)) return;
+    const reason = rejection(request);
+    if (reason === null) return;
+    await app.audit(request, 'csrf.reject', { details: { reason, method: request.method, path: request.routeOptions.url ?? 'unknown' } });
+    throw new AppError('CSRF');
+  });
+}

@@ -1,0 +1,114 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { hashPassword } from '../../src/accounts/password-hasher.js';
+import type { Runtime } from '../../src/runtime.js';
+import { requireApiUser } from '../../src/auth/guards.js';
+
+// A tiny cookie-keeping client over app.inject, standing in for a browser with JavaScript off:
+// it keeps what Set-Cookie says (and forgets cleared cookies), posts urlencoded forms, and
+// reads the CSRF token out of the last page it was shown.
+
+export class Browser {
+  readonly jar = new Map<string, string>();
+  lastBody = '';
+  constructor(
+    public app: FastifyInstance,
+    /** Sent with every request (e.g. X-Forwarded-Proto behind a production proxy). */
+    readonly defaultHeaders: Record<string, string> = {},
+  ) {}
+
+  get cookieHeader(): string {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  private keep(res: LightMyRequestResponse): LightMyRequestResponse {
+    for (const c of res.cookies as Array<{ name: string; value: string; maxAge?: number; expires?: Date }>) {
+      const gone = c.value === '' || c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() <= Date.now());
+      if (gone) this.jar.delete(c.name);
+      else this.jar.set(c.name, c.value);
+    }
+    this.lastBody = res.body;
+    return res;
+  }
+
+  async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return this.keep(await this.app.inject({ method: 'GET', url, headers: { ...this.defaultHeaders, cookie: this.cookieHeader, ...headers } }));
+  }
+
+  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return this.keep(
+      await this.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...this.defaultHeaders, cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        payload: new URLSearchParams(form).toString(),
+      }),
+    );
+  }
+
+  /** The `_csrf` of the page last shown (fetches `page` first when given). */
+  async csrf(page?: string): Promise<string> {
+    if (page !== undefined) await this.get(page);
+    const m = /name="_csrf" value="([^"]+)"/.exec(this.lastBody);
+    if (!m) throw new Error('no CSRF token on the page');
+    return m[1]!;
+  }
+
+  /** Posts a form from `page` the way the browser would: with that page's token. */
+  async submit(page: string, action: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    const _csrf = await this.csrf(page);
+    return this.post(action, { ...form, _csrf }, headers);
+  }
+
+  async login(email: string, password: string): Promise<LightMyRequestResponse> {
+    return this.submit('/login', '/login', { email, password });
+  }
+}
+
+export interface TestUser {
+  readonly id: number;
+  readonly username: string;
+  readonly email: string;
+  readonly password: string;
+}
+
+let counter = 0;
+/** A user straight in the database (no HTTP), with a password that passes the policy. */
+export async function createUser(runtime: Runtime, overrides: Partial<{ username: string; email: string; password: string; hash: string; locked: boolean }> = {}): Promise<TestUser> {
+  counter++;
+  const username = overrides.username ?? `user${counter}x${process.pid}`;
+  const email = overrides.email ?? `${username}@example.com`;
+  const password = overrides.password ?? `correct horse battery ${counter} staple`;
+  const now = new Date().toISOString();
+  const row = await runtime.db.kysely
+    .insertInto('users')
+    .values({
+      username,
+      email,
+      password_hash: overrides.hash ?? (await hashPassword(password)),
+      bio: '',
+      image: null,
+      role: 'member',
+      locked_at: overrides.locked ? now : null,
+      created_at: now,
+      updated_at: now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, username, email, password };
+}
+
+export const sessionCookieOf = (res: LightMyRequestResponse, name = 'session') =>
+  (res.cookies as Array<{ name: string; value: string; maxAge?: number; httpOnly?: boolean; secure?: boolean; sameSite?: string; path?: string }>).find((c) => c.name === name);
+
+/** Whether the browser's session is a live, logged-in one (the settings page needs a user). */
+export async function isLoggedIn(browser: Browser): Promise<boolean> {
+  const res = await browser.get('/settings');
+  if (res.statusCode === 200) return true;
+  if (res.statusCode === 303 && String(res.headers.location).startsWith('/login')) return false;
+  throw new Error(`unexpected /settings answer ${res.statusCode}`);
+}
+
+/** A probe route under /api that needs a user (the real API may not be there yet). */
+export function addApiProbe(app: FastifyInstance): void {
+  app.get('/api/test-probe', { preHandler: requireApiUser }, async (request) => ({ username: request.user!.username }));
+}
