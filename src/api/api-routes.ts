@@ -1,5 +1,29 @@
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
+import { articlesApi } from './articles-api.js';
+import { commentsApi } from './comments-api.js';
+import { profilesApi } from './profiles-api.js';
+import { tagsApi } from './tags-api.js';
+import { usersApi } from './users-api.js';
 
-// STUB — the RealWorld JSON API (issue 4) is registered here under /api.
-export async function apiRoutes(_app: FastifyInstance, _runtime: Runtime): Promise<void> {}
+// The RealWorld JSON API, everything under /api. Authentication is the bearer token alone
+// (src/auth/api-token-auth.ts); errors take the RealWorld shape in the shared error handler.
+export async function apiRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  await app.register(
+    async function conduitApi(api) {
+      // Every refusal of an authenticated caller on someone else's content is an audit event.
+      api.addHook('onError', async function auditDenial(request, _reply, error) {
+        if (error instanceof AppError && error.code === 'FORBIDDEN' && request.user) {
+          await api.audit(request, 'authz.deny', { details: { method: request.method, route: request.routeOptions.url ?? '' } });
+        }
+      });
+      await api.register(usersApi, runtime);
+      await api.register(profilesApi, runtime);
+      await api.register(articlesApi, runtime);
+      await api.register(commentsApi, runtime);
+      await api.register(tagsApi, runtime);
+    },
+    { prefix: '/api' },
+  );
+}

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { requireApiUser } from '../auth/guards.js';
+import { follow, getProfile, unfollow } from '../conduit/profiles.js';
+import type { Profile } from '../conduit/types.js';
+import { AppError } from '../http/app-error.js';
+import type { Runtime } from '../runtime.js';
+import { followBody, noQuery, usernameParams } from './schemas.js';
+import { profileJson } from './serialize.js';
+
+// GET /profiles/:username, POST|DELETE /profiles/:username/follow.
+
+interface Params { username: string }
+
+function found(profile: Profile | null) {
+  if (!profile) throw new AppError('NOT_FOUND', { profile: ['not found'] });
+  return { profile: profileJson(profile) };
+}
+
+export async function profilesApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const db = runtime.db.kysely;
+  const schema = { params: usernameParams, querystring: noQuery };
+
+  app.get<{ Params: Params }>('/profiles/:username', { schema }, async (request) =>
+    found(await getProfile(db, request.params.username, request.user?.id ?? null)),
+  );
+
+  app.post<{ Params: Params }>('/profiles/:username/follow', { preHandler: requireApiUser, schema: { ...schema, body: followBody } }, async (request) =>
+    found(await follow(db, request.user!.id, request.params.username)),
+  );
+
+  app.delete<{ Params: Params }>('/profiles/:username/follow', { preHandler: requireApiUser, schema: { ...schema, body: followBody } }, async (request) =>
+    found(await unfollow(db, request.user!.id, request.params.username)),
+  );
+}

@@ -1,0 +1,81 @@
+import { EMAIL_MAX, USERNAME_MAX } from '../accounts/account-rules.js';
+import { PASSWORD_MAX } from '../accounts/password-policy.js';
+import { SLUG_MAX } from '../conduit/slugs.js';
+import { TAG_MAX, TAGS_PER_ARTICLE } from '../conduit/tags.js';
+
+// The JSON schemas of the API: every object closed (additionalProperties: false), every string
+// bounded. Account rules (patterns, password policy) are checked by the services so the
+// answers carry RealWorld's per-field messages.
+
+export const LIMITS = {
+  title: 255,
+  description: 1024,
+  body: 100_000,
+  comment: 20_000,
+  bio: 2_000,
+  image: 2_048,
+} as const;
+
+const str = (maxLength: number, minLength = 0) => ({ type: 'string', minLength, maxLength }) as const;
+
+/** Wraps the fields of a request body in its RealWorld envelope: `{ user: {...} }`. */
+export function envelope(name: string, properties: Record<string, object>, required: readonly string[] = []) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: [name],
+    properties: { [name]: { type: 'object', additionalProperties: false, required, properties } },
+  } as const;
+}
+
+// Only absolute http(s) URLs (or nothing): no javascript:, data: or protocol-relative images.
+export const imageSchema = { type: ['string', 'null'], maxLength: LIMITS.image, pattern: '^(https?://[^\\s<>"]+)?$' } as const;
+
+export const registerBody = envelope('user', { username: str(USERNAME_MAX, 1), email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) }, ['username', 'email', 'password']);
+export const loginBody = envelope('user', { email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) }, ['email', 'password']);
+export const updateUserBody = envelope('user', {
+  username: str(USERNAME_MAX, 1),
+  email: str(EMAIL_MAX, 1),
+  password: str(PASSWORD_MAX * 4, 1),
+  bio: { type: ['string', 'null'], maxLength: LIMITS.bio },
+  image: imageSchema,
+});
+
+const tagList = { type: 'array', maxItems: TAGS_PER_ARTICLE, items: str(TAG_MAX, 1) } as const;
+export const newArticleBody = envelope(
+  'article',
+  { title: str(LIMITS.title, 1), description: str(LIMITS.description, 1), body: str(LIMITS.body, 1), tagList },
+  ['title', 'description', 'body'],
+);
+export const updateArticleBody = envelope('article', {
+  title: str(LIMITS.title, 1),
+  description: str(LIMITS.description, 1),
+  body: str(LIMITS.body, 1),
+  tagList,
+});
+export const newCommentBody = envelope('comment', { body: str(LIMITS.comment, 1) }, ['body']);
+
+export const slugParams = { type: 'object', additionalProperties: false, required: ['slug'], properties: { slug: str(SLUG_MAX, 1) } } as const;
+export const commentParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['slug', 'id'],
+  properties: { slug: str(SLUG_MAX, 1), id: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
+} as const;
+export const usernameParams = { type: 'object', additionalProperties: false, required: ['username'], properties: { username: str(USERNAME_MAX + 32, 1) } } as const;
+
+const page = { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, offset: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 } } as const;
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { tag: str(TAG_MAX), author: str(USERNAME_MAX + 32), favorited: str(USERNAME_MAX + 32), ...page },
+} as const;
+export const feedQuery = { type: 'object', additionalProperties: false, properties: { ...page } } as const;
+export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+// The public collection sends `{"user":{"email":…}}` with "follow"; it is accepted and ignored.
+export const followBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { user: { type: 'object', additionalProperties: false, properties: { email: str(EMAIL_MAX) } } },
+} as const;

@@ -1,0 +1,69 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireApiUser } from '../auth/guards.js';
+import { checkCredentials, findUser, registerUser, updateUser } from '../conduit/users.js';
+import { AppError } from '../http/app-error.js';
+import type { Runtime } from '../runtime.js';
+import { loginBody, noQuery, registerBody, updateUserBody } from './schemas.js';
+import { userJson } from './serialize.js';
+
+// POST /users, POST /users/login, GET|PUT /user.
+
+interface RegisterBody { user: { username: string; email: string; password: string } }
+interface LoginBody { user: { email: string; password: string } }
+interface UpdateBody { user: { username?: string; email?: string; password?: string; bio?: string | null; image?: string | null } }
+
+// One answer for an unknown email, a wrong password and a locked account alike.
+const badCredentials = () => new AppError('UNAUTHORIZED', { 'email or password': ['is invalid'] });
+
+/** The token the caller authenticated with (already checked by the token layer). */
+function presentedToken(request: FastifyRequest): string {
+  const match = /^Token (\S{1,256})$/.exec((request.headers.authorization ?? '').trim());
+  if (!match) throw new AppError('UNAUTHORIZED');
+  return match[1]!;
+}
+
+export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const db = runtime.db.kysely;
+
+  app.post<{ Body: RegisterBody }>('/users', { schema: { body: registerBody, querystring: noQuery } }, async (request, reply) => {
+    await app.registrationLimit(request);
+    const user = await registerUser(db, request.body.user);
+    await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
+    const token = await app.apiTokens.issue(user.id, 'api');
+    return reply.code(201).send({ user: userJson(user, token) });
+  });
+
+  app.post<{ Body: LoginBody }>('/users/login', { schema: { body: loginBody, querystring: noQuery } }, async (request) => {
+    const { email, password } = request.body.user;
+    const account = email.trim().toLowerCase();
+    await app.loginGuard.check(request, account);
+    const result = await checkCredentials(db, email, password);
+    if (!result.ok) {
+      await app.loginGuard.failed(request, account);
+      await app.audit(request, 'login.failure', { actorId: result.userId, actorName: account, details: { reason: result.reason } });
+      throw badCredentials();
+    }
+    await app.loginGuard.succeeded(request, account);
+    await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username, details: { via: 'api' } });
+    const token = await app.apiTokens.issue(result.user.id, 'api');
+    return { user: userJson(result.user, token) };
+  });
+
+  app.get('/user', { preHandler: requireApiUser, schema: { querystring: noQuery } }, async (request) => {
+    const user = await findUser(db, request.user!.id);
+    if (!user) throw new AppError('UNAUTHORIZED');
+    return { user: userJson(user, presentedToken(request)) };
+  });
+
+  app.put<{ Body: UpdateBody }>('/user', { preHandler: requireApiUser, schema: { body: updateUserBody, querystring: noQuery } }, async (request) => {
+    const { bio, ...rest } = request.body.user;
+    const { user, passwordChanged } = await updateUser(db, request.user!.id, { ...rest, ...(bio !== undefined ? { bio: bio ?? '' } : {}) });
+    if (!passwordChanged) return { user: userJson(user, presentedToken(request)) };
+    // Whoever else held a session or token (perhaps the reason for the change) is logged out;
+    // the caller gets a fresh token in the answer.
+    await app.sessions.revokeAllForUser(user.id);
+    await app.apiTokens.revokeAllForUser(user.id);
+    await app.audit(request, 'password.change', { actorId: user.id, actorName: user.username, details: { via: 'api' } });
+    return { user: userJson(user, await app.apiTokens.issue(user.id, 'api')) };
+  });
+}
