@@ -42,7 +42,10 @@ export function registerBodyParsers(app: FastifyInstance): void {
     }
     // A null-prototype object: a field called __proto__ is just a field.
     const fields: Record<string, string | string[]> = Object.create(null);
-    for (const [key, value] of new URLSearchParams(text)) {
+    for (const [key, raw] of new URLSearchParams(text)) {
+      // Browsers send a textarea's line breaks as CRLF, while its maxlength counted each as one
+      // character: store LF, so a text the form accepted is not refused as too long.
+      const value = raw.replace(/\r\n?/g, '\n');
       const prev = fields[key];
       if (prev === undefined) fields[key] = value;
       else if (Array.isArray(prev)) prev.push(value);
