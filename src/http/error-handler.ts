@@ -21,6 +21,12 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
 
 export const isApiRequest = (request: FastifyRequest): boolean => request.url === '/api' || request.url.startsWith('/api/') || request.url.startsWith('/api?');
 
+const MAX_FIELD_NAME = 64;
+
+// Used only if rendering the error page itself fails: nothing in it can fail or leak.
+const FALLBACK_PAGE = (status: number, requestId: string): string =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body><h1>${status === 404 ? 'Not found' : status >= 500 ? 'Something went wrong' : 'Error'}</h1><p>Request id: ${requestId}</p></body></html>`;
+
 interface Answer {
   status: number;
   code: ErrorCode;
@@ -35,11 +41,13 @@ function classify(error: FastifyError | AppError | Error): Answer {
   }
   const fe = error as FastifyError;
   if (fe.validation) {
-    const fields: Record<string, string[]> = {};
+    // Field names can come from the attacker ("__proto__", a megabyte of text): a null-prototype
+    // object keeps "__proto__" an ordinary key, and names are cut short before being echoed.
+    const fields: Record<string, string[]> = Object.create(null);
     for (const v of fe.validation) {
       const path = (v.instancePath || '').split('/').filter(Boolean);
       const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
-      const field = missing.missingProperty ?? missing.additionalProperty ?? path[path.length - 1] ?? fe.validationContext ?? 'body';
+      const field = (missing.missingProperty ?? missing.additionalProperty ?? path[path.length - 1] ?? fe.validationContext ?? 'body').slice(0, MAX_FIELD_NAME);
       const text = missing.additionalProperty ? 'is not a field that can be set' : missing.missingProperty ? "can't be blank" : (v.message ?? 'is invalid');
       (fields[field] ??= []).push(text);
     }
@@ -62,7 +70,13 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, answer: 
     const errors: Record<string, readonly string[]> = answer.fields && Object.keys(answer.fields).length > 0 ? answer.fields : { body: [answer.message] };
     return reply.type('application/json; charset=utf-8').send({ errors, requestId: request.id });
   }
-  return reply.page('error', { title: answer.status >= 500 ? 'Something went wrong' : 'Error', status: answer.status, message: answer.message, fields: answer.fields ?? {}, requestId: request.id });
+  try {
+    return reply.page('error', { title: answer.status >= 500 ? 'Something went wrong' : 'Error', status: answer.status, message: answer.message, fields: answer.fields ?? {}, requestId: request.id });
+  } catch (err) {
+    // A broken template must not hand the error to Fastify's default handler, which echoes it.
+    request.log.error({ err, requestId: request.id }, 'error page failed to render');
+    return reply.type('text/html; charset=utf-8').send(FALLBACK_PAGE(answer.status, /^[0-9a-f-]+$/.test(request.id) ? request.id : ''));
+  }
 }
 
 export function registerErrorHandling(app: FastifyInstance, config: Config): void {

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime.js';
-import { homeRoutes } from '../routes/home.js';
+import { conduitPages } from './conduit/conduit-pages.js';
 import { authPages } from './auth-pages.js';
 import { settingsPages } from './settings-pages.js';
 
 // Every server-rendered HTML page is registered from here.
 export async function pageRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  await app.register(homeRoutes, runtime);
+  await app.register(conduitPages, runtime);
   await app.register(authPages, runtime);
   await app.register(settingsPages, runtime);
 }

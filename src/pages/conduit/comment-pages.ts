@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { addComment, deleteComment } from '../../conduit/comments.js';
+import { LIMITS } from '../../api/schemas.js';
+import { requirePageUser } from '../../auth/guards.js';
+import type { Runtime } from '../../runtime.js';
+import { renderArticlePage } from './article-view.js';
+import { buttonBody, csrfField, slugParams, type SlugParams } from './schemas.js';
+
+// Adding and deleting comments from the article page. A blank comment shows the page again
+// with a message; deleting is for the comment's author and for moderators (the service decides).
+
+const commentBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['body'],
+  properties: { body: { type: 'string', maxLength: LIMITS.comment }, _csrf: csrfField },
+} as const;
+
+const commentParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['slug', 'id'],
+  properties: { ...slugParams.properties, id: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
+} as const;
+
+const commentsAnchor = (slug: string): string => `/article/${encodeURIComponent(slug)}#comments`;
+
+export async function commentPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const db = runtime.db.kysely;
+
+  app.post<{ Params: SlugParams; Body: { body: string } }>(
+    '/article/:slug/comments',
+    { preHandler: requirePageUser, schema: { params: slugParams, body: commentBody } },
+    async function postComment(request, reply) {
+      const { slug } = request.params;
+      const body = request.body.body.trim();
+      if (body === '') return renderArticlePage(db, request, reply.code(422), slug, { errors: ["Comment can't be blank."], body: request.body.body });
+      await addComment(db, slug, request.user!.id, body);
+      return reply.redirect(commentsAnchor(slug), 303);
+    },
+  );
+
+  app.post<{ Params: SlugParams & { id: number } }>(
+    '/article/:slug/comments/:id/delete',
+    { preHandler: requirePageUser, schema: { params: commentParams, body: buttonBody } },
+    async function removeComment(request, reply) {
+      const { slug, id } = request.params;
+      const { moderated } = await deleteComment(db, slug, id, request.user!);
+      if (moderated) await app.audit(request, 'content.moderate', { details: { action: 'comment.delete', slug, commentId: id } });
+      return reply.redirect(commentsAnchor(slug), 303);
+    },
+  );
+}

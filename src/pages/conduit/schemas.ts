@@ -1,0 +1,41 @@
+import { USERNAME_MAX } from '../../accounts/account-rules.js';
+import { SLUG_MAX } from '../../conduit/slugs.js';
+import { TAG_MAX } from '../../conduit/tags.js';
+
+// Request schemas shared by the Conduit pages: every object closed, every string bounded.
+// Query strings and path parameters are coerced from text; bodies are taken exactly as sent.
+
+export const csrfField = { type: 'string', maxLength: 128 } as const;
+
+/** A form that sends nothing but its CSRF token (favorite, follow, delete buttons). */
+export const buttonBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { _csrf: csrfField, next: { type: 'string', maxLength: 2048 } },
+} as const;
+export interface ButtonBody {
+  next?: string;
+}
+
+export const slugParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['slug'],
+  properties: { slug: { type: 'string', minLength: 1, maxLength: SLUG_MAX } },
+} as const;
+export interface SlugParams {
+  slug: string;
+}
+
+export const usernameParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['username'],
+  properties: { username: { type: 'string', minLength: 1, maxLength: USERNAME_MAX } },
+} as const;
+export interface UsernameParams {
+  username: string;
+}
+
+export const pageField = { type: 'integer', minimum: 1, maximum: 100_000, default: 1 } as const;
+export const tagField = { type: 'string', maxLength: TAG_MAX } as const;
