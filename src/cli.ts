@@ -11,6 +11,7 @@ commands:
   migrate        bring the database schema up to date
   check          print the deployment report; exit 1 on any error
   create-admin   --username NAME --email ADDRESS  (password read from standard input)
+  seed           [--users N] [--articles N]  fill the database with demo data (not in production)
 `;
 
 function load(): LoadedConfig {
@@ -80,6 +81,10 @@ async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(`admin ${values.username} created\n`);
       return 0;
+    }
+    case 'seed': {
+      const { runSeedCommand } = await import('./seed/seed-command.js');
+      return runSeedCommand(load().config, rest);
     }
     default:
       process.stderr.write(USAGE);
