@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { buildApp } from './app.js';
-import { openRuntime, type Runtime } from './runtime.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -11,8 +11,8 @@ export interface RunningServer {
 }
 
 /** Opens the runtime, builds the app and listens; SIGTERM/SIGINT drain and close cleanly. */
-export async function startServer(config: Config, notices: readonly string[] = []): Promise<RunningServer> {
-  const runtime = await openRuntime(config);
+export async function startServer(config: Config, notices: readonly string[] = [], runtimeOptions: RuntimeOptions = {}): Promise<RunningServer> {
+  const runtime = await openRuntime(config, runtimeOptions);
   const app = await buildApp(runtime);
   for (const notice of notices) app.log.warn(notice);
   const address = await app.listen({ host: config.host, port: config.port });
