@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { accountProblems, EMAIL_MAX, normalizeEmail, type FieldErrors } from '../accounts/account-rules.js';
-import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../accounts/password-hasher.js';
-import type { AuthUser } from '../auth/current-user.js';
+import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
+import { checkCredentials, registerUser, type UserRecord } from '../conduit/users.js';
+import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { safeNext } from './safe-next.js';
-import { isUniqueViolation } from './unique-violation.js';
 
 // Login, registration and logout as HTML forms. Every POST here passed the CSRF layer first.
 // A failed login says the same thing, with the same status and comparable time, whether the
@@ -47,28 +46,18 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
 
   app.post<{ Body: LoginBody; Querystring: NextQuery }>('/login', { schema: { body: loginBody, querystring: nextQuery } }, async (request, reply) => {
     const email = normalizeEmail(request.body.email);
-    const { password } = request.body;
     const next = safeNext(request.query.next);
     await app.loginGuard.check(request, email);
-    const row = await db
-      .selectFrom('users')
-      .select(['id', 'username', 'email', 'role', 'bio', 'image', 'locked_at', 'password_hash'])
-      .where('email', '=', email)
-      .executeTakeFirst();
-    // Always one argon2 verification, so an unknown email costs what a known one does.
-    const verified = row ? await verifyPassword(row.password_hash, password) : await verifyDummy(password);
-    if (!row || !verified || row.locked_at !== null) {
+    // The same check as the API: one argon2 verification whether or not the account exists.
+    const result = await checkCredentials(db, email, request.body.password);
+    if (!result.ok) {
       await app.loginGuard.failed(request, email);
-      await app.audit(request, 'login.failure', { actorId: row?.id ?? null, actorName: email, details: { reason: !row ? 'unknown' : row.locked_at !== null ? 'locked' : 'password' } });
+      await app.audit(request, 'login.failure', { actorId: result.userId, actorName: email, details: { reason: result.reason } });
       return privatePage(reply).code(422).page('login', { title: 'Sign in', errors: [LOGIN_FAILED], email: request.body.email, next });
     }
     await app.loginGuard.succeeded(request, email);
-    if (needsRehash(row.password_hash)) {
-      await db.updateTable('users').set({ password_hash: await hashPassword(password), updated_at: new Date().toISOString() }).where('id', '=', row.id).execute();
-    }
-    const user: AuthUser = { id: row.id, username: row.username, email: row.email, role: row.role, bio: row.bio, image: row.image };
-    await app.sessions.start(request, reply, user);
-    await app.audit(request, 'login.success');
+    await app.sessions.start(request, reply, result.user);
+    await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username });
     return reply.redirect(next, 303);
   });
 
@@ -78,36 +67,18 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
 
   app.post<{ Body: RegisterBody }>('/register', { schema: { body: registerBody } }, async (request, reply) => {
     await app.registrationLimit(request);
-    const { username, password } = request.body;
-    const email = normalizeEmail(request.body.email);
-    const again = (errors: FieldErrors) =>
-      privatePage(reply).code(422).page('register', { title: 'Sign up', errors, username, email: request.body.email });
-    const problems = accountProblems({ username, email, password });
-    if (Object.keys(problems).length > 0) return again(problems);
-    const taken = await db.selectFrom('users').select(['username', 'email']).where((eb) => eb.or([eb('username', '=', username), eb('email', '=', email)])).execute();
-    if (taken.length > 0) {
-      const errors: FieldErrors = {};
-      if (taken.some((t) => t.username === username)) errors.username = ['has already been taken'];
-      if (taken.some((t) => t.email === email)) errors.email = ['has already been taken'];
-      return again(errors);
-    }
-    const now = new Date().toISOString();
-    let id: number;
+    const { username, email } = request.body;
+    let user: UserRecord;
     try {
-      const inserted = await db
-        .insertInto('users')
-        .values({ username, email, password_hash: await hashPassword(password), bio: '', image: null, role: 'member', locked_at: null, created_at: now, updated_at: now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      id = inserted.id;
+      user = await registerUser(db, request.body);
     } catch (err) {
-      // Someone took the name between the check and the insert.
-      if (isUniqueViolation(err)) return again({ username: ['or email has already been taken'] });
+      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) {
+        return privatePage(reply).code(422).page('register', { title: 'Sign up', errors: err.fields, username, email });
+      }
       throw err;
     }
-    const user: AuthUser = { id, username, email, role: 'member', bio: '', image: null };
     await app.sessions.start(request, reply, user);
-    await app.audit(request, 'register');
+    await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
     return reply.redirect('/', 303);
   });
 

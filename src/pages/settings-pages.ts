@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { accountProblems, EMAIL_MAX, normalizeEmail, type FieldErrors } from '../accounts/account-rules.js';
-import { hashPassword, verifyPassword } from '../accounts/password-hasher.js';
-import { passwordProblems } from '../accounts/password-policy.js';
+import { EMAIL_MAX } from '../accounts/account-rules.js';
+import { verifyPassword } from '../accounts/password-hasher.js';
 import { requirePageUser } from '../auth/guards.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
-import { isUniqueViolation } from './unique-violation.js';
+import { updateUser } from '../conduit/users.js';
 
 // /settings: the profile, the password, and the user's own sessions and API tokens with revoke.
 // Every handler acts on request.user only — no form field can name another user.
@@ -28,6 +27,7 @@ type Notice = keyof typeof NOTICES;
 const settingsQuery = { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(NOTICES) } } } as const;
 
 interface ProfileBody { image: string; username: string; bio: string; email: string }
+type FieldErrors = Readonly<Record<string, readonly string[]>>;
 interface PasswordBody { current_password: string; password: string }
 
 function validImage(image: string): boolean {
@@ -69,28 +69,12 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
   app.post<{ Body: ProfileBody }>('/settings', { ...guarded, schema: { body: profileBody } }, async (request, reply) => {
     const user = request.user!;
     const input = request.body;
-    const email = normalizeEmail(input.email);
-    const errors = accountProblems({ username: input.username, email });
-    if (!validImage(input.image)) errors.image = ['must be an http(s) URL'];
-    if (Object.keys(errors).length === 0) {
-      const taken = await db
-        .selectFrom('users')
-        .select(['username', 'email'])
-        .where('id', '!=', user.id)
-        .where((eb) => eb.or([eb('username', '=', input.username), eb('email', '=', email)]))
-        .execute();
-      if (taken.some((t) => t.username === input.username)) errors.username = ['has already been taken'];
-      if (taken.some((t) => t.email === email)) errors.email = ['has already been taken'];
-    }
-    if (Object.keys(errors).length > 0) return render(request, reply, { status: 422, profile: input, profileErrors: errors });
+    if (!validImage(input.image)) return render(request, reply, { status: 422, profile: input, profileErrors: { image: ['must be an http(s) URL'] } });
     try {
-      await db
-        .updateTable('users')
-        .set({ image: input.image === '' ? null : input.image, username: input.username, bio: input.bio, email, updated_at: new Date().toISOString() })
-        .where('id', '=', user.id)
-        .execute();
+      // The same rules as PUT /api/user: names unique whatever their case, emails normalized.
+      await updateUser(db, user.id, { username: input.username, email: input.email, bio: input.bio, image: input.image });
     } catch (err) {
-      if (isUniqueViolation(err)) return render(request, reply, { status: 422, profile: input, profileErrors: { username: ['or email has already been taken'] } });
+      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, profile: input, profileErrors: err.fields });
       throw err;
     }
     return reply.redirect('/settings?done=profile', 303);
@@ -106,9 +90,12 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
       return render(request, reply, { status: 422, passwordErrors: { current_password: ['is wrong'] } });
     }
     await app.loginGuard.succeeded(request, user.email);
-    const problems = passwordProblems(request.body.password, { username: user.username, email: user.email });
-    if (problems.length > 0) return render(request, reply, { status: 422, passwordErrors: { password: problems } });
-    await db.updateTable('users').set({ password_hash: await hashPassword(request.body.password), updated_at: new Date().toISOString() }).where('id', '=', user.id).execute();
+    try {
+      await updateUser(db, user.id, { password: request.body.password });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, passwordErrors: err.fields });
+      throw err;
+    }
     // Whoever else held a session or token (perhaps the reason for the change) is out; this
     // browser stays in on a fresh session id.
     await app.sessions.revokeAllForUser(user.id);

@@ -18,6 +18,8 @@ export interface PageBrowser {
   post(url: string, fields?: Record<string, string>, options?: { from?: string; csrf?: boolean }): Promise<LightMyRequestResponse>;
   /** The current CSRF token, as the given page renders it. */
   csrf(from?: string): Promise<string>;
+  /** The Cookie header this browser would send now (to replay it later, as a thief would). */
+  cookieHeader(): string;
 }
 
 export function csrfFrom(html: string): string {
@@ -35,7 +37,7 @@ export function newBrowser(app: FastifyInstance, identity: { username?: string }
   const password = `Correct ${randomBytes(9).toString('base64url')} horse battery`;
 
   const send = async (options: InjectOptions): Promise<LightMyRequestResponse> => {
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = browser.cookieHeader();
     const res = await app.inject({ ...options, remoteAddress, headers: { ...(options.headers ?? {}), ...(cookie ? { cookie } : {}) } });
     for (const c of res.cookies) {
       if (c.value === '' || (c.maxAge !== undefined && c.maxAge <= 0) || (c.expires && c.expires.getTime() < Date.now())) jar.delete(c.name);
@@ -49,6 +51,7 @@ export function newBrowser(app: FastifyInstance, identity: { username?: string }
     email,
     password,
     get: (url) => send({ method: 'GET', url }),
+    cookieHeader: () => [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
     async csrf(from = '/') {
       const page = await send({ method: 'GET', url: from });
       return csrfFrom(page.body);
