@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { AUDIT_EVENTS, type AuditEvent } from '../../audit/audit-log.js';
+import { requireRole } from '../../auth/roles.js';
+import type { Runtime } from '../../runtime.js';
+import { paginate, pageRequest } from '../conduit/paging.js';
+import { pageField, searchTermField } from './admin-schemas.js';
+import { adminTabs } from './admin-tabs.js';
+import { listAudit } from './audit-query.js';
+
+// /admin/audit: the security events, newest first, filtered by event, actor and IP address.
+// Admins only. The filters are a GET form, so a filtered view is a link that can be shared.
+
+const auditQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    event: { type: 'string', enum: ['', ...AUDIT_EVENTS], default: '' },
+    actor: searchTermField,
+    // Only what an IPv4 or IPv6 address is made of.
+    ip: { type: 'string', maxLength: 64, pattern: '^[0-9A-Fa-f:.]*$', default: '' },
+    page: pageField,
+  },
+} as const;
+interface AuditQuery {
+  event: AuditEvent | '';
+  actor: string;
+  ip: string;
+  page: number;
+}
+
+export async function auditPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const db = runtime.db.kysely;
+
+  app.get<{ Querystring: AuditQuery }>('/admin/audit', { preHandler: requireRole('admin'), schema: { querystring: auditQuery } }, async function auditPage(request, reply) {
+    const { event, actor, ip, page } = request.query;
+    const list = await listAudit(db, { ...(event === '' ? {} : { event }), actor, ip }, pageRequest(page));
+    return reply.header('cache-control', 'no-store').page('admin/audit', {
+      title: 'Admin: audit log',
+      tabs: adminTabs(request.user!, 'audit'),
+      events: AUDIT_EVENTS,
+      event,
+      actor,
+      ip,
+      entries: list.items,
+      total: list.total,
+      pagination: paginate('/admin/audit', page, list.total, { event, actor, ip }),
+    });
+  });
+}

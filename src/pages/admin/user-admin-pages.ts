@@ -1,0 +1,110 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { assertCan, can, requireRole } from '../../auth/roles.js';
+import { ROLES, type Role } from '../../db/schema.js';
+import { AppError } from '../../http/app-error.js';
+import type { Runtime } from '../../runtime.js';
+import { paginate, pageRequest } from '../conduit/paging.js';
+import { backField, backWithNotice, buttonBody, csrfField, idParams, listHref, pageField, searchTermField, type ButtonBody, type IdParams } from './admin-schemas.js';
+import { adminTabs } from './admin-tabs.js';
+import { findTarget, listUsers, setLocked, setRole, type UserTarget } from './user-directory.js';
+
+// /admin: the users, with a role form and a lock button on each row. Admins only. Acting on
+// one's own account is refused by the role table's 'others' scope through assertCan, so the
+// refusal is audited like any other. A role change or a lock ends every session of the user
+// (their next request is anonymous); a lock also revokes their API tokens.
+
+const NOTICES = {
+  role: 'The role was changed; the user was signed out everywhere.',
+  lock: 'The account was locked; its sessions and API tokens were revoked.',
+  unlock: 'The account was unlocked; the user may sign in again.',
+  unchanged: 'Nothing changed.',
+} as const;
+type Notice = keyof typeof NOTICES;
+
+const usersQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    q: searchTermField,
+    role: { type: 'string', enum: ['', ...ROLES], default: '' },
+    page: pageField,
+    done: { type: 'string', enum: Object.keys(NOTICES) },
+  },
+} as const;
+interface UsersQuery {
+  q: string;
+  role: Role | '';
+  page: number;
+  done?: Notice;
+}
+
+const roleBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['role'],
+  properties: { role: { type: 'string', enum: ROLES }, _csrf: csrfField, back: backField },
+} as const;
+interface RoleBody {
+  role: Role;
+  back?: string;
+}
+
+export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const db = runtime.db.kysely;
+  const adminOnly = { preHandler: requireRole('admin') };
+
+  /** The account named in the path, once the caller may act on it (else 403, audited). */
+  async function target(request: FastifyRequest, action: 'user:set-role' | 'user:lock', id: number): Promise<UserTarget> {
+    await assertCan(request, action, { userId: id });
+    const found = await findTarget(db, id);
+    if (!found) throw new AppError('NOT_FOUND');
+    return found;
+  }
+
+  app.get<{ Querystring: UsersQuery }>('/admin', { ...adminOnly, schema: { querystring: usersQuery } }, async function usersPage(request, reply) {
+    const user = request.user!;
+    const { q, role, page, done } = request.query;
+    const filter = { q, ...(role === '' ? {} : { role }) };
+    const list = await listUsers(db, filter, pageRequest(page));
+    return reply.header('cache-control', 'no-store').page('admin/users', {
+      title: 'Admin: users',
+      tabs: adminTabs(user, 'users'),
+      notice: done ? NOTICES[done] : null,
+      q,
+      role,
+      roles: ROLES,
+      users: list.items.map((u) => ({ ...u, self: u.id === user.id, manageable: can(user, 'user:set-role', { userId: u.id }) && can(user, 'user:lock', { userId: u.id }) })),
+      total: list.total,
+      pagination: paginate('/admin', page, list.total, { q, role }),
+      back: listHref('/admin', { q, role, page }),
+    });
+  });
+
+  app.post<{ Params: IdParams; Body: RoleBody }>('/admin/users/:id/role', { ...adminOnly, schema: { params: idParams, body: roleBody } }, async function changeRole(request, reply) {
+    const account = await target(request, 'user:set-role', request.params.id);
+    const to = request.body.role;
+    if (!(await setRole(db, account.id, to))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
+    // New rights (or fewer) start from a fresh login: every session of the user is gone.
+    await app.sessions.revokeAllForUser(account.id);
+    await app.audit(request, 'role.change', { details: { targetId: account.id, target: account.username, from: account.role, to } });
+    return reply.redirect(backWithNotice(request.body.back, '/admin', 'role'), 303);
+  });
+
+  app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/lock', { ...adminOnly, schema: { params: idParams, body: buttonBody } }, async function lock(request, reply) {
+    const account = await target(request, 'user:lock', request.params.id);
+    // Locked first, then revoked: no new session or token can appear in between.
+    const changed = await setLocked(db, account.id, true);
+    await app.sessions.revokeAllForUser(account.id);
+    await app.apiTokens.revokeAllForUser(account.id);
+    if (!changed) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
+    await app.audit(request, 'account.lock', { details: { targetId: account.id, target: account.username } });
+    return reply.redirect(backWithNotice(request.body.back, '/admin', 'lock'), 303);
+  });
+
+  app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/unlock', { ...adminOnly, schema: { params: idParams, body: buttonBody } }, async function unlock(request, reply) {
+    const account = await target(request, 'user:lock', request.params.id);
+    if (!(await setLocked(db, account.id, false))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
+    await app.audit(request, 'account.unlock', { details: { targetId: account.id, target: account.username } });
+    return reply.redirect(backWithNotice(request.body.back, '/admin', 'unlock'), 303);
+  });
+}

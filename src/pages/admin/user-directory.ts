@@ -1,0 +1,85 @@
+import type { Kysely } from 'kysely';
+import type { Database, Role } from '../../db/schema.js';
+import { containsText } from './text-match.js';
+
+// The users as the admin sees them, and the two changes an admin makes to an account: its role
+// and its lock. Enforcement of a lock lives where the account is used — login (both faces),
+// session loading and API-token lookup all refuse a user with locked_at set — so setting the
+// column is the lock; the caller also ends the user's sessions and tokens.
+
+export interface UserFilter {
+  /** Part of a username or email, any case. */
+  readonly q?: string;
+  readonly role?: Role;
+}
+
+export interface AdminUserRow {
+  readonly id: number;
+  readonly username: string;
+  readonly email: string;
+  readonly role: Role;
+  readonly lockedAt: string | null;
+  readonly createdAt: string;
+}
+
+export interface UserTarget {
+  readonly id: number;
+  readonly username: string;
+  readonly role: Role;
+  readonly lockedAt: string | null;
+}
+
+/** A page of users matching the filter, newest first, with the total. */
+export async function listUsers(db: Kysely<Database>, filter: UserFilter, page: { limit: number; offset: number }): Promise<{ items: AdminUserRow[]; total: number }> {
+  const term = filter.q?.trim() ?? '';
+  const scoped = () => {
+    let q = db.selectFrom('users');
+    if (term !== '') q = q.where((eb) => eb.or([containsText('users.username', term), containsText('users.email', term)]));
+    if (filter.role !== undefined) q = q.where('users.role', '=', filter.role);
+    return q;
+  };
+  const [rows, count] = await Promise.all([
+    scoped()
+      .select(['users.id', 'users.username', 'users.email', 'users.role', 'users.locked_at', 'users.created_at'])
+      .orderBy('users.id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    scoped().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    items: rows.map((r) => ({ id: r.id, username: r.username, email: r.email, role: r.role, lockedAt: r.locked_at, createdAt: r.created_at })),
+    total: Number(count.n),
+  };
+}
+
+/** The account an admin action names, or undefined. */
+export async function findTarget(db: Kysely<Database>, id: number): Promise<UserTarget | undefined> {
+  const row = await db.selectFrom('users').select(['id', 'username', 'role', 'locked_at']).where('id', '=', id).executeTakeFirst();
+  return row && { id: row.id, username: row.username, role: row.role, lockedAt: row.locked_at };
+}
+
+/** Sets the role; false when it already was that role. */
+export async function setRole(db: Kysely<Database>, id: number, role: Role): Promise<boolean> {
+  const changed = await db
+    .updateTable('users')
+    .set({ role, updated_at: new Date().toISOString() })
+    .where('id', '=', id)
+    .where('role', '!=', role)
+    .returning('id')
+    .executeTakeFirst();
+  return changed !== undefined;
+}
+
+/** Locks (or unlocks) the account; false when it already was. */
+export async function setLocked(db: Kysely<Database>, id: number, locked: boolean): Promise<boolean> {
+  const now = new Date().toISOString();
+  const changed = await db
+    .updateTable('users')
+    .set({ locked_at: locked ? now : null, updated_at: now })
+    .where('id', '=', id)
+    .where('locked_at', locked ? 'is' : 'is not', null)
+    .returning('id')
+    .executeTakeFirst();
+  return changed !== undefined;
+}
