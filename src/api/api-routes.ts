@@ -3,6 +3,7 @@ import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { articlesApi } from './articles-api.js';
 import { commentsApi } from './comments-api.js';
+import { registerApiCors } from './cors.js';
 import { profilesApi } from './profiles-api.js';
 import { tagsApi } from './tags-api.js';
 import { usersApi } from './users-api.js';
@@ -12,6 +13,7 @@ import { usersApi } from './users-api.js';
 export async function apiRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
   await app.register(
     async function conduitApi(api) {
+      await registerApiCors(api, runtime.config);
       // Every refusal of an authenticated caller on someone else's content is an audit event.
       api.addHook('onError', async function auditDenial(request, _reply, error) {
         if (error instanceof AppError && error.code === 'FORBIDDEN' && request.user) {
