@@ -234,7 +234,9 @@ for (const backend of BACKENDS) {
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().errors.body[0], 'The service is temporarily unavailable. Please try again shortly.');
     assert.doesNotMatch(res.body, /redis|ECONNREFUSED|stack/i);
-    assert.equal((await h.app.inject({ url: '/' })).statusCode, 503);
+    // Writes fail closed too; anonymous reads are still limited, counted in this process.
+    assert.equal((await h.app.inject({ method: 'POST', url: '/api/test-register' })).statusCode, 503);
+    assert.equal((await h.app.inject({ url: '/' })).statusCode, 200);
     assert.equal((await h.app.inject({ url: '/healthz' })).statusCode, 200);
   });
 }

@@ -23,6 +23,9 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** Retry-After (seconds) on every 503: about the time a dropped store connection takes to return. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
 /** A client-safe error: code and message may be shown; `fields` are per-field messages. */
 export class AppError extends Error {
   readonly statusCode: number;

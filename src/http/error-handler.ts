@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config/config.js';
-import { AppError, ERRORS, codeForStatus, type ErrorCode } from './app-error.js';
+import { AppError, ERRORS, UNAVAILABLE_RETRY_AFTER_SECONDS, codeForStatus, type ErrorCode } from './app-error.js';
+import { isDependencyUnavailable } from './dependency-errors.js';
 import { headerSetter } from './security-headers.js';
 import { createViews } from './views.js';
 
@@ -58,12 +59,16 @@ function classify(error: FastifyError | AppError | Error): Answer {
     return { status: ERRORS[code].status, code, message: ERRORS[code].message };
   }
   if (error instanceof SyntaxError && (fe.statusCode ?? 500) === 400) return { status: 400, code: 'MALFORMED_JSON', message: ERRORS.MALFORMED_JSON.message };
+  // PostgreSQL or Redis down or unreachable: not our bug, and worth retrying shortly.
+  if (isDependencyUnavailable(error)) return { status: 503, code: 'UNAVAILABLE', message: ERRORS.UNAVAILABLE.message };
   const status = typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600 ? fe.statusCode : 500;
   const code = codeForStatus(status);
   return { status, code, message: ERRORS[code].message };
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, answer: Answer): FastifyReply {
+  // Every 503 tells clients (and load balancers) when to come back.
+  if (answer.status === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
   if (answer.headers) reply.headers(answer.headers);
   reply.code(answer.status);
   if (isApiRequest(request)) {

@@ -40,6 +40,20 @@ export class Limit {
     }
   }
 
+  /**
+   * Adds one; while the shared store is unreachable, counts in `local` (this process) instead.
+   * Only for requests that may be served without the store at all: see rate-limits.ts.
+   */
+  async hitOrCountLocally(key: string, local: Limit): Promise<Count> {
+    try {
+      return toCount(await this.limiter.consume(key));
+    } catch (err) {
+      if (err instanceof RateLimiterRes) return toCount(err);
+      this.log.warn({ limit: this.rule.name, reason: err instanceof Error ? err.message : String(err) }, 'rate-limit store unavailable: counting in this process');
+      return local.hit(key);
+    }
+  }
+
   /** The count without changing it. */
   async peek(key: string): Promise<Count> {
     try {
@@ -93,6 +107,11 @@ export function limitFactory(runtime: Runtime, log: FastifyBaseLogger): (rule: L
       : new RateLimiterMemory(opts);
     return new Limit(rule, limiter, log);
   };
+}
+
+/** A limit counted in this process only, whatever the runtime's store. */
+export function localLimit(rule: LimitRule, log: FastifyBaseLogger): Limit {
+  return new Limit(rule, new RateLimiterMemory({ keyPrefix: `rl:${rule.name}`, points: rule.points, duration: rule.duration }), log);
 }
 
 /** Seconds for a Retry-After header: whole seconds, at least 1. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
-import { limitFactory, rateLimited, retryAfterSeconds } from './limit-store.js';
+import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
 
 // The request limits of SPEC §3. The client is request.ip, which Fastify takes from
@@ -17,6 +17,8 @@ const AUDIT_ONCE_RULE = { name: 'audit-once', points: 1, duration: 60 } as const
 
 /** Routes never limited: static files and the health probes load balancers poll. */
 const EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/static/*', '/healthz', '/readyz']);
+/** Requests that change nothing: while Redis is away they are still limited, per instance. */
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +31,7 @@ declare module 'fastify' {
 export async function registerRateLimits(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const limit = limitFactory(runtime, app.log);
   const general = limit(GENERAL_RULE);
+  const generalLocal = localLimit(GENERAL_RULE, app.log);
   const registration = limit(REGISTRATION_RULE);
   const auditMarker = limit(AUDIT_ONCE_RULE);
 
@@ -61,7 +64,12 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
   app.addHook('onRequest', async function generalRateLimit(request) {
     const route = request.routeOptions.url;
     if (route !== undefined && EXEMPT_ROUTES.has(route)) return;
-    const used = await general.hit(request.ip);
+    // While the shared store (Redis) is unreachable, the general limit of a read is counted in
+    // this process instead: never skipped, at worst N × 300 per minute across N instances. A
+    // read spends no password guess and changes nothing, and failing it closed would let anyone
+    // who can disturb Redis take every public page down. Everything else fails closed (503):
+    // writes, and logins and registrations, whose limits protect accounts and must be shared.
+    const used = READ_METHODS.has(request.method) ? await general.hitOrCountLocally(request.ip, generalLocal) : await general.hit(request.ip);
     if (used.count > GENERAL_RULE.points) {
       // The first refusal of a window is audited; later ones in that window only answer 429.
       if (used.count === GENERAL_RULE.points + 1) {
