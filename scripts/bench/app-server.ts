@@ -1,0 +1,35 @@
+import { buildApp } from '../../src/app.js';
+import { formatFindings, loadConfig } from '../../src/config/load-config.js';
+import { openRuntime } from '../../src/runtime.js';
+import { TRIVIAL_PATH } from './paths.js';
+import { readSpec, serveIpc } from './child-ipc.js';
+
+// Child process: the real Conduit app, built by buildApp exactly as `bastion start` builds it,
+// with a production configuration behind a trusted proxy on loopback. The one addition is a
+// trivial route registered on the root instance, so it runs every global layer (HTTPS
+// redirect, headers, views, cookies, rate limit, session, CSRF, input guard, validation,
+// error handling, logging); /healthz is exempt from the rate limit, so it would flatter us.
+
+export interface AppServerSpec {
+  readonly env: Record<string, string>;
+  readonly searchPath?: string;
+  readonly redisPrefix?: string;
+}
+
+const spec = readSpec<AppServerSpec>();
+const { config, findings } = loadConfig({ env: spec.env, dotenvPath: null });
+const errors = findings.filter((f) => f.severity === 'error');
+if (config.isProduction && errors.length > 0) {
+  // The bench measures a configuration that `bastion start` would accept, or nothing.
+  process.stderr.write(`bench app refuses to start:\n${formatFindings(errors)}\n`);
+  process.exit(1);
+}
+const runtime = await openRuntime(config, { ...(spec.searchPath ? { searchPath: spec.searchPath } : {}), ...(spec.redisPrefix ? { redisPrefix: spec.redisPrefix } : {}) });
+const app = await buildApp(runtime);
+app.get(TRIVIAL_PATH, { schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } } }, async () => ({ status: 'ok' }));
+await app.listen({ host: '127.0.0.1', port: 0 });
+const address = app.server.address();
+serveIpc(typeof address === 'object' && address ? address.port : 0, async () => {
+  await app.close();
+  await runtime.close();
+});

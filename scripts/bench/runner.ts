@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type { MemorySample } from './child-ipc.js';
+import { startChild, type ChildServer } from './child-process.js';
+import { obtainCredentials } from './credentials.js';
+import { runLoad, type LoadResult, type RequestSpec } from './load.js';
+import type { BenchBackend, BenchOptions } from './options.js';
+import { LIST_PATH } from './paths.js';
+import { memoryMix, scenarios, type Scenario } from './scenarios.js';
+import { BENCH_PG_URL, prepareStorage, type BenchStorage } from './storage.js';
+
+// One backend's run: seed, start the app and the baselines as separate processes, check that
+// they answer what they should, measure memory over a mixed load, then every scenario.
+
+export interface ScenarioResult {
+  readonly scenario: Scenario;
+  readonly result: LoadResult;
+  readonly probe?: LoadResult;
+  /** Server CPU time (all threads) per response during the scenario, microseconds. */
+  readonly cpuPerRequest: number;
+}
+
+export interface BackendReport {
+  readonly backend: BenchBackend;
+  readonly seed: { readonly users: number; readonly articles: number };
+  readonly duration: number;
+  readonly connections: number;
+  readonly results: readonly ScenarioResult[];
+  readonly memoryPhase: { readonly result: LoadResult; readonly first: MemorySample; readonly last: MemorySample; readonly requests: readonly [number, number] } | null;
+  /** Peak RSS of the app's process over the whole run, bytes. */
+  readonly peakRss: number;
+}
+
+const POOL_MAX = '10';
+
+export async function benchBackend(backend: BenchBackend, options: BenchOptions): Promise<BackendReport> {
+  const log = (line: string): void => options.log(`[${backend}] ${line}`);
+  log(`seeding ${options.seedUsers} users, ${options.seedArticles} articles …`);
+  const storage = await prepareStorage(backend, { users: options.seedUsers, articles: options.seedArticles });
+  const children: ChildServer[] = [];
+  try {
+    const app = await startChild('app', 'app-server.ts', appSpec(storage), {
+      // Default names: tsx's loader thread writes a profile too, the largest file is the app's.
+      nodeArgs: options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir, backend)}`] : [],
+    });
+    children.push(app);
+    const baseline = await startChild('baseline', 'baseline-server.ts', {
+      sqliteFile: storage.sqliteFile,
+      postgres: storage.searchPath ? { url: BENCH_PG_URL, schema: storage.searchPath, poolMax: Number(POOL_MAX) } : null,
+    });
+    children.push(baseline);
+    log(`app pid ${app.pid} at ${app.url}, baselines pid ${baseline.pid} at ${baseline.url}`);
+
+    await sameListJson(app.url, baseline.url);
+    const credentials = await obtainCredentials(app.url, storage, 10);
+    const plan = scenarios(storage, credentials).filter((s) => options.only.length === 0 || options.only.includes(s.id));
+    for (const s of plan) await preflight(s.target === 'app' ? app.url : baseline.url, s);
+
+    let memoryPhase: BackendReport['memoryPhase'] = null;
+    const mix = memoryMix(scenarios(storage, credentials));
+    if (options.only.length === 0) {
+      const [first, total] = options.memoryRequests;
+      log(`memory phase: ${total} mixed requests …`);
+      const a = await runLoad(app.url, mix, { connections: options.connections, amount: first });
+      const firstSample = await app.memory(true);
+      const b = await runLoad(app.url, mix, { connections: options.connections, amount: total - first });
+      const lastSample = await app.memory(true);
+      memoryPhase = { result: merge(a, b), first: firstSample, last: lastSample, requests: options.memoryRequests };
+    }
+
+    const results: ScenarioResult[] = [];
+    const warmup = options.duration >= 5 ? 1 : 0;
+    for (const s of plan) {
+      const server = s.target === 'app' ? app : baseline;
+      log(`${s.id}: ${s.label} (${options.duration} s) …`);
+      if (warmup > 0 && !s.probe) await runLoad(server.url, s.requests, { connections: options.connections, duration: warmup });
+      const cpuBefore = await server.cpuMicros();
+      const [result, probe] = await Promise.all([
+        runLoad(server.url, s.requests, { connections: options.connections, duration: options.duration }),
+        s.probe ? runLoad(server.url, s.probe.requests, { connections: s.probe.connections, duration: options.duration, overallRate: s.probe.overallRate, addressBlock: 1 }) : undefined,
+      ]);
+      const cpu = (await server.cpuMicros()) - cpuBefore;
+      results.push({ scenario: s, result, ...(probe ? { probe } : {}), cpuPerRequest: cpu / Math.max(1, result.requests + (probe?.requests ?? 0)) });
+    }
+    const peak = await app.memory(false);
+    return {
+      backend,
+      seed: { users: options.seedUsers, articles: options.seedArticles },
+      duration: options.duration,
+      connections: options.connections,
+      results,
+      memoryPhase,
+      peakRss: peak.maxRss,
+    };
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await storage.cleanup();
+  }
+}
+
+function appSpec(storage: BenchStorage): object {
+  return {
+    env: {
+      ...storage.env,
+      // A production configuration that `bastion check` accepts, behind a proxy on loopback
+      // (the bench itself), logging at the default level.
+      NODE_ENV: 'production',
+      SECRET_KEY: randomBytes(32).toString('hex'),
+      PUBLIC_ORIGIN: 'https://conduit.bench.example',
+      TRUST_PROXY: 'loopback',
+      LOG_LEVEL: 'info',
+      DATABASE_POOL_MAX: POOL_MAX,
+    },
+    ...(storage.searchPath ? { searchPath: storage.searchPath } : {}),
+    ...(storage.redisPrefix ? { redisPrefix: storage.redisPrefix } : {}),
+  };
+}
+
+const PROXY = { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' };
+
+async function send(baseUrl: string, spec: RequestSpec): Promise<Response> {
+  return fetch(baseUrl + spec.path, {
+    method: spec.method ?? 'GET',
+    redirect: 'manual',
+    headers: { ...PROXY, ...spec.headers },
+    ...(spec.body !== undefined ? { body: spec.body } : {}),
+  });
+}
+
+/** One request of the scenario by hand: a misconfigured bench fails here, not as a table of errors. */
+async function preflight(baseUrl: string, s: Scenario): Promise<void> {
+  for (const spec of [s.requests[0]!, ...(s.probe ? [s.probe.requests[0]!] : [])]) {
+    const response = await send(baseUrl, spec);
+    const body = await response.text();
+    if (response.status !== s.expectStatus) throw new Error(`${s.id}: ${spec.method ?? 'GET'} ${spec.path} answered ${response.status}, expected ${s.expectStatus}: ${body.slice(0, 300)}`);
+  }
+}
+
+/** The bare query baseline must serve exactly the app's JSON, or the comparison means nothing. */
+async function sameListJson(appUrl: string, baselineUrl: string): Promise<void> {
+  const spec = { path: `${LIST_PATH}?limit=20` };
+  const [ours, bare] = await Promise.all([send(appUrl, spec).then((r) => r.json()), send(baselineUrl, spec).then((r) => r.json())]);
+  if (!isDeepStrictEqual(ours, bare)) throw new Error('the bare query baseline does not serve the same JSON as GET /api/articles?limit=20');
+}
+
+function merge(a: LoadResult, b: LoadResult): LoadResult {
+  const statuses: Record<string, number> = { ...a.statuses };
+  for (const [k, v] of Object.entries(b.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  return {
+    requests: a.requests + b.requests,
+    rps: (a.requests + b.requests) / (a.requests / a.rps + b.requests / b.rps),
+    p50: Math.max(a.p50, b.p50),
+    p99: Math.max(a.p99, b.p99),
+    errors: a.errors + b.errors,
+    statuses,
+  };
+}

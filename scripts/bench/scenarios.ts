@@ -1,0 +1,82 @@
+import type { Credentials } from './credentials.js';
+import type { RequestSpec } from './load.js';
+import { LIST_PATH, TRIVIAL_PATH } from './paths.js';
+import type { BenchStorage } from './storage.js';
+
+// What is measured, in the order it runs. Each baseline runs just before the scenario it is
+// compared with, so both see the same machine (others' test runs make it noisy).
+
+export type Target = 'app' | 'baseline';
+
+export interface Probe {
+  readonly label: string;
+  readonly requests: readonly RequestSpec[];
+  readonly connections: number;
+  /** Requests per second: a steady trickle that measures responsiveness, not throughput. */
+  readonly overallRate: number;
+}
+
+export interface Scenario {
+  readonly id: string;
+  readonly label: string;
+  readonly target: Target;
+  readonly requests: readonly RequestSpec[];
+  /** The status every response must have. */
+  readonly expectStatus: number;
+  /** Runs beside the load against the same server and is reported as its own row. */
+  readonly probe?: Probe;
+}
+
+export const SCENARIO_IDS = [
+  'bare-fastify', 'trivial', 'bare-query', 'api-list', 'api-article', 'api-tags', 'html-home', 'html-article', 'api-user', 'html-member', 'login',
+] as const;
+export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+export function scenarios(storage: BenchStorage, credentials: Credentials): Scenario[] {
+  const slugs = storage.slugs.map((s) => encodeURIComponent(s));
+  const list = `${LIST_PATH}?limit=20`;
+  const tags: RequestSpec[] = [{ path: '/api/tags' }];
+  const all: Array<Scenario & { id: ScenarioId }> = [
+    { id: 'bare-fastify', label: 'bare Fastify, trivial route', target: 'baseline', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
+    { id: 'trivial', label: 'trivial route, full security layer', target: 'app', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
+    { id: 'bare-query', label: 'bare query, GET /api/articles?limit=20', target: 'baseline', requests: [{ path: list }], expectStatus: 200 },
+    { id: 'api-list', label: 'GET /api/articles?limit=20', target: 'app', requests: [{ path: list }], expectStatus: 200 },
+    { id: 'api-article', label: 'GET /api/articles/:slug', target: 'app', requests: slugs.map((s) => ({ path: `/api/articles/${s}` })), expectStatus: 200 },
+    { id: 'api-tags', label: 'GET /api/tags', target: 'app', requests: tags, expectStatus: 200 },
+    { id: 'html-home', label: 'HTML home page /', target: 'app', requests: [{ path: '/' }], expectStatus: 200 },
+    { id: 'html-article', label: 'HTML article page (Markdown, comments)', target: 'app', requests: slugs.map((s) => ({ path: `/article/${s}` })), expectStatus: 200 },
+    {
+      id: 'api-user',
+      label: 'GET /api/user (token)',
+      target: 'app',
+      requests: credentials.tokens.map((t) => ({ path: '/api/user', headers: { authorization: `Token ${t}` } })),
+      expectStatus: 200,
+    },
+    {
+      id: 'html-member',
+      label: 'HTML home as member (CSRF forms)',
+      target: 'app',
+      requests: credentials.sessionCookies.map((c) => ({ path: '/', headers: { cookie: c } })),
+      expectStatus: 200,
+    },
+    {
+      id: 'login',
+      label: 'POST /api/users/login (argon2id)',
+      target: 'app',
+      requests: storage.accounts.map((a) => ({
+        method: 'POST' as const,
+        path: '/api/users/login',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: { email: a.email, password: storage.password } }),
+      })),
+      expectStatus: 200,
+      probe: { label: 'GET /api/tags while logins queue', requests: tags, connections: 5, overallRate: 100 },
+    },
+  ];
+  return all;
+}
+
+/** The requests of the memory phase: every read scenario of the app, in turn. */
+export function memoryMix(all: readonly Scenario[]): RequestSpec[] {
+  return all.filter((s) => s.target === 'app' && s.id !== 'login').flatMap((s) => s.requests.slice(0, 4));
+}
