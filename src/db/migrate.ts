@@ -3,7 +3,7 @@ import type { Db } from './database.js';
 import { initial } from './migrations/001-initial.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
-function migrationsFor(db: Db): Record<string, Migration> {
+export function migrationsFor(db: Db): Record<string, Migration> {
   return {
     '001-initial': initial(db.dialect),
   };
