@@ -10,6 +10,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** How long a SIGTERM waits for requests in flight before exiting anyway (non-zero). */
+export const DRAIN_DEADLINE_MS = 10_000;
+
 /** Opens the runtime, builds the app and listens; SIGTERM/SIGINT drain and close cleanly. */
 export async function startServer(config: Config, notices: readonly string[] = [], runtimeOptions: RuntimeOptions = {}): Promise<RunningServer> {
   const runtime = await openRuntime(config, runtimeOptions);
@@ -20,11 +23,15 @@ export async function startServer(config: Config, notices: readonly string[] = [
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       // Stop accepting, let in-flight requests finish (bounded), then close the pools.
-      const deadline = setTimeout(() => process.exit(1), 10_000);
+      const deadline = setTimeout(() => {
+        app.log.error({ deadlineMs: DRAIN_DEADLINE_MS }, 'drain deadline passed with requests still open: exiting anyway');
+        process.exit(1);
+      }, DRAIN_DEADLINE_MS);
       deadline.unref();
       await app.close();
       await runtime.close();
       clearTimeout(deadline);
+      app.log.info('shut down: requests drained, pools closed');
     })());
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
