@@ -49,15 +49,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const { config } = load();
-      const { openDatabase } = await import('./db/database.js');
-      const { migrateToLatest } = await import('./db/migrate.js');
-      const db = openDatabase(config);
-      try {
-        const done = await migrateToLatest(db);
-        process.stdout.write(done.length ? `applied: ${done.join(', ')}\n` : 'database is up to date\n');
-      } finally {
-        await db.close();
-      }
+      const { migrateDatabase } = await import('./runtime.js');
+      const done = await migrateDatabase(config);
+      process.stdout.write(done.length ? `applied: ${done.join(', ')}\n` : 'database is up to date\n');
       return 0;
     }
     case 'check': {

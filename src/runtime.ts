@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import type { Config } from './config/config.js';
 import { openDatabase, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -35,11 +36,24 @@ export function connectRedis(url: string, prefix = 'bastion:'): Redis {
   });
 }
 
+/** Migrates on a connection of its own, without the request timeouts (see DbOptions.forMigrations). */
+export async function migrateDatabase(config: Config, searchPath?: string): Promise<string[]> {
+  const db = openDatabase(config, { ...(searchPath ? { searchPath } : {}), forMigrations: true });
+  try {
+    return await migrateToLatest(db);
+  } finally {
+    await db.close();
+  }
+}
+
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  if (options.migrate !== false) await migrateDatabase(config, options.searchPath);
   const db = openDatabase(config, options.searchPath ? { searchPath: options.searchPath } : {});
   let redis: Redis | null = null;
   try {
-    if (options.migrate !== false) await migrateToLatest(db);
+    // The app's own pool opens its first connection here: a database that cannot be reached
+    // fails the start, not the first request (and Kysely only closes a driver it has used).
+    await sql`select 1`.execute(db.kysely);
     if (config.redisUrl) {
       redis = connectRedis(config.redisUrl, options.redisPrefix);
       redis.on('error', () => {}); // reported through /readyz and 503s, not as crashes

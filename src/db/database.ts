@@ -19,7 +19,16 @@ export interface Db {
 export interface DbOptions {
   /** PostgreSQL only: the schema to use (tests give each app its own). */
   readonly searchPath?: string;
+  /**
+   * PostgreSQL only: one connection without the request timeouts below, for schema migrations
+   * (DDL on a big table, or waiting for another instance's migration lock, may rightly be slow).
+   */
+  readonly forMigrations?: boolean;
 }
+
+/** Request queries: the server cancels a statement after this, the client stops waiting later. */
+export const STATEMENT_TIMEOUT_MS = 10_000;
+export const QUERY_TIMEOUT_MS = 15_000;
 
 /** Opens the embedded SQLite file, or PostgreSQL when DATABASE_URL is postgres://. */
 export function openDatabase(config: Config, options: DbOptions = {}): Db {
@@ -60,10 +69,15 @@ const types = {
 function openPostgres(config: Config, options: DbOptions): Db {
   const pool = new pg.Pool({
     connectionString: config.databaseUrl ?? undefined,
-    max: config.databasePoolMax,
+    max: options.forMigrations ? 1 : config.databasePoolMax,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
-    query_timeout: 15_000,
+    // query_timeout alone only stops waiting: the statement runs on and the pooled client, handed
+    // to the next request, stays busy behind it. The server's statement_timeout (shorter) cancels
+    // the statement and frees the connection; an abandoned transaction cannot hold locks > 30 s.
+    ...(options.forMigrations
+      ? {}
+      : { statement_timeout: STATEMENT_TIMEOUT_MS, idle_in_transaction_session_timeout: 30_000, query_timeout: QUERY_TIMEOUT_MS }),
     types,
     ...(options.searchPath ? { options: `-c search_path=${quoteIdent(options.searchPath)}` } : {}),
   });
