@@ -28,6 +28,8 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 
 const self = new Map<number, number>();
 profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+// Idle time is left out: percentages are of the time the process was busy.
+for (const [id] of self) if (byId.get(id)!.callFrame.functionName === '(idle)') self.delete(id);
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 
 const where = (url: string): string => {
@@ -64,7 +66,7 @@ for (const [id, t] of self) {
     }
   }
 }
-process.stdout.write(`${file}: ${(total / 1e6).toFixed(1)} s sampled\n`);
+process.stdout.write(`${file}: ${(total / 1e6).toFixed(1)} s busy\n`);
 table('self time by function', fnSelf);
 table('self time by package', pkgSelf);
 table('inclusive time', inclusive);
