@@ -31,6 +31,16 @@ function assertUnavailablePage(res: HttpAnswer, what: string): void {
   assert.doesNotMatch(res.text, /redis|ioredis|ECONNREFUSED/i, `${what}: no library or error text`);
 }
 
+async function untilReady(base: string): Promise<HttpAnswer> {
+  const deadline = Date.now() + 15_000;
+  let ready = await apiCall(base, 'GET', '/readyz');
+  while (ready.status !== 200 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    ready = await apiCall(base, 'GET', '/readyz');
+  }
+  return ready;
+}
+
 for (const backend of BACKENDS) {
   test(`[${backend}] Redis goes down and returns under a running instance`, async (t) => {
     const redis = await startPrivateRedis(t);
@@ -135,12 +145,7 @@ for (const backend of BACKENDS) {
     await redis.start();
 
     await t.test('when Redis returns, the same process recovers by itself: readyz, sessions, logins, writes', async () => {
-      const deadline = Date.now() + 15_000;
-      let ready = await apiCall(base, 'GET', '/readyz');
-      while (ready.status !== 200 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        ready = await apiCall(base, 'GET', '/readyz');
-      }
+      const ready = await untilReady(base);
       assert.deepEqual(ready.json(), { status: 'ok', checks: { database: 'ok', redis: 'ok' } });
       // Redis kept its data: the session from before the outage is still good.
       const settings = await browser.get('/settings');
@@ -159,6 +164,24 @@ for (const backend of BACKENDS) {
       assert.deepEqual(titles, ['Still readable', 'Written after the outage']);
       const comments = await apiCall(base, 'GET', `/api/articles/${slug}/comments`);
       assert.deepEqual(comments.json().comments, []);
+    });
+
+    redis.freeze();
+
+    await t.test('a Redis that stops answering (hung, connection open) gives 503 after the command timeout, not a hang', async () => {
+      assertUnavailableApi(await apiCall(base, 'POST', '/api/users/login', { body: { user: { email: author.email, password: author.password } } }), 'API login, hung Redis');
+      assertUnavailableApi(await apiCall(base, 'POST', '/api/articles', { token: authorToken, body: { article: { title: 'Written while Redis hung', description: 'd', body: 'b' } } }), 'API write, hung Redis');
+      assert.deepEqual((await apiCall(base, 'GET', '/readyz')).json().checks, { database: 'ok', redis: 'failing' });
+    });
+
+    redis.thaw();
+
+    await t.test('when the hung Redis answers again, logins and writes work again', async () => {
+      const ready = await untilReady(base);
+      assert.equal(ready.status, 200);
+      const apiLogin = await apiCall(base, 'POST', '/api/users/login', { body: { user: { email: author.email, password: author.password } } });
+      assert.equal(apiLogin.status, 200, apiLogin.text);
+      assert.equal((await browser.get('/settings')).status, 200);
     });
 
     const stopped = await instance.stop();

@@ -32,8 +32,15 @@ async function waitFor(what: string, ready: () => Promise<boolean>, timeoutMs: n
   }
 }
 
+export interface PrivateRedis extends PrivateService {
+  /** SIGSTOP: the server keeps its connections open but answers nothing (a hung server). */
+  freeze(): void;
+  /** SIGCONT: it answers again. */
+  thaw(): void;
+}
+
 /** A Redis server of our own: appendonly with fsync always, so a restart keeps every key. */
-export async function startPrivateRedis(t: TestContext): Promise<PrivateService> {
+export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'bastion-redis-'));
   const port = await freePort();
   let child: ChildProcess | null = null;
@@ -58,7 +65,7 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateService>
       });
     });
 
-  const service: PrivateService = {
+  const service: PrivateRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start() {
@@ -77,9 +84,16 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateService>
         return ping();
       }, 10_000, () => output);
     },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
+    },
     async stop() {
       const proc = child;
       if (!proc) return;
+      proc.kill('SIGCONT'); // a frozen server would never act on SIGTERM
       proc.kill('SIGTERM');
       await exited;
       child = null;
@@ -87,7 +101,7 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateService>
   };
   t.after(async () => {
     if (child) {
-      child.kill('SIGKILL');
+      child.kill('SIGKILL'); // also ends a frozen one
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
