@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { BACKENDS } from './helpers/backends.js';
 import { api } from './helpers/conduit-api.js';
 import { loggedInBrowser, newBrowser, registeredBrowser } from './helpers/login.js';
@@ -70,5 +70,24 @@ for (const backend of BACKENDS) {
     const res = await other.post('/settings', { image: '', username: 'ALICE_CASE', bio: '', email: other.email }, { from: '/settings' });
     assert.equal(res.statusCode, 422);
     assert.match(res.body, /has already been taken/);
+  });
+
+  test(`[${backend}] if the other sessions cannot be ended, the password is not changed and the API token still works`, async (t) => {
+    const { app } = await startTestApp(t, backend);
+    const owner = await registeredBrowser(app);
+    const token = (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).json().user.token as string;
+    // The session store failing mid-change (Redis going away) is injected at its one seam.
+    const failing = mock.method(app.sessions, 'revokeAllForUser', async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+    });
+    t.after(() => failing.mock.restore());
+    const viaPage = await owner.post('/settings/password', { current_password: owner.password, password: NEW_PASSWORD }, { from: '/settings' });
+    assert.equal(viaPage.statusCode, 503);
+    const viaApi = await app.inject({ method: 'PUT', url: '/api/user', headers: { authorization: `Token ${token}` }, payload: { user: { password: NEW_PASSWORD } } });
+    assert.equal(viaApi.statusCode, 503);
+    failing.mock.restore();
+    assert.equal((await app.inject({ url: '/api/user', headers: { authorization: `Token ${token}` } })).statusCode, 200, 'nothing was half-done: the token lives');
+    assert.equal((await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).statusCode, 200, 'the old password still works');
+    assert.equal((await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: NEW_PASSWORD } } })).statusCode, 401);
   });
 }

@@ -57,12 +57,12 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
 
   app.put<{ Body: UpdateBody }>('/user', { preHandler: requireApiUser, schema: { body: updateUserBody, querystring: noQuery } }, async (request) => {
     const { bio, ...rest } = request.body.user;
-    const { user, passwordChanged } = await updateUser(db, request.user!.id, { ...rest, ...(bio !== undefined ? { bio: bio ?? '' } : {}) });
+    const userId = request.user!.id;
+    // Whoever else held a session or token (perhaps the reason for the change) is logged out:
+    // sessions before the new password is written, tokens in its transaction. The caller gets
+    // a fresh token in the answer.
+    const { user, passwordChanged } = await updateUser(db, userId, { ...rest, ...(bio !== undefined ? { bio: bio ?? '' } : {}) }, { beforePasswordChange: () => app.sessions.revokeAllForUser(userId) });
     if (!passwordChanged) return { user: userJson(user, presentedToken(request)) };
-    // Whoever else held a session or token (perhaps the reason for the change) is logged out;
-    // the caller gets a fresh token in the answer.
-    await app.sessions.revokeAllForUser(user.id);
-    await app.apiTokens.revokeAllForUser(user.id);
     await app.audit(request, 'password.change', { actorId: user.id, actorName: user.username, details: { via: 'api' } });
     return { user: userJson(user, await app.apiTokens.issue(user.id, 'api')) };
   });

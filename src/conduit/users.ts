@@ -109,11 +109,20 @@ export async function findUser(db: ConduitDb, id: number): Promise<UserRecord | 
   return (await db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst()) ?? null;
 }
 
+export interface UpdateHooks {
+  /**
+   * Runs after every check has passed and before a new password is written (the session
+   * store's revokeAllForUser): if it fails, nothing has changed but the sessions it ended.
+   */
+  readonly beforePasswordChange?: () => Promise<void>;
+}
+
 /**
- * Changes a user's own details. The caller must revoke the user's sessions and tokens when
- * `passwordChanged` is true (the service does not know about either).
+ * Changes a user's own details. A new password is written in one transaction with the deletion
+ * of every API token of the user, so no crash or outage can leave the new password in place
+ * beside a token issued under the old one; the caller issues a fresh token or session after.
  */
-export async function updateUser(db: ConduitDb, userId: number, changes: UserChanges): Promise<{ user: UserRecord; passwordChanged: boolean }> {
+export async function updateUser(db: ConduitDb, userId: number, changes: UserChanges, hooks: UpdateHooks = {}): Promise<{ user: UserRecord; passwordChanged: boolean }> {
   const current = await findUser(db, userId);
   if (!current) throw new AppError('UNAUTHORIZED');
   const email = changes.email !== undefined ? normalizeEmail(changes.email) : undefined;
@@ -127,20 +136,24 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
   const taken = await takenFields(db, changes.username, email, userId);
   if (Object.keys(taken).length > 0) refuse(taken);
   const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
+  if (passwordHash !== undefined) await hooks.beforePasswordChange?.();
   try {
-    const user = await db
-      .updateTable('users')
-      .set({
-        ...(changes.username !== undefined ? { username: changes.username } : {}),
-        ...(email !== undefined ? { email } : {}),
-        ...(changes.bio !== undefined ? { bio: changes.bio } : {}),
-        ...(changes.image !== undefined ? { image: changes.image === '' ? null : changes.image } : {}),
-        ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
-        updated_at: new Date().toISOString(),
-      })
-      .where('id', '=', userId)
-      .returning(USER_COLUMNS)
-      .executeTakeFirstOrThrow();
+    const user = await db.transaction().execute(async (trx) => {
+      if (passwordHash !== undefined) await trx.deleteFrom('api_tokens').where('user_id', '=', userId).execute();
+      return trx
+        .updateTable('users')
+        .set({
+          ...(changes.username !== undefined ? { username: changes.username } : {}),
+          ...(email !== undefined ? { email } : {}),
+          ...(changes.bio !== undefined ? { bio: changes.bio } : {}),
+          ...(changes.image !== undefined ? { image: changes.image === '' ? null : changes.image } : {}),
+          ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+          updated_at: new Date().toISOString(),
+        })
+        .where('id', '=', userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow();
+    });
     return { user, passwordChanged: passwordHash !== undefined };
   } catch (err) {
     if (isUniqueViolation(err)) refuse(await takenFields(db, changes.username, email, userId));

@@ -18,9 +18,13 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 ]);
 
 // PostgreSQL SQLSTATEs: class 08 (connection exception), 53 (insufficient resources: too many
-// connections, out of memory or disk), and 57P01–57P05 (server shutting down, crashed, starting
+// connections, out of memory or disk), 57014 (a statement cancelled by statement_timeout: the
+// server is overloaded, try again) and 57P01–57P05 (server shutting down, crashed, starting
 // up, database dropped, idle session timeout).
-const PG_STATE = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57P0[1-5])$/;
+const PG_STATE = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57014|57P0[1-5])$/;
+
+// SQLite still locked by another writer after busy_timeout: overload, not a bug.
+const SQLITE_CODES: ReadonlySet<string> = new Set(['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_TIMEOUT']);
 
 // Driver errors that carry no code, by their fixed text (pg, pg-pool, ioredis).
 const DRIVER_MESSAGES: readonly RegExp[] = [
@@ -38,7 +42,7 @@ const DRIVER_ERROR_NAMES: ReadonlySet<string> = new Set(['MaxRetriesPerRequestEr
 export function isDependencyUnavailable(err: unknown, depth = 0): boolean {
   if (err === null || typeof err !== 'object' || depth > 4) return false;
   const { code, name, message, cause, errors } = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || PG_STATE.test(code))) return true;
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || SQLITE_CODES.has(code) || PG_STATE.test(code))) return true;
   if (typeof name === 'string' && DRIVER_ERROR_NAMES.has(name)) return true;
   if (typeof message === 'string' && DRIVER_MESSAGES.some((m) => m.test(message))) return true;
   // Wrapped (error.cause) or one of several connection attempts (AggregateError from

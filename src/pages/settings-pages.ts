@@ -90,16 +90,15 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
       return render(request, reply, { status: 422, passwordErrors: { current_password: ['is wrong'] } });
     }
     await app.loginGuard.succeeded(request, user.email);
+    // Whoever else held a session or token (perhaps the reason for the change) is out: sessions
+    // before the new password is written, tokens in its transaction. This browser stays in on a
+    // fresh session id.
     try {
-      await updateUser(db, user.id, { password: request.body.password });
+      await updateUser(db, user.id, { password: request.body.password }, { beforePasswordChange: () => app.sessions.revokeAllForUser(user.id) });
     } catch (err) {
       if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, passwordErrors: err.fields });
       throw err;
     }
-    // Whoever else held a session or token (perhaps the reason for the change) is out; this
-    // browser stays in on a fresh session id.
-    await app.sessions.revokeAllForUser(user.id);
-    await app.apiTokens.revokeAllForUser(user.id);
     await app.sessions.start(request, reply, user);
     await app.audit(request, 'password.change');
     return reply.redirect('/settings?done=password', 303);
