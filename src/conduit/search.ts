@@ -1,15 +1,23 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import { SqliteAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { listArticlesIn } from './articles.js';
+import { listArticlesIn, type ArticleScope } from './articles.js';
 import type { ArticleSummary, ConduitDb, Page, PageRequest, ViewerId } from './types.js';
 
 // Full-text-ish search over title, description and body that behaves the same on SQLite and
 // PostgreSQL: every word must appear (case-insensitively) in one of the three fields. Words
 // are bound as parameters, and LIKE's own wildcards in them (% _ \) are escaped, so a search
 // for "100%" finds "100%" and not everything.
+//
+// Speed comes from trigram indexes (migration 003-search). PostgreSQL uses its pg_trgm indexes
+// for these very LIKE conditions. SQLite cannot index LIKE, so there a word of three or more
+// characters is looked up in the FTS5 trigram table instead, as a quoted phrase: a literal
+// substring, case-insensitive, with no wildcards at all. Shorter words (which no trigram index
+// can look up) stay LIKE conditions on both.
 
 export const SEARCH_MAX = 200;
 const MAX_WORDS = 8;
+/** The trigram tokenizer cannot look up anything shorter. */
+const TRIGRAM = 3;
 
 /** `50%_off\` → `50\%\_off\\` for use with ESCAPE '\'. */
 export function escapeLike(text: string): string {
@@ -21,6 +29,11 @@ export function searchWords(query: string): string[] {
   return [...new Set(query.slice(0, SEARCH_MAX).toLowerCase().split(/\s+/).filter((w) => w !== ''))].slice(0, MAX_WORDS);
 }
 
+/** An FTS5 query that finds rows holding every word as a literal substring: `"w1" AND "w2"`. */
+export function ftsPhrases(words: readonly string[]): string {
+  return words.map((w) => `"${w.replaceAll('"', '""')}"`).join(' AND ');
+}
+
 function contains(column: 'articles.title' | 'articles.description' | 'articles.body', pattern: string): Expression<SqlBool> {
   return sql<SqlBool>`lower(${sql.ref(column)}) like ${pattern} escape ${'\\'}`;
 }
@@ -30,9 +43,20 @@ function matchesWord(eb: ExpressionBuilder<Database, 'articles'>, word: string):
   return eb.or([contains('articles.title', pattern), contains('articles.description', pattern), contains('articles.body', pattern)]);
 }
 
+function searchScope(db: ConduitDb, words: readonly string[]): ArticleScope {
+  const indexed = db.getExecutor().adapter instanceof SqliteAdapter ? words.filter((w) => [...w].length >= TRIGRAM) : [];
+  const scanned = words.filter((w) => !indexed.includes(w));
+  return (qb) => {
+    let q = qb;
+    if (scanned.length > 0) q = q.where((eb) => eb.and(scanned.map((w) => matchesWord(eb, w))));
+    if (indexed.length > 0) q = q.where(sql<SqlBool>`${sql.ref('articles.id')} in (select rowid from articles_search where articles_search match ${ftsPhrases(indexed)})`);
+    return q;
+  };
+}
+
 /** Articles matching every word of `query`, newest first; an empty query finds nothing. */
 export async function searchArticles(db: ConduitDb, query: string, page: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
   const words = searchWords(query);
   if (words.length === 0) return { items: [], total: 0 };
-  return listArticlesIn(db, (qb) => qb.where((eb) => eb.and(words.map((w) => matchesWord(eb, w)))), page, viewer);
+  return listArticlesIn(db, searchScope(db, words), page, viewer);
 }
