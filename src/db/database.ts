@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
 import type { Database } from './schema.js';
+import { cachingSqlite, namedStatementsPool } from './statement-cache.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -48,7 +49,7 @@ function openSqlite(file: string): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(sqlite) }) });
   return {
     kysely,
     dialect: 'sqlite',
@@ -83,7 +84,7 @@ function openPostgres(config: Config, options: DbOptions): Db {
   });
   // An idle client that loses its server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.forMigrations ? pool : namedStatementsPool(pool) }) });
   return {
     kysely,
     dialect: 'postgres',
