@@ -1,0 +1,18 @@
+// Preloaded into a Bastion test instance (NODE_OPTIONS=--import <this file>) to measure what
+// RSS alone cannot: the live JavaScript heap. Every PROBE_INTERVAL_MS it asks V8 for a full
+// collection and prints what survived, so a leak (objects kept per request) is told apart from
+// a collector that simply has not run yet. Nothing of the app is replaced or changed.
+// Plain JavaScript: NODE_OPTIONS imports load before the process's own `--import tsx`.
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+const PROBE_INTERVAL_MS = 2_000;
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+setInterval(() => {
+  gc();
+  const { heapUsed, rss } = process.memoryUsage();
+  process.stdout.write(`bastion-test-memory ${JSON.stringify({ at: Date.now(), heapUsed, rss })}\n`);
+}, PROBE_INTERVAL_MS).unref();
