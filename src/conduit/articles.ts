@@ -1,4 +1,5 @@
 import type { SelectQueryBuilder } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { renderMarkdown } from '../content/markdown.js';
@@ -11,8 +12,9 @@ import { clampPage, type ArticleSummary, type ArticleView, type ConduitDb, type 
 // Articles: listing (global, filtered, feed, search), reading, writing, favorites.
 // Reads are a fixed number of queries whatever the page size: the page (with the viewer's
 // favorited/following flags as correlated EXISTS on primary-key indexes), its total, and the
-// tags of the whole page in one query. Writes run in one transaction each; the Markdown is
-// rendered and sanitized once here, at write time.
+// tags of the whole page in one query; the hot ones are prepared once (src/db/prepared.ts).
+// Writes run in one transaction each; the Markdown is rendered and sanitized once here, at
+// write time.
 
 /** Narrows `articles` (only WHERE clauses; the listing adds joins, order and paging). */
 export type ArticleScope = (qb: SelectQueryBuilder<Database, 'articles', object>) => SelectQueryBuilder<Database, 'articles', object>;
@@ -34,34 +36,52 @@ export interface ArticleInput {
 
 export type ArticleChanges = Partial<ArticleInput>;
 
-export function filterScope(filter: ArticleFilter): ArticleScope {
+/** The values a prepared listing binds; a shape uses only some of them. */
+interface ListValues {
+  readonly viewer: number;
+  readonly limit: number;
+  readonly offset: number;
+  readonly tag: string;
+  readonly author: string;
+  readonly favorited: string;
+  readonly follower: number;
+}
+
+// A listing's shape: which filters it has (T tag, A author, F favorited, W the authors a
+// follower follows) and whether a viewer's flags are computed (V). One prepared query per shape.
+type Filters = Partial<Pick<ListValues, 'tag' | 'author' | 'favorited' | 'follower'>>;
+const shapeOf = (f: Filters): string =>
+  (f.tag !== undefined ? 'T' : '') + (f.author !== undefined ? 'A' : '') + (f.favorited !== undefined ? 'F' : '') + (f.follower !== undefined ? 'W' : '');
+
+function scopeOf(shape: string, value: <K extends keyof Filters>(name: K) => NonNullable<Filters[K]>): ArticleScope {
   return (qb) => {
     let q = qb;
-    if (filter.author !== undefined) {
-      const author = filter.author;
-      q = q.where('articles.author_id', 'in', (eb) => eb.selectFrom('users').select('users.id').where('users.username', '=', author));
+    if (shape.includes('A')) {
+      q = q.where('articles.author_id', 'in', (eb) => eb.selectFrom('users').select('users.id').where('users.username', '=', value('author')));
     }
-    if (filter.tag !== undefined) {
-      const tag = filter.tag;
+    if (shape.includes('T')) {
       q = q.where('articles.id', 'in', (eb) =>
-        eb.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').select('article_tags.article_id').where('tags.name', '=', tag),
+        eb.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').select('article_tags.article_id').where('tags.name', '=', value('tag')),
       );
     }
-    if (filter.favorited !== undefined) {
-      const fan = filter.favorited;
+    if (shape.includes('F')) {
       q = q.where('articles.id', 'in', (eb) =>
-        eb.selectFrom('favorites').innerJoin('users', 'users.id', 'favorites.user_id').select('favorites.article_id').where('users.username', '=', fan),
+        eb.selectFrom('favorites').innerJoin('users', 'users.id', 'favorites.user_id').select('favorites.article_id').where('users.username', '=', value('favorited')),
       );
+    }
+    if (shape.includes('W')) {
+      q = q.where('articles.author_id', 'in', (eb) => eb.selectFrom('follows').select('follows.followee_id').where('follows.follower_id', '=', value('follower')));
     }
     return q;
   };
 }
 
+export function filterScope(filter: ArticleFilter): ArticleScope {
+  return scopeOf(shapeOf(filter), (name) => filter[name as keyof ArticleFilter] as never);
+}
+
 /** Articles by the users `followerId` follows. */
-export const feedScope =
-  (followerId: number): ArticleScope =>
-  (qb) =>
-    qb.where('articles.author_id', 'in', (eb) => eb.selectFrom('follows').select('follows.followee_id').where('follows.follower_id', '=', followerId));
+export const feedScope = (followerId: number): ArticleScope => scopeOf('W', () => followerId as never);
 
 function selectArticles(db: ConduitDb, scope: ArticleScope, viewer: ViewerId) {
   return scope(db.selectFrom('articles'))
@@ -104,32 +124,63 @@ function toSummary(row: ArticleRow, tagList: string[]): ArticleSummary {
   };
 }
 
-/** A page of articles in `scope`, newest first, with the total count. */
-export async function listArticlesIn(db: ConduitDb, scope: ArticleScope, page: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
-  const { limit, offset } = clampPage(page);
-  const [rows, count] = await Promise.all([
+// The hot listings (home page, GET /api/articles, feeds), prepared per shape (src/db/prepared.ts).
+const pageQuery = prepared<ListValues, ArticleRow>((db, slot, shape) =>
+  selectArticles(db, scopeOf(shape, slot), shape.includes('V') ? slot('viewer') : null)
+    .orderBy('articles.created_at', 'desc')
+    .orderBy('articles.id', 'desc')
+    .limit(slot('limit'))
+    .offset(slot('offset')),
+);
+const countQuery = prepared<ListValues, { n: number }>((db, slot, shape) =>
+  scopeOf(shape, slot)(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')),
+);
+
+async function page(db: ConduitDb, rows: Promise<ArticleRow[]>, count: Promise<{ n: number } | undefined>): Promise<Page<ArticleSummary>> {
+  const [items, total] = await Promise.all([rows, count]);
+  const tags = await tagsFor(db, items.map((r) => r.id));
+  return { items: items.map((r) => toSummary(r, tags.get(r.id) ?? [])), total: Number(total?.n ?? 0) };
+}
+
+async function listPrepared(db: ConduitDb, filters: Filters, request: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
+  const { limit, offset } = clampPage(request);
+  const shape = shapeOf(filters);
+  const values = { ...filters, limit, offset, ...(viewer === null ? {} : { viewer }) } as ListValues;
+  return page(db, pageQuery.execute(db, values, viewer === null ? shape : `${shape}V`), countQuery.executeTakeFirst(db, values, shape));
+}
+
+/** A page of articles in `scope`, newest first, with the total count (built per call: for scopes that vary, like search). */
+export async function listArticlesIn(db: ConduitDb, scope: ArticleScope, request: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
+  const { limit, offset } = clampPage(request);
+  return page(
+    db,
     selectArticles(db, scope, viewer).orderBy('articles.created_at', 'desc').orderBy('articles.id', 'desc').limit(limit).offset(offset).execute(),
-    scope(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  const tags = await tagsFor(db, rows.map((r) => r.id));
-  return { items: rows.map((r) => toSummary(r, tags.get(r.id) ?? [])), total: Number(count.n) };
+    scope(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst(),
+  );
 }
 
 /** GET /api/articles and the home page: filtered by tag, author and/or favoriting user. */
-export function listArticles(db: ConduitDb, filter: ArticleFilter, page: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
-  return listArticlesIn(db, filterScope(filter), page, viewer);
+export function listArticles(db: ConduitDb, filter: ArticleFilter, request: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
+  const filters: Filters = {
+    ...(filter.tag !== undefined ? { tag: filter.tag } : {}),
+    ...(filter.author !== undefined ? { author: filter.author } : {}),
+    ...(filter.favorited !== undefined ? { favorited: filter.favorited } : {}),
+  };
+  return listPrepared(db, filters, request, viewer);
 }
 
 /** Articles by the authors `viewerId` follows. */
-export function feedArticles(db: ConduitDb, viewerId: number, page: Partial<PageRequest>): Promise<Page<ArticleSummary>> {
-  return listArticlesIn(db, feedScope(viewerId), page, viewerId);
+export function feedArticles(db: ConduitDb, viewerId: number, request: Partial<PageRequest>): Promise<Page<ArticleSummary>> {
+  return listPrepared(db, { follower: viewerId }, request, viewerId);
 }
+
+const articleQuery = prepared<{ slug: string; viewer: number }, ArticleRow & { body: string; body_html: string }>((db, slot, shape) =>
+  selectArticles(db, (qb) => qb.where('articles.slug', '=', slot('slug')), shape === 'V' ? slot('viewer') : null).select(['articles.body', 'articles.body_html']),
+);
 
 /** One article by slug, or null. */
 export async function findArticle(db: ConduitDb, slug: string, viewer: ViewerId): Promise<ArticleView | null> {
-  const row = await selectArticles(db, (qb) => qb.where('articles.slug', '=', slug), viewer)
-    .select(['articles.body', 'articles.body_html'])
-    .executeTakeFirst();
+  const row = await articleQuery.executeTakeFirst(db, { slug, viewer: viewer ?? 0 }, viewer === null ? '' : 'V');
   if (!row) return null;
   const tags = await tagsFor(db, [row.id]);
   return { ...toSummary(row, tags.get(row.id) ?? []), body: row.body, bodyHtml: row.body_html };

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import type { ConduitDb } from './types.js';
 
@@ -29,17 +30,23 @@ export async function setArticleTags(trx: Transaction<Database>, articleId: numb
     .execute();
 }
 
+// One prepared query per page length: a slot stands for one value, never for a list.
+const tagsQuery = prepared<Record<string, number>, { article_id: number; name: string }>((db, slot, shape) =>
+  db
+    .selectFrom('article_tags')
+    .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
+    .select(['article_tags.article_id', 'tags.name'])
+    .where('article_tags.article_id', 'in', Array.from({ length: Number(shape) }, (_, i) => slot(`id${i}`)))
+    .orderBy('tags.name'),
+);
+
 /** Tag names per article for a page of articles, in one query; names sorted. */
 export async function tagsFor(db: ConduitDb, articleIds: readonly number[]): Promise<Map<number, string[]>> {
   const byArticle = new Map<number, string[]>();
   if (articleIds.length === 0) return byArticle;
-  const rows = await db
-    .selectFrom('article_tags')
-    .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
-    .select(['article_tags.article_id', 'tags.name'])
-    .where('article_tags.article_id', 'in', articleIds)
-    .orderBy('tags.name')
-    .execute();
+  const values: Record<string, number> = {};
+  articleIds.forEach((id, i) => (values[`id${i}`] = id));
+  const rows = await tagsQuery.execute(db, values, String(articleIds.length));
   for (const r of rows) {
     const list = byArticle.get(r.article_id);
     if (list) list.push(r.name);
