@@ -1,12 +1,14 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './database.js';
 import { initial } from './migrations/001-initial.js';
+import { performanceIndexes } from './migrations/002-performance.js';
 import { search } from './migrations/003-search.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
   return {
     '001-initial': initial(db.dialect),
+    '002-performance': performanceIndexes(db.dialect),
     '003-search': search(db.dialect),
   };
 }

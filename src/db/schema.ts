@@ -63,6 +63,8 @@ export interface ArticlesTable {
 export interface TagsTable {
   id: Generated<number>;
   name: string;
+  /** How many articles carry the tag: kept by triggers on article_tags (002-performance). */
+  articles_count: Generated<number>;
 }
 
 export interface ArticleTagsTable {
