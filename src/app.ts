@@ -12,6 +12,7 @@ import { validatorCompiler } from './http/validation.js';
 import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
 import { loggerOptions } from './http/logger.js';
 import { registerViews } from './http/views.js';
+import { registerDraining } from './http/draining.js';
 import { healthRoutes } from './routes/health.js';
 import { registerCurrentUser } from './auth/current-user.js';
 import { registerAudit } from './audit/audit-log.js';
@@ -49,7 +50,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     // Slow clients (slowloris) are cut off instead of holding sockets forever.
     requestTimeout: 30_000,
     connectionTimeout: 30_000,
-    return503OnClosing: true,
+    // Draining is answered by src/http/draining.ts, through our error handler.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 256 },
     // Router errors (bad percent-encoding, over-long params) get our headers and error shape.
@@ -63,6 +65,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   registerBodyParsers(app);
   registerInputGuard(app);
   registerErrorHandling(app, config);
+  registerDraining(app);
 
   registerCurrentUser(app);
   registerAudit(app, runtime);

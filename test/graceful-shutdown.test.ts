@@ -26,11 +26,18 @@ async function within<T>(what: string, p: Promise<T>, ms = EXIT_BOUND_MS): Promi
   }
 }
 
+/** Polls until `ready()` holds; fails after `ms` and stops polling (a failed wait must not hang the file). */
+async function waitFor(what: string, ready: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
 /** Resolves once the log has a line matching `pattern` (bounded). */
 async function logShows(instance: Instance, pattern: RegExp, what: string): Promise<void> {
-  await within(`log: ${what}`, (async () => {
-    while (!pattern.test(instance.logs())) await sleep(20);
-  })(), 10_000);
+  await waitFor(`log: ${what}`, () => pattern.test(instance.logs()));
 }
 
 /** True once a new TCP connection to the port is refused (bounded). */
@@ -135,5 +142,33 @@ for (const backend of BACKENDS) {
     const exit = await within('exit despite a stuck request', instance.exited);
     assert.deepEqual(exit, { code: 1, signal: null }, 'the deadline ended it and says so with a non-zero code');
     assert.match(instance.logs(), /drain deadline/);
+  });
+
+  test(`[${backend}] SIGTERM: a request arriving on an open connection during the drain gets our 503, with the security headers and Retry-After`, async (t) => {
+    const { instance, account } = await instanceWithUser(t);
+    const body = JSON.stringify({ user: { email: account.email, password: account.password } });
+    const socket = connect({ host: '127.0.0.1', port: instance.port });
+    t.after(() => socket.destroy());
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (raw += c));
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    // A login whose body is still on its way keeps this connection busy, so the drain cannot
+    // close it; then a second request is sent on the same connection.
+    socket.write(`POST /api/users/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
+    await logShows(instance, INCOMING_LOGIN, 'the login has reached the server');
+    instance.child.kill('SIGTERM');
+    await logShows(instance, /"msg":"shutting down"/, 'the signal was received');
+    socket.write(`${body.slice(10)}GET /api/tags HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    await waitFor('both answers', () => (raw.match(/HTTP\/1\.1 /g) ?? []).length >= 2 && raw.includes('"errors"'));
+    const [, second] = raw.split(/(?=HTTP\/1\.1 )/);
+    assert.match(raw, /^HTTP\/1\.1 200 /, 'the login in flight is answered normally');
+    assert.match(second!, /^HTTP\/1\.1 503 /);
+    assert.match(second!, /\r\nretry-after: \d+\r\n/i);
+    assert.match(second!, /\r\ncontent-security-policy: default-src 'self'/i);
+    assert.match(second!, /\r\nx-content-type-options: nosniff\r\n/i);
+    assert.match(second!, /\r\nconnection: close\r\n/i);
+    assert.match(second!, /"errors":\{"body":\["The service is temporarily unavailable/);
+    assert.deepEqual(await within('exit', instance.exited), { code: 0, signal: null });
   });
 }
