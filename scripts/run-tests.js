@@ -15,5 +15,19 @@ function find(dir) {
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : find('test').sort();
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// No single test may run past 10 minutes, and the whole run is cut at 75 (CI allows 90), so a
+// test that hangs fails with a message instead of holding CI until it is killed.
+const TEST_TIMEOUT_MS = 10 * 60_000;
+const RUN_TIMEOUT_MS = 75 * 60_000;
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...files], { stdio: 'inherit', detached: true });
+const watchdog = setTimeout(() => {
+  console.error(`test run exceeded ${RUN_TIMEOUT_MS / 60_000} minutes: stopping it`);
+  process.kill(-child.pid, 'SIGKILL');
+  process.exit(1);
+}, RUN_TIMEOUT_MS);
+// The tests run in their own process group (so the watchdog can stop all of it): pass on ^C.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.kill(-child.pid, signal));
+child.on('exit', (code, signal) => {
+  clearTimeout(watchdog);
+  process.exit(code ?? (signal ? 1 : 0));
+});
