@@ -12,6 +12,7 @@ import { validatorCompiler } from './http/validation.js';
 import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
 import { loggerOptions } from './http/logger.js';
 import { registerViews } from './http/views.js';
+import { trustProxyOption } from './http/trust-proxy.js';
 import { registerDraining } from './http/draining.js';
 import { healthRoutes } from './routes/health.js';
 import { registerCurrentUser } from './auth/current-user.js';
@@ -29,13 +30,6 @@ export interface AppOptions {
 
 export const BODY_LIMIT = 1024 * 1024;
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
-
-// A hop count means: believe the n nearest hops (the same rule Fastify applies to a number).
-function trustProxyOption(value: Runtime['config']['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (value === false) return false;
-  if (typeof value === 'number') return (_address: string, hop: number) => hop < value;
-  return [...value];
-}
 
 /** Builds the whole application on an open runtime. Every layer is on; none can be skipped. */
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
