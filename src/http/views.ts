@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 
 // Eta with auto-escaping on: `<%= %>` always escapes. The raw form `<%~ %>` is used only for
@@ -14,7 +14,14 @@ export interface PageData {
   readonly [key: string]: unknown;
 }
 
+/** A template value computed only when a page is rendered, e.g. the CSRF token (which may set a cookie). */
+export type ViewLocal = (request: FastifyRequest, reply: FastifyReply) => unknown;
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Adds a value every template receives, computed at render time (never for a response that renders no page). */
+    addViewLocal(name: string, compute: ViewLocal): void;
+  }
   interface FastifyReply {
     /** Renders views/<name>.eta inside the layout and sends it as HTML. */
     page(name: string, data: PageData): FastifyReply;
@@ -36,8 +43,16 @@ export function registerViews(app: FastifyInstance, config: Config): Eta {
     request.viewLocals = {};
     done();
   });
+  // Computed values are registered once at start instead of defined on every request's locals:
+  // most responses (JSON, redirects, trivial routes) render no page and pay nothing for them.
+  const computed: Array<[string, ViewLocal]> = [];
+  app.decorate('addViewLocal', function addViewLocal(name: string, compute: ViewLocal) {
+    computed.push([name, compute]);
+  });
   app.decorateReply('page', function page(this: FastifyReply, name: string, data: PageData) {
-    const html = eta.render(name, { ...this.request.viewLocals, ...data });
+    const locals: Record<string, unknown> = { ...this.request.viewLocals };
+    for (const [local, compute] of computed) locals[local] = compute(this.request, this);
+    const html = eta.render(name, { ...locals, ...data });
     return this.type('text/html; charset=utf-8').send(html);
   });
   return eta;

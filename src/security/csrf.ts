@@ -85,11 +85,10 @@ export function registerCsrf(app: FastifyInstance, config: Config): void {
     return tokenMatches(request, given) ? null : 'bad-token';
   }
 
-  app.addHook('onRequest', function offerCsrfToken(request, reply, done) {
-    if (isApiRequest(request) || request.url.startsWith('/static/')) return done();
-    // A getter, so only responses that render a page pay for (and set) the anonymous cookie.
-    Object.defineProperty(request.viewLocals, 'csrfToken', { enumerable: true, configurable: true, get: () => tokenFor(request, reply) });
-    done();
+  // Computed when a page renders, so only responses that render one pay for (and set) the
+  // anonymous cookie.
+  app.addViewLocal('csrfToken', function csrfToken(request, reply) {
+    return isApiRequest(request) || request.url.startsWith('/static/') ? undefined : tokenFor(request, reply);
   });
 
   app.addHook('preValidation', async function checkCsrf(request) {
