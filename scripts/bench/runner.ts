@@ -40,15 +40,16 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
   const storage = await prepareStorage(backend, { users: options.seedUsers, articles: options.seedArticles });
   const children: ChildServer[] = [];
   try {
-    const app = await startChild('app', 'app-server.ts', appSpec(storage), {
-      // Default names: tsx's loader thread writes a profile too, the largest file is the app's.
-      nodeArgs: options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir, backend)}`] : [],
-    });
+    // Default file names: tsx's loader thread writes a profile too; the largest file is the server's.
+    const profile = (who: string): string[] => (options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir, backend, who)}`] : []);
+    const app = await startChild('app', 'app-server.ts', appSpec(storage), { nodeArgs: profile('app') });
     children.push(app);
-    const baseline = await startChild('baseline', 'baseline-server.ts', {
-      sqliteFile: storage.sqliteFile,
-      postgres: storage.searchPath ? { url: BENCH_PG_URL, schema: storage.searchPath, poolMax: Number(POOL_MAX) } : null,
-    });
+    const baseline = await startChild(
+      'baseline',
+      'baseline-server.ts',
+      { sqliteFile: storage.sqliteFile, postgres: storage.searchPath ? { url: BENCH_PG_URL, schema: storage.searchPath, poolMax: Number(POOL_MAX) } : null },
+      { nodeArgs: profile('baseline') },
+    );
     children.push(baseline);
     log(`app pid ${app.pid} at ${app.url}, baselines pid ${baseline.pid} at ${baseline.url}`);
 
