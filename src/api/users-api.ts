@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireApiUser } from '../auth/guards.js';
-import { checkCredentials, findUser, registerUser, updateUser } from '../conduit/users.js';
+import { checkCredentials, findUser, NEW_ACCOUNT_AUTH_VERSION, registerUser, updateUser } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { loginBody, noQuery, registerBody, updateUserBody } from './schemas.js';
@@ -29,7 +29,7 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     await app.registrationLimit(request);
     const user = await registerUser(db, request.body.user);
     await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
-    const token = await app.apiTokens.issue(user.id, 'api');
+    const token = await app.apiTokens.issue(user.id, 'api', NEW_ACCOUNT_AUTH_VERSION);
     return reply.code(201).send({ user: userJson(user, token) });
   });
 
@@ -45,7 +45,7 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     }
     await app.loginGuard.succeeded(request, account);
     await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username, details: { via: 'api' } });
-    const token = await app.apiTokens.issue(result.user.id, 'api');
+    const token = await app.apiTokens.issue(result.user.id, 'api', result.authVersion);
     return { user: userJson(result.user, token) };
   });
 
@@ -61,9 +61,9 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     // Whoever else held a session or token (perhaps the reason for the change) is logged out:
     // sessions before the new password is written, tokens in its transaction. The caller gets
     // a fresh token in the answer.
-    const { user, passwordChanged } = await updateUser(db, userId, { ...rest, ...(bio !== undefined ? { bio: bio ?? '' } : {}) }, { beforePasswordChange: () => app.sessions.revokeAllForUser(userId) });
+    const { user, passwordChanged, authVersion } = await updateUser(db, userId, { ...rest, ...(bio !== undefined ? { bio: bio ?? '' } : {}) }, { beforePasswordChange: () => app.sessions.revokeAllForUser(userId) });
     if (!passwordChanged) return { user: userJson(user, presentedToken(request)) };
     await app.audit(request, 'password.change', { actorId: user.id, actorName: user.username, details: { via: 'api' } });
-    return { user: userJson(user, await app.apiTokens.issue(user.id, 'api')) };
+    return { user: userJson(user, await app.apiTokens.issue(user.id, 'api', authVersion)) };
   });
 }

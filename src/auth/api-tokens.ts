@@ -22,8 +22,11 @@ export interface ApiTokenInfo {
 }
 
 export interface ApiTokens {
-  /** A new opaque random token for the user; only its hash is stored. */
-  issue(userId: number, label?: string): Promise<string>;
+  /**
+   * A new opaque random token for the user; only its hash is stored. `authVersion` is the
+   * users.auth_version the password check saw; without one (tools, tests) the current one.
+   */
+  issue(userId: number, label?: string, authVersion?: number): Promise<string>;
   /** The user behind a live token, or null (unknown, expired, revoked, locked user). Never throws on bad input. */
   authenticate(token: string): Promise<AuthUser | null>;
   /** The user's live tokens, newest first (never the tokens themselves). */
@@ -49,12 +52,13 @@ export async function registerApiTokens(app: FastifyInstance, runtime: Runtime, 
   const iso = (ms: number): string => new Date(ms).toISOString();
 
   const tokens: ApiTokens = {
-    async issue(userId, label = 'api') {
+    async issue(userId, label = 'api', authVersion) {
       const token = randomBytes(32).toString('base64url');
       const t = now();
+      const version = authVersion ?? (await db.selectFrom('users').select('auth_version').where('id', '=', userId).executeTakeFirstOrThrow()).auth_version;
       await db
         .insertInto('api_tokens')
-        .values({ user_id: userId, token_hash: sha256Hex(token), label: label.slice(0, 128), created_at: iso(t), last_used_at: null, expires_at: iso(t + TOKEN_LIFETIME_MS) })
+        .values({ user_id: userId, token_hash: sha256Hex(token), label: label.slice(0, 128), created_at: iso(t), last_used_at: null, expires_at: iso(t + TOKEN_LIFETIME_MS), auth_version: version })
         .execute();
       return token;
     },
@@ -64,10 +68,11 @@ export async function registerApiTokens(app: FastifyInstance, runtime: Runtime, 
       const row = await db
         .selectFrom('api_tokens')
         .innerJoin('users', 'users.id', 'api_tokens.user_id')
-        .select(['api_tokens.id as tokenId', 'api_tokens.last_used_at', 'api_tokens.expires_at', 'users.id', 'users.username', 'users.email', 'users.role', 'users.bio', 'users.image', 'users.locked_at'])
+        .select(['api_tokens.id as tokenId', 'api_tokens.last_used_at', 'api_tokens.expires_at', 'api_tokens.auth_version as tokenVersion', 'users.id', 'users.username', 'users.email', 'users.role', 'users.bio', 'users.image', 'users.locked_at', 'users.auth_version'])
         .where('api_tokens.token_hash', '=', sha256Hex(token))
         .executeTakeFirst();
-      if (!row || row.locked_at !== null || Date.parse(row.expires_at) <= t) return null;
+      // A token issued under an older password (see migration 004) is dead like a revoked one.
+      if (!row || row.locked_at !== null || row.tokenVersion !== row.auth_version || Date.parse(row.expires_at) <= t) return null;
       if (row.last_used_at === null || t - Date.parse(row.last_used_at) >= LAST_USED_INTERVAL_MS) {
         await db.updateTable('api_tokens').set({ last_used_at: iso(t) }).where('id', '=', row.tokenId).execute();
       }

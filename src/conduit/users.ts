@@ -36,6 +36,9 @@ export interface UserChanges {
 
 const USER_COLUMNS = ['id', 'username', 'email', 'bio', 'image', 'role'] as const;
 
+/** users.auth_version of a new account: its first session or token carries it. */
+export const NEW_ACCOUNT_AUTH_VERSION = 0;
+
 function refuse(errors: FieldErrors): never {
   throw new AppError('VALIDATION', errors);
 }
@@ -70,7 +73,7 @@ export async function registerUser(db: ConduitDb, input: Registration): Promise<
   try {
     return await db
       .insertInto('users')
-      .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, created_at: now, updated_at: now })
+      .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, auth_version: NEW_ACCOUNT_AUTH_VERSION, created_at: now, updated_at: now })
       .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
   } catch (err) {
@@ -81,7 +84,8 @@ export async function registerUser(db: ConduitDb, input: Registration): Promise<
 }
 
 export type CredentialCheck =
-  | { readonly ok: true; readonly user: UserRecord }
+  /** authVersion: hand it to the session or token this login makes (see migration 004). */
+  | { readonly ok: true; readonly user: UserRecord; readonly authVersion: number }
   | { readonly ok: false; readonly reason: 'unknown' | 'password' | 'locked'; readonly userId: number | null };
 
 /**
@@ -91,7 +95,7 @@ export type CredentialCheck =
  */
 export async function checkCredentials(db: ConduitDb, emailInput: string, password: string): Promise<CredentialCheck> {
   const email = normalizeEmail(emailInput);
-  const row = await db.selectFrom('users').select([...USER_COLUMNS, 'password_hash', 'locked_at']).where('email', '=', email).executeTakeFirst();
+  const row = await db.selectFrom('users').select([...USER_COLUMNS, 'password_hash', 'locked_at', 'auth_version']).where('email', '=', email).executeTakeFirst();
   if (!row) {
     await verifyDummy(password);
     return { ok: false, reason: 'unknown', userId: null };
@@ -101,8 +105,8 @@ export async function checkCredentials(db: ConduitDb, emailInput: string, passwo
   if (needsRehash(row.password_hash)) {
     await db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', row.id).execute();
   }
-  const { password_hash: _h, locked_at: _l, ...user } = row;
-  return { ok: true, user };
+  const { password_hash: _h, locked_at: _l, auth_version: authVersion, ...user } = row;
+  return { ok: true, user, authVersion };
 }
 
 export async function findUser(db: ConduitDb, id: number): Promise<UserRecord | null> {
@@ -122,7 +126,7 @@ export interface UpdateHooks {
  * of every API token of the user, so no crash or outage can leave the new password in place
  * beside a token issued under the old one; the caller issues a fresh token or session after.
  */
-export async function updateUser(db: ConduitDb, userId: number, changes: UserChanges, hooks: UpdateHooks = {}): Promise<{ user: UserRecord; passwordChanged: boolean }> {
+export async function updateUser(db: ConduitDb, userId: number, changes: UserChanges, hooks: UpdateHooks = {}): Promise<{ user: UserRecord; passwordChanged: boolean; authVersion: number }> {
   const current = await findUser(db, userId);
   if (!current) throw new AppError('UNAUTHORIZED');
   const email = changes.email !== undefined ? normalizeEmail(changes.email) : undefined;
@@ -138,7 +142,7 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
   const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
   if (passwordHash !== undefined) await hooks.beforePasswordChange?.();
   try {
-    const user = await db.transaction().execute(async (trx) => {
+    const updated = await db.transaction().execute(async (trx) => {
       if (passwordHash !== undefined) await trx.deleteFrom('api_tokens').where('user_id', '=', userId).execute();
       return trx
         .updateTable('users')
@@ -147,14 +151,17 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
           ...(email !== undefined ? { email } : {}),
           ...(changes.bio !== undefined ? { bio: changes.bio } : {}),
           ...(changes.image !== undefined ? { image: changes.image === '' ? null : changes.image } : {}),
-          ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+          // A new version kills every session and token made under the old password, even one
+          // whose login is still in flight (migration 004).
+          ...(passwordHash !== undefined ? { password_hash: passwordHash, auth_version: (eb) => eb('auth_version', '+', 1) } : {}),
           updated_at: new Date().toISOString(),
         })
         .where('id', '=', userId)
-        .returning(USER_COLUMNS)
+        .returning([...USER_COLUMNS, 'auth_version'])
         .executeTakeFirstOrThrow();
     });
-    return { user, passwordChanged: passwordHash !== undefined };
+    const { auth_version: authVersion, ...user } = updated;
+    return { user, passwordChanged: passwordHash !== undefined, authVersion };
   } catch (err) {
     if (isUniqueViolation(err)) refuse(await takenFields(db, changes.username, email, userId));
     throw err;

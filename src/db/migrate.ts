@@ -1,8 +1,9 @@
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './database.js';
 import { initial } from './migrations/001-initial.js';
 import { performanceIndexes } from './migrations/002-performance.js';
 import { search } from './migrations/003-search.js';
+import { authVersion } from './migrations/004-auth-version.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -10,6 +11,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '001-initial': initial(db.dialect),
     '002-performance': performanceIndexes(db.dialect),
     '003-search': search(db.dialect),
+    '004-auth-version': authVersion(),
   };
 }
 
@@ -17,12 +19,20 @@ export function migrationsFor(db: Db): Record<string, Migration> {
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db) };
   // Kysely looks for its bookkeeping tables in every schema unless told which one; with other
-  // schemas in the same database (parallel test runs) it would find theirs and fail.
-  const migrator = new Migrator({ db: db.kysely, provider, ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
+  // schemas in the same database (parallel test runs, other apps) it would find theirs and
+  // fail. On PostgreSQL it is always told: the given schema, or the connection's own (which a
+  // DATABASE_URL may set with `options=-c search_path=…`).
+  const schema = db.dialect === 'postgres' ? (db.schema ?? (await currentSchema(db))) : undefined;
+  const migrator = new Migrator({ db: db.kysely, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function currentSchema(db: Db): Promise<string | undefined> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db.kysely);
+  return rows[0]?.schema ?? undefined;
 }

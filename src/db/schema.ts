@@ -17,6 +17,8 @@ export interface UsersTable {
   role: Role;
   /** Set by an admin: a locked account cannot log in. */
   locked_at: string | null;
+  /** Counts password changes; sessions and tokens of an older version are dead (migration 004). */
+  auth_version: Generated<number>;
   created_at: string;
   updated_at: string;
 }
@@ -33,6 +35,8 @@ export interface SessionsTable {
   absolute_expires_at: string;
   ip: string;
   user_agent: string;
+  /** users.auth_version when the session's password check passed. */
+  auth_version: Generated<number>;
 }
 
 /** Opaque bearer tokens for /api. Only the SHA-256 of the token is kept. */
@@ -44,6 +48,8 @@ export interface ApiTokensTable {
   created_at: string;
   last_used_at: string | null;
   expires_at: string;
+  /** users.auth_version when the token's password check passed. */
+  auth_version: Generated<number>;
 }
 
 export interface ArticlesTable {

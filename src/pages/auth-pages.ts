@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
-import { checkCredentials, registerUser, type UserRecord } from '../conduit/users.js';
+import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, type UserRecord } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { safeNext } from './safe-next.js';
@@ -56,7 +56,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
       return privatePage(reply).code(422).page('login', { title: 'Sign in', errors: [LOGIN_FAILED], email: request.body.email, next });
     }
     await app.loginGuard.succeeded(request, email);
-    await app.sessions.start(request, reply, result.user);
+    await app.sessions.start(request, reply, result.user, result.authVersion);
     await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username });
     return reply.redirect(next, 303);
   });
@@ -77,7 +77,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
       }
       throw err;
     }
-    await app.sessions.start(request, reply, user);
+    await app.sessions.start(request, reply, user, NEW_ACCOUNT_AUTH_VERSION);
     await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
     return reply.redirect('/', 303);
   });

@@ -93,13 +93,14 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
     // Whoever else held a session or token (perhaps the reason for the change) is out: sessions
     // before the new password is written, tokens in its transaction. This browser stays in on a
     // fresh session id.
+    let authVersion: number;
     try {
-      await updateUser(db, user.id, { password: request.body.password }, { beforePasswordChange: () => app.sessions.revokeAllForUser(user.id) });
+      ({ authVersion } = await updateUser(db, user.id, { password: request.body.password }, { beforePasswordChange: () => app.sessions.revokeAllForUser(user.id) }));
     } catch (err) {
       if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, passwordErrors: err.fields });
       throw err;
     }
-    await app.sessions.start(request, reply, user);
+    await app.sessions.start(request, reply, user, authVersion);
     await app.audit(request, 'password.change');
     return reply.redirect('/settings?done=password', 303);
   });

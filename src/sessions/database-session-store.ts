@@ -16,6 +16,7 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
     absoluteExpiresAt: Date.parse(row.absolute_expires_at),
     ip: row.ip,
     userAgent: row.user_agent,
+    authVersion: row.auth_version,
   };
 }
 
@@ -37,6 +38,7 @@ export class DatabaseSessionStore implements SessionStore {
         absolute_expires_at: iso(r.absoluteExpiresAt),
         ip: r.ip,
         user_agent: r.userAgent,
+        auth_version: r.authVersion,
       })
       .execute();
     // Expired rows would otherwise pile up; a user's own are swept whenever they log in.

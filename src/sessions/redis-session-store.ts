@@ -12,7 +12,7 @@ function parse(text: string | null): SessionRecord | null {
   if (text === null) return null;
   try {
     const r = JSON.parse(text) as SessionRecord;
-    return typeof r.idHash === 'string' && typeof r.userId === 'number' ? r : null;
+    return typeof r.idHash === 'string' && typeof r.userId === 'number' && typeof r.authVersion === 'number' ? r : null;
   } catch {
     return null;
   }

@@ -13,6 +13,8 @@ export interface SessionRecord {
   readonly absoluteExpiresAt: number;
   readonly ip: string;
   readonly userAgent: string;
+  /** users.auth_version when the login's password check passed (see migration 004). */
+  readonly authVersion: number;
 }
 
 export interface SessionStore {

@@ -2,13 +2,16 @@ import type { Kysely } from 'kysely';
 import type { AuthUser } from '../auth/current-user.js';
 import type { Database } from '../db/schema.js';
 
-/** The user behind a session or token, or null when the account is gone or locked. */
-export async function loadActiveUser(db: Kysely<Database>, userId: number): Promise<AuthUser | null> {
+/**
+ * The user behind a session, or null when the account is gone or locked, or its password has
+ * changed since the session's login (a different auth_version).
+ */
+export async function loadActiveUser(db: Kysely<Database>, userId: number, authVersion: number): Promise<AuthUser | null> {
   const row = await db
     .selectFrom('users')
-    .select(['id', 'username', 'email', 'role', 'bio', 'image', 'locked_at'])
+    .select(['id', 'username', 'email', 'role', 'bio', 'image', 'locked_at', 'auth_version'])
     .where('id', '=', userId)
     .executeTakeFirst();
-  if (!row || row.locked_at !== null) return null;
+  if (!row || row.locked_at !== null || row.auth_version !== authVersion) return null;
   return { id: row.id, username: row.username, email: row.email, role: row.role, bio: row.bio, image: row.image };
 }

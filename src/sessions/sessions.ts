@@ -32,8 +32,11 @@ export interface SessionInfo {
 }
 
 export interface SessionManager {
-  /** Logs the user in: drops any current session server-side, creates a new one, sets the cookie. */
-  start(request: FastifyRequest, reply: FastifyReply, user: AuthUser): Promise<void>;
+  /**
+   * Logs the user in: drops any current session server-side, creates a new one, sets the cookie.
+   * `authVersion` is the users.auth_version the password check saw (checkCredentials, updateUser).
+   */
+  start(request: FastifyRequest, reply: FastifyReply, user: AuthUser, authVersion: number): Promise<void>;
   /** Logs out: deletes the session server-side and clears the cookie. */
   end(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Deletes every session of a user (password change, role change, lock, log out everywhere). */
@@ -117,7 +120,7 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
         if (record) await store.delete(idHash);
         return becomeAnonymous(request, reply);
       }
-      const user = await loadActiveUser(db, record.userId);
+      const user = await loadActiveUser(db, record.userId, record.authVersion);
       if (!user) {
         await store.delete(idHash);
         return becomeAnonymous(request, reply);
@@ -146,7 +149,7 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
   registerCsrf(app, config);
 
   const manager: SessionManager = {
-    async start(request, reply, user) {
+    async start(request, reply, user, authVersion) {
       // Rotation: whatever session came in (a planted one included) is gone; the new id is fresh.
       if (request.session) await store.delete(request.session.idHash);
       const id = randomBytes(32).toString('base64url');
@@ -161,6 +164,7 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
         absoluteExpiresAt: t + ABSOLUTE_TIMEOUT_MS,
         ip: request.ip.slice(0, 64),
         userAgent: (request.headers['user-agent'] ?? '').slice(0, 512),
+        authVersion,
       };
       await store.create(record);
       setSessionCookie(reply, id, record, t);
