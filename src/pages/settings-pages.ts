@@ -30,6 +30,10 @@ interface ProfileBody { image: string; username: string; bio: string; email: str
 type FieldErrors = Readonly<Record<string, readonly string[]>>;
 interface PasswordBody { current_password: string; password: string }
 
+/** "29 Nov 2026, 10:15 UTC": the server has no idea of the reader's zone, so it says which. */
+const readableTime = (iso: string): string =>
+  `${new Date(iso).toLocaleString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })} UTC`;
+
 function validImage(image: string): boolean {
   if (image === '') return true;
   try {
@@ -58,6 +62,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
         passwordErrors: extra.passwordErrors ?? {},
         sessions,
         tokens,
+        when: readableTime,
       });
   }
 
