@@ -35,6 +35,9 @@ export function budgets(report: BackendReport): BudgetLine[] {
     lines.push({ text: `${what}: ${fmt(r * 100)}% (≥ ${fmt(min * 100)}%)`, met: r >= min });
   };
   ratio('trivial', 'bare-fastify', 0.85, 'trivial route through the full security layer vs bare Fastify');
+  const quiet = find(report, 'trivial-quiet');
+  const bare = find(report, 'bare-fastify');
+  if (quiet && bare) lines.push({ text: `(for reference, without the per-request log lines: ${fmt((quiet.result.rps / bare.result.rps) * 100)}%)`, met: quiet.result.rps / bare.result.rps >= 0.85 });
   ratio('api-list', 'bare-query', 0.7, 'GET /api/articles?limit=20 vs the bare query baseline');
   const list = find(report, 'api-list');
   if (list) lines.push({ text: `GET /api/articles?limit=20 p99: ${ms(list.result.p99)} ms (< 25 ms)`, met: list.result.p99 < 25 });

@@ -7,7 +7,7 @@ import { obtainCredentials } from './credentials.js';
 import { runLoad, type LoadResult, type RequestSpec } from './load.js';
 import type { BenchBackend, BenchOptions } from './options.js';
 import { LIST_PATH } from './paths.js';
-import { memoryMix, scenarios, type Scenario } from './scenarios.js';
+import { memoryMix, scenarios, type Scenario, type Target } from './scenarios.js';
 import { BENCH_PG_URL, prepareStorage, type BenchStorage } from './storage.js';
 
 // One backend's run: seed, start the app and the baselines as separate processes, check that
@@ -56,7 +56,14 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
     await sameListJson(app.url, baseline.url);
     const credentials = await obtainCredentials(app.url, storage, 10);
     const plan = scenarios(storage, credentials).filter((s) => options.only.length === 0 || options.only.includes(s.id));
-    for (const s of plan) await preflight(s.target === 'app' ? app.url : baseline.url, s);
+    const servers: Partial<Record<Target, ChildServer>> = { app, baseline };
+    if (plan.some((s) => s.target === 'app-quiet')) {
+      const quiet = await startChild('app-quiet', 'app-server.ts', appSpec(storage, 'warn'), { nodeArgs: profile('app-quiet') });
+      children.push(quiet);
+      servers['app-quiet'] = quiet;
+    }
+    const serverFor = (s: Scenario): ChildServer => servers[s.target]!;
+    for (const s of plan) await preflight(serverFor(s).url, s);
 
     let memoryPhase: BackendReport['memoryPhase'] = null;
     const mix = memoryMix(scenarios(storage, credentials));
@@ -73,7 +80,7 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
     const results: ScenarioResult[] = [];
     const warmup = options.duration >= 5 ? 1 : 0;
     for (const s of plan) {
-      const server = s.target === 'app' ? app : baseline;
+      const server = serverFor(s);
       log(`${s.id}: ${s.label} (${options.duration} s) …`);
       if (warmup > 0 && !s.probe) await runLoad(server.url, s.requests, { connections: options.connections, duration: warmup });
       const cpuBefore = await server.cpuMicros();
@@ -100,7 +107,7 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
   }
 }
 
-function appSpec(storage: BenchStorage): object {
+function appSpec(storage: BenchStorage, logLevel: 'info' | 'warn' = 'info'): object {
   return {
     env: {
       ...storage.env,
@@ -110,7 +117,7 @@ function appSpec(storage: BenchStorage): object {
       SECRET_KEY: randomBytes(32).toString('hex'),
       PUBLIC_ORIGIN: 'https://conduit.bench.example',
       TRUST_PROXY: 'loopback',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: logLevel,
       DATABASE_POOL_MAX: POOL_MAX,
     },
     ...(storage.searchPath ? { searchPath: storage.searchPath } : {}),

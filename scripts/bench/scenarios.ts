@@ -6,7 +6,8 @@ import type { BenchStorage } from './storage.js';
 // What is measured, in the order it runs. Each baseline runs just before the scenario it is
 // compared with, so both see the same machine (others' test runs make it noisy).
 
-export type Target = 'app' | 'baseline';
+/** app: the app as configured by default; app-quiet: the same with LOG_LEVEL=warn (no per-request log lines), to tell the log's cost from the security layer's. */
+export type Target = 'app' | 'app-quiet' | 'baseline';
 
 export interface Probe {
   readonly label: string;
@@ -28,7 +29,7 @@ export interface Scenario {
 }
 
 export const SCENARIO_IDS = [
-  'bare-fastify', 'trivial', 'bare-query', 'api-list', 'api-article', 'api-tags', 'html-home', 'html-article', 'api-user', 'html-member', 'login',
+  'bare-fastify', 'trivial', 'trivial-quiet', 'bare-query', 'api-list', 'api-article', 'api-tags', 'html-home', 'html-article', 'api-user', 'html-member', 'login',
 ] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
@@ -39,6 +40,7 @@ export function scenarios(storage: BenchStorage, credentials: Credentials): Scen
   const all: Array<Scenario & { id: ScenarioId }> = [
     { id: 'bare-fastify', label: 'bare Fastify, trivial route', target: 'baseline', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
     { id: 'trivial', label: 'trivial route, full security layer', target: 'app', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
+    { id: 'trivial-quiet', label: '↳ the same with LOG_LEVEL=warn (no access log)', target: 'app-quiet', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
     { id: 'bare-query', label: 'bare query, GET /api/articles?limit=20', target: 'baseline', requests: [{ path: list }], expectStatus: 200 },
     { id: 'api-list', label: 'GET /api/articles?limit=20', target: 'app', requests: [{ path: list }], expectStatus: 200 },
     { id: 'api-article', label: 'GET /api/articles/:slug', target: 'app', requests: slugs.map((s) => ({ path: `/api/articles/${s}` })), expectStatus: 200 },

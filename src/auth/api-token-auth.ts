@@ -9,12 +9,17 @@ import { isApiRequest } from '../http/error-handler.js';
 const SCHEME = /^Token ([^\s]{1,256})$/;
 
 export function registerApiTokenAuth(app: FastifyInstance): void {
-  app.addHook('onRequest', async function authenticateApiToken(request) {
-    if (!isApiRequest(request)) return;
+  // Callback style: a request without a token (every page, every anonymous call) goes on at
+  // once instead of through a promise.
+  app.addHook('onRequest', function authenticateApiToken(request, _reply, done) {
+    if (!isApiRequest(request)) return done();
     const header = request.headers.authorization;
-    if (header === undefined) return;
+    if (header === undefined) return done();
     const match = SCHEME.exec(header.trim());
-    if (!match) return;
-    request.user = await app.apiTokens.authenticate(match[1]!);
+    if (!match) return done();
+    app.apiTokens.authenticate(match[1]!).then((user) => {
+      request.user = user;
+      done();
+    }, done);
   });
 }

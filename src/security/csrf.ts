@@ -91,11 +91,14 @@ export function registerCsrf(app: FastifyInstance, config: Config): void {
     return isApiRequest(request) || request.url.startsWith('/static/') ? undefined : tokenFor(request, reply);
   });
 
-  app.addHook('preValidation', async function checkCsrf(request) {
-    if (!UNSAFE.has(request.method) || isApiRequest(request)) return;
+  // Callback style: safe methods and accepted requests go on without a promise.
+  app.addHook('preValidation', function checkCsrf(request, _reply, done) {
+    if (!UNSAFE.has(request.method) || isApiRequest(request)) return done();
     const reason = rejection(request);
-    if (reason === null) return;
-    await app.audit(request, 'csrf.reject', { details: { reason, method: request.method, path: request.routeOptions.url ?? 'unknown' } });
-    throw new AppError('CSRF');
+    if (reason === null) return done();
+    app.audit(request, 'csrf.reject', { details: { reason, method: request.method, path: request.routeOptions.url ?? 'unknown' } }).then(
+      () => done(new AppError('CSRF')),
+      done,
+    );
   });
 }
