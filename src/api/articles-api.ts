@@ -7,6 +7,7 @@ import {
 import type { ArticleSummary, Page } from '../conduit/types.js';
 import type { Runtime } from '../runtime.js';
 import { feedQuery, listQuery, newArticleBody, noQuery, slugParams, updateArticleBody } from './schemas.js';
+import { articleListResponse, articleResponse } from './response-schemas.js';
 import { articleJson, articleSummaryJson } from './serialize.js';
 
 // GET|POST /articles, GET /articles/feed, GET|PUT|DELETE /articles/:slug,
@@ -15,33 +16,35 @@ import { articleJson, articleSummaryJson } from './serialize.js';
 interface ListQuery { tag?: string; author?: string; favorited?: string; limit: number; offset: number }
 interface SlugParams { slug: string }
 
-const many = (page: Page<ArticleSummary>) => ({ articles: page.items.map(articleSummaryJson), articlesCount: page.total });
+const listJson = (page: Page<ArticleSummary>) => ({ articles: page.items.map(articleSummaryJson), articlesCount: page.total });
 
 export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
   const bySlug = { params: slugParams, querystring: noQuery };
+  const one = { 200: articleResponse, 201: articleResponse };
+  const many = { 200: articleListResponse };
 
-  app.get<{ Querystring: ListQuery }>('/articles', { schema: { querystring: listQuery } }, async (request) => {
+  app.get<{ Querystring: ListQuery }>('/articles', { schema: { querystring: listQuery, response: many } }, async (request) => {
     const { tag, author, favorited, limit, offset } = request.query;
-    return many(await listArticles(db, { tag, author, favorited }, { limit, offset }, request.user?.id ?? null));
+    return listJson(await listArticles(db, { tag, author, favorited }, { limit, offset }, request.user?.id ?? null));
   });
 
-  app.get<{ Querystring: { limit: number; offset: number } }>('/articles/feed', { preHandler: requireApiUser, schema: { querystring: feedQuery } }, async (request) =>
-    many(await feedArticles(db, request.user!.id, request.query)),
+  app.get<{ Querystring: { limit: number; offset: number } }>('/articles/feed', { preHandler: requireApiUser, schema: { querystring: feedQuery, response: many } }, async (request) =>
+    listJson(await feedArticles(db, request.user!.id, request.query)),
   );
 
-  app.post<{ Body: { article: ArticleInput } }>('/articles', { preHandler: requireApiUser, schema: { body: newArticleBody, querystring: noQuery } }, async (request, reply) => {
+  app.post<{ Body: { article: ArticleInput } }>('/articles', { preHandler: requireApiUser, schema: { body: newArticleBody, querystring: noQuery, response: one } }, async (request, reply) => {
     const article = await createArticle(db, request.user!.id, request.body.article);
     return reply.code(201).send({ article: articleJson(article) });
   });
 
-  app.get<{ Params: SlugParams }>('/articles/:slug', { schema: bySlug }, async (request) => ({
+  app.get<{ Params: SlugParams }>('/articles/:slug', { schema: { ...bySlug, response: one } }, async (request) => ({
     article: articleJson(await getArticle(db, request.params.slug, request.user?.id ?? null)),
   }));
 
   app.put<{ Params: SlugParams; Body: { article: ArticleChanges } }>(
     '/articles/:slug',
-    { preHandler: requireApiUser, schema: { ...bySlug, body: updateArticleBody } },
+    { preHandler: requireApiUser, schema: { ...bySlug, body: updateArticleBody, response: one } },
     async (request) => ({ article: articleJson(await updateArticle(db, request.params.slug, request.user!, request.body.article)) }),
   );
 
@@ -51,11 +54,11 @@ export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promi
     return reply.code(204).send();
   });
 
-  app.post<{ Params: SlugParams }>('/articles/:slug/favorite', { preHandler: requireApiUser, schema: bySlug }, async (request) => ({
+  app.post<{ Params: SlugParams }>('/articles/:slug/favorite', { preHandler: requireApiUser, schema: { ...bySlug, response: one } }, async (request) => ({
     article: articleJson(await favoriteArticle(db, request.params.slug, request.user!.id)),
   }));
 
-  app.delete<{ Params: SlugParams }>('/articles/:slug/favorite', { preHandler: requireApiUser, schema: bySlug }, async (request) => ({
+  app.delete<{ Params: SlugParams }>('/articles/:slug/favorite', { preHandler: requireApiUser, schema: { ...bySlug, response: one } }, async (request) => ({
     article: articleJson(await unfavoriteArticle(db, request.params.slug, request.user!.id)),
   }));
 }
