@@ -12,6 +12,8 @@ export interface ChildServer {
   memory(gc: boolean): Promise<MemorySample>;
   /** CPU time the process has used so far (user + system, every thread), microseconds. */
   cpuMicros(): Promise<number>;
+  /** The event loop's delay since the previous call, milliseconds. */
+  loopDelay(): Promise<{ p99: number; max: number }>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,10 @@ export async function startChild(name: string, entry: 'app-server.ts' | 'baselin
       return { rss: reply.rss, heapUsed: reply.heapUsed, maxRss: reply.maxRss };
     },
     cpuMicros: async () => (await ask(child, { type: 'cpu' }, 'cpu')).micros,
+    loopDelay: async () => {
+      const reply = await ask(child, { type: 'loop' }, 'loop');
+      return { p99: reply.p99, max: reply.max };
+    },
     stop: () => stopChild(child),
   };
 }

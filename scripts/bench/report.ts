@@ -13,8 +13,8 @@ function errorsCell(r: LoadResult): string {
   return r.errors === 0 ? '0' : `${fmt(r.errors)}${codes.length ? ` (${codes.join(', ')})` : ''}`;
 }
 
-function row(label: string, r: LoadResult, cpu: number | null, note = ''): string {
-  return `| ${label} | ${fmt(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${errorsCell(r)} | ${cpu === null ? '' : fmt(cpu)} | ${note} |`;
+function row(label: string, r: LoadResult, cpu: number | null, loop: number | null, note = ''): string {
+  return `| ${label} | ${fmt(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${errorsCell(r)} | ${cpu === null ? '' : fmt(cpu)} | ${loop === null ? '' : ms(loop)} | ${note} |`;
 }
 
 const find = (report: BackendReport, id: string): ScenarioResult | undefined => report.results.find((r) => r.scenario.id === id);
@@ -65,16 +65,16 @@ export function formatReport(report: BackendReport): string {
     '',
     `${report.connections} connections, ${report.duration} s per scenario; seed: ${fmt(report.seed.users)} users, ${fmt(report.seed.articles)} articles.`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | errors | server CPU µs/req | |',
-    '|---|--:|--:|--:|--:|--:|---|',
+    '| scenario | req/s | p50 ms | p99 ms | errors | server CPU µs/req | event-loop delay p99 ms | |',
+    '|---|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const r of report.results) {
     const base = r.scenario.target === 'baseline' ? 'baseline' : '';
-    out.push(row(r.scenario.label, r.result, r.cpuPerRequest, base));
-    if (r.probe && r.scenario.probe) out.push(row(`↳ ${r.scenario.probe.label}`, r.probe, null, `${r.scenario.probe.overallRate} req/s probe, ${r.scenario.probe.connections} connections`));
+    out.push(row(r.scenario.label, r.result, r.cpuPerRequest, r.loopDelayP99, base));
+    if (r.probe && r.scenario.probe) out.push(row(`↳ ${r.scenario.probe.label}`, r.probe, null, null, `${r.scenario.probe.overallRate} req/s probe, ${r.scenario.probe.connections} connections`));
   }
   const m = report.memoryPhase;
-  if (m) out.push(row(`memory phase: ${fmt(m.requests[1])} mixed reads`, m.result, null, 'latency: worse of its two parts'));
+  if (m) out.push(row(`memory phase: ${fmt(m.requests[1])} mixed reads`, m.result, null, null, 'latency: worse of its two parts'));
   out.push('');
   if (m) {
     out.push(

@@ -19,6 +19,8 @@ export interface ScenarioResult {
   readonly probe?: LoadResult;
   /** Server CPU time (all threads) per response during the scenario, microseconds. */
   readonly cpuPerRequest: number;
+  /** The server's event-loop delay during the scenario (p99), milliseconds. */
+  readonly loopDelayP99: number;
 }
 
 export interface BackendReport {
@@ -84,12 +86,14 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
       log(`${s.id}: ${s.label} (${options.duration} s) …`);
       if (warmup > 0 && !s.probe) await runLoad(server.url, s.requests, { connections: options.connections, duration: warmup });
       const cpuBefore = await server.cpuMicros();
+      await server.loopDelay();
       const [result, probe] = await Promise.all([
         runLoad(server.url, s.requests, { connections: options.connections, duration: options.duration }),
         s.probe ? runLoad(server.url, s.probe.requests, { connections: s.probe.connections, duration: options.duration, overallRate: s.probe.overallRate, addressBlock: 1 }) : undefined,
       ]);
       const cpu = (await server.cpuMicros()) - cpuBefore;
-      results.push({ scenario: s, result, ...(probe ? { probe } : {}), cpuPerRequest: cpu / Math.max(1, result.requests + (probe?.requests ?? 0)) });
+      const loop = await server.loopDelay();
+      results.push({ scenario: s, result, ...(probe ? { probe } : {}), cpuPerRequest: cpu / Math.max(1, result.requests + (probe?.requests ?? 0)), loopDelayP99: loop.p99 });
     }
     const peak = await app.memory(false);
     return {
