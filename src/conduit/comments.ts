@@ -1,12 +1,16 @@
+import { prepared } from '../db/prepared.js';
 import { AppError } from '../http/app-error.js';
 import { mayDeleteComment, type Actor } from './access.js';
 import type { CommentView, ConduitDb, ViewerId } from './types.js';
 
 // Comments on an article, oldest first. Each list is one query: the comments with their
-// authors and the viewer's following flag (a correlated EXISTS on the follows primary key).
+// authors and the viewer's following flag (a correlated EXISTS on the follows primary key),
+// prepared once per shape.
+
+const articleIdQuery = prepared<{ slug: string }, { id: number }>((db, slot) => db.selectFrom('articles').select('id').where('slug', '=', slot('slug')));
 
 async function articleId(db: ConduitDb, slug: string): Promise<number> {
-  const row = await db.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirst();
+  const row = await articleIdQuery.executeTakeFirst(db, { slug });
   if (!row) throw new AppError('NOT_FOUND', { article: ['not found'] });
   return row.id;
 }
@@ -40,10 +44,18 @@ const toView = (r: CommentRow): CommentView => ({
   author: { id: r.author_id, username: r.username, bio: r.bio, image: r.image, following: Boolean(r.following) },
 });
 
+// The article page and GET .../comments: prepared once per viewer shape (src/db/prepared.ts).
+const listQuery = prepared<{ article: number; viewer: number }, CommentRow>((db, slot, shape) =>
+  selectComments(db, shape === 'V' ? slot('viewer') : null)
+    .where('comments.article_id', '=', slot('article'))
+    .orderBy('comments.id')
+    .limit(500),
+);
+
 /** The comments on the article `slug` (at most 500, oldest first); NOT_FOUND for no article. */
 export async function listComments(db: ConduitDb, slug: string, viewer: ViewerId): Promise<CommentView[]> {
   const id = await articleId(db, slug);
-  const rows = await selectComments(db, viewer).where('comments.article_id', '=', id).orderBy('comments.id').limit(500).execute();
+  const rows = await listQuery.execute(db, { article: id, viewer: viewer ?? 0 }, viewer === null ? '' : 'V');
   return rows.map(toView);
 }
 
