@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
 
 // argon2id with the SPEC's parameters. The binding hashes on libuv's thread pool (off the event
@@ -26,7 +27,11 @@ export class Semaphore {
   }
 }
 
-const slots = new Semaphore(2);
+// At most two hashes at once, and never more than the cores minus one: each hash keeps a core
+// busy for tens of milliseconds, and the event loop needs a core of its own to keep answering
+// other requests while logins queue (on a 2-core machine: one hash at a time).
+export const HASH_CONCURRENCY = Math.max(1, Math.min(2, availableParallelism() - 1));
+const slots = new Semaphore(HASH_CONCURRENCY);
 
 export function hashPassword(password: string): Promise<string> {
   return slots.run(() => argon2.hash(password, ARGON2_PARAMS));
