@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireApiUser } from '../auth/guards.js';
-import { checkCredentials, findUser, NEW_ACCOUNT_AUTH_VERSION, registerUser, updateUser } from '../conduit/users.js';
+import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, updateUser } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { loginBody, noQuery, registerBody, updateUserBody } from './schemas.js';
@@ -49,11 +49,8 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     return { user: userJson(result.user, token) };
   });
 
-  app.get('/user', { preHandler: requireApiUser, schema: { querystring: noQuery } }, async (request) => {
-    const user = await findUser(db, request.user!.id);
-    if (!user) throw new AppError('UNAUTHORIZED');
-    return { user: userJson(user, presentedToken(request)) };
-  });
+  // The token layer has just read this user (with the token, in one query): no second read.
+  app.get('/user', { preHandler: requireApiUser, schema: { querystring: noQuery } }, async (request) => ({ user: userJson(request.user!, presentedToken(request)) }));
 
   app.put<{ Body: UpdateBody }>('/user', { preHandler: requireApiUser, schema: { body: updateUserBody, querystring: noQuery } }, async (request) => {
     const { bio, ...rest } = request.body.user;

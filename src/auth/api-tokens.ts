@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { AuthUser } from './current-user.js';
+import { prepared, type SlotFn } from '../db/prepared.js';
 import type { Runtime } from '../runtime.js';
 import { sha256Hex } from '../sessions/derive-keys.js';
 import { registerApiTokenAuth } from './api-token-auth.js';
@@ -46,6 +47,15 @@ export interface ApiTokenOptions {
   readonly now?: () => number;
 }
 
+// Every API call with a token runs this: built and compiled once (src/db/prepared.ts).
+const tokenQuery = prepared((db, slot: SlotFn<{ hash: string }>) =>
+  db
+    .selectFrom('api_tokens')
+    .innerJoin('users', 'users.id', 'api_tokens.user_id')
+    .select(['api_tokens.id as tokenId', 'api_tokens.last_used_at', 'api_tokens.expires_at', 'api_tokens.auth_version as tokenVersion', 'users.id', 'users.username', 'users.email', 'users.role', 'users.bio', 'users.image', 'users.locked_at', 'users.auth_version'])
+    .where('api_tokens.token_hash', '=', slot('hash')),
+);
+
 export async function registerApiTokens(app: FastifyInstance, runtime: Runtime, options: ApiTokenOptions = {}): Promise<void> {
   const db = runtime.db.kysely;
   const now = options.now ?? (() => Date.now());
@@ -65,12 +75,7 @@ export async function registerApiTokens(app: FastifyInstance, runtime: Runtime, 
     async authenticate(token) {
       if (!TOKEN_PATTERN.test(token)) return null;
       const t = now();
-      const row = await db
-        .selectFrom('api_tokens')
-        .innerJoin('users', 'users.id', 'api_tokens.user_id')
-        .select(['api_tokens.id as tokenId', 'api_tokens.last_used_at', 'api_tokens.expires_at', 'api_tokens.auth_version as tokenVersion', 'users.id', 'users.username', 'users.email', 'users.role', 'users.bio', 'users.image', 'users.locked_at', 'users.auth_version'])
-        .where('api_tokens.token_hash', '=', sha256Hex(token))
-        .executeTakeFirst();
+      const row = await tokenQuery.executeTakeFirst(db, { hash: sha256Hex(token) });
       // A token issued under an older password (see migration 004) is dead like a revoked one.
       if (!row || row.locked_at !== null || row.tokenVersion !== row.auth_version || Date.parse(row.expires_at) <= t) return null;
       if (row.last_used_at === null || t - Date.parse(row.last_used_at) >= LAST_USED_INTERVAL_MS) {

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { prepared, type SlotFn } from '../db/prepared.js';
 import type { Database, SessionsTable } from '../db/schema.js';
 import type { SessionRecord, SessionStore } from './session-store.js';
 
@@ -19,6 +20,9 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
     authVersion: row.auth_version,
   };
 }
+
+// Every request with a session cookie runs this: built and compiled once (src/db/prepared.ts).
+const sessionQuery = prepared((db, slot: SlotFn<{ idHash: string }>) => db.selectFrom('sessions').selectAll().where('id_hash', '=', slot('idHash')));
 
 export class DatabaseSessionStore implements SessionStore {
   constructor(
@@ -51,7 +55,7 @@ export class DatabaseSessionStore implements SessionStore {
   }
 
   async get(idHash: string): Promise<SessionRecord | null> {
-    const row = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+    const row = await sessionQuery.executeTakeFirst(this.db, { idHash });
     return row ? toRecord(row) : null;
   }
 
