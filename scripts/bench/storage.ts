@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { hashPassword } from '../../src/accounts/password-hasher.js';
@@ -56,6 +56,9 @@ export async function prepareStorage(backend: BenchBackend, seed: { users: numbe
       // A fixed generator seed and clock: every run measures the same articles.
       await seedDatabase(runtime.db, { users: seed.users, articles: seed.articles, seed: 20_240_601, now: new Date('2026-01-01T00:00:00Z') });
       const db = runtime.db.kysely;
+      // A database that has run a while has statistics and a visibility map (autovacuum); a
+      // freshly seeded one has neither, and PostgreSQL would plan (and count) as if it were empty.
+      if (backend === 'postgres') await sql`vacuum analyze`.execute(db);
       const accounts = await db.selectFrom('users').select(['id', 'email', 'username']).orderBy('id').limit(BENCH_ACCOUNTS).execute();
       const hash = await hashPassword(password);
       await db.updateTable('users').set({ password_hash: hash }).where('id', 'in', accounts.map((a) => a.id)).execute();
