@@ -87,8 +87,11 @@ export function registerCsrf(app: FastifyInstance, config: Config): void {
 
   // Computed when a page renders, so only responses that render one pay for (and set) the
   // anonymous cookie.
+  // An error page for a request refused before the cookie layer ran (a 503 from the limiter
+  // while Redis is away) has no cookies to bind to, and needs no form token.
   app.addViewLocal('csrfToken', function csrfToken(request, reply) {
-    return isApiRequest(request) || request.url.startsWith('/static/') ? undefined : tokenFor(request, reply);
+    if (!request.cookies || isApiRequest(request) || request.url.startsWith('/static/')) return undefined;
+    return tokenFor(request, reply);
   });
 
   // Callback style: safe methods and accepted requests go on without a promise.
