@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BACKENDS, randomKey } from './helpers/backends.js';
-import { apiCall, newAccount, PageClient, registerOverApi, type HttpAnswer } from './helpers/http-client.js';
+import { apiCall, newAccount, PageClient, registerOverApi, untilReady, type HttpAnswer } from './helpers/http-client.js';
 import { startPrivatePostgres, startPrivateRedis } from './helpers/private-services.js';
 import { startInstance } from './helpers/server-process.js';
 
@@ -23,16 +23,6 @@ function assertUnavailable(res: HttpAnswer, what: string): void {
   assert.match(res.headers.get('retry-after') ?? '', /^[1-9]\d*$/, `${what}: Retry-After`);
   assert.ok(res.text.includes(UNAVAILABLE), `${what}: says why`);
   assert.doesNotMatch(res.text, /postgres|pg-pool|ECONNREFUSED|57P0|terminat|stack/i, `${what}: no library or error text`);
-}
-
-async function untilReady(base: string): Promise<HttpAnswer> {
-  const deadline = Date.now() + 20_000;
-  let ready = await apiCall(base, 'GET', '/readyz');
-  while (ready.status !== 200 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    ready = await apiCall(base, 'GET', '/readyz');
-  }
-  return ready;
 }
 
 for (const backend of BACKENDS.filter((b) => b === 'postgres')) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
-import { apiCall, newAccount, PageClient, registerOverApi, type HttpAnswer } from './helpers/http-client.js';
+import { apiCall, newAccount, PageClient, registerOverApi, untilReady, type HttpAnswer } from './helpers/http-client.js';
 import { startPrivateRedis } from './helpers/private-services.js';
 import { startInstance } from './helpers/server-process.js';
 
@@ -29,16 +29,6 @@ function assertUnavailablePage(res: HttpAnswer, what: string): void {
   assert.ok(res.text.includes(UNAVAILABLE), `${what}: the page says why`);
   assert.match(res.headers.get('retry-after') ?? '', /^[1-9]\d*$/, `${what}: Retry-After`);
   assert.doesNotMatch(res.text, /redis|ioredis|ECONNREFUSED/i, `${what}: no library or error text`);
-}
-
-async function untilReady(base: string): Promise<HttpAnswer> {
-  const deadline = Date.now() + 15_000;
-  let ready = await apiCall(base, 'GET', '/readyz');
-  while (ready.status !== 200 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    ready = await apiCall(base, 'GET', '/readyz');
-  }
-  return ready;
 }
 
 for (const backend of BACKENDS) {

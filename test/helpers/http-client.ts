@@ -97,3 +97,14 @@ export class PageClient {
     return answer(res);
   }
 }
+
+/** Polls /readyz until it answers 200 or `boundMs` passes; returns the last answer. */
+export async function untilReady(base: string, boundMs = 20_000): Promise<HttpAnswer> {
+  const deadline = Date.now() + boundMs;
+  let ready = await apiCall(base, 'GET', '/readyz');
+  while (ready.status !== 200 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    ready = await apiCall(base, 'GET', '/readyz');
+  }
+  return ready;
+}
