@@ -54,8 +54,12 @@ const listQuery = prepared<{ article: number; viewer: number }, CommentRow>((db,
 
 /** The comments on the article `slug` (at most 500, oldest first); NOT_FOUND for no article. */
 export async function listComments(db: ConduitDb, slug: string, viewer: ViewerId): Promise<CommentView[]> {
-  const id = await articleId(db, slug);
-  const rows = await listQuery.execute(db, { article: id, viewer: viewer ?? 0 }, viewer === null ? '' : 'V');
+  return commentsOf(db, await articleId(db, slug), viewer);
+}
+
+/** The comments on an article already found (the article page has it): no second lookup by slug. */
+export async function commentsOf(db: ConduitDb, articleId: number, viewer: ViewerId): Promise<CommentView[]> {
+  const rows = await listQuery.execute(db, { article: articleId, viewer: viewer ?? 0 }, viewer === null ? '' : 'V');
   return rows.map(toView);
 }
 

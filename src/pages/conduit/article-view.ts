@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { getArticle } from '../../conduit/articles.js';
-import { listComments } from '../../conduit/comments.js';
+import { commentsOf } from '../../conduit/comments.js';
 import type { ConduitDb } from '../../conduit/types.js';
 import { LIMITS } from '../../api/schemas.js';
 import { can } from '../../auth/roles.js';
@@ -17,7 +17,8 @@ export interface CommentDraft {
 export async function renderArticlePage(db: ConduitDb, request: FastifyRequest, reply: FastifyReply, slug: string, draft: CommentDraft = { errors: [], body: '' }): Promise<FastifyReply> {
   const user = request.user;
   const viewer = user?.id ?? null;
-  const [article, comments] = await Promise.all([getArticle(db, slug, viewer), listComments(db, slug, viewer)]);
+  const article = await getArticle(db, slug, viewer);
+  const comments = await commentsOf(db, article.id, viewer);
   return reply.page('conduit/article', {
     title: article.title,
     article,
