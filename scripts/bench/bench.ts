@@ -22,5 +22,5 @@ process.stdout.write(
 );
 for (const backend of options.backends) {
   const report = await benchBackend(backend, options);
-  process.stdout.write(`${formatReport(report)}\n\n`);
+  process.stdout.write(`${formatReport(report)}\n\nLoad average after the ${backend} run: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n\n`);
 }
