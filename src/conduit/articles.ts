@@ -1,18 +1,18 @@
-import type { SelectQueryBuilder } from 'kysely';
-import { prepared } from '../db/prepared.js';
+import { sql, type SelectQueryBuilder } from 'kysely';
+import { dialectOf, prepared } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { renderMarkdown } from '../content/markdown.js';
 import { mayDeleteArticle, mayEditArticle, type Actor } from './access.js';
 import { isUniqueViolation } from './db-errors.js';
 import { retrySlug, uniqueSlug } from './slugs.js';
-import { setArticleTags, tagsFor } from './tags.js';
+import { setArticleTags } from './tags.js';
 import { clampPage, type ArticleSummary, type ArticleView, type ConduitDb, type Page, type PageRequest, type ViewerId } from './types.js';
 
 // Articles: listing (global, filtered, feed, search), reading, writing, favorites.
-// Reads are a fixed number of queries whatever the page size: the page (with the viewer's
-// favorited/following flags as correlated EXISTS on primary-key indexes), its total, and the
-// tags of the whole page in one query; the hot ones are prepared once (src/db/prepared.ts).
+// Reads are one statement whatever the page size: the page with each article's sorted tags and
+// the viewer's favorited/following flags (correlated subqueries on primary-key indexes) and the
+// total; the hot ones are prepared once (src/db/prepared.ts).
 // Writes run in one transaction each; the Markdown is rendered and sanitized once here, at
 // write time.
 
@@ -84,38 +84,52 @@ export function filterScope(filter: ArticleFilter): ArticleScope {
 export const feedScope = (followerId: number): ArticleScope => scopeOf('W', () => followerId as never);
 
 function selectArticles(db: ConduitDb, scope: ArticleScope, viewer: ViewerId) {
+  const postgres = dialectOf(db) === 'postgres';
   return scope(db.selectFrom('articles'))
     .innerJoin('users as author', 'author.id', 'articles.author_id')
-    .select((eb) => [
-      'articles.id',
-      'articles.slug',
-      'articles.title',
-      'articles.description',
-      'articles.created_at',
-      'articles.updated_at',
-      'articles.favorites_count',
-      'articles.author_id',
-      'author.username as author_username',
-      'author.bio as author_bio',
-      'author.image as author_image',
-      viewer === null
-        ? eb.lit(false).as('favorited')
-        : eb.exists(eb.selectFrom('favorites').select('favorites.user_id').where('favorites.user_id', '=', viewer).whereRef('favorites.article_id', '=', 'articles.id')).as('favorited'),
-      viewer === null
-        ? eb.lit(false).as('following')
-        : eb.exists(eb.selectFrom('follows').select('follows.follower_id').where('follows.follower_id', '=', viewer).whereRef('follows.followee_id', '=', 'articles.author_id')).as('following'),
-    ]);
+    .select((eb) => {
+      // The article's tag names, sorted, in the same statement (no second query for the page's
+      // tags): a text[] on PostgreSQL, a JSON array on SQLite.
+      const names = eb.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').whereRef('article_tags.article_id', '=', 'articles.id');
+      return [
+        'articles.id',
+        'articles.slug',
+        'articles.title',
+        'articles.description',
+        'articles.created_at',
+        'articles.updated_at',
+        'articles.favorites_count',
+        'articles.author_id',
+        'author.username as author_username',
+        'author.bio as author_bio',
+        'author.image as author_image',
+        postgres
+          ? sql<string[] | string>`array(${names.select('tags.name').orderBy('tags.name')})`.as('tag_list')
+          : names.select(sql<string[] | string>`json_group_array(${sql.ref('tags.name')} order by ${sql.ref('tags.name')})`.as('names')).as('tag_list'),
+        viewer === null
+          ? eb.lit(false).as('favorited')
+          : eb.exists(eb.selectFrom('favorites').select('favorites.user_id').where('favorites.user_id', '=', viewer).whereRef('favorites.article_id', '=', 'articles.id')).as('favorited'),
+        viewer === null
+          ? eb.lit(false).as('following')
+          : eb.exists(eb.selectFrom('follows').select('follows.follower_id').where('follows.follower_id', '=', viewer).whereRef('follows.followee_id', '=', 'articles.author_id')).as('following'),
+      ];
+    });
 }
 
 type ArticleRow = Awaited<ReturnType<ReturnType<typeof selectArticles>['executeTakeFirstOrThrow']>>;
 
-function toSummary(row: ArticleRow, tagList: string[]): ArticleSummary {
+const tagsOf = (row: ArticleRow): string[] => {
+  const list = row.tag_list ?? [];
+  return typeof list === 'string' ? (JSON.parse(list) as string[]) : list;
+};
+
+function toSummary(row: ArticleRow): ArticleSummary {
   return {
     id: row.id,
     slug: row.slug,
     title: row.title,
     description: row.description,
-    tagList,
+    tagList: tagsOf(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     favorited: Boolean(row.favorited),
@@ -124,39 +138,39 @@ function toSummary(row: ArticleRow, tagList: string[]): ArticleSummary {
   };
 }
 
-// The hot listings (home page, GET /api/articles, feeds), prepared per shape (src/db/prepared.ts).
-const pageQuery = prepared<ListValues, ArticleRow>((db, slot, shape) =>
-  selectArticles(db, scopeOf(shape, slot), shape.includes('V') ? slot('viewer') : null)
-    .orderBy('articles.created_at', 'desc')
-    .orderBy('articles.id', 'desc')
-    .limit(slot('limit'))
-    .offset(slot('offset')),
-);
+// The hot listings (home page, GET /api/articles, feeds), prepared per shape (src/db/prepared.ts):
+// one statement per page, its total a scalar subquery evaluated once (no second round trip).
 const countQuery = prepared<ListValues, { n: number }>((db, slot, shape) =>
   scopeOf(shape, slot)(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')),
 );
-
-async function page(db: ConduitDb, rows: Promise<ArticleRow[]>, count: Promise<{ n: number } | undefined>): Promise<Page<ArticleSummary>> {
-  const [items, total] = await Promise.all([rows, count]);
-  const tags = await tagsFor(db, items.map((r) => r.id));
-  return { items: items.map((r) => toSummary(r, tags.get(r.id) ?? [])), total: Number(total?.n ?? 0) };
-}
+const pageQuery = prepared<ListValues, ArticleRow & { total: number }>((db, slot, shape) => {
+  const scope = scopeOf(shape, slot);
+  return selectArticles(db, scope, shape.includes('V') ? slot('viewer') : null)
+    .select(scope(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')).as('total'))
+    .orderBy('articles.created_at', 'desc')
+    .orderBy('articles.id', 'desc')
+    .limit(slot('limit'))
+    .offset(slot('offset'));
+});
 
 async function listPrepared(db: ConduitDb, filters: Filters, request: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
   const { limit, offset } = clampPage(request);
   const shape = shapeOf(filters);
   const values = { ...filters, limit, offset, ...(viewer === null ? {} : { viewer }) } as ListValues;
-  return page(db, pageQuery.execute(db, values, viewer === null ? shape : `${shape}V`), countQuery.executeTakeFirst(db, values, shape));
+  const rows = await pageQuery.execute(db, values, viewer === null ? shape : `${shape}V`);
+  // A page past the end has no row to carry the total: only then is it counted on its own.
+  const total = rows.length > 0 ? rows[0]!.total : offset > 0 ? ((await countQuery.executeTakeFirst(db, values, shape))?.n ?? 0) : 0;
+  return { items: rows.map(toSummary), total: Number(total) };
 }
 
 /** A page of articles in `scope`, newest first, with the total count (built per call: for scopes that vary, like search). */
 export async function listArticlesIn(db: ConduitDb, scope: ArticleScope, request: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
   const { limit, offset } = clampPage(request);
-  return page(
-    db,
+  const [rows, count] = await Promise.all([
     selectArticles(db, scope, viewer).orderBy('articles.created_at', 'desc').orderBy('articles.id', 'desc').limit(limit).offset(offset).execute(),
     scope(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst(),
-  );
+  ]);
+  return { items: rows.map(toSummary), total: Number(count?.n ?? 0) };
 }
 
 /** GET /api/articles and the home page: filtered by tag, author and/or favoriting user. */
@@ -182,8 +196,7 @@ const articleQuery = prepared<{ slug: string; viewer: number }, ArticleRow & { b
 export async function findArticle(db: ConduitDb, slug: string, viewer: ViewerId): Promise<ArticleView | null> {
   const row = await articleQuery.executeTakeFirst(db, { slug, viewer: viewer ?? 0 }, viewer === null ? '' : 'V');
   if (!row) return null;
-  const tags = await tagsFor(db, [row.id]);
-  return { ...toSummary(row, tags.get(row.id) ?? []), body: row.body, bodyHtml: row.body_html };
+  return { ...toSummary(row), body: row.body, bodyHtml: row.body_html };
 }
 
 /** One article by slug; AppError NOT_FOUND when there is none. */

@@ -32,31 +32,6 @@ export async function setArticleTags(trx: Transaction<Database>, articleId: numb
     .execute();
 }
 
-// One prepared query per page length: a slot stands for one value, never for a list.
-const tagsQuery = prepared<Record<string, number>, { article_id: number; name: string }>((db, slot, shape) =>
-  db
-    .selectFrom('article_tags')
-    .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
-    .select(['article_tags.article_id', 'tags.name'])
-    .where('article_tags.article_id', 'in', Array.from({ length: Number(shape) }, (_, i) => slot(`id${i}`)))
-    .orderBy('tags.name'),
-);
-
-/** Tag names per article for a page of articles, in one query; names sorted. */
-export async function tagsFor(db: ConduitDb, articleIds: readonly number[]): Promise<Map<number, string[]>> {
-  const byArticle = new Map<number, string[]>();
-  if (articleIds.length === 0) return byArticle;
-  const values: Record<string, number> = {};
-  articleIds.forEach((id, i) => (values[`id${i}`] = id));
-  const rows = await tagsQuery.execute(db, values, String(articleIds.length));
-  for (const r of rows) {
-    const list = byArticle.get(r.article_id);
-    if (list) list.push(r.name);
-    else byArticle.set(r.article_id, [r.name]);
-  }
-  return byArticle;
-}
-
 const popularQuery = prepared<{ limit: number }, { name: string }>((db, slot) =>
   db.selectFrom('tags').select('name').where('articles_count', '>', 0).orderBy('articles_count', 'desc').orderBy('name').limit(slot('limit')),
 );
