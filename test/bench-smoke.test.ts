@@ -18,6 +18,7 @@ if (BACKENDS.includes('sqlite')) {
       ...QUICK,
       backends: ['sqlite'],
       duration: 1,
+      rounds: 2,
       connections: 10,
       seedUsers: 40,
       seedArticles: 200,

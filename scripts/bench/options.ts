@@ -7,8 +7,10 @@ export type BenchBackend = 'sqlite' | 'postgres';
 
 export interface BenchOptions {
   readonly backends: readonly BenchBackend[];
-  /** Seconds each scenario runs. */
+  /** Seconds each scenario runs (in total over the rounds). */
   readonly duration: number;
+  /** Every scenario but the login one runs once per round, for duration / rounds seconds. */
+  readonly rounds: number;
   /** Concurrent connections of the load generator (the budget is stated for 50). */
   readonly connections: number;
   readonly seedUsers: number;
@@ -26,6 +28,7 @@ export interface BenchOptions {
 export const FULL: Omit<BenchOptions, 'log'> = {
   backends: ['sqlite', 'postgres'],
   duration: 10,
+  rounds: 2,
   connections: 50,
   seedUsers: 1_000,
   seedArticles: 10_000,
@@ -37,12 +40,13 @@ export const FULL: Omit<BenchOptions, 'log'> = {
 export const QUICK: Omit<BenchOptions, 'log'> = {
   ...FULL,
   duration: 2,
+  rounds: 1,
   seedUsers: 200,
   seedArticles: 1_000,
   memoryRequests: [2_000, 10_000],
 };
 
-const USAGE = `usage: npm run bench -- [--quick] [--backend sqlite|postgres|all] [--duration S] [--connections N]
+const USAGE = `usage: npm run bench -- [--quick] [--backend sqlite|postgres|all] [--duration S] [--rounds N] [--connections N]
                          [--users N] [--articles N] [--only id,id] [--cpu-prof DIR]`;
 
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
@@ -53,6 +57,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       quick: { type: 'boolean' },
       backend: { type: 'string' },
       duration: { type: 'string' },
+      rounds: { type: 'string' },
       connections: { type: 'string' },
       users: { type: 'string' },
       articles: { type: 'string' },
@@ -69,6 +74,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     ...base,
     backends: backend === 'all' ? base.backends : [backend as BenchBackend],
     duration: positive(values.duration, base.duration, 'duration'),
+    rounds: positive(values.rounds, base.rounds, 'rounds'),
     connections: positive(values.connections, base.connections, 'connections'),
     seedUsers: positive(values.users, base.seedUsers, 'users'),
     seedArticles: positive(values.articles, base.seedArticles, 'articles'),

@@ -64,7 +64,8 @@ export function formatReport(report: BackendReport): string {
   const out = [
     `### ${title}`,
     '',
-    `${report.connections} connections, ${report.duration} s per scenario; seed: ${fmt(report.seed.users)} users, ${fmt(report.seed.articles)} articles.`,
+    `${report.connections} connections, ${report.duration} s per scenario (${report.rounds === 1 ? 'one run' : `${report.rounds} rounds of ${fmt(report.duration / report.rounds, 1)} s, every scenario in each; the login one once`}); ` +
+      `seed: ${fmt(report.seed.users)} users, ${fmt(report.seed.articles)} articles. Latency columns over rounds: the worse round.`,
     '',
     '| scenario | req/s | p50 ms | p99 ms | errors | server CPU µs/req | event-loop delay p99 ms | |',
     '|---|--:|--:|--:|--:|--:|--:|---|',

@@ -27,6 +27,7 @@ export interface BackendReport {
   readonly backend: BenchBackend;
   readonly seed: { readonly users: number; readonly articles: number };
   readonly duration: number;
+  readonly rounds: number;
   readonly connections: number;
   readonly results: readonly ScenarioResult[];
   readonly memoryPhase: { readonly result: LoadResult; readonly first: MemorySample; readonly last: MemorySample; readonly requests: readonly [number, number] } | null;
@@ -79,27 +80,53 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
       memoryPhase = { result: merge(a, b), first: firstSample, last: lastSample, requests: options.memoryRequests };
     }
 
-    const results: ScenarioResult[] = [];
-    const warmup = options.duration >= 5 ? 1 : 0;
-    for (const s of plan) {
-      const server = serverFor(s);
-      log(`${s.id}: ${s.label} (${options.duration} s) …`);
-      if (warmup > 0 && !s.probe) await runLoad(server.url, s.requests, { connections: options.connections, duration: warmup });
-      const cpuBefore = await server.cpuMicros();
-      await server.loopDelay();
-      const [result, probe] = await Promise.all([
-        runLoad(server.url, s.requests, { connections: options.connections, duration: options.duration }),
-        s.probe ? runLoad(server.url, s.probe.requests, { connections: s.probe.connections, duration: options.duration, overallRate: s.probe.overallRate, addressBlock: 1 }) : undefined,
-      ]);
-      const cpu = (await server.cpuMicros()) - cpuBefore;
-      const loop = await server.loopDelay();
-      results.push({ scenario: s, result, ...(probe ? { probe } : {}), cpuPerRequest: cpu / Math.max(1, result.requests + (probe?.requests ?? 0)), loopDelayP99: loop.p99 });
+    // Rounds: every scenario runs in each round for its share of the time, so a baseline and
+    // the scenario compared with it are measured minutes apart at most and a burst of someone
+    // else's load hits both, not one of them. The login scenario runs once, at the end.
+    const rounds = Math.max(1, options.rounds);
+    const slice = options.duration / rounds;
+    const parts = new Map<string, Array<{ result: LoadResult; probe?: LoadResult; cpu: number; loop: number }>>();
+    const once = plan.filter((s) => s.probe);
+    const repeated = plan.filter((s) => !s.probe);
+    for (let round = 0; round < rounds; round++) {
+      for (const s of round === rounds - 1 ? [...repeated, ...once] : repeated) {
+        const server = serverFor(s);
+        const seconds = s.probe ? options.duration : slice;
+        log(`${s.id}: ${s.label} (${seconds} s${s.probe ? '' : `, round ${round + 1} of ${rounds}`}) …`);
+        if (round === 0 && !s.probe && options.duration >= 5) await runLoad(server.url, s.requests, { connections: options.connections, duration: 1 });
+        const cpuBefore = await server.cpuMicros();
+        await server.loopDelay();
+        const [result, probe] = await Promise.all([
+          runLoad(server.url, s.requests, { connections: options.connections, duration: seconds }),
+          s.probe ? runLoad(server.url, s.probe.requests, { connections: s.probe.connections, duration: seconds, overallRate: s.probe.overallRate, addressBlock: 1 }) : undefined,
+        ]);
+        const cpu = (await server.cpuMicros()) - cpuBefore;
+        const loop = await server.loopDelay();
+        const list = parts.get(s.id) ?? [];
+        list.push({ result, ...(probe ? { probe } : {}), cpu, loop: loop.p99 });
+        parts.set(s.id, list);
+      }
     }
+    const results: ScenarioResult[] = plan.map((s) => {
+      const list = parts.get(s.id)!;
+      const result = list.map((p) => p.result).reduce(merge);
+      const probes = list.flatMap((p) => (p.probe ? [p.probe] : []));
+      const probe = probes.length > 0 ? probes.reduce(merge) : undefined;
+      const cpu = list.reduce((n, p) => n + p.cpu, 0);
+      return {
+        scenario: s,
+        result,
+        ...(probe ? { probe } : {}),
+        cpuPerRequest: cpu / Math.max(1, result.requests + (probe?.requests ?? 0)),
+        loopDelayP99: Math.max(...list.map((p) => p.loop)),
+      };
+    });
     const peak = await app.memory(false);
     return {
       backend,
       seed: { users: options.seedUsers, articles: options.seedArticles },
       duration: options.duration,
+      rounds: Math.max(1, options.rounds),
       connections: options.connections,
       results,
       memoryPhase,
@@ -156,6 +183,7 @@ async function sameListJson(appUrl: string, baselineUrl: string): Promise<void> 
   if (!isDeepStrictEqual(ours, bare)) throw new Error('the bare query baseline does not serve the same JSON as GET /api/articles?limit=20');
 }
 
+/** Two measurements as one: requests over the time of both; the worse of each percentile (the true one lies between). */
 function merge(a: LoadResult, b: LoadResult): LoadResult {
   const statuses: Record<string, number> = { ...a.statuses };
   for (const [k, v] of Object.entries(b.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
