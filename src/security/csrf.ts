@@ -85,13 +85,15 @@ export function registerCsrf(app: FastifyInstance, config: Config): void {
     return tokenMatches(request, given) ? null : 'bad-token';
   }
 
-  // Computed when a page renders, so only responses that render one pay for (and set) the
-  // anonymous cookie.
+  // Computed when a page prints it (`<%= it.csrfToken %>` turns the value into text), once: a
+  // response that renders no page, or a page without a form (an article read anonymously),
+  // computes no HMAC and sets no anonymous cookie.
   // An error page for a request refused before the cookie layer ran (a 503 from the limiter
   // while Redis is away) has no cookies to bind to, and needs no form token.
   app.addViewLocal('csrfToken', function csrfToken(request, reply) {
     if (!request.cookies || isApiRequest(request) || request.url.startsWith('/static/')) return undefined;
-    return tokenFor(request, reply);
+    let token: string | undefined;
+    return { toString: () => (token ??= tokenFor(request, reply)) };
   });
 
   // Callback style: safe methods and accepted requests go on without a promise.
