@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../http/app-error.js';
+import { auditForbiddenErrors } from '../auth/roles.js';
 import type { Runtime } from '../runtime.js';
 import { articlesApi } from './articles-api.js';
 import { commentsApi } from './comments-api.js';
@@ -15,11 +15,7 @@ export async function apiRoutes(app: FastifyInstance, runtime: Runtime): Promise
     async function conduitApi(api) {
       await registerApiCors(api, runtime.config);
       // Every refusal of an authenticated caller on someone else's content is an audit event.
-      api.addHook('onError', async function auditDenial(request, _reply, error) {
-        if (error instanceof AppError && error.code === 'FORBIDDEN' && request.user) {
-          await api.audit(request, 'authz.deny', { details: { method: request.method, route: request.routeOptions.url ?? '' } });
-        }
-      });
+      auditForbiddenErrors(api);
       await api.register(usersApi, runtime);
       await api.register(profilesApi, runtime);
       await api.register(articlesApi, runtime);

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { isApiRequest } from '../http/error-handler.js';
@@ -88,6 +88,19 @@ function toLogin(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (isApiRequest(request)) throw new AppError('UNAUTHORIZED');
   const next = request.method === 'GET' ? request.url : '/';
   return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
+}
+
+/**
+ * Audits every 403 a route in this context throws itself (an author check in a handler), the
+ * way requireRole and assertCan audit theirs. Register it only where those guards are not
+ * used, or their denials would be recorded twice.
+ */
+export function auditForbiddenErrors(app: FastifyInstance): void {
+  app.addHook('onError', async function auditDenial(request, _reply, error) {
+    if (error instanceof AppError && error.code === 'FORBIDDEN' && request.user) {
+      await app.audit(request, 'authz.deny', { details: { method: request.method, route: request.routeOptions.url ?? '' } });
+    }
+  });
 }
 
 /** preHandler: the user must hold `role` or a higher one; otherwise 403 and an authz.deny audit. */

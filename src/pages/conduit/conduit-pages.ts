@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../../http/app-error.js';
+import { auditForbiddenErrors } from '../../auth/roles.js';
 import type { Runtime } from '../../runtime.js';
 import { articlePages } from './article-pages.js';
 import { commentPages } from './comment-pages.js';
@@ -13,11 +13,7 @@ import { searchPages } from './search-pages.js';
 
 export async function conduitPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   // A member refused on someone else's content is an audit event, as under /api.
-  app.addHook('onError', async function auditDenial(request, _reply, error) {
-    if (error instanceof AppError && error.code === 'FORBIDDEN' && request.user) {
-      await app.audit(request, 'authz.deny', { details: { method: request.method, route: request.routeOptions.url ?? '' } });
-    }
-  });
+  auditForbiddenErrors(app);
   await app.register(feedPages, runtime);
   await app.register(articlePages, runtime);
   await app.register(commentPages, runtime);
