@@ -11,6 +11,7 @@ import { registerInputGuard } from './http/input-guard.js';
 import { validatorCompiler } from './http/validation.js';
 import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
 import { loggerOptions } from './http/logger.js';
+import { AccessLogController } from './http/access-log.js';
 import { registerViews } from './http/views.js';
 import { trustProxyOption } from './http/trust-proxy.js';
 import { registerDraining } from './http/draining.js';
@@ -36,6 +37,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   const { config } = runtime;
   const app = Fastify({
     logger: loggerOptions(config, options.logStream),
+    logController: new AccessLogController(),
     genReqId: () => randomUUID(),
     // A client-chosen request id would let anyone forge log lines; ours are always generated.
     requestIdHeader: false,

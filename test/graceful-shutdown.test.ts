@@ -12,7 +12,7 @@ import { startInstance, type Instance } from './helpers/server-process.js';
 // exits 0, all within a bound. A request that never finishes cannot hold the shutdown forever.
 
 const EXIT_BOUND_MS = 20_000;
-// Fastify logs each request as it arrives (before its body is read); registration came before.
+// At debug level each request is logged as it arrives (before its body is read); registration came before.
 const INCOMING_LOGIN = /"url":"\/api\/users\/login"[^\n]*"msg":"incoming request"|"msg":"incoming request"[^\n]*"url":"\/api\/users\/login"/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,7 +85,7 @@ for (const backend of BACKENDS) {
     const iso = await isolate(backend);
     t.after(() => iso.cleanup());
     const instance = await startInstance(t, {
-      env: { ...iso.env, SECRET_KEY: randomKey() },
+      env: { ...iso.env, SECRET_KEY: randomKey(), LOG_LEVEL: 'debug' },
       ...(iso.searchPath ? { searchPath: iso.searchPath } : {}),
       ...(iso.redisPrefix ? { redisPrefix: iso.redisPrefix } : {}),
     });

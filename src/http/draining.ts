@@ -11,9 +11,10 @@ export function registerDraining(app: FastifyInstance): void {
   app.addHook('preClose', async function startDraining() {
     draining = true;
   });
-  app.addHook('onRequest', async function refuseWhileDraining(_request, reply) {
-    if (!draining) return;
+  // Callback style: on every request this is one boolean check, not a promise.
+  app.addHook('onRequest', function refuseWhileDraining(_request, reply, done) {
+    if (!draining) return done();
     reply.header('connection', 'close');
-    throw new AppError('UNAVAILABLE');
+    done(new AppError('UNAVAILABLE'));
   });
 }

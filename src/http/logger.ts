@@ -1,4 +1,5 @@
 import type { FastifyServerOptions } from 'fastify';
+import { stdoutDestination } from './log-destination.js';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config/config.js';
 
@@ -45,7 +46,7 @@ export function redactUrl(url: string): string {
 export function loggerOptions(config: Config, stream?: Writable): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
-    ...(stream ? { stream } : {}),
+    stream: stream ?? stdoutDestination(),
     hooks: { streamWrite: redactLine },
     serializers: {
       req(req: { method: string; url: string; ip?: string; id?: string }) {
