@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireApiUser } from '../auth/guards.js';
+import { admitLogin } from '../security/login-admission.js';
 import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, updateUser } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -33,21 +34,23 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     return reply.code(201).send({ user: userJson(user, token) });
   });
 
-  app.post<{ Body: LoginBody }>('/users/login', { schema: { body: loginBody, querystring: noQuery } }, async (request) => {
-    const { email, password } = request.body.user;
-    const account = email.trim().toLowerCase();
-    await app.loginGuard.check(request, account);
-    const result = await checkCredentials(db, email, password);
-    if (!result.ok) {
-      await app.loginGuard.failed(request, account);
-      await app.audit(request, 'login.failure', { actorId: result.userId, actorName: account, details: { reason: result.reason } });
-      throw badCredentials();
-    }
-    await app.loginGuard.succeeded(request, account);
-    await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username, details: { via: 'api' } });
-    const token = await app.apiTokens.issue(result.user.id, 'api', result.authVersion);
-    return { user: userJson(result.user, token) };
-  });
+  app.post<{ Body: LoginBody }>('/users/login', { schema: { body: loginBody, querystring: noQuery } }, (request) =>
+    admitLogin(async () => {
+      const { email, password } = request.body.user;
+      const account = email.trim().toLowerCase();
+      await app.loginGuard.check(request, account);
+      const result = await checkCredentials(db, email, password);
+      if (!result.ok) {
+        await app.loginGuard.failed(request, account);
+        await app.audit(request, 'login.failure', { actorId: result.userId, actorName: account, details: { reason: result.reason } });
+        throw badCredentials();
+      }
+      await app.loginGuard.succeeded(request, account);
+      await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username, details: { via: 'api' } });
+      const token = await app.apiTokens.issue(result.user.id, 'api', result.authVersion);
+      return { user: userJson(result.user, token) };
+    }),
+  );
 
   // The token layer has just read this user (with the token, in one query): no second read.
   app.get('/user', { preHandler: requireApiUser, schema: { querystring: noQuery } }, async (request) => ({ user: userJson(request.user!, presentedToken(request)) }));

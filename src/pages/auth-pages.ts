@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
+import { admitLogin } from '../security/login-admission.js';
 import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, type UserRecord } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -44,22 +45,24 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     return privatePage(reply).page('login', { title: 'Sign in', errors: [], email: '', next: safeNext(request.query.next) });
   });
 
-  app.post<{ Body: LoginBody; Querystring: NextQuery }>('/login', { schema: { body: loginBody, querystring: nextQuery } }, async (request, reply) => {
-    const email = normalizeEmail(request.body.email);
-    const next = safeNext(request.query.next);
-    await app.loginGuard.check(request, email);
-    // The same check as the API: one argon2 verification whether or not the account exists.
-    const result = await checkCredentials(db, email, request.body.password);
-    if (!result.ok) {
-      await app.loginGuard.failed(request, email);
-      await app.audit(request, 'login.failure', { actorId: result.userId, actorName: email, details: { reason: result.reason } });
-      return privatePage(reply).code(422).page('login', { title: 'Sign in', errors: [LOGIN_FAILED], email: request.body.email, next });
-    }
-    await app.loginGuard.succeeded(request, email);
-    await app.sessions.start(request, reply, result.user, result.authVersion);
-    await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username });
-    return reply.redirect(next, 303);
-  });
+  app.post<{ Body: LoginBody; Querystring: NextQuery }>('/login', { schema: { body: loginBody, querystring: nextQuery } }, (request, reply) =>
+    admitLogin(async () => {
+      const email = normalizeEmail(request.body.email);
+      const next = safeNext(request.query.next);
+      await app.loginGuard.check(request, email);
+      // The same check as the API: one argon2 verification whether or not the account exists.
+      const result = await checkCredentials(db, email, request.body.password);
+      if (!result.ok) {
+        await app.loginGuard.failed(request, email);
+        await app.audit(request, 'login.failure', { actorId: result.userId, actorName: email, details: { reason: result.reason } });
+        return privatePage(reply).code(422).page('login', { title: 'Sign in', errors: [LOGIN_FAILED], email: request.body.email, next });
+      }
+      await app.loginGuard.succeeded(request, email);
+      await app.sessions.start(request, reply, result.user, result.authVersion);
+      await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username });
+      return reply.redirect(next, 303);
+    }),
+  );
 
   app.get('/register', async (_request, reply) => {
     return privatePage(reply).page('register', { title: 'Sign up', errors: {}, username: '', email: '' });
