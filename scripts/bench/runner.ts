@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { MemorySample } from './child-ipc.js';
 import { startChild, type ChildServer } from './child-process.js';
 import { obtainCredentials } from './credentials.js';
+import { prepareSeparateProbe } from './separate-probe.js';
 import { runLoad, type LoadResult, type RequestSpec } from './load.js';
 import type { BenchBackend, BenchOptions } from './options.js';
 import { LIST_PATH } from './paths.js';
@@ -94,12 +95,12 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
         const seconds = s.probe ? options.duration : slice;
         log(`${s.id}: ${s.label} (${seconds} s${s.probe ? '' : `, round ${round + 1} of ${rounds}`}) …`);
         if (round === 0 && !s.probe && options.duration >= 5) await runLoad(server.url, s.requests, { connections: options.connections, duration: 1 });
+        const prober = s.probe
+          ? await prepareSeparateProbe(server.url, s.probe.requests, { connections: s.probe.connections, duration: seconds, overallRate: s.probe.overallRate, addressBlock: 1 })
+          : undefined;
         const cpuBefore = await server.cpuMicros();
         await server.loopDelay();
-        const [result, probe] = await Promise.all([
-          runLoad(server.url, s.requests, { connections: options.connections, duration: seconds }),
-          s.probe ? runLoad(server.url, s.probe.requests, { connections: s.probe.connections, duration: seconds, overallRate: s.probe.overallRate, addressBlock: 1 }) : undefined,
-        ]);
+        const [result, probe] = await Promise.all([runLoad(server.url, s.requests, { connections: options.connections, duration: seconds }), prober?.run()]);
         const cpu = (await server.cpuMicros()) - cpuBefore;
         const loop = await server.loopDelay();
         const list = parts.get(s.id) ?? [];
