@@ -10,13 +10,17 @@ import { fileURLToPath } from 'node:url';
 
 const DESTINATION = fileURLToPath(new URL('../src/http/log-destination.ts', import.meta.url));
 
-function runChild(body: string): Promise<{ stdout: string; signal: NodeJS.Signals | null; code: number | null }> {
-  const script = `import { stdoutDestination } from ${JSON.stringify(DESTINATION)};
+function childScript(body: string): string {
+  return `import { stdoutDestination } from ${JSON.stringify(DESTINATION)};
 const log = stdoutDestination();
 const line = (level, msg) => log.write(JSON.stringify({ level, time: Date.now(), msg }) + '\\n');
 // Blocks the event loop: no timer (the periodic flush included) can run meanwhile.
 const block = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 ${body}`;
+}
+
+function runChild(body: string): Promise<{ stdout: string; signal: NodeJS.Signals | null; code: number | null }> {
+  const script = childScript(body);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr.resume();
@@ -59,4 +63,19 @@ test('info lines wait in the buffer instead of costing a write each', async () =
   // buffering is real, not that losing them is wanted.
   const out = await runChild(`line(30, 'still buffered'); block(20); process.kill(process.pid, 'SIGKILL');`);
   assert.doesNotMatch(out.stdout, /still buffered/);
+});
+
+test('a closed standard output (EPIPE) does not kill the server: logging stops, the process goes on', async () => {
+  const script = childScript(`setTimeout(() => {
+  for (let i = 0; i < 30; i++) line(30, 'into a closed pipe ' + i);
+  line(50, 'an error nobody can read');
+  setTimeout(() => process.exit(7), 300);
+}, 300);`);
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // The reader goes away before the first line is written.
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(code, 7, `the process ran on to its own exit; stderr: ${stderr}`);
 });

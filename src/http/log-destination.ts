@@ -26,13 +26,28 @@ let stdout: LogDestination | undefined;
 export function stdoutDestination(): LogDestination {
   if (stdout) return stdout;
   const boom = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES, periodicFlush: FLUSH_EVERY_MS });
-  process.on('exit', () => boom.flushSync());
+  // Standard output gone (the log collector died, EPIPE): nothing can be logged any more, and
+  // the server keeps serving instead of dying of an unhandled 'error' (as pino's own default does).
+  let broken = false;
+  boom.on('error', () => {
+    broken = true;
+  });
+  const flush = (): void => {
+    if (broken) return;
+    try {
+      boom.flushSync();
+    } catch {
+      broken = true;
+    }
+  };
+  process.on('exit', flush);
   stdout = {
     write(line) {
+      if (broken) return;
       boom.write(line);
-      if (URGENT.test(line)) boom.flushSync();
+      if (URGENT.test(line)) flush();
     },
-    flushSync: () => boom.flushSync(),
+    flushSync: flush,
   };
   return stdout;
 }
