@@ -4,7 +4,8 @@ import pg from 'pg';
 // The bare query baseline: the article list exactly as GET /api/articles?limit=N returns it,
 // from one hand-written prepared statement (the page, each article's sorted tags and the total
 // in one round trip) mapped straight to JSON. No query builder, no layers: the ceiling the app
-// is measured against. The SQL is constant text; values are bound parameters.
+// is measured against. The SQL is constant text; values are bound parameters. It reads the
+// schema as the app does: the total from the counter row (migration 005-article-total).
 
 const SQLITE_LIST = `
 SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
@@ -12,7 +13,7 @@ SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_c
        (SELECT json_group_array(t.name ORDER BY t.name)
           FROM article_tags at JOIN tags t ON t.id = at.tag_id
          WHERE at.article_id = a.id) AS tags,
-       (SELECT count(*) FROM articles) AS total
+       (SELECT articles FROM article_total WHERE id = 1) AS total
   FROM articles a JOIN users u ON u.id = a.author_id
  ORDER BY a.created_at DESC, a.id DESC
  LIMIT ? OFFSET ?`;
@@ -24,7 +25,7 @@ SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_c
                FROM article_tags at JOIN tags t ON t.id = at.tag_id
               WHERE at.article_id = a.id
               ORDER BY t.name) AS tags,
-       (SELECT count(*) FROM articles) AS total
+       (SELECT articles FROM article_total WHERE id = 1) AS total
   FROM articles a JOIN users u ON u.id = a.author_id
  ORDER BY a.created_at DESC, a.id DESC
  LIMIT $1 OFFSET $2`;

@@ -1,5 +1,5 @@
-import { sql, type SelectQueryBuilder } from 'kysely';
-import { dialectOf, prepared } from '../db/prepared.js';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { dialectOf, prepared, type SlotFn } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { renderMarkdown } from '../content/markdown.js';
@@ -138,15 +138,23 @@ function toSummary(row: ArticleRow): ArticleSummary {
   };
 }
 
+// How many articles a listing has in all. The two common ones are kept by triggers instead of
+// counted: every article (article_total, 005-article-total) and the articles with one tag
+// (tags.articles_count, 002-performance); other filters count their rows.
+function totalOf(db: Kysely<Database>, shape: string, slot: SlotFn<ListValues>) {
+  const filters = shape.replace('V', '');
+  if (filters === '') return db.selectFrom('article_total').select('article_total.articles as n').where('article_total.id', '=', 1);
+  if (filters === 'T') return db.selectFrom('tags').select('tags.articles_count as n').where('tags.name', '=', slot('tag'));
+  return scopeOf(shape, slot)(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n'));
+}
+
 // The hot listings (home page, GET /api/articles, feeds), prepared per shape (src/db/prepared.ts):
 // one statement per page, its total a scalar subquery evaluated once (no second round trip).
-const countQuery = prepared<ListValues, { n: number }>((db, slot, shape) =>
-  scopeOf(shape, slot)(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')),
-);
+const countQuery = prepared<ListValues, { n: number }>((db, slot, shape) => totalOf(db, shape, slot));
 const pageQuery = prepared<ListValues, ArticleRow & { total: number }>((db, slot, shape) => {
   const scope = scopeOf(shape, slot);
   return selectArticles(db, scope, shape.includes('V') ? slot('viewer') : null)
-    .select(scope(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')).as('total'))
+    .select(totalOf(db, shape, slot).as('total'))
     .orderBy('articles.created_at', 'desc')
     .orderBy('articles.id', 'desc')
     .limit(slot('limit'))

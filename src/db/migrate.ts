@@ -4,6 +4,7 @@ import { initial } from './migrations/001-initial.js';
 import { performanceIndexes } from './migrations/002-performance.js';
 import { search } from './migrations/003-search.js';
 import { authVersion } from './migrations/004-auth-version.js';
+import { articleTotal } from './migrations/005-article-total.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -12,6 +13,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '002-performance': performanceIndexes(db.dialect),
     '003-search': search(db.dialect),
     '004-auth-version': authVersion(),
+    '005-article-total': articleTotal(db.dialect),
   };
 }
 

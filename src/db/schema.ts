@@ -73,6 +73,12 @@ export interface TagsTable {
   articles_count: Generated<number>;
 }
 
+/** One row (id 1): how many articles exist, kept by triggers on articles (005-article-total). */
+export interface ArticleTotalTable {
+  id: number;
+  articles: number;
+}
+
 export interface ArticleTagsTable {
   article_id: number;
   tag_id: number;
@@ -117,6 +123,7 @@ export interface Database {
   articles: ArticlesTable;
   tags: TagsTable;
   article_tags: ArticleTagsTable;
+  article_total: ArticleTotalTable;
   favorites: FavoritesTable;
   follows: FollowsTable;
   comments: CommentsTable;
