@@ -28,7 +28,7 @@ export function connectRedis(url: string, prefix = 'bastion:'): Redis {
     keyPrefix: prefix,
     lazyConnect: true,
     // Commands issued in the same tick go out in one write: a login checks several limits, and
-    // every write(2) costs ~10–20 µs here (the bench's login flood spent 12% of the server's CPU
+    // every write(2) costs 5–25 µs here (the bench's login flood spent 12% of the server's CPU
     // writing Redis commands one by one).
     enableAutoPipelining: true,
     // Fail fast while Redis is away instead of queueing: callers answer 503, never hang.
