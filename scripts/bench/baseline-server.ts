@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
+import { securityHeaders } from '../../src/http/security-headers.js';
 import { postgresList, sqliteList } from './bare-query.js';
 import { readSpec, serveIpc } from './child-ipc.js';
-import { LIST_PATH, TRIVIAL_PATH } from './paths.js';
+import { LIST_PATH, TRIVIAL_HEADERS_PATH, TRIVIAL_PATH } from './paths.js';
 
 // Child process: the baselines. Bare Fastify (no logger, no hooks, no schemas) answering the
-// trivial route, and the bare query baseline: the article list from one prepared statement on
+// trivial route; the same route sending the app's production response headers and a request
+// id, to tell what those bytes cost from what the security layer's checks cost; and the bare
+// query baseline: the article list from one prepared statement on
 // the same database the app uses (the same SQLite file, or the same PostgreSQL schema).
 
 export interface BaselineSpec {
@@ -17,6 +21,12 @@ const bare = spec.sqliteFile !== null ? sqliteList(spec.sqliteFile) : postgresLi
 
 const app = Fastify();
 app.get(TRIVIAL_PATH, async () => ({ status: 'ok' }));
+const headers = Object.entries(securityHeaders({ isProduction: true }));
+app.get(TRIVIAL_HEADERS_PATH, async (_request, reply) => {
+  for (const [name, value] of headers) reply.header(name, value);
+  reply.header('x-request-id', randomUUID());
+  return { status: 'ok' };
+});
 app.get<{ Querystring: { limit?: string; offset?: string } }>(LIST_PATH, async (request) => {
   const limit = Math.min(Math.max(Number(request.query.limit ?? 20) || 20, 1), 100);
   const offset = Math.max(Number(request.query.offset ?? 0) || 0, 0);

@@ -39,6 +39,10 @@ export function budgets(report: BackendReport): BudgetLine[] {
   const quiet = find(report, 'trivial-quiet');
   const bare = find(report, 'bare-fastify');
   if (quiet && bare) lines.push({ text: `(for reference, without the per-request log lines: ${fmt((quiet.result.rps / bare.result.rps) * 100)}%)`, met: quiet.result.rps / bare.result.rps >= 0.85 });
+  const headers = find(report, 'bare-headers');
+  const trivial = find(report, 'trivial');
+  if (headers && bare) lines.push({ text: `(for reference, bare Fastify sending the app's response headers: ${fmt((headers.result.rps / bare.result.rps) * 100)}% of bare Fastify)`, met: headers.result.rps / bare.result.rps >= 0.85 });
+  if (headers && trivial) lines.push({ text: `(for reference, the full security layer vs bare Fastify sending the same headers: ${fmt((trivial.result.rps / headers.result.rps) * 100)}%)`, met: trivial.result.rps / headers.result.rps >= 0.85 });
   ratio('api-list', 'bare-query', 0.7, 'GET /api/articles?limit=20 vs the bare query baseline');
   const list = find(report, 'api-list');
   if (list) lines.push({ text: `GET /api/articles?limit=20 p99: ${ms(list.result.p99)} ms (< 25 ms)`, met: list.result.p99 < 25 });

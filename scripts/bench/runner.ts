@@ -7,7 +7,7 @@ import { obtainCredentials } from './credentials.js';
 import { prepareSeparateProbe } from './separate-probe.js';
 import { runLoad, type LoadResult, type RequestSpec } from './load.js';
 import type { BenchBackend, BenchOptions } from './options.js';
-import { LIST_PATH } from './paths.js';
+import { LIST_PATH, TRIVIAL_HEADERS_PATH, TRIVIAL_PATH } from './paths.js';
 import { memoryMix, scenarios, type Scenario, type Target } from './scenarios.js';
 import { BENCH_PG_URL, prepareStorage, type BenchStorage } from './storage.js';
 
@@ -58,6 +58,7 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
     log(`app pid ${app.pid} at ${app.url}, baselines pid ${baseline.pid} at ${baseline.url}`);
 
     await sameListJson(app.url, baseline.url);
+    await sameHeaderNames(app.url, baseline.url);
     const credentials = await obtainCredentials(app.url, storage, 10);
     const plan = scenarios(storage, credentials).filter((s) => options.only.length === 0 || options.only.includes(s.id));
     const servers: Partial<Record<Target, ChildServer>> = { app, baseline };
@@ -182,6 +183,17 @@ async function sameListJson(appUrl: string, baselineUrl: string): Promise<void> 
   const spec = { path: `${LIST_PATH}?limit=20` };
   const [ours, bare] = await Promise.all([send(appUrl, spec).then((r) => r.json()), send(baselineUrl, spec).then((r) => r.json())]);
   if (!isDeepStrictEqual(ours, bare)) throw new Error('the bare query baseline does not serve the same JSON as GET /api/articles?limit=20');
+}
+
+/** The headers reference must send what the app sends on the trivial route, or it explains nothing. */
+async function sameHeaderNames(appUrl: string, baselineUrl: string): Promise<void> {
+  const names = async (url: string): Promise<string> => {
+    const response = await send(url, { path: '' });
+    await response.arrayBuffer();
+    return [...response.headers.keys()].sort().join(', ');
+  };
+  const [ours, bare] = await Promise.all([names(appUrl + TRIVIAL_PATH), names(baselineUrl + TRIVIAL_HEADERS_PATH)]);
+  if (ours !== bare) throw new Error(`the headers reference sends other headers than the app's trivial route:\n  app:      ${ours}\n  baseline: ${bare}`);
 }
 
 /** Two measurements as one: requests over the time of both; the worse of each percentile (the true one lies between). */

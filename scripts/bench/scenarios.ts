@@ -1,6 +1,6 @@
 import type { Credentials } from './credentials.js';
 import type { RequestSpec } from './load.js';
-import { LIST_PATH, TRIVIAL_PATH } from './paths.js';
+import { LIST_PATH, TRIVIAL_HEADERS_PATH, TRIVIAL_PATH } from './paths.js';
 import type { BenchStorage } from './storage.js';
 
 // What is measured, in the order it runs. Each baseline runs just before the scenario it is
@@ -29,7 +29,7 @@ export interface Scenario {
 }
 
 export const SCENARIO_IDS = [
-  'bare-fastify', 'trivial', 'trivial-quiet', 'bare-query', 'api-list', 'api-article', 'api-tags', 'html-home', 'html-article', 'api-user', 'html-member', 'login',
+  'bare-fastify', 'bare-headers', 'trivial', 'trivial-quiet', 'bare-query', 'api-list', 'api-article', 'api-tags', 'html-home', 'html-article', 'api-user', 'html-member', 'login',
 ] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
@@ -39,6 +39,13 @@ export function scenarios(storage: BenchStorage, credentials: Credentials): Scen
   const tags: RequestSpec[] = [{ path: '/api/tags' }];
   const all: Array<Scenario & { id: ScenarioId }> = [
     { id: 'bare-fastify', label: 'bare Fastify, trivial route', target: 'baseline', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
+    {
+      id: 'bare-headers',
+      label: '↳ bare Fastify sending the same response headers',
+      target: 'baseline',
+      requests: [{ path: TRIVIAL_HEADERS_PATH }],
+      expectStatus: 200,
+    },
     { id: 'trivial', label: 'trivial route, full security layer', target: 'app', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
     { id: 'trivial-quiet', label: '↳ the same with LOG_LEVEL=warn (no access log)', target: 'app-quiet', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
     { id: 'bare-query', label: 'bare query, GET /api/articles?limit=20', target: 'baseline', requests: [{ path: list }], expectStatus: 200 },

@@ -8,7 +8,7 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; object-src 'none'; " +
   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export function securityHeaders(config: Config): Readonly<Record<string, string>> {
+export function securityHeaders(config: Pick<Config, 'isProduction'>): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
