@@ -1,4 +1,5 @@
 import { HASH_CONCURRENCY, Semaphore } from '../accounts/password-hasher.js';
+import { AppError } from '../http/app-error.js';
 
 // How many login attempts are worked on at once; the rest wait here, holding nothing but a
 // promise. Only HASH_CONCURRENCY hashes run at a time anyway, so a burst of logins would
