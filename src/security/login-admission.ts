@@ -19,6 +19,9 @@ export const LOGIN_QUEUE_LIMIT = HASH_CONCURRENCY * 100;
 
 const admission = new Semaphore(LOGIN_ADMISSION);
 
+/** Login attempts waiting for a slot now. */
+export const waitingLogins = (): number => admission.queued;
+
 /** Runs one login attempt (limit check, lookup, hash, outcome) when a slot is free; 503 when too many already wait. */
 export function admitLogin<T>(attempt: () => Promise<T>): Promise<T> {
   if (admission.queued >= LOGIN_QUEUE_LIMIT) return Promise.reject(new AppError('UNAVAILABLE'));
