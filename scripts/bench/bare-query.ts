@@ -5,14 +5,13 @@ import pg from 'pg';
 // from one hand-written prepared statement (the page, each article's sorted tags and the total
 // in one round trip) mapped straight to JSON. No query builder, no layers: the ceiling the app
 // is measured against. The SQL is constant text; values are bound parameters. It reads the
-// schema as the app does: the total from the counter row (migration 005-article-total).
+// schema as the app does: the total from the counter row (migration 005-article-total), each
+// article's sorted tags from its row (006-article-tag-list).
 
 const SQLITE_LIST = `
 SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
        u.username, u.bio, u.image,
-       (SELECT json_group_array(t.name ORDER BY t.name)
-          FROM article_tags at JOIN tags t ON t.id = at.tag_id
-         WHERE at.article_id = a.id) AS tags,
+       a.tag_list AS tags,
        (SELECT articles FROM article_total WHERE id = 1) AS total
   FROM articles a JOIN users u ON u.id = a.author_id
  ORDER BY a.created_at DESC, a.id DESC
@@ -21,10 +20,7 @@ SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_c
 const POSTGRES_LIST = `
 SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
        u.username, u.bio, u.image,
-       ARRAY(SELECT t.name
-               FROM article_tags at JOIN tags t ON t.id = at.tag_id
-              WHERE at.article_id = a.id
-              ORDER BY t.name) AS tags,
+       a.tag_list AS tags,
        (SELECT articles FROM article_total WHERE id = 1) AS total
   FROM articles a JOIN users u ON u.id = a.author_id
  ORDER BY a.created_at DESC, a.id DESC

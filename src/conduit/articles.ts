@@ -1,5 +1,5 @@
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import { dialectOf, prepared, type SlotFn } from '../db/prepared.js';
+import { type Kysely, type SelectQueryBuilder } from 'kysely';
+import { prepared, type SlotFn } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { renderMarkdown } from '../content/markdown.js';
@@ -84,13 +84,9 @@ export function filterScope(filter: ArticleFilter): ArticleScope {
 export const feedScope = (followerId: number): ArticleScope => scopeOf('W', () => followerId as never);
 
 function selectArticles(db: ConduitDb, scope: ArticleScope, viewer: ViewerId) {
-  const postgres = dialectOf(db) === 'postgres';
   return scope(db.selectFrom('articles'))
     .innerJoin('users as author', 'author.id', 'articles.author_id')
     .select((eb) => {
-      // The article's tag names, sorted, in the same statement (no second query for the page's
-      // tags): a text[] on PostgreSQL, a JSON array on SQLite.
-      const names = eb.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').whereRef('article_tags.article_id', '=', 'articles.id');
       return [
         'articles.id',
         'articles.slug',
@@ -103,9 +99,8 @@ function selectArticles(db: ConduitDb, scope: ArticleScope, viewer: ViewerId) {
         'author.username as author_username',
         'author.bio as author_bio',
         'author.image as author_image',
-        postgres
-          ? sql<string[] | string>`array(${names.select('tags.name').orderBy('tags.name')})`.as('tag_list')
-          : names.select(sql<string[] | string>`json_group_array(${sql.ref('tags.name')} order by ${sql.ref('tags.name')})`.as('names')).as('tag_list'),
+        // Sorted tag names kept on the row (migration 006): a text[] on PostgreSQL, JSON on SQLite.
+        'articles.tag_list',
         viewer === null
           ? eb.lit(false).as('favorited')
           : eb.exists(eb.selectFrom('favorites').select('favorites.user_id').where('favorites.user_id', '=', viewer).whereRef('favorites.article_id', '=', 'articles.id')).as('favorited'),

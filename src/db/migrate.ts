@@ -5,6 +5,7 @@ import { performanceIndexes } from './migrations/002-performance.js';
 import { search } from './migrations/003-search.js';
 import { authVersion } from './migrations/004-auth-version.js';
 import { articleTotal } from './migrations/005-article-total.js';
+import { articleTagList } from './migrations/006-article-tag-list.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -14,6 +15,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '003-search': search(db.dialect),
     '004-auth-version': authVersion(),
     '005-article-total': articleTotal(db.dialect),
+    '006-article-tag-list': articleTagList(db.dialect),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 // The tables of Bastion and Conduit. Times are ISO-8601 UTC strings (Date#toISOString), which
 // sort and compare correctly as text on both SQLite and PostgreSQL.
@@ -62,6 +62,8 @@ export interface ArticlesTable {
   body_html: string;
   author_id: number;
   favorites_count: Generated<number>;
+  /** The sorted tag names, kept by triggers on article_tags (migration 006): JSON text on SQLite, text[] on PostgreSQL. */
+  tag_list: ColumnType<string | string[], never, never>;
   created_at: string;
   updated_at: string;
 }
