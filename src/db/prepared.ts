@@ -1,5 +1,4 @@
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
-import type { DialectName } from './database.js';
 import type { Database } from './schema.js';
 
 // Queries on the hot path, built and compiled by Kysely once instead of on every request.
@@ -52,18 +51,3 @@ export class PreparedQuery<V extends object, R> {
 
 export const prepared = <V extends object, R>(build: (db: Kysely<Database>, slot: SlotFn<V>, shape: string) => Compilable<R>): PreparedQuery<V, R> =>
   new PreparedQuery(build);
-
-const dialects = new WeakMap<Kysely<Database>, DialectName>();
-
-/**
- * Which SQL the Kysely instance speaks, for the few expressions that differ (aggregating a list).
- * Known from the instance itself: PostgreSQL numbers its parameters ($1), SQLite does not (?).
- */
-export function dialectOf(db: Kysely<Database>): DialectName {
-  let dialect = dialects.get(db);
-  if (dialect === undefined) {
-    dialect = db.selectFrom('tags').select('id').where('id', '=', 0).compile().sql.includes('$1') ? 'postgres' : 'sqlite';
-    dialects.set(db, dialect);
-  }
-  return dialect;
-}
