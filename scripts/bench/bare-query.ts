@@ -6,7 +6,9 @@ import pg from 'pg';
 // in one round trip) mapped straight to JSON. No query builder, no layers: the ceiling the app
 // is measured against. The SQL is constant text; values are bound parameters. It reads the
 // schema as the app does: the total from the counter row (migration 005-article-total), each
-// article's sorted tags from its row (006-article-tag-list).
+// article's sorted tags from its row (006-article-tag-list). Its SQLite LIMIT is written `+?`, as
+// the app's dialect compiles it (src/db/sqlite-dialect.ts): a bare bound LIMIT makes SQLite
+// compile the statement again on every run.
 
 const SQLITE_LIST = `
 SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
@@ -15,7 +17,7 @@ SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_c
        (SELECT articles FROM article_total WHERE id = 1) AS total
   FROM articles a JOIN users u ON u.id = a.author_id
  ORDER BY a.created_at DESC, a.id DESC
- LIMIT ? OFFSET ?`;
+ LIMIT +? OFFSET ?`;
 
 const POSTGRES_LIST = `
 SELECT a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
