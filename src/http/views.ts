@@ -33,7 +33,25 @@ declare module 'fastify' {
 }
 
 export function createViews(config: Config): Eta {
-  return new Eta({ views: VIEWS_DIR, autoEscape: true, cache: config.nodeEnv !== 'development', useWith: false, varName: 'it' });
+  const cache = config.nodeEnv !== 'development';
+  const eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache, useWith: false, varName: 'it' });
+  if (cache) rememberPaths(eta);
+  return eta;
+}
+
+// Eta resolves a template's name to its file on every render and every include (a JSON key,
+// path.join, path.relative to check that it stays inside the views directory): a page of ten
+// article previews spent more on that than on its own markup. Names are literals in the code
+// and the templates, so each (including file, name) pair is resolved and checked once.
+export function rememberPaths(eta: Eta): void {
+  const resolve = eta.resolvePath!;
+  const resolved = new Map<string, string>();
+  eta.resolvePath = function resolvePathOnce(template, options) {
+    const key = `${options?.filepath ?? ''}\0${template}`;
+    let file = resolved.get(key);
+    if (file === undefined) resolved.set(key, (file = resolve.call(this, template, options)));
+    return file;
+  };
 }
 
 export function registerViews(app: FastifyInstance, config: Config): Eta {
