@@ -21,6 +21,8 @@ export interface RuntimeOptions {
   readonly redisPrefix?: string;
   /** Run migrations before returning (default true). */
   readonly migrate?: boolean;
+  /** PostgreSQL: how long a request's query may go unanswered (tests shorten it; see DbOptions). */
+  readonly queryTimeoutMs?: number;
 }
 
 export function connectRedis(url: string, prefix = 'bastion:'): Redis {
@@ -52,7 +54,10 @@ export async function migrateDatabase(config: Config, searchPath?: string): Prom
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   if (options.migrate !== false) await migrateDatabase(config, options.searchPath);
-  const db = openDatabase(config, options.searchPath ? { searchPath: options.searchPath } : {});
+  const db = openDatabase(config, {
+    ...(options.searchPath ? { searchPath: options.searchPath } : {}),
+    ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
+  });
   let redis: Redis | null = null;
   try {
     // The app's own pool opens its first connection here: a database that cannot be reached

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import type { Database } from './schema.js';
 import { cachingSqlite, namedStatementsPool } from './statement-cache.js';
 import { BastionSqliteDialect } from './sqlite-dialect.js';
+import { QueryDeadlines } from './query-deadline.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -26,6 +27,8 @@ export interface DbOptions {
    * (DDL on a big table, or waiting for another instance's migration lock, may rightly be slow).
    */
   readonly forMigrations?: boolean;
+  /** PostgreSQL only: how long a request's query may go unanswered (QUERY_TIMEOUT_MS; tests shorten it). */
+  readonly queryTimeoutMs?: number;
 }
 
 /** Request queries: the server cancels a statement after this, the client stops waiting later. */
@@ -74,18 +77,20 @@ function openPostgres(config: Config, options: DbOptions): Db {
     max: options.forMigrations ? 1 : config.databasePoolMax,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
-    // query_timeout alone only stops waiting: the statement runs on and the pooled client, handed
-    // to the next request, stays busy behind it. The server's statement_timeout (shorter) cancels
-    // the statement and frees the connection; an abandoned transaction cannot hold locks > 30 s.
+    // The server's statement_timeout cancels a slow statement and frees its connection; an
+    // abandoned transaction cannot hold locks > 30 s. A server that answers nothing at all is
+    // the client-side deadline's (QUERY_TIMEOUT_MS, below).
     ...(options.forMigrations
       ? {}
-      : { statement_timeout: STATEMENT_TIMEOUT_MS, idle_in_transaction_session_timeout: 30_000, query_timeout: QUERY_TIMEOUT_MS }),
+      : { statement_timeout: STATEMENT_TIMEOUT_MS, idle_in_transaction_session_timeout: 30_000 }),
     types,
     ...(options.searchPath ? { options: `-c search_path=${quoteIdent(options.searchPath)}` } : {}),
   });
   // An idle client that loses its server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.forMigrations ? pool : namedStatementsPool(pool) }) });
+  // The client-side deadline (src/db/query-deadline.ts) is for a server that answers nothing.
+  const deadlines = new QueryDeadlines(options.queryTimeoutMs ?? QUERY_TIMEOUT_MS);
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.forMigrations ? pool : namedStatementsPool(pool, deadlines) }) });
   return {
     kysely,
     dialect: 'postgres',

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { PostgresPool, PostgresPoolClient, SqliteDatabase } from 'kysely';
 import type pg from 'pg';
+import type { QueryDeadlines } from './query-deadline.js';
 
 // Kysely hands every query to the driver as SQL text; by default both drivers parse (and
 // SQLite compiles, PostgreSQL plans) that text again on every execution. The app runs the same
@@ -60,9 +61,10 @@ function rowsFromArrays(statement: BetterSqlite3.Statement): SqliteStatement {
 
 /**
  * A pg pool whose clients run each distinct SQL text as a named prepared statement (parsed and
- * planned once per connection). Texts past `max` run unnamed, as before.
+ * planned once per connection). Texts past `max` run unnamed, as before. Each query runs under
+ * `deadlines`.
  */
-export function namedStatementsPool(pool: pg.Pool, max = STATEMENT_CACHE_SIZE): PostgresPool {
+export function namedStatementsPool(pool: pg.Pool, deadlines: QueryDeadlines, max = STATEMENT_CACHE_SIZE): PostgresPool {
   const names = new Map<string, string>();
   const nameFor = (sql: string): string | undefined => {
     // Only plain queries: DDL and transaction control keep the simple path.
@@ -82,7 +84,8 @@ export function namedStatementsPool(pool: pg.Pool, max = STATEMENT_CACHE_SIZE): 
         query: ((sqlOrCursor: string | object, parameters?: readonly unknown[]) => {
           if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as pg.Submittable);
           const name = nameFor(sqlOrCursor);
-          return client.query(name === undefined ? { text: sqlOrCursor, values: [...(parameters ?? [])] } : { name, text: sqlOrCursor, values: [...(parameters ?? [])] });
+          const query = name === undefined ? { text: sqlOrCursor, values: [...(parameters ?? [])] } : { name, text: sqlOrCursor, values: [...(parameters ?? [])] };
+          return deadlines.run(client, query);
         }) as unknown as PostgresPoolClient['query'],
         release: (destroy?: boolean) => client.release(destroy),
       };

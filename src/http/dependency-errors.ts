@@ -31,7 +31,7 @@ const DRIVER_MESSAGES: readonly RegExp[] = [
   /^Connection terminated( unexpectedly| due to connection timeout)?$/, // pg
   /^timeout exceeded when trying to connect$/, // pg-pool
   /^Client has encountered a connection error and is not queryable$/, // pg
-  /^Query read timeout$/, // pg query_timeout
+  /^Query read timeout$/, // src/db/query-deadline.ts (pg query_timeout's own text)
   /^Connection is closed\.$/, // ioredis
   /^Stream isn't writeable and enableOfflineQueue options is false$/, // ioredis
   /^Command timed out$/, // ioredis commandTimeout
