@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { sql } from 'kysely';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config/load-config.js';
-import { openRuntime } from '../src/runtime.js';
-import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
+import { BACKENDS, PG_URL } from './helpers/backends.js';
+import { startTestApp } from './helpers/test-app.js';
 
 // A PostgreSQL server that answers nothing (hung, or cut off by the network) is the client's to
 // notice: statement_timeout runs on the server. Between the app and PostgreSQL sits a proxy that
@@ -60,30 +57,11 @@ async function startFreezingProxy(t: TestContext, target: { host: string; port: 
 }
 
 test('[postgres] a query the server never answers fails after the deadline with a 503, and its connection is replaced', { skip: SKIP }, async (t) => {
-  const iso = await isolate('postgres');
-  t.after(() => iso.cleanup());
-  const real = new URL(iso.env.DATABASE_URL!);
+  const real = new URL(PG_URL);
   const proxy = await startFreezingProxy(t, { host: real.hostname, port: Number(real.port) });
   real.port = String(proxy.port);
-  const { config } = loadConfig({
-    // One pooled connection: had the stuck one stayed in the pool, the next query would wait behind it.
-    env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', ...iso.env, DATABASE_URL: real.toString(), DATABASE_POOL_MAX: '1' },
-    dotenvPath: null,
-  });
-  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, queryTimeoutMs: DEADLINE_MS });
-  const logs: string[] = [];
-  const logStream = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(String(chunk));
-      done();
-    },
-  });
-  const app = await buildApp(runtime, { logStream });
-  t.after(async () => {
-    proxy.thaw();
-    await app.close();
-    await runtime.close();
-  });
+  // One pooled connection: had the stuck one stayed in the pool, the next query would wait behind it.
+  const { app, runtime, logs } = await startTestApp(t, 'postgres', { DATABASE_URL: real.toString(), DATABASE_POOL_MAX: '1' }, { queryTimeoutMs: DEADLINE_MS });
   const pid = async (): Promise<number> => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(runtime.db.kysely)).rows[0]!.pid;
   const before = await pid();
   assert.equal((await app.inject({ url: '/api/articles' })).statusCode, 200);
@@ -95,7 +73,7 @@ test('[postgres] a query the server never answers fails after the deadline with 
   assert.equal(refused.statusCode, 503, 'a request whose query is never answered gets 503, not a hang or a 500');
   assert.ok(refused.headers['retry-after']);
   assert.ok(waited >= DEADLINE_MS - 50 && waited < DEADLINE_MS * 3 + 1_000, `answered after ${waited} ms`);
-  assert.match(logs.join(''), /Query read timeout/, 'the log keeps the cause');
+  assert.match(logs(), /Query read timeout/, 'the log keeps the cause');
 
   proxy.thaw();
   assert.notEqual(await pid(), before, 'the stuck connection was closed; the pool opened a new one');

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
 import { isolate, randomKey, type BackendName } from './backends.js';
 
 export interface TestApp {
@@ -16,13 +16,13 @@ export interface TestApp {
 }
 
 /** Builds a fully configured app on an isolated store; closed and cleaned in t.after. */
-export async function startTestApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}, runtimeOptions: Pick<RuntimeOptions, 'queryTimeoutMs'> = {}): Promise<TestApp> {
   const iso = await isolate(backend);
   const { config } = loadConfig({
     env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', ...iso.env, ...env },
     dotenvPath: null,
   });
-  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix });
+  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, ...runtimeOptions });
   const chunks: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, cb) {
