@@ -7,7 +7,7 @@ import type pg from 'pg';
 //
 // pg's own query_timeout did the first half but kept the stuck client in the pool, and its
 // timer per query, holding the query and its rows, made the garbage collector compact the old
-// generation eight times as often: ~45 µs more CPU per list request (docs/performance.md, 21).
+// generation eight times as often: 45–65 µs more CPU per list page (docs/performance.md, 21).
 // Here one timer sweeps every query in flight, and only while there are any.
 
 interface InFlight {
@@ -32,11 +32,17 @@ export class QueryDeadlines {
       const entry: InFlight = { client, deadline: Date.now() + this.timeoutMs, reject };
       this.inFlight.add(entry);
       this.sweeper ??= setInterval(this.sweep, this.sweepMs).unref();
-      client.query(query, (err: Error | undefined, result: pg.QueryResult) => {
+      try {
+        client.query(query, (err: Error | undefined, result: pg.QueryResult) => {
+          this.inFlight.delete(entry);
+          if (err) reject(err);
+          else resolve(result);
+        });
+      } catch (err) {
+        // Refused before it was sent: nothing is in flight, the connection is fine.
         this.inFlight.delete(entry);
-        if (err) reject(err);
-        else resolve(result);
-      });
+        throw err;
+      }
     });
   }
 
