@@ -84,7 +84,8 @@ export function namedStatementsPool(pool: pg.Pool, deadlines: QueryDeadlines, ma
         query: ((sqlOrCursor: string | object, parameters?: readonly unknown[]) => {
           if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as pg.Submittable);
           const name = nameFor(sqlOrCursor);
-          const query = name === undefined ? { text: sqlOrCursor, values: [...(parameters ?? [])] } : { name, text: sqlOrCursor, values: [...(parameters ?? [])] };
+          const query: pg.QueryConfig = { text: sqlOrCursor, values: [...(parameters ?? [])] };
+          if (name !== undefined) query.name = name;
           return deadlines.run(client, query);
         }) as unknown as PostgresPoolClient['query'],
         release: (destroy?: boolean) => client.release(destroy),
