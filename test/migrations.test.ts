@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { Migrator, NO_MIGRATIONS, sql, type MigrationProvider } from 'kysely';
+import { Migrator, NO_MIGRATIONS, type MigrationProvider } from 'kysely';
 import { loadConfig } from '../src/config/load-config.js';
 import { openDatabase, type Db } from '../src/db/database.js';
 import { migrateToLatest, migrationsFor } from '../src/db/migrate.js';
@@ -16,12 +16,8 @@ const TABLES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_
 const run = promisify(execFile);
 
 async function tableNames(db: Db): Promise<string[]> {
-  // On PostgreSQL only our schema is listed: Kysely's introspection checks every schema of the
-  // database, and fails when another test drops its own schema at that moment.
-  const names =
-    db.schema === undefined
-      ? (await db.kysely.introspection.getTables()).map((t) => t.name)
-      : (await sql<{ name: string }>`select tablename as name from pg_catalog.pg_tables where schemaname = ${db.schema}`.execute(db.kysely)).rows.map((r) => r.name);
+  // On PostgreSQL the introspector reads only the connection's schema (src/db/pg-introspector.ts).
+  const names = (await db.kysely.introspection.getTables()).map((t) => t.name);
   return names.filter((name) => !name.startsWith('kysely_')).sort();
 }
 

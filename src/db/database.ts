@@ -1,13 +1,14 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
 import type { Database } from './schema.js';
 import { cachingSqlite, namedStatementsPool } from './statement-cache.js';
 import { BastionSqliteDialect } from './sqlite-dialect.js';
 import { QueryDeadlines } from './query-deadline.js';
+import { OwnSchemaPostgresDialect } from './pg-introspector.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -90,7 +91,7 @@ function openPostgres(config: Config, options: DbOptions): Db {
   pool.on('error', () => {});
   // The client-side deadline (src/db/query-deadline.ts) is for a server that answers nothing.
   const deadlines = new QueryDeadlines(options.queryTimeoutMs ?? QUERY_TIMEOUT_MS);
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.forMigrations ? pool : namedStatementsPool(pool, deadlines) }) });
+  const kysely = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool: options.forMigrations ? pool : namedStatementsPool(pool, deadlines) }) });
   return {
     kysely,
     dialect: 'postgres',

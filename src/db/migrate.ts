@@ -28,12 +28,8 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   // DATABASE_URL may set with `options=-c search_path=…`).
   const schema = db.dialect === 'postgres' ? (db.schema ?? (await currentSchema(db))) : undefined;
   const migrator = new Migrator({ db: db.kysely, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  let { error, results } = await migrator.migrateToLatest();
-  // Kysely's check for its tables reads the catalog of every schema; a schema dropped by someone
-  // else at that moment fails the read (3F000) without touching ours. Such a check is retried.
-  for (let retry = 0; retry < 3 && error !== undefined && isOtherSchemaVanishing(error, schema); retry++) {
-    ({ error, results } = await migrator.migrateToLatest());
-  }
+  // Its check for those tables reads our schema only (OwnSchemaIntrospector, pg-introspector.ts).
+  const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed`, { cause: error });
@@ -44,9 +40,4 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 async function currentSchema(db: Db): Promise<string | undefined> {
   const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db.kysely);
   return rows[0]?.schema ?? undefined;
-}
-
-function isOtherSchemaVanishing(error: unknown, ours: string | undefined): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === '3F000' && typeof message === 'string' && (ours === undefined || !message.includes(`"${ours}"`));
 }
