@@ -61,7 +61,7 @@ export class OwnSchemaIntrospector implements DatabaseIntrospector {
       where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p')
         and a.attnum > 0 and not a.attisdropped
       order by c.relname, a.attnum`.execute(this.#db);
-    const tables = new Map<string, TableMetadata & { columns: TableMetadata['columns'] }>();
+    const tables = new Map<string, TableMetadata>();
     const internal = [DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE];
     for (const row of rows) {
       if (!options.withInternalKyselyTables && internal.includes(row.table)) continue;
