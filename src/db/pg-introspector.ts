@@ -12,10 +12,11 @@ import {
   type TableMetadata,
 } from 'kysely';
 
-// Kysely's PostgreSQL introspector (which its migrator uses to find its own tables) reads every
-// schema of the database and resolves each table's name (pg_get_serial_sequence). A schema that
-// someone else drops at that moment (another app, a parallel test) makes that name lookup wait
-// for the drop's lock and then fail: "relation … does not exist", and our migration fails with it.
+// Kysely's PostgreSQL introspector (which its migrator uses to find its own tables) reads the
+// tables of every schema from its snapshot, then checks each schema and table by name
+// (has_schema_privilege, pg_get_serial_sequence), which sees the newest catalog. A schema that
+// someone else drops in between (another app, a parallel test) fails that check, "schema … does
+// not exist" or "relation … does not exist", and our migration fails with it (seen in CI).
 // This one reads only the connection's own schema (its search path), so another schema's fate
 // cannot touch it.
 
