@@ -5,10 +5,8 @@ import {
   PostgresIntrospector,
   sql,
   type DatabaseIntrospector,
-  type DatabaseMetadata,
   type DatabaseMetadataOptions,
   type Kysely,
-  type SchemaMetadata,
   type TableMetadata,
 } from 'kysely';
 
@@ -33,21 +31,16 @@ interface ColumnRow {
   comment: string | null;
 }
 
-export class OwnSchemaIntrospector implements DatabaseIntrospector {
+/** Kysely's introspector with `getTables` (and so `getMetadata`) kept to the connection's schema. */
+export class OwnSchemaIntrospector extends PostgresIntrospector {
   readonly #db: Kysely<unknown>;
-  readonly #all: PostgresIntrospector;
 
   constructor(db: Kysely<unknown>) {
+    super(db);
     this.#db = db;
-    this.#all = new PostgresIntrospector(db);
   }
 
-  /** Schema names come from pg_namespace alone, which no concurrent drop can make fail. */
-  getSchemas(): Promise<SchemaMetadata[]> {
-    return this.#all.getSchemas();
-  }
-
-  async getTables(options: DatabaseMetadataOptions = { withInternalKyselyTables: false }): Promise<TableMetadata[]> {
+  override async getTables(options: DatabaseMetadataOptions = { withInternalKyselyTables: false }): Promise<TableMetadata[]> {
     const { rows } = await sql<ColumnRow>`
       select c.relname as table, c.relkind as table_type, ns.nspname as schema,
              a.attname as column, typ.typname as type, tns.nspname as type_schema,
@@ -82,10 +75,6 @@ export class OwnSchemaIntrospector implements DatabaseIntrospector {
       });
     }
     return [...tables.values()];
-  }
-
-  async getMetadata(options?: DatabaseMetadataOptions): Promise<DatabaseMetadata> {
-    return { tables: await this.getTables(options) };
   }
 }
 
