@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireApiUser } from '../auth/guards.js';
-import { admitLogin } from '../security/login-admission.js';
+import { admitPasswordWork } from '../security/password-admission.js';
 import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, updateUser } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -26,16 +26,19 @@ function presentedToken(request: FastifyRequest): string {
 export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
 
-  app.post<{ Body: RegisterBody }>('/users', { schema: { body: registerBody, querystring: noQuery } }, async (request, reply) => {
-    await app.registrationLimit(request);
-    const user = await registerUser(db, request.body.user);
-    await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
-    const token = await app.apiTokens.issue(user.id, 'api', NEW_ACCOUNT_AUTH_VERSION);
-    return reply.code(201).send({ user: userJson(user, token) });
-  });
+  // Registration, login and a password change hash: they wait their turn (src/security/password-admission.ts).
+  app.post<{ Body: RegisterBody }>('/users', { schema: { body: registerBody, querystring: noQuery } }, (request, reply) =>
+    admitPasswordWork(async () => {
+      await app.registrationLimit(request);
+      const user = await registerUser(db, request.body.user);
+      await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
+      const token = await app.apiTokens.issue(user.id, 'api', NEW_ACCOUNT_AUTH_VERSION);
+      return reply.code(201).send({ user: userJson(user, token) });
+    }),
+  );
 
   app.post<{ Body: LoginBody }>('/users/login', { schema: { body: loginBody, querystring: noQuery } }, (request) =>
-    admitLogin(async () => {
+    admitPasswordWork(async () => {
       const { email, password } = request.body.user;
       const account = email.trim().toLowerCase();
       await app.loginGuard.check(request, account);
@@ -55,7 +58,11 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
   // The token layer has just read this user (with the token, in one query): no second read.
   app.get('/user', { preHandler: requireApiUser, schema: { querystring: noQuery } }, async (request) => ({ user: userJson(request.user!, presentedToken(request)) }));
 
-  app.put<{ Body: UpdateBody }>('/user', { preHandler: requireApiUser, schema: { body: updateUserBody, querystring: noQuery } }, async (request) => {
+  app.put<{ Body: UpdateBody }>('/user', { preHandler: requireApiUser, schema: { body: updateUserBody, querystring: noQuery } }, (request) =>
+    request.body.user.password === undefined ? updateProfile(request) : admitPasswordWork(() => updateProfile(request)),
+  );
+
+  async function updateProfile(request: FastifyRequest<{ Body: UpdateBody }>) {
     const { bio, ...rest } = request.body.user;
     const userId = request.user!.id;
     // Whoever else held a session or token (perhaps the reason for the change) is logged out:
@@ -65,5 +72,5 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     if (!passwordChanged) return { user: userJson(user, presentedToken(request)) };
     await app.audit(request, 'password.change', { actorId: user.id, actorName: user.username, details: { via: 'api' } });
     return { user: userJson(user, await app.apiTokens.issue(user.id, 'api', authVersion)) };
-  });
+  }
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
-import { admitLogin } from '../security/login-admission.js';
+import { admitPasswordWork } from '../security/password-admission.js';
 import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, type UserRecord } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -46,7 +46,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
   });
 
   app.post<{ Body: LoginBody; Querystring: NextQuery }>('/login', { schema: { body: loginBody, querystring: nextQuery } }, (request, reply) =>
-    admitLogin(async () => {
+    admitPasswordWork(async () => {
       const email = normalizeEmail(request.body.email);
       const next = safeNext(request.query.next);
       await app.loginGuard.check(request, email);
@@ -68,22 +68,24 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     return privatePage(reply).page('register', { title: 'Sign up', errors: {}, username: '', email: '' });
   });
 
-  app.post<{ Body: RegisterBody }>('/register', { schema: { body: registerBody } }, async (request, reply) => {
-    await app.registrationLimit(request);
-    const { username, email } = request.body;
-    let user: UserRecord;
-    try {
-      user = await registerUser(db, request.body);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) {
-        return privatePage(reply).code(422).page('register', { title: 'Sign up', errors: err.fields, username, email });
+  app.post<{ Body: RegisterBody }>('/register', { schema: { body: registerBody } }, (request, reply) =>
+    admitPasswordWork(async () => {
+      await app.registrationLimit(request);
+      const { username, email } = request.body;
+      let user: UserRecord;
+      try {
+        user = await registerUser(db, request.body);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) {
+          return privatePage(reply).code(422).page('register', { title: 'Sign up', errors: err.fields, username, email });
+        }
+        throw err;
       }
-      throw err;
-    }
-    await app.sessions.start(request, reply, user, NEW_ACCOUNT_AUTH_VERSION);
-    await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
-    return reply.redirect('/', 303);
-  });
+      await app.sessions.start(request, reply, user, NEW_ACCOUNT_AUTH_VERSION);
+      await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
+      return reply.redirect('/', 303);
+    }),
+  );
 
   app.post('/logout', { schema: { body: { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } } }, async (request, reply) => {
     if (request.user) await app.audit(request, 'logout');

@@ -5,6 +5,7 @@ import { requirePageUser } from '../auth/guards.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { updateUser } from '../conduit/users.js';
+import { admitPasswordWork } from '../security/password-admission.js';
 
 // /settings: the profile, the password, and the user's own sessions and API tokens with revoke.
 // Every handler acts on request.user only — no form field can name another user.
@@ -85,30 +86,33 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
     return reply.redirect('/settings?done=profile', 303);
   });
 
-  app.post<{ Body: PasswordBody }>('/settings/password', { ...guarded, schema: { body: passwordBody } }, async (request, reply) => {
-    const user = request.user!;
-    // Guessing the current password from a stolen session is a login attempt like any other.
-    await app.loginGuard.check(request, user.email);
-    const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
-    if (!(await verifyPassword(row.password_hash, request.body.current_password))) {
-      await app.loginGuard.failed(request, user.email);
-      return render(request, reply, { status: 422, passwordErrors: { current_password: ['is wrong'] } });
-    }
-    await app.loginGuard.succeeded(request, user.email);
-    // Whoever else held a session or token (perhaps the reason for the change) is out: sessions
-    // before the new password is written, tokens in its transaction. This browser stays in on a
-    // fresh session id.
-    let authVersion: number;
-    try {
-      ({ authVersion } = await updateUser(db, user.id, { password: request.body.password }, { beforePasswordChange: () => app.sessions.revokeAllForUser(user.id) }));
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, passwordErrors: err.fields });
-      throw err;
-    }
-    await app.sessions.start(request, reply, user, authVersion);
-    await app.audit(request, 'password.change');
-    return reply.redirect('/settings?done=password', 303);
-  });
+  app.post<{ Body: PasswordBody }>('/settings/password', { ...guarded, schema: { body: passwordBody } }, (request, reply) =>
+    // It verifies one password and hashes another: it waits its turn (src/security/password-admission.ts).
+    admitPasswordWork(async () => {
+      const user = request.user!;
+      // Guessing the current password from a stolen session is a login attempt like any other.
+      await app.loginGuard.check(request, user.email);
+      const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
+      if (!(await verifyPassword(row.password_hash, request.body.current_password))) {
+        await app.loginGuard.failed(request, user.email);
+        return render(request, reply, { status: 422, passwordErrors: { current_password: ['is wrong'] } });
+      }
+      await app.loginGuard.succeeded(request, user.email);
+      // Whoever else held a session or token (perhaps the reason for the change) is out: sessions
+      // before the new password is written, tokens in its transaction. This browser stays in on a
+      // fresh session id.
+      let authVersion: number;
+      try {
+        ({ authVersion } = await updateUser(db, user.id, { password: request.body.password }, { beforePasswordChange: () => app.sessions.revokeAllForUser(user.id) }));
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, passwordErrors: err.fields });
+        throw err;
+      }
+      await app.sessions.start(request, reply, user, authVersion);
+      await app.audit(request, 'password.change');
+      return reply.redirect('/settings?done=password', 303);
+    }),
+  );
 
   app.post<{ Body: { session: string } }>('/settings/sessions/revoke', { ...guarded, schema: { body: sessionBody } }, async (request, reply) => {
     const user = request.user!;
