@@ -78,7 +78,8 @@ const RANK: Readonly<Record<Role, number>> = { member: 0, moderator: 1, admin: 2
 export const hasRole = (user: Actor | null | undefined, role: Role): boolean =>
   !!user && Object.hasOwn(RANK, user.role) && RANK[user.role] >= RANK[role];
 
-async function deny(request: FastifyRequest, details: Record<string, string>): Promise<never> {
+/** 403, with an authz.deny audit entry. */
+export async function deny(request: FastifyRequest, details: Record<string, string>): Promise<never> {
   await request.server.audit(request, 'authz.deny', { details: { method: request.method, route: request.routeOptions.url ?? '', ...details } });
   throw new AppError('FORBIDDEN');
 }

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { assertCan, can, requireRole } from '../../auth/roles.js';
+import { assertCan, can, deny, requireRole } from '../../auth/roles.js';
 import { ROLES, type Role } from '../../db/schema.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from '../conduit/paging.js';
 import { backField, backWithNotice, buttonBody, csrfField, idParams, listHref, pageField, searchTermField, type ButtonBody, type IdParams } from './admin-schemas.js';
 import { adminTabs } from './admin-tabs.js';
-import { findTarget, listUsers, setLocked, setRole, type UserTarget } from './user-directory.js';
+import { findTarget, listUsers, setLocked, setRole, whileStillAdmin, type UserTarget } from './user-directory.js';
 
 // /admin: the users, with a role form and a lock button on each row. Admins only. Acting on
 // one's own account is refused by the role table's 'others' scope through assertCan, so the
@@ -61,6 +61,12 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     return found;
   }
 
+  /** Writes `change` only if the caller is still an unlocked admin by then; 403 (audited) if not. */
+  async function asStillAdmin<T>(request: FastifyRequest, targetId: number, change: (trx: typeof db) => Promise<T>): Promise<T> {
+    const done = await whileStillAdmin(db, runtime.db.dialect, { actorId: request.user!.id, targetId }, change);
+    return done ? done.value : deny(request, { need: 'admin', when: 'written' });
+  }
+
   app.get<{ Querystring: UsersQuery }>('/admin', { ...adminOnly, schema: { querystring: usersQuery } }, async function usersPage(request, reply) {
     const user = request.user!;
     const { q, role, page, done } = request.query;
@@ -83,7 +89,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
   app.post<{ Params: IdParams; Body: RoleBody }>('/admin/users/:id/role', { ...adminOnly, schema: { params: idParams, body: roleBody } }, async function changeRole(request, reply) {
     const account = await target(request, 'user:set-role', request.params.id);
     const to = request.body.role;
-    if (!(await setRole(db, account.id, to))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
+    if (!(await asStillAdmin(request, account.id, (trx) => setRole(trx, account.id, to)))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
     // New rights (or fewer) start from a fresh login: every session of the user is gone.
     await app.sessions.revokeAllForUser(account.id);
     await app.audit(request, 'role.change', { details: { targetId: account.id, target: account.username, from: account.role, to } });
@@ -93,7 +99,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
   app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/lock', { ...adminOnly, schema: { params: idParams, body: buttonBody } }, async function lock(request, reply) {
     const account = await target(request, 'user:lock', request.params.id);
     // Locked first, then revoked: no new session or token can appear in between.
-    const changed = await setLocked(db, account.id, true);
+    const changed = await asStillAdmin(request, account.id, (trx) => setLocked(trx, account.id, true));
     await app.sessions.revokeAllForUser(account.id);
     await app.apiTokens.revokeAllForUser(account.id);
     if (!changed) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
@@ -103,7 +109,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
 
   app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/unlock', { ...adminOnly, schema: { params: idParams, body: buttonBody } }, async function unlock(request, reply) {
     const account = await target(request, 'user:lock', request.params.id);
-    if (!(await setLocked(db, account.id, false))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
+    if (!(await asStillAdmin(request, account.id, (trx) => setLocked(trx, account.id, false)))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
     await app.audit(request, 'account.unlock', { details: { targetId: account.id, target: account.username } });
     return reply.redirect(backWithNotice(request.body.back, '/admin', 'unlock'), 303);
   });

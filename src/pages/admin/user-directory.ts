@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { DialectName } from '../../db/database.js';
 import type { Database, Role } from '../../db/schema.js';
 import { containsText } from './text-match.js';
 
@@ -57,6 +58,30 @@ export async function listUsers(db: Kysely<Database>, filter: UserFilter, page: 
 export async function findTarget(db: Kysely<Database>, id: number): Promise<UserTarget | undefined> {
   const row = await db.selectFrom('users').select(['id', 'username', 'role', 'locked_at']).where('id', '=', id).executeTakeFirst();
   return row && { id: row.id, username: row.username, role: row.role, lockedAt: row.locked_at };
+}
+
+/**
+ * Runs `change` to account `targetId` only if `actorId` is still an unlocked admin when it is
+ * written; undefined (and nothing written) when not. The request was authorized with the role
+ * its session loaded, before the handler ran: two admins demoting or locking each other at the
+ * same moment would both pass that check and leave no admin. So both accounts' rows are locked
+ * first and the actor's role is read again. On PostgreSQL the rows are locked in id order, so two
+ * such changes wait for each other instead of deadlocking; SQLite runs one write transaction at
+ * a time (one connection), which already orders them.
+ */
+export async function whileStillAdmin<T>(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  ids: { actorId: number; targetId: number },
+  change: (trx: Kysely<Database>) => Promise<T>,
+): Promise<{ value: T } | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const rows = trx.selectFrom('users').select(['id', 'role', 'locked_at']).where('id', 'in', [ids.actorId, ids.targetId]).orderBy('id');
+    const accounts = await (dialect === 'postgres' ? rows.forUpdate() : rows).execute();
+    const actor = accounts.find((a) => a.id === ids.actorId);
+    if (!actor || actor.role !== 'admin' || actor.locked_at !== null) return undefined;
+    return { value: await change(trx) };
+  });
 }
 
 /** Sets the role; false when it already was that role. */
