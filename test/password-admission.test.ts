@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { PASSWORD_ADMISSION, PASSWORD_QUEUE_LIMIT, waitingForPasswordWork } from '../src/security/password-admission.js';
 import { BACKENDS } from './helpers/backends.js';
 import { makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
@@ -13,6 +14,37 @@ import { startTestApp } from './helpers/test-app.js';
 // And the wait is bounded: a crowd of addresses cannot queue logins without end. Registrations
 // and password changes hash too, and wait in the same queue: a flood of them cannot make
 // logins wait behind it without bound.
+
+/**
+ * Fills the admission and its queue with logins (`login(i)`, each from its own address) whose
+ * admitted attempts stop at their limit check until released: nothing leaves the queue
+ * meanwhile, so exactly the requests beyond it are refused.
+ */
+async function fillQueue(t: TestContext, app: FastifyInstance, login: (i: number) => Promise<LightMyRequestResponse>) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let admitted = 0;
+  const guard = app.loginGuard;
+  const { check } = guard;
+  guard.check = async (...args) => {
+    admitted++;
+    await gate;
+    return check.apply(guard, args);
+  };
+  // Opened also when an assertion fails, or the waiting logins would hold the test open.
+  t.after(() => open());
+  const waiting = Array.from({ length: PASSWORD_ADMISSION + PASSWORD_QUEUE_LIMIT }, (_, i) => login(i + 1));
+  // Every one of them admitted or queued before anything else arrives.
+  while (admitted < PASSWORD_ADMISSION || waitingForPasswordWork() < PASSWORD_QUEUE_LIMIT) await new Promise((resolve) => setImmediate(resolve));
+  return {
+    admitted: () => admitted,
+    /** Lets the held logins go on; their answers. */
+    release: () => {
+      open();
+      return Promise.all(waiting);
+    },
+  };
+}
 
 for (const backend of BACKENDS) {
   test(`[${backend}] a burst of simultaneous logins is worked on at most ${PASSWORD_ADMISSION} at a time, and every one of them succeeds`, async (t) => {
@@ -59,26 +91,9 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await makeUser(app, runtime, 'crowded');
     const browser = await newBrowser(app);
-    // The admitted attempts stop at their limit check until the gate opens: nothing leaves the
-    // queue meanwhile, so exactly the attempts beyond it are refused.
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    let admitted = 0;
-    const guard = app.loginGuard;
-    const { check } = guard;
-    guard.check = async (...args) => {
-      admitted++;
-      await gate;
-      return check.apply(guard, args);
-    };
     const login = (i: number) =>
       app.inject({ method: 'POST', url: '/api/users/login', remoteAddress: `198.51.${i >> 8}.${i & 255}`, payload: { user: { email: user.email, password: STRONG_PASSWORD } } });
-
-    // Opened also when an assertion fails, or the waiting logins would hold the test open.
-    t.after(() => open());
-    const waiting = Array.from({ length: PASSWORD_ADMISSION + PASSWORD_QUEUE_LIMIT }, (_, i) => login(i + 1));
-    // Every one of them admitted or queued before the next arrive.
-    while (admitted < PASSWORD_ADMISSION || waitingForPasswordWork() < PASSWORD_QUEUE_LIMIT) await new Promise((resolve) => setImmediate(resolve));
+    const queue = await fillQueue(t, app, login);
     const refused = await Promise.all([1, 2, 3].map((i) => login(60_000 + i)));
     for (const res of refused) {
       assert.equal(res.statusCode, 503);
@@ -88,10 +103,9 @@ for (const backend of BACKENDS) {
     const viaForm = await browser.post('/login', { email: user.email, password: STRONG_PASSWORD }, { from: '/login' });
     assert.equal(viaForm.statusCode, 503, 'the sign-in form is refused the same way');
     assert.ok(viaForm.headers['retry-after']);
-    assert.equal(admitted, PASSWORD_ADMISSION, 'no refused attempt reached the limit check');
+    assert.equal(queue.admitted(), PASSWORD_ADMISSION, 'no refused attempt reached the limit check');
 
-    open();
-    const results = await Promise.all(waiting);
+    const results = await queue.release();
     assert.deepEqual(results.map((r) => r.statusCode), results.map(() => 200), 'every attempt that waited was answered');
   });
 }
@@ -136,22 +150,9 @@ for (const backend of BACKENDS) {
     const formMember = await loggedInBrowser(app, { ...(await makeUser(app, runtime, 'formmember')), password: STRONG_PASSWORD });
     const visitor = newBrowser(app);
 
-    // The queue is filled with logins held at their limit check, as above.
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    let admitted = 0;
-    const guard = app.loginGuard;
-    const { check } = guard;
-    guard.check = async (...args) => {
-      admitted++;
-      await gate;
-      return check.apply(guard, args);
-    };
-    t.after(() => open());
-    const waiting = Array.from({ length: PASSWORD_ADMISSION + PASSWORD_QUEUE_LIMIT }, (_, i) =>
+    const queue = await fillQueue(t, app, (i) =>
       app.inject({ method: 'POST', url: '/api/users/login', remoteAddress: `198.51.${i >> 8}.${i & 255}`, payload: { user: { email: held.email, password: STRONG_PASSWORD } } }),
     );
-    while (admitted < PASSWORD_ADMISSION || waitingForPasswordWork() < PASSWORD_QUEUE_LIMIT) await new Promise((resolve) => setImmediate(resolve));
 
     const NEW_PASSWORD = 'quartz-lantern-Octave-93';
     const refused = {
@@ -167,10 +168,9 @@ for (const backend of BACKENDS) {
     // A profile change hashes nothing and does not wait.
     const bio = await app.inject({ method: 'PUT', url: '/api/user', headers: apiMember.headers, payload: { user: { bio: 'still here' } } });
     assert.equal(bio.statusCode, 200);
-    assert.equal(admitted, PASSWORD_ADMISSION, 'no refused request reached a login check');
+    assert.equal(queue.admitted(), PASSWORD_ADMISSION, 'no refused request reached a login check');
 
-    open();
-    const results = await Promise.all(waiting);
+    const results = await queue.release();
     assert.deepEqual(results.map((r) => r.statusCode), results.map(() => 200), 'every login that waited was answered');
     assert.equal((await db.selectFrom('users').select('id').where('username', 'in', ['crowdapi', 'crowdform']).execute()).length, 0, 'no account was created');
     for (const email of [apiMember.email, formMember.email]) {
