@@ -15,7 +15,11 @@ for (const backend of BACKENDS) {
     await writeArticle(runtime, author.username, { title: 'Zebra crossings', description: 'stripes', body: 'plain' });
     await writeArticle(runtime, author.username, { title: 'Other', description: 'About the okapi', body: 'plain' });
     await writeArticle(runtime, author.username, { title: 'Third', description: 'none', body: 'A quokka appears' });
+    await writeArticle(runtime, author.username, { title: 'GO west', description: 'by ox', body: 'An OX cart' });
     const visitor = newBrowser(app);
+    // Words under three characters are matched without an index: in any letter case too.
+    assert.deepEqual(titles((await visitor.get(search('go'))).body), ['GO west']);
+    assert.deepEqual(titles((await visitor.get(search('Ox'))).body), ['GO west']);
     assert.deepEqual(titles((await visitor.get(search('zebra'))).body), ['Zebra crossings']);
     assert.deepEqual(titles((await visitor.get(search('OKAPI'))).body), ['Other']);
     assert.deepEqual(titles((await visitor.get(search('quokka'))).body), ['Third']);
