@@ -30,11 +30,11 @@ for (const backend of BACKENDS) {
     const [a, b] = [await admin(app, runtime), await admin(app, runtime)];
     const demoteA = (trx: typeof db) => trx.updateTable('users').set({ role: 'member' }).where('id', '=', a.id).execute();
 
-    assert.deepEqual(await whileStillAdmin(db, runtime.db.dialect, { actorId: b.id, targetId: a.id }, async () => 'written'), { value: 'written' }, 'an admin may');
+    assert.deepEqual(await whileStillAdmin(db, { actorId: b.id, targetId: a.id }, async () => 'written'), { value: 'written' }, 'an admin may');
     await db.updateTable('users').set({ role: 'moderator' }).where('id', '=', b.id).execute();
-    assert.equal(await whileStillAdmin(db, runtime.db.dialect, { actorId: b.id, targetId: a.id }, demoteA), undefined, 'a demoted admin may not');
+    assert.equal(await whileStillAdmin(db, { actorId: b.id, targetId: a.id }, demoteA), undefined, 'a demoted admin may not');
     await db.updateTable('users').set({ role: 'admin', locked_at: new Date().toISOString() }).where('id', '=', b.id).execute();
-    assert.equal(await whileStillAdmin(db, runtime.db.dialect, { actorId: b.id, targetId: a.id }, demoteA), undefined, 'a locked admin may not');
+    assert.equal(await whileStillAdmin(db, { actorId: b.id, targetId: a.id }, demoteA), undefined, 'a locked admin may not');
     assert.equal((await roleOf(runtime, a.id)).role, 'admin');
   });
 
@@ -70,7 +70,7 @@ test('[postgres] a change waits for a concurrent demotion of its author, then is
   await demotedB;
 
   let changed = false;
-  const change = whileStillAdmin(db, 'postgres', { actorId: b.id, targetId: a.id }, async (trx) => {
+  const change = whileStillAdmin(db, { actorId: b.id, targetId: a.id }, async (trx) => {
     changed = true;
     await trx.updateTable('users').set({ role: 'member' }).where('id', '=', a.id).execute();
   });

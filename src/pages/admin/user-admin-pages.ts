@@ -63,7 +63,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
 
   /** Writes `change` only if the caller is still an unlocked admin by then; 403 (audited) if not. */
   async function asStillAdmin<T>(request: FastifyRequest, targetId: number, change: (trx: typeof db) => Promise<T>): Promise<T> {
-    const done = await whileStillAdmin(db, runtime.db.dialect, { actorId: request.user!.id, targetId }, change);
+    const done = await whileStillAdmin(db, { actorId: request.user!.id, targetId }, change);
     return done ? done.value : deny(request, { need: 'admin', when: 'written' });
   }
 

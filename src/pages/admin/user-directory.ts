@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { DialectName } from '../../db/database.js';
+import { SqliteAdapter, type Kysely } from 'kysely';
 import type { Database, Role } from '../../db/schema.js';
 import { containsText } from './text-match.js';
 
@@ -71,13 +70,12 @@ export async function findTarget(db: Kysely<Database>, id: number): Promise<User
  */
 export async function whileStillAdmin<T>(
   db: Kysely<Database>,
-  dialect: DialectName,
   ids: { actorId: number; targetId: number },
   change: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<{ value: T } | undefined> {
   return db.transaction().execute(async (trx) => {
     const rows = trx.selectFrom('users').select(['id', 'role', 'locked_at']).where('id', 'in', [ids.actorId, ids.targetId]).orderBy('id');
-    const accounts = await (dialect === 'postgres' ? rows.forUpdate() : rows).execute();
+    const accounts = await (db.getExecutor().adapter instanceof SqliteAdapter ? rows : rows.forUpdate()).execute();
     const actor = accounts.find((a) => a.id === ids.actorId);
     if (!actor || actor.role !== 'admin' || actor.locked_at !== null) return undefined;
     return { value: await change(trx) };
