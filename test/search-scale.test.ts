@@ -80,7 +80,7 @@ for (const backend of BACKENDS) {
       const want = expected(all, query);
       const offsets = [...new Set([0, Math.floor(want.length / 2), Math.max(0, want.length - 7)])];
       for (const offset of offsets) {
-        const page = await searchArticles(db, query, { limit: 20, offset }, null);
+        const page = await searchArticles(runtime.db, query, { limit: 20, offset }, null);
         assert.equal(page.total, want.length, `"${query}": total`);
         assert.deepEqual(page.items.map((a) => a.slug), want.slice(offset, offset + 20).map((a) => a.slug), `"${query}" at offset ${offset}`);
       }
@@ -103,11 +103,11 @@ for (const backend of BACKENDS) {
     // For the record: how long one search (page of 10 plus total) takes here.
     const timings: string[] = [];
     for (const query of QUERIES) {
-      await searchArticles(db, query, { limit: 10, offset: 0 }, null);
+      await searchArticles(runtime.db, query, { limit: 10, offset: 0 }, null);
       const times: number[] = [];
       for (let i = 0; i < 5; i++) {
         started = performance.now();
-        await searchArticles(db, query, { limit: 10, offset: 0 }, null);
+        await searchArticles(runtime.db, query, { limit: 10, offset: 0 }, null);
         times.push(performance.now() - started);
       }
       timings.push(`"${query}" ${median(times).toFixed(1)} ms (${expected(all, query).length} hits)`);
@@ -120,7 +120,7 @@ for (const backend of BACKENDS) {
     const db = runtime.db.kysely;
     const author = await createUser(runtime);
     const actor = { id: author.id, role: 'member' as const };
-    const found = async (q: string) => (await searchArticles(db, q, {}, null)).items.map((a) => a.title);
+    const found = async (q: string) => (await searchArticles(runtime.db, q, {}, null)).items.map((a) => a.title);
     const first = await createArticle(db, author.id, { title: 'Aardvark habits', description: 'Burrowing', body: 'Termites at night.' });
     const second = await createArticle(db, author.id, { title: 'Pangolin scales', description: 'Armour', body: 'Termites too.' });
     assert.deepEqual(await found('termites'), ['Pangolin scales', 'Aardvark habits']);

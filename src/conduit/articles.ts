@@ -166,14 +166,11 @@ async function listPrepared(db: ConduitDb, filters: Filters, request: Partial<Pa
   return { items: rows.map(toSummary), total: Number(total) };
 }
 
-/** A page of articles in `scope`, newest first, with the total count (built per call: for scopes that vary, like search). */
-export async function listArticlesIn(db: ConduitDb, scope: ArticleScope, request: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
-  const { limit, offset } = clampPage(request);
-  const [rows, count] = await Promise.all([
-    selectArticles(db, scope, viewer).orderBy('articles.created_at', 'desc').orderBy('articles.id', 'desc').limit(limit).offset(offset).execute(),
-    scope(db.selectFrom('articles')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst(),
-  ]);
-  return { items: rows.map(toSummary), total: Number(count?.n ?? 0) };
+/** These articles' summaries, newest first as every listing is (an id no longer there is skipped): a search's page. */
+export async function articleSummaries(db: ConduitDb, ids: readonly number[], viewer: ViewerId): Promise<ArticleSummary[]> {
+  if (ids.length === 0) return [];
+  const rows = await selectArticles(db, (qb) => qb.where('articles.id', 'in', ids), viewer).orderBy('articles.created_at', 'desc').orderBy('articles.id', 'desc').execute();
+  return rows.map(toSummary);
 }
 
 /** GET /api/articles and the home page: filtered by tag, author and/or favoriting user. */

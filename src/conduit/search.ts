@@ -1,7 +1,9 @@
 import { SqliteAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
-import { listArticlesIn, type ArticleScope } from './articles.js';
-import type { ArticleSummary, ConduitDb, Page, PageRequest, ViewerId } from './types.js';
+import { admitSearch } from '../security/search-admission.js';
+import { articleSummaries, type ArticleScope } from './articles.js';
+import { clampPage, type ArticleSummary, type ConduitDb, type Page, type PageRequest, type ViewerId } from './types.js';
 
 // Full-text-ish search over title, description and body that behaves the same on SQLite and
 // PostgreSQL: every word must appear (case-insensitively) in one of the three fields. Words
@@ -13,6 +15,12 @@ import type { ArticleSummary, ConduitDb, Page, PageRequest, ViewerId } from './t
 // characters is looked up in the FTS5 trigram table instead, as a quoted phrase: a literal
 // substring, case-insensitive, with no wildcards at all. Shorter words (which no trigram index
 // can look up) stay LIKE conditions on both.
+//
+// Such a condition reads every article, so the matching is kept apart from the rest of the app:
+// it is admitted a few searches at a time (src/security/search-admission.ts), and on SQLite it
+// runs on a reader thread (Db.scan), not on the event loop. It is one statement, the page's ids
+// with the total counted in the same pass (count(*) over ()); the page's articles are then read
+// by id, on their primary key.
 
 export const SEARCH_MAX = 200;
 const MAX_WORDS = 8;
@@ -61,8 +69,24 @@ function searchScope(db: ConduitDb, words: readonly string[]): ArticleScope {
 }
 
 /** Articles matching every word of `query`, newest first; an empty query finds nothing. */
-export async function searchArticles(db: ConduitDb, query: string, page: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
+export async function searchArticles(db: Db, query: string, page: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
   const words = searchWords(query);
   if (words.length === 0) return { items: [], total: 0 };
-  return listArticlesIn(db, searchScope(db, words), page, viewer);
+  const { limit, offset } = clampPage(page);
+  const matches = searchScope(db.kysely, words)(db.kysely.selectFrom('articles'));
+  const { ids, total } = await admitSearch(async () => {
+    const rows = await db.scan(
+      matches
+        .select(['articles.id', sql<number>`count(*) over ()`.as('total')])
+        .orderBy('articles.created_at', 'desc')
+        .orderBy('articles.id', 'desc')
+        .limit(limit)
+        .offset(offset),
+    );
+    if (rows.length > 0 || offset === 0) return { ids: rows.map((r) => r.id), total: Number(rows[0]?.total ?? 0) };
+    // A page past the end has no row to carry the total: only then is it counted on its own.
+    const [counted] = await db.scan(matches.select((eb) => eb.fn.countAll<number>().as('n')));
+    return { ids: [], total: Number(counted?.n ?? 0) };
+  });
+  return { items: await articleSummaries(db.kysely, ids, viewer), total };
 }

@@ -1,13 +1,14 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely } from 'kysely';
+import { Kysely, type Compilable } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
 import type { Database } from './schema.js';
 import { cachingSqlite, namedStatementsPool } from './statement-cache.js';
 import { BastionSqliteDialect } from './sqlite-dialect.js';
 import { QueryDeadlines } from './query-deadline.js';
+import { ScanReaders } from './scan-readers.js';
 import { OwnSchemaPostgresDialect } from './pg-introspector.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -17,6 +18,12 @@ export interface Db {
   readonly dialect: DialectName;
   /** PostgreSQL: the schema given as search path, if any (the migrator must look only there). */
   readonly schema?: string;
+  /**
+   * A read that may scan many rows: on SQLite on a worker thread with a read-only connection of
+   * its own (src/db/scan-readers.ts), so the event loop goes on answering; on PostgreSQL, whose
+   * queries never hold the event loop, on the pool like any other.
+   */
+  scan<R>(query: Compilable<R>): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -55,10 +62,13 @@ function openSqlite(file: string): Db {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const kysely = new Kysely<Database>({ dialect: new BastionSqliteDialect({ database: cachingSqlite(sqlite) }) });
+  const readers = new ScanReaders(file);
   return {
     kysely,
     dialect: 'sqlite',
+    scan: (query) => readers.run(query.compile()),
     async close() {
+      await readers.close();
       await kysely.destroy();
     },
   };
@@ -96,6 +106,7 @@ function openPostgres(config: Config, options: DbOptions): Db {
     kysely,
     dialect: 'postgres',
     ...(options.searchPath ? { schema: options.searchPath } : {}),
+    scan: async (query) => (await kysely.executeQuery(query.compile())).rows,
     async close() {
       await kysely.destroy();
     },

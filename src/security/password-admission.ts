@@ -1,5 +1,5 @@
-import { HASH_CONCURRENCY, Semaphore } from '../accounts/password-hasher.js';
-import { AppError } from '../http/app-error.js';
+import { HASH_CONCURRENCY } from '../accounts/password-hasher.js';
+import { boundedAdmission } from './admission.js';
 
 // Every request that hashes or verifies a password — a login, a registration, a password
 // change, through the API or a form — is worked on a few at a time; the rest wait here, holding
@@ -20,13 +20,12 @@ export const PASSWORD_ADMISSION = HASH_CONCURRENCY * 4;
 // any limit and before anything is read or written.
 export const PASSWORD_QUEUE_LIMIT = HASH_CONCURRENCY * 100;
 
-const admission = new Semaphore(PASSWORD_ADMISSION);
+const admission = boundedAdmission(PASSWORD_ADMISSION, PASSWORD_QUEUE_LIMIT);
 
 /** Requests waiting for a slot now. */
 export const waitingForPasswordWork = (): number => admission.queued;
 
 /** Runs one request's password work (limit checks, reads, hashing, writes) when a slot is free; 503 when too many already wait. */
 export function admitPasswordWork<T>(work: () => Promise<T>): Promise<T> {
-  if (admission.queued >= PASSWORD_QUEUE_LIMIT) return Promise.reject(new AppError('UNAVAILABLE'));
   return admission.run(work);
 }

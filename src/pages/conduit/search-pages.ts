@@ -14,7 +14,7 @@ const searchQuery = {
 } as const;
 
 export async function searchPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = runtime.db;
 
   app.get<{ Querystring: { q: string; page: number } }>('/search', { schema: { querystring: searchQuery } }, async function searchPage(request, reply) {
     const { q, page } = request.query;

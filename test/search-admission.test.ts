@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Db } from '../src/db/database.js';
+import { SEARCH_CONCURRENCY, SEARCH_QUEUE_LIMIT, waitingForSearch } from '../src/security/search-admission.js';
+import { BACKENDS } from './helpers/backends.js';
+import { createUser } from './helpers/browser.js';
+import { writeArticle } from './helpers/conduit-fixtures.js';
+import { newBrowser } from './helpers/login.js';
+import { startTestApp } from './helpers/test-app.js';
+
+// A search for a word no index can look up reads every article, so searches are worked on a few
+// at a time with a bounded queue (src/security/search-admission.ts): a crowd searching at once
+// cannot take every reader thread or the pool from the other pages. Counted, not timed: how many
+// scans run at once, and what the request beyond a full queue gets.
+
+const titles = (html: string): string[] => [...html.matchAll(/class="preview-link"[^>]*>\s*<h2>([^<]*)<\/h2>/g)].map((m) => m[1]!);
+
+/** Replaces the app's scans with `wrap(original)`; put back when the test ends. */
+function wrapScans(t: { after(fn: () => void): void }, db: Db, wrap: (scan: Db['scan']) => Db['scan']): void {
+  const original = db.scan;
+  db.scan = wrap(original.bind(db));
+  t.after(() => (db.scan = original));
+}
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] a burst of searches scans at most ${SEARCH_CONCURRENCY} at a time, and every search is answered`, async (t) => {
+    const { app, runtime } = await startTestApp(t, backend);
+    const author = await createUser(runtime);
+    await writeArticle(runtime, author.username, { title: 'Go west', body: 'by ox cart' });
+    await writeArticle(runtime, author.username, { title: 'Stay home', body: 'no wagon' });
+    let active = 0;
+    let peak = 0;
+    let queued = 0;
+    wrapScans(t, runtime.db, (scan) => async (query) => {
+      active++;
+      peak = Math.max(peak, active);
+      queued = Math.max(queued, waitingForSearch());
+      try {
+        return await scan(query);
+      } finally {
+        active--;
+      }
+    });
+    const visitor = newBrowser(app);
+    const burst = await Promise.all(Array.from({ length: SEARCH_CONCURRENCY * 6 }, (_, i) => visitor.get(`/search?q=${i % 2 === 0 ? 'ox' : 'o'}`)));
+    assert.deepEqual(burst.map((r) => r.statusCode), burst.map(() => 200));
+    assert.deepEqual(titles(burst[0]!.body), ['Go west']);
+    assert.deepEqual(titles(burst[1]!.body), ['Stay home', 'Go west']);
+    assert.ok(peak <= SEARCH_CONCURRENCY, `at most ${SEARCH_CONCURRENCY} scans at once, saw ${peak}`);
+    assert.ok(queued > 0, 'the searches did arrive together (some waited)');
+  });
+
+  test(`[${backend}] with ${SEARCH_QUEUE_LIMIT} searches waiting, one more gets 503 with Retry-After, and every other page still answers`, async (t) => {
+    const { app, runtime } = await startTestApp(t, backend);
+    const author = await createUser(runtime);
+    await writeArticle(runtime, author.username, { title: 'Needle in a haystack' });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    t.after(() => open()); // also when an assertion fails, or the held searches keep the test open
+    let admitted = 0;
+    wrapScans(t, runtime.db, (scan) => async (query) => {
+      admitted++;
+      await gate;
+      return scan(query);
+    });
+    const visitor = newBrowser(app);
+    const held = Array.from({ length: SEARCH_CONCURRENCY + SEARCH_QUEUE_LIMIT }, () => visitor.get('/search?q=needle'));
+    // Every one of them admitted or queued before anything else arrives (given up after 10 s).
+    const deadline = Date.now() + 10_000;
+    while (admitted < SEARCH_CONCURRENCY || waitingForSearch() < SEARCH_QUEUE_LIMIT) {
+      assert.ok(Date.now() < deadline, `the held searches never filled the queue: ${admitted} scanning, ${waitingForSearch()} waiting`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    const refused = await visitor.get('/search?q=needle');
+    assert.equal(refused.statusCode, 503);
+    assert.equal(refused.headers['retry-after'], '5');
+    assert.doesNotMatch(refused.body, /needle in a haystack/i, 'a refused search reads nothing');
+    assert.equal(admitted, SEARCH_CONCURRENCY, 'the refused search never reached a scan');
+    for (const url of ['/', '/api/articles', '/api/tags', `/profile/${author.username}`]) {
+      assert.equal((await visitor.get(url)).statusCode, 200, `${url} still answers`);
+    }
+
+    open();
+    const answers = await Promise.all(held);
+    assert.deepEqual(answers.map((r) => r.statusCode), answers.map(() => 200));
+    assert.deepEqual(titles(answers.at(-1)!.body), ['Needle in a haystack']);
+    assert.deepEqual(titles((await visitor.get('/search?q=needle')).body), ['Needle in a haystack'], 'searches are admitted again');
+  });
+}
