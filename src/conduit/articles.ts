@@ -3,7 +3,7 @@ import { prepared, type SlotFn } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { renderMarkdown } from '../content/markdown.js';
-import { mayDeleteArticle, mayEditArticle, type Actor } from './access.js';
+import { actorNow, mayDeleteArticle, mayEditArticle, type Actor } from './access.js';
 import { isUniqueViolation } from './db-errors.js';
 import { retrySlug, uniqueSlug } from './slugs.js';
 import { setArticleTags } from './tags.js';
@@ -258,10 +258,14 @@ export async function updateArticle(db: ConduitDb, slug: string, actor: Actor, c
 
 /** Deletes an article (its tags links, favorites and comments go with it). */
 export async function deleteArticle(db: ConduitDb, slug: string, actor: Actor): Promise<{ moderated: boolean }> {
-  const found = await articleOwner(db, slug);
-  if (!mayDeleteArticle(actor, found.author_id)) throw new AppError('FORBIDDEN', { article: ['may only be deleted by its author'] });
-  await db.deleteFrom('articles').where('id', '=', found.id).execute();
-  return { moderated: found.author_id !== actor.id };
+  return db.transaction().execute(async (trx) => {
+    const found = await articleOwner(trx, slug);
+    // Decided on the actor's role and lock as they are now, not as the request loaded them.
+    const current = await actorNow(trx, actor.id);
+    if (current === null || !mayDeleteArticle(current, found.author_id)) throw new AppError('FORBIDDEN', { article: ['may only be deleted by its author'] });
+    await trx.deleteFrom('articles').where('id', '=', found.id).execute();
+    return { moderated: found.author_id !== actor.id };
+  });
 }
 
 /** Favorites an article; idempotent; favorites_count moves in the same transaction. */

@@ -1,6 +1,6 @@
 import { prepared } from '../db/prepared.js';
 import { AppError } from '../http/app-error.js';
-import { mayDeleteComment, type Actor } from './access.js';
+import { actorNow, mayDeleteComment, type Actor } from './access.js';
 import type { CommentView, ConduitDb, ViewerId } from './types.js';
 
 // Comments on an article, oldest first. Each list is one query: the comments with their
@@ -77,10 +77,14 @@ export async function addComment(db: ConduitDb, slug: string, authorId: number, 
 
 /** Deletes comment `id` of article `slug`: its author, or a moderator/admin. */
 export async function deleteComment(db: ConduitDb, slug: string, id: number, actor: Actor): Promise<{ moderated: boolean }> {
-  const article = await articleId(db, slug);
-  const comment = await db.selectFrom('comments').select(['id', 'author_id']).where('id', '=', id).where('article_id', '=', article).executeTakeFirst();
-  if (!comment) throw new AppError('NOT_FOUND', { comment: ['not found'] });
-  if (!mayDeleteComment(actor, comment.author_id)) throw new AppError('FORBIDDEN', { comment: ['may only be deleted by its author'] });
-  await db.deleteFrom('comments').where('id', '=', comment.id).execute();
-  return { moderated: comment.author_id !== actor.id };
+  return db.transaction().execute(async (trx) => {
+    const article = await articleId(trx, slug);
+    const comment = await trx.selectFrom('comments').select(['id', 'author_id']).where('id', '=', id).where('article_id', '=', article).executeTakeFirst();
+    if (!comment) throw new AppError('NOT_FOUND', { comment: ['not found'] });
+    // Decided on the actor's role and lock as they are now, not as the request loaded them.
+    const current = await actorNow(trx, actor.id);
+    if (current === null || !mayDeleteComment(current, comment.author_id)) throw new AppError('FORBIDDEN', { comment: ['may only be deleted by its author'] });
+    await trx.deleteFrom('comments').where('id', '=', comment.id).execute();
+    return { moderated: comment.author_id !== actor.id };
+  });
 }
