@@ -43,9 +43,16 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
       const { startServer } = await import('./server.js');
-      const server = await startServer(loaded.config, [...loaded.notices, ...loaded.findings.map((f) => `${f.id}: ${f.message}`)]);
-      server.app.log.info(`Conduit is listening on ${server.address}`);
-      return -1; // keep running
+      const { RedisNamespaceTaken } = await import('./sessions/redis-namespace.js');
+      try {
+        const server = await startServer(loaded.config, [...loaded.notices, ...loaded.findings.map((f) => `${f.id}: ${f.message}`)]);
+        server.app.log.info(`Conduit is listening on ${server.address}`);
+        return -1; // keep running
+      } catch (err) {
+        if (!(err instanceof RedisNamespaceTaken)) throw err;
+        process.stderr.write(`Bastion refuses to start:\n${err.message}\n`);
+        return 1;
+      }
     }
     case 'migrate': {
       const { config } = load();

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Config } from './config/config.js';
 import { openDatabase, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { claimRedisNamespace } from './sessions/redis-namespace.js';
 
 // The long-lived connections one Bastion process holds: the database and, when REDIS_URL is
 // set, Redis. Opened once at start, closed once at shutdown.
@@ -17,7 +18,7 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** PostgreSQL schema to use (tests isolate themselves this way). */
   readonly searchPath?: string;
-  /** Prefix for every Redis key (tests isolate themselves this way). */
+  /** Prefix for every Redis key instead of REDIS_PREFIX (tests isolate themselves this way). */
   readonly redisPrefix?: string;
   /** Run migrations before returning (default true). */
   readonly migrate?: boolean;
@@ -25,7 +26,7 @@ export interface RuntimeOptions {
   readonly queryTimeoutMs?: number;
 }
 
-export function connectRedis(url: string, prefix = 'bastion:'): Redis {
+export function connectRedis(url: string, prefix: string): Redis {
   return new Redis(url, {
     keyPrefix: prefix,
     lazyConnect: true,
@@ -64,9 +65,11 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     // fails the start, not the first request (and Kysely only closes a driver it has used).
     await sql`select 1`.execute(db.kysely);
     if (config.redisUrl) {
-      redis = connectRedis(config.redisUrl, options.redisPrefix);
+      const prefix = options.redisPrefix ?? config.redisPrefix;
+      redis = connectRedis(config.redisUrl, prefix);
       redis.on('error', () => {}); // reported through /readyz and 503s, not as crashes
       await redis.connect();
+      await claimRedisNamespace(redis, config, prefix);
     }
   } catch (err) {
     redis?.disconnect();

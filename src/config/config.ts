@@ -12,6 +12,8 @@ export interface Config {
   readonly databaseUrl: string | null;
   readonly databasePoolMax: number;
   readonly redisUrl: string | null;
+  /** The prefix of every Redis key: one deployment's namespace. */
+  readonly redisPrefix: string;
   /** Signs everything. */
   readonly secretKey: string;
   /** Previous keys: accepted when verifying, never used to sign. */

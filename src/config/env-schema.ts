@@ -10,6 +10,9 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.String({ maxLength: 4096, default: '' }),
   DATABASE_POOL_MAX: Type.String({ pattern: '^[0-9]{1,4}$', default: '10' }),
   REDIS_URL: Type.String({ maxLength: 4096, default: '' }),
+  // Every Redis key of this deployment starts with it; another deployment on the same Redis
+  // database needs its own (src/sessions/redis-namespace.ts refuses to share one).
+  REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$', default: 'bastion:' }),
   SECRET_KEY: Type.String({ maxLength: 4096, default: '' }),
   SECRET_KEY_FALLBACKS: Type.String({ maxLength: 65536, default: '' }),
   PUBLIC_ORIGIN: Type.String({ maxLength: 2048, default: '' }),

@@ -66,6 +66,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     databaseUrl: raw.DATABASE_URL === '' ? null : raw.DATABASE_URL,
     databasePoolMax: Math.max(1, Number(raw.DATABASE_POOL_MAX)),
     redisUrl: raw.REDIS_URL === '' ? null : raw.REDIS_URL,
+    redisPrefix: raw.REDIS_PREFIX,
     secretKey,
     secretKeyFallbacks: splitList(raw.SECRET_KEY_FALLBACKS),
     publicOrigin: (raw.PUBLIC_ORIGIN || `http://${raw.HOST.includes(':') ? `[${raw.HOST}]` : raw.HOST}:${port}`).replace(/\/$/, ''),

@@ -51,7 +51,7 @@ export async function isolate(backend: BackendName): Promise<Isolation> {
     dataDir,
     searchPath: schema,
     redisPrefix,
-    env: { DATA_DIR: dataDir, DATABASE_URL: PG_URL, REDIS_URL },
+    env: { DATA_DIR: dataDir, DATABASE_URL: PG_URL, REDIS_URL, REDIS_PREFIX: redisPrefix },
     async cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
       await withAdmin((db) => db.schema.dropSchema(schema).ifExists().cascade().execute());
