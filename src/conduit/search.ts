@@ -1,7 +1,7 @@
 import { SqliteAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
-import { admitSearch } from '../security/search-admission.js';
+import { admitScan } from '../security/scan-admission.js';
 import { articleSummaries, type ArticleScope } from './articles.js';
 import { clampPage, type ArticleSummary, type ConduitDb, type Page, type PageRequest, type ViewerId } from './types.js';
 
@@ -17,7 +17,7 @@ import { clampPage, type ArticleSummary, type ConduitDb, type Page, type PageReq
 // can look up) stay LIKE conditions on both.
 //
 // Such a condition reads every article, so the matching is kept apart from the rest of the app:
-// it is admitted a few searches at a time (src/security/search-admission.ts), and on SQLite it
+// it is admitted a few scans at a time (src/security/scan-admission.ts), and on SQLite it
 // runs on a reader thread (Db.scan), not on the event loop. It is one statement, the page's ids
 // with the total counted in the same pass (count(*) over ()); the page's articles are then read
 // by id, on their primary key.
@@ -74,7 +74,7 @@ export async function searchArticles(db: Db, query: string, page: Partial<PageRe
   if (words.length === 0) return { items: [], total: 0 };
   const { limit, offset } = clampPage(page);
   const matches = searchScope(db.kysely, words)(db.kysely.selectFrom('articles'));
-  const { ids, total } = await admitSearch(async () => {
+  const { ids, total } = await admitScan(async () => {
     const rows = await db.scan(
       matches
         .select(['articles.id', sql<number>`count(*) over ()`.as('total')])

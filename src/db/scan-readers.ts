@@ -10,7 +10,7 @@ import type { CompiledQuery } from 'kysely';
 //
 // As many threads as the hashing may use (src/accounts/password-hasher.ts): never more than the
 // cores minus one, so the event loop keeps a core of its own. The callers bound how many scans
-// are queued (src/security/search-admission.ts).
+// are queued (src/security/scan-admission.ts).
 export const SCAN_THREADS = Math.max(1, Math.min(2, availableParallelism() - 1));
 
 export interface ScanRequest {

@@ -29,11 +29,10 @@ interface AuditQuery {
 }
 
 export async function auditPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
 
   app.get<{ Querystring: AuditQuery }>('/admin/audit', { preHandler: requireRole('admin'), schema: { querystring: auditQuery } }, async function auditPage(request, reply) {
     const { event, actor, ip, page } = request.query;
-    const list = await listAudit(db, { ...(event === '' ? {} : { event }), actor, ip }, pageRequest(page));
+    const list = await listAudit(runtime.db, { ...(event === '' ? {} : { event }), actor, ip }, pageRequest(page));
     return reply.header('cache-control', 'no-store').page('admin/audit', {
       title: 'Admin: audit log',
       tabs: adminTabs(request.user!, 'audit'),

@@ -1,10 +1,12 @@
-import type { Kysely } from 'kysely';
 import type { AuditEvent } from '../../audit/audit-log.js';
-import type { Database } from '../../db/schema.js';
+import type { Db } from '../../db/database.js';
+import { scanPageAndTotal } from '../../security/scan-admission.js';
 import { containsText, startsWithText } from './text-match.js';
 
 // The audit log as the admin reads it: newest first, narrowed by event, actor and IP. The log
 // never holds a secret (src/audit/audit-log.ts writes identifiers only), so rows are shown whole.
+// The log grows with every failed login, from anyone: a filter may read all of it, so the page
+// and its total are read as an admitted scan (on SQLite off the event loop).
 
 export interface AuditFilter {
   readonly event?: AuditEvent;
@@ -38,22 +40,23 @@ function detailPairs(text: string): [string, string][] {
   return [['details', text]];
 }
 
-export async function listAudit(db: Kysely<Database>, filter: AuditFilter, page: { limit: number; offset: number }): Promise<{ items: AuditRow[]; total: number }> {
+export async function listAudit(db: Db, filter: AuditFilter, page: { limit: number; offset: number }): Promise<{ items: AuditRow[]; total: number }> {
   const actor = filter.actor?.trim() ?? '';
   const ip = filter.ip?.trim() ?? '';
   const scoped = () => {
-    let q = db.selectFrom('audit_log');
+    let q = db.kysely.selectFrom('audit_log');
     if (filter.event !== undefined) q = q.where('audit_log.event', '=', filter.event);
     if (actor !== '') q = q.where(containsText('audit_log.actor_name', actor));
     if (ip !== '') q = q.where(startsWithText('audit_log.ip', ip));
     return q;
   };
-  const [rows, count] = await Promise.all([
-    scoped().selectAll().orderBy('audit_log.at', 'desc').orderBy('audit_log.id', 'desc').limit(page.limit).offset(page.offset).execute(),
-    scoped().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
+  const { rows, total } = await scanPageAndTotal(
+    db,
+    scoped().selectAll().orderBy('audit_log.at', 'desc').orderBy('audit_log.id', 'desc').limit(page.limit).offset(page.offset),
+    scoped().select((eb) => eb.fn.countAll<number>().as('n')),
+  );
   return {
     items: rows.map((r) => ({ id: r.id, at: r.at, event: r.event, actorId: r.actor_id, actorName: r.actor_name, ip: r.ip, userAgent: r.user_agent, details: detailPairs(r.details) })),
-    total: Number(count.n),
+    total,
   };
 }

@@ -1,5 +1,7 @@
 import { SqliteAdapter, type Kysely } from 'kysely';
+import type { Db } from '../../db/database.js';
 import type { Database, Role } from '../../db/schema.js';
+import { scanPageAndTotal } from '../../security/scan-admission.js';
 import { containsText } from './text-match.js';
 
 // The users as the admin sees them, and the two changes an admin makes to an account: its role
@@ -29,27 +31,23 @@ export interface UserTarget {
   readonly lockedAt: string | null;
 }
 
-/** A page of users matching the filter, newest first, with the total. */
-export async function listUsers(db: Kysely<Database>, filter: UserFilter, page: { limit: number; offset: number }): Promise<{ items: AdminUserRow[]; total: number }> {
+/** A page of users matching the filter, newest first, with the total: a text filter reads every account, so as an admitted scan. */
+export async function listUsers(db: Db, filter: UserFilter, page: { limit: number; offset: number }): Promise<{ items: AdminUserRow[]; total: number }> {
   const term = filter.q?.trim() ?? '';
   const scoped = () => {
-    let q = db.selectFrom('users');
+    let q = db.kysely.selectFrom('users');
     if (term !== '') q = q.where((eb) => eb.or([containsText('users.username', term), containsText('users.email', term)]));
     if (filter.role !== undefined) q = q.where('users.role', '=', filter.role);
     return q;
   };
-  const [rows, count] = await Promise.all([
-    scoped()
-      .select(['users.id', 'users.username', 'users.email', 'users.role', 'users.locked_at', 'users.created_at'])
-      .orderBy('users.id', 'desc')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute(),
-    scoped().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
+  const { rows, total } = await scanPageAndTotal(
+    db,
+    scoped().select(['users.id', 'users.username', 'users.email', 'users.role', 'users.locked_at', 'users.created_at']).orderBy('users.id', 'desc').limit(page.limit).offset(page.offset),
+    scoped().select((eb) => eb.fn.countAll<number>().as('n')),
+  );
   return {
     items: rows.map((r) => ({ id: r.id, username: r.username, email: r.email, role: r.role, lockedAt: r.locked_at, createdAt: r.created_at })),
-    total: Number(count.n),
+    total,
   };
 }
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Db } from '../src/db/database.js';
-import { SEARCH_CONCURRENCY, SEARCH_QUEUE_LIMIT, waitingForSearch } from '../src/security/search-admission.js';
+import { SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, waitingForScan } from '../src/security/scan-admission.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createUser } from './helpers/browser.js';
-import { writeArticle } from './helpers/conduit-fixtures.js';
-import { newBrowser } from './helpers/login.js';
+import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
+import { newBrowser, registeredBrowser } from './helpers/login.js';
 import { startTestApp } from './helpers/test-app.js';
 
 // A search for a word no index can look up reads every article, so searches are worked on a few
@@ -23,7 +23,7 @@ function wrapScans(t: { after(fn: () => void): void }, db: Db, wrap: (scan: Db['
 }
 
 for (const backend of BACKENDS) {
-  test(`[${backend}] a burst of searches scans at most ${SEARCH_CONCURRENCY} at a time, and every search is answered`, async (t) => {
+  test(`[${backend}] a burst of searches scans at most ${SCAN_CONCURRENCY} at a time, and every search is answered`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const author = await createUser(runtime);
     await writeArticle(runtime, author.username, { title: 'Go west', body: 'by ox cart' });
@@ -34,7 +34,7 @@ for (const backend of BACKENDS) {
     wrapScans(t, runtime.db, (scan) => async (query) => {
       active++;
       peak = Math.max(peak, active);
-      queued = Math.max(queued, waitingForSearch());
+      queued = Math.max(queued, waitingForScan());
       try {
         return await scan(query);
       } finally {
@@ -42,15 +42,15 @@ for (const backend of BACKENDS) {
       }
     });
     const visitor = newBrowser(app);
-    const burst = await Promise.all(Array.from({ length: SEARCH_CONCURRENCY * 6 }, (_, i) => visitor.get(`/search?q=${i % 2 === 0 ? 'ox' : 'o'}`)));
+    const burst = await Promise.all(Array.from({ length: SCAN_CONCURRENCY * 6 }, (_, i) => visitor.get(`/search?q=${i % 2 === 0 ? 'ox' : 'o'}`)));
     assert.deepEqual(burst.map((r) => r.statusCode), burst.map(() => 200));
     assert.deepEqual(titles(burst[0]!.body), ['Go west']);
     assert.deepEqual(titles(burst[1]!.body), ['Stay home', 'Go west']);
-    assert.ok(peak <= SEARCH_CONCURRENCY, `at most ${SEARCH_CONCURRENCY} scans at once, saw ${peak}`);
+    assert.ok(peak <= SCAN_CONCURRENCY, `at most ${SCAN_CONCURRENCY} scans at once, saw ${peak}`);
     assert.ok(queued > 0, 'the searches did arrive together (some waited)');
   });
 
-  test(`[${backend}] with ${SEARCH_QUEUE_LIMIT} searches waiting, one more gets 503 with Retry-After, and every other page still answers`, async (t) => {
+  test(`[${backend}] with ${SCAN_QUEUE_LIMIT} searches waiting, one more search or admin listing gets 503 with Retry-After, and every other page still answers`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const author = await createUser(runtime);
     await writeArticle(runtime, author.username, { title: 'Needle in a haystack' });
@@ -64,11 +64,11 @@ for (const backend of BACKENDS) {
       return scan(query);
     });
     const visitor = newBrowser(app);
-    const held = Array.from({ length: SEARCH_CONCURRENCY + SEARCH_QUEUE_LIMIT }, () => visitor.get('/search?q=needle'));
+    const held = Array.from({ length: SCAN_CONCURRENCY + SCAN_QUEUE_LIMIT }, () => visitor.get('/search?q=needle'));
     // Every one of them admitted or queued before anything else arrives (given up after 10 s).
     const deadline = Date.now() + 10_000;
-    while (admitted < SEARCH_CONCURRENCY || waitingForSearch() < SEARCH_QUEUE_LIMIT) {
-      assert.ok(Date.now() < deadline, `the held searches never filled the queue: ${admitted} scanning, ${waitingForSearch()} waiting`);
+    while (admitted < SCAN_CONCURRENCY || waitingForScan() < SCAN_QUEUE_LIMIT) {
+      assert.ok(Date.now() < deadline, `the held searches never filled the queue: ${admitted} scanning, ${waitingForScan()} waiting`);
       await new Promise((resolve) => setImmediate(resolve));
     }
 
@@ -76,15 +76,29 @@ for (const backend of BACKENDS) {
     assert.equal(refused.statusCode, 503);
     assert.equal(refused.headers['retry-after'], '5');
     assert.doesNotMatch(refused.body, /needle in a haystack/i, 'a refused search reads nothing');
-    assert.equal(admitted, SEARCH_CONCURRENCY, 'the refused search never reached a scan');
+    assert.equal(admitted, SCAN_CONCURRENCY, 'the refused search never reached a scan');
     for (const url of ['/', '/api/articles', '/api/tags', `/profile/${author.username}`]) {
       assert.equal((await visitor.get(url)).statusCode, 200, `${url} still answers`);
     }
+    // The admin's listings scan too (the audit log grows with every failed login): they wait in
+    // the same queue, so with it full they are refused as busy, never read on the event loop.
+    const admin = await registeredBrowser(app);
+    await setRole(runtime, admin.username, 'admin');
+    for (const url of ['/admin/audit?actor=nobody', '/admin?q=nobody']) {
+      const busy = await admin.get(url);
+      assert.equal(busy.statusCode, 503, url);
+      assert.equal(busy.headers['retry-after'], '5', url);
+    }
+    assert.equal(admitted, SCAN_CONCURRENCY, 'no refused listing reached a scan');
 
     open();
     const answers = await Promise.all(held);
     assert.deepEqual(answers.map((r) => r.statusCode), answers.map(() => 200));
     assert.deepEqual(titles(answers.at(-1)!.body), ['Needle in a haystack']);
     assert.deepEqual(titles((await visitor.get('/search?q=needle')).body), ['Needle in a haystack'], 'searches are admitted again');
+    const audit = await admin.get(`/admin/audit?actor=${admin.username}`);
+    assert.equal(audit.statusCode, 200);
+    assert.match(audit.body, new RegExp(admin.username));
+    assert.equal((await admin.get(`/admin?q=${author.username}`)).statusCode, 200);
   });
 }
