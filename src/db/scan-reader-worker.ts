@@ -10,8 +10,8 @@ const { file } = workerData as { file: string };
 const db = new SQLite(file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 
-// A search compiles to one of a few dozen shapes (how many words, which of them indexed); the
-// cache is bounded all the same.
+// A search or an admin listing compiles to one of a few dozen shapes (how many words, which of
+// them indexed, which filters); the cache is bounded all the same.
 const MAX_STATEMENTS = 64;
 const statements = new Map<string, Statement>();
 

@@ -2,11 +2,12 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CompiledQuery } from 'kysely';
 
-// Reads that may scan many rows (a search for a word no index can look up) run on SQLite here,
-// in worker threads that each hold a read-only connection to the same file, instead of on the
-// app's connection. better-sqlite3 is synchronous: on the app's connection a 40 ms scan is 40 ms
-// in which the event loop answers no one, and a few clients searching at once would stall every
-// page. On a worker only the search waits for it.
+// Reads that may scan many rows (a search for a word no index can look up, an admin's filter
+// over the audit log) run on SQLite here, in worker threads that each hold a read-only
+// connection to the same file, instead of on the app's connection. better-sqlite3 is
+// synchronous: on the app's connection a 40 ms scan is 40 ms in which the event loop answers no
+// one, and a few clients searching at once would stall every page. On a worker only the request
+// that scans waits for it.
 //
 // As many threads as the hashing may use (src/accounts/password-hasher.ts): never more than the
 // cores minus one, so the event loop keeps a core of its own. The callers bound how many scans

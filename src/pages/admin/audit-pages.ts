@@ -29,7 +29,6 @@ interface AuditQuery {
 }
 
 export async function auditPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-
   app.get<{ Querystring: AuditQuery }>('/admin/audit', { preHandler: requireRole('admin'), schema: { querystring: auditQuery } }, async function auditPage(request, reply) {
     const { event, actor, ip, page } = request.query;
     const list = await listAudit(runtime.db, { ...(event === '' ? {} : { event }), actor, ip }, pageRequest(page));
