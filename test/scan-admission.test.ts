@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Db } from '../src/db/database.js';
-import { SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, waitingForScan } from '../src/security/scan-admission.js';
+import { SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, SCANS_PER_CLIENT, waitingForScan } from '../src/security/scan-admission.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createUser } from './helpers/browser.js';
 import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
@@ -41,8 +41,8 @@ for (const backend of BACKENDS) {
         active--;
       }
     });
-    const visitor = newBrowser(app);
-    const burst = await Promise.all(Array.from({ length: SCAN_CONCURRENCY * 6 }, (_, i) => visitor.get(`/search?q=${i % 2 === 0 ? 'ox' : 'o'}`)));
+    // Each from its own address: one client's own searches are held to SCANS_PER_CLIENT (below).
+    const burst = await Promise.all(Array.from({ length: SCAN_CONCURRENCY * 6 }, (_, i) => newBrowser(app).get(`/search?q=${i % 2 === 0 ? 'ox' : 'o'}`)));
     assert.deepEqual(burst.map((r) => r.statusCode), burst.map(() => 200));
     assert.deepEqual(titles(burst[0]!.body), ['Go west']);
     assert.deepEqual(titles(burst[1]!.body), ['Stay home', 'Go west']);
@@ -64,7 +64,7 @@ for (const backend of BACKENDS) {
       return scan(query);
     });
     const visitor = newBrowser(app);
-    const held = Array.from({ length: SCAN_CONCURRENCY + SCAN_QUEUE_LIMIT }, () => visitor.get('/search?q=needle'));
+    const held = Array.from({ length: SCAN_CONCURRENCY + SCAN_QUEUE_LIMIT }, () => newBrowser(app).get('/search?q=needle'));
     // Every one of them admitted or queued before anything else arrives (given up after 10 s).
     const deadline = Date.now() + 10_000;
     while (admitted < SCAN_CONCURRENCY || waitingForScan() < SCAN_QUEUE_LIMIT) {
@@ -100,5 +100,46 @@ for (const backend of BACKENDS) {
     assert.equal(audit.statusCode, 200);
     assert.match(audit.body, new RegExp(admin.username));
     assert.equal((await admin.get(`/admin?q=${author.username}`)).statusCode, 200);
+  });
+
+  test(`[${backend}] one client's scanning requests beyond ${SCANS_PER_CLIENT} at once get 429 with Retry-After, audited once, while other clients' are admitted`, async (t) => {
+    const { app, runtime } = await startTestApp(t, backend);
+    const author = await createUser(runtime);
+    await writeArticle(runtime, author.username, { title: 'Needle in a haystack' });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    t.after(() => open());
+    let scans = 0;
+    wrapScans(t, runtime.db, (scan) => async (query) => {
+      scans++;
+      await gate;
+      return scan(query);
+    });
+    const greedy = newBrowser(app);
+    const mine = Array.from({ length: SCANS_PER_CLIENT }, () => greedy.get('/search?q=needle'));
+    const deadline = Date.now() + 10_000;
+    while (scans + waitingForScan() < SCANS_PER_CLIENT) {
+      assert.ok(Date.now() < deadline, 'the held searches never arrived');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let i = 0; i < 3; i++) {
+      const refused = await greedy.get('/search?q=needle');
+      assert.equal(refused.statusCode, 429);
+      assert.equal(refused.headers['retry-after'], '1');
+    }
+    const other = newBrowser(app).get('/search?q=needle');
+    while (scans + waitingForScan() < SCANS_PER_CLIENT + 1) {
+      assert.ok(Date.now() < deadline, "another client's search is admitted");
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    open();
+    for (const answer of [...(await Promise.all(mine)), await other]) {
+      assert.equal(answer.statusCode, 200);
+      assert.deepEqual(titles(answer.body), ['Needle in a haystack']);
+    }
+    assert.equal((await greedy.get('/search?q=needle')).statusCode, 200, 'once its searches are answered, the client may search again');
+    const audited = await runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'ratelimit.hit').execute();
+    assert.equal(audited.length, 1, 'three refusals, one audit entry');
+    assert.match(audited[0]!.details, /"limit":"scans"/);
   });
 }

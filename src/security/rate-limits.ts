@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
+import { SCAN_RETRY_MS, scansInFlight } from './scan-admission.js';
 
 // The request limits of SPEC §3. The client is request.ip, which Fastify takes from
 // X-Forwarded-For only when the peer is in TRUST_PROXY (the right-most untrusted address), so
@@ -25,6 +26,8 @@ declare module 'fastify' {
     loginGuard: LoginGuard;
     /** Throws AppError('RATE_LIMITED') past 5 registrations per hour per IP. */
     registrationLimit(request: FastifyRequest): Promise<void>;
+    /** Runs a request's scanning read (src/security/scan-admission.ts) unless its IP already has SCANS_PER_CLIENT in flight: 429 then. */
+    clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
   }
 }
 
@@ -58,6 +61,19 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
     if (used.count > REGISTRATION_RULE.points) {
       await auditOnce(request, `register|${request.ip}`, null, used.msLeft);
       throw rateLimited(used.msLeft);
+    }
+  });
+
+  app.decorate('clientScan', async function clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
+    const done = scansInFlight.enter(request.ip);
+    if (done === null) {
+      await auditOnce(request, `scans|${request.ip}`, null, SCAN_RETRY_MS);
+      throw rateLimited(SCAN_RETRY_MS);
+    }
+    try {
+      return await work();
+    } finally {
+      done();
     }
   });
 

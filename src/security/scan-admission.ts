@@ -27,6 +27,31 @@ export function admitScan<T>(work: () => Promise<T>): Promise<T> {
   return admission.run(work);
 }
 
+// One client's scanning requests at once, running or waiting. The general limit lets a client
+// send a minute's 300 requests all at once: as scans, that one client would fill the queue
+// above, and every other client's search would be refused as busy until it drained. Beyond
+// this, the client is told to slow down (429 with Retry-After, audited once a minute like any
+// limit) before anything waits or is read (app.clientScan in src/security/rate-limits.ts).
+export const SCANS_PER_CLIENT = 2;
+/** A client's scans take well under a second each: it may try again after that. */
+export const SCAN_RETRY_MS = 1_000;
+
+/** How many scanning requests each client (request.ip) has in flight; only clients with one are kept. */
+export const scansInFlight = {
+  clients: new Map<string, number>(),
+  /** Counts one more for `client`, and returns what uncounts it; null when it already has SCANS_PER_CLIENT. */
+  enter(client: string): (() => void) | null {
+    const now = this.clients.get(client) ?? 0;
+    if (now >= SCANS_PER_CLIENT) return null;
+    this.clients.set(client, now + 1);
+    return () => {
+      const left = (this.clients.get(client) ?? 1) - 1;
+      if (left > 0) this.clients.set(client, left);
+      else this.clients.delete(client);
+    };
+  },
+};
+
 /** A page of a listing that may scan and its total, read as one admitted scan (Db.scan). */
 export function scanPageAndTotal<R>(db: Db, page: Compilable<R>, total: Compilable<{ n: number }>): Promise<{ rows: R[]; total: number }> {
   return admitScan(async () => {

@@ -31,7 +31,7 @@ interface AuditQuery {
 export async function auditPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   app.get<{ Querystring: AuditQuery }>('/admin/audit', { preHandler: requireRole('admin'), schema: { querystring: auditQuery } }, async function auditPage(request, reply) {
     const { event, actor, ip, page } = request.query;
-    const list = await listAudit(runtime.db, { ...(event === '' ? {} : { event }), actor, ip }, pageRequest(page));
+    const list = await app.clientScan(request, () => listAudit(runtime.db, { ...(event === '' ? {} : { event }), actor, ip }, pageRequest(page)));
     return reply.header('cache-control', 'no-store').page('admin/audit', {
       title: 'Admin: audit log',
       tabs: adminTabs(request.user!, 'audit'),

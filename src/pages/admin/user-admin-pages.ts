@@ -71,7 +71,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     const user = request.user!;
     const { q, role, page, done } = request.query;
     const filter = { q, ...(role === '' ? {} : { role }) };
-    const list = await listUsers(runtime.db, filter, pageRequest(page));
+    const list = await app.clientScan(request, () => listUsers(runtime.db, filter, pageRequest(page)));
     return reply.header('cache-control', 'no-store').page('admin/users', {
       title: 'Admin: users',
       tabs: adminTabs(user, 'users'),

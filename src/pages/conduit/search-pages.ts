@@ -18,7 +18,7 @@ export async function searchPages(app: FastifyInstance, runtime: Runtime): Promi
 
   app.get<{ Querystring: { q: string; page: number } }>('/search', { schema: { querystring: searchQuery } }, async function searchPage(request, reply) {
     const { q, page } = request.query;
-    const found = q.trim() === '' ? { items: [], total: 0 } : await searchArticles(db, q, pageRequest(page), request.user?.id ?? null);
+    const found = q.trim() === '' ? { items: [], total: 0 } : await app.clientScan(request, () => searchArticles(db, q, pageRequest(page), request.user?.id ?? null));
     return reply.page('conduit/search', {
       title: q.trim() === '' ? 'Search' : `Search: ${q}`,
       q,
