@@ -3,20 +3,22 @@ import { test } from 'node:test';
 import { QUICK } from '../scripts/bench/options.js';
 import { formatReport } from '../scripts/bench/report.js';
 import { benchBackend } from '../scripts/bench/runner.js';
-import { SCENARIO_IDS } from '../scripts/bench/scenarios.js';
+import { SCENARIO_IDS, unexpectedErrors } from '../scripts/bench/scenarios.js';
 import { BACKENDS } from './helpers/backends.js';
 
 // `npm run bench` keeps working: its whole machinery (seeding, the app and the baselines as
 // separate processes behind the trusted loopback proxy, logins for tokens and sessions, every
 // scenario, the memory phase, the report) runs for about a second per scenario, and every
 // request gets the answer it should — none refused by the rate limit the bench must not trip,
-// none failed. Timings are not judged here: the machine is shared.
+// none failed; only the search flood may be refused 503 while the scan queue is full, as
+// designed, and some of its searches are answered. Timings are not judged here: the machine is
+// shared.
 
-if (BACKENDS.includes('sqlite')) {
-  test('[sqlite] the bench runs every scenario and every response is a success', { timeout: 300_000 }, async () => {
-    const report = await benchBackend('sqlite', {
+for (const backend of BACKENDS) {
+  test(`[${backend}] the bench runs every scenario and every response is a success`, { timeout: 300_000 }, async () => {
+    const report = await benchBackend(backend, {
       ...QUICK,
-      backends: ['sqlite'],
+      backends: [backend],
       duration: 1,
       rounds: 2,
       connections: 10,
@@ -28,7 +30,8 @@ if (BACKENDS.includes('sqlite')) {
     assert.deepEqual(report.results.map((r) => r.scenario.id), [...SCENARIO_IDS], 'every scenario ran, in order');
     for (const { scenario, result, probe } of report.results) {
       assert.ok(result.requests > 0, `${scenario.id} got responses`);
-      assert.equal(result.errors, 0, `${scenario.id}: ${JSON.stringify(result.statuses)}`);
+      assert.equal(unexpectedErrors(scenario, result), 0, `${scenario.id}: ${JSON.stringify(result.statuses)}`);
+      if (scenario.refusals) assert.ok(result.requests > result.errors, `${scenario.id}: some are answered`);
       if (probe) {
         assert.ok(probe.requests > 0, `${scenario.id} probe got responses`);
         assert.equal(probe.errors, 0, `${scenario.id} probe: ${JSON.stringify(probe.statuses)}`);

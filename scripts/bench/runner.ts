@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { MemorySample } from './child-ipc.js';
@@ -147,7 +146,6 @@ function appSpec(storage: BenchStorage, logLevel: 'info' | 'warn' = 'info'): obj
       // A production configuration that `bastion check` accepts, behind a proxy on loopback
       // (the bench itself), logging at the default level.
       NODE_ENV: 'production',
-      SECRET_KEY: randomBytes(32).toString('hex'),
       PUBLIC_ORIGIN: 'https://conduit.bench.example',
       TRUST_PROXY: 'loopback',
       LOG_LEVEL: logLevel,

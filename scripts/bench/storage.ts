@@ -24,7 +24,7 @@ export const BENCH_ACCOUNTS = 50;
 export interface BenchStorage {
   readonly backend: BenchBackend;
   readonly dataDir: string;
-  /** Environment that points the app at this storage. */
+  /** Environment that points the app at this storage, with the deployment's SECRET_KEY. */
   readonly env: Readonly<Record<string, string>>;
   readonly searchPath?: string;
   readonly redisPrefix?: string;
@@ -42,14 +42,20 @@ export async function prepareStorage(backend: BenchBackend, seed: { users: numbe
   const dataDir = mkdtempSync(join(tmpdir(), 'bastion-bench-'));
   const schema = backend === 'postgres' ? `bench_${randomBytes(6).toString('hex')}` : undefined;
   const redisPrefix = schema ? `bastion-bench:${schema}:` : undefined;
-  const env: Record<string, string> = { DATA_DIR: dataDir, ...(backend === 'postgres' ? { DATABASE_URL: BENCH_PG_URL, REDIS_URL: BENCH_REDIS_URL } : {}) };
+  // One deployment: the seeding and every app server share the key, as instances must (the Redis
+  // prefix is marked with it, src/sessions/redis-namespace.ts).
+  const env: Record<string, string> = {
+    DATA_DIR: dataDir,
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    ...(backend === 'postgres' ? { DATABASE_URL: BENCH_PG_URL, REDIS_URL: BENCH_REDIS_URL } : {}),
+  };
   const cleanup = async (): Promise<void> => {
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) await dropSchemaAndKeys(schema, redisPrefix!);
   };
   try {
     if (schema) await withAdmin((db) => db.schema.createSchema(schema).execute());
-    const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn', ...env }, dotenvPath: null });
+    const { config } = loadConfig({ env: { NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env }, dotenvPath: null });
     const runtime = await openRuntime(config, { ...(schema ? { searchPath: schema } : {}), ...(redisPrefix ? { redisPrefix } : {}) });
     const password = randomBytes(24).toString('base64url');
     try {
