@@ -8,10 +8,12 @@ import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
 import { newBrowser, registeredBrowser } from './helpers/login.js';
 import { startTestApp } from './helpers/test-app.js';
 
-// A search for a word no index can look up reads every article, so searches are worked on a few
-// at a time with a bounded queue (src/security/search-admission.ts): a crowd searching at once
-// cannot take every reader thread or the pool from the other pages. Counted, not timed: how many
-// scans run at once, and what the request beyond a full queue gets.
+// A search for a word no index can look up reads every article, and an admin's filter the whole
+// audit log, so such reads are worked on a few at a time with a bounded queue, and one client
+// may have only a few in flight (src/security/scan-admission.ts): a crowd searching at once
+// cannot take every reader thread or the pool from the other pages, and one client cannot fill
+// the queue alone. Counted, not timed: how many scans run at once, and what the request beyond
+// a full queue, or beyond a client's share, gets.
 
 const titles = (html: string): string[] => [...html.matchAll(/class="preview-link"[^>]*>\s*<h2>([^<]*)<\/h2>/g)].map((m) => m[1]!);
 
