@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../src/db/schema.js';
-import { ScanReaders } from '../src/db/scan-readers.js';
+import { READER_NICENESS, ScanReaders } from '../src/db/scan-readers.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createUser } from './helpers/browser.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
@@ -73,5 +73,21 @@ if (BACKENDS.includes('sqlite')) {
     assert.deepEqual(await readers.run(query), [{ n: 1 }], 'a new reader answers');
     await readers.close();
     await assert.rejects(readers.run(query), /closed/);
+  });
+
+  test('[sqlite] the reader thread runs at a lower priority than the event loop, which keeps its own', { skip: process.platform !== 'linux' && 'per-thread nice values are Linux’s' }, async (t) => {
+    const { runtime } = await startTestApp(t, 'sqlite');
+    await runtime.db.scan(slowCount(1)(runtime.db.kysely)); // the reader thread is started
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (after the command name).
+    const niceOf = (tid: string): number | null => {
+      try {
+        return Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+      } catch {
+        return null; // a thread that ended meanwhile
+      }
+    };
+    const nice = readdirSync('/proc/self/task').map((tid) => ({ tid, nice: niceOf(tid) }));
+    assert.equal(niceOf(String(process.pid)), 0, 'the main thread keeps its priority');
+    assert.ok(nice.some((n) => n.nice === READER_NICENESS), `a thread at nice ${READER_NICENESS}: ${JSON.stringify(nice)}`);
   });
 }

@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite, { type Statement } from 'better-sqlite3';
 import type { ScanReply, ScanRequest } from './scan-readers.js';
@@ -6,7 +7,13 @@ import type { ScanReply, ScanRequest } from './scan-readers.js';
 // answering one compiled query at a time. Read-only in SQLite's own sense, so nothing sent here
 // can write; in WAL mode it reads the last committed state without blocking the writer.
 
-const { file } = workerData as { file: string };
+const { file, niceness } = workerData as { file: string; niceness: number };
+
+// Scans are best effort: when the cores are contended, the event loop's thread should run first
+// and a crowd of scans slow the searches, not every other page. Linux keeps a nice value per
+// thread, so this lowers only the reader's (elsewhere the same call would renice the whole
+// process, so it is left out there).
+if (process.platform === 'linux') setPriority(niceness);
 const db = new SQLite(file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 

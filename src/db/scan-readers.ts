@@ -13,6 +13,8 @@ import type { CompiledQuery } from 'kysely';
 // cores minus one, so the event loop keeps a core of its own. The callers bound how many scans
 // are queued (src/security/scan-admission.ts).
 export const SCAN_THREADS = Math.max(1, Math.min(2, availableParallelism() - 1));
+/** The readers' nice value on Linux, against the event loop's 0: a contended core goes mostly to the event loop. */
+export const READER_NICENESS = 10;
 
 export interface ScanRequest {
   readonly id: number;
@@ -34,7 +36,7 @@ class ScanReader {
 
   constructor(file: string, onExit: (reader: ScanReader) => void) {
     const module = new URL('./scan-reader-worker.ts', import.meta.url).href;
-    this.worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), { workerData: { module, file } });
+    this.worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), { workerData: { module, file, niceness: READER_NICENESS } });
     this.worker.unref();
     this.worker.on('message', (reply: ScanReply) => this.settle(reply));
     // A reader that fails to start or dies fails its own queries only; the next scan starts another.
