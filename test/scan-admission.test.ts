@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { Db } from '../src/db/database.js';
 import { SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, SCANS_PER_CLIENT, waitingForScan } from '../src/security/scan-admission.js';
 import { BACKENDS } from './helpers/backends.js';
@@ -22,6 +22,29 @@ function wrapScans(t: { after(fn: () => void): void }, db: Db, wrap: (scan: Db['
   const original = db.scan;
   db.scan = wrap(original.bind(db));
   t.after(() => (db.scan = original));
+}
+
+/** Holds every scan of the app until released (also when the test ends: held requests would keep it open), counting them. */
+function holdScans(t: TestContext, db: Db): { started: () => number; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  t.after(() => release());
+  let started = 0;
+  wrapScans(t, db, (scan) => async (query) => {
+    started++;
+    await gate;
+    return scan(query);
+  });
+  return { started: () => started, release: () => release() };
+}
+
+/** Waits a turn of the event loop at a time until `done()`; fails saying `what()` after 10 s. */
+async function until(done: () => boolean, what: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, what());
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 for (const backend of BACKENDS) {
@@ -56,29 +79,20 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const author = await createUser(runtime);
     await writeArticle(runtime, author.username, { title: 'Needle in a haystack' });
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    t.after(() => open()); // also when an assertion fails, or the held searches keep the test open
-    let admitted = 0;
-    wrapScans(t, runtime.db, (scan) => async (query) => {
-      admitted++;
-      await gate;
-      return scan(query);
-    });
+    const scans = holdScans(t, runtime.db);
     const visitor = newBrowser(app);
     const held = Array.from({ length: SCAN_CONCURRENCY + SCAN_QUEUE_LIMIT }, () => newBrowser(app).get('/search?q=needle'));
-    // Every one of them admitted or queued before anything else arrives (given up after 10 s).
-    const deadline = Date.now() + 10_000;
-    while (admitted < SCAN_CONCURRENCY || waitingForScan() < SCAN_QUEUE_LIMIT) {
-      assert.ok(Date.now() < deadline, `the held searches never filled the queue: ${admitted} scanning, ${waitingForScan()} waiting`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    // Every one of them admitted or queued before anything else arrives.
+    await until(
+      () => scans.started() >= SCAN_CONCURRENCY && waitingForScan() >= SCAN_QUEUE_LIMIT,
+      () => `the held searches never filled the queue: ${scans.started()} scanning, ${waitingForScan()} waiting`,
+    );
 
     const refused = await visitor.get('/search?q=needle');
     assert.equal(refused.statusCode, 503);
     assert.equal(refused.headers['retry-after'], '5');
     assert.doesNotMatch(refused.body, /needle in a haystack/i, 'a refused search reads nothing');
-    assert.equal(admitted, SCAN_CONCURRENCY, 'the refused search never reached a scan');
+    assert.equal(scans.started(), SCAN_CONCURRENCY, 'the refused search never reached a scan');
     for (const url of ['/', '/api/articles', '/api/tags', `/profile/${author.username}`]) {
       assert.equal((await visitor.get(url)).statusCode, 200, `${url} still answers`);
     }
@@ -91,9 +105,9 @@ for (const backend of BACKENDS) {
       assert.equal(busy.statusCode, 503, url);
       assert.equal(busy.headers['retry-after'], '5', url);
     }
-    assert.equal(admitted, SCAN_CONCURRENCY, 'no refused listing reached a scan');
+    assert.equal(scans.started(), SCAN_CONCURRENCY, 'no refused listing reached a scan');
 
-    open();
+    scans.release();
     const answers = await Promise.all(held);
     assert.deepEqual(answers.map((r) => r.statusCode), answers.map(() => 200));
     assert.deepEqual(titles(answers.at(-1)!.body), ['Needle in a haystack']);
@@ -108,33 +122,18 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const author = await createUser(runtime);
     await writeArticle(runtime, author.username, { title: 'Needle in a haystack' });
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    t.after(() => open());
-    let scans = 0;
-    wrapScans(t, runtime.db, (scan) => async (query) => {
-      scans++;
-      await gate;
-      return scan(query);
-    });
+    const scans = holdScans(t, runtime.db);
     const greedy = newBrowser(app);
     const mine = Array.from({ length: SCANS_PER_CLIENT }, () => greedy.get('/search?q=needle'));
-    const deadline = Date.now() + 10_000;
-    while (scans + waitingForScan() < SCANS_PER_CLIENT) {
-      assert.ok(Date.now() < deadline, 'the held searches never arrived');
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await until(() => scans.started() + waitingForScan() >= SCANS_PER_CLIENT, () => 'the held searches never arrived');
     for (let i = 0; i < 3; i++) {
       const refused = await greedy.get('/search?q=needle');
       assert.equal(refused.statusCode, 429);
       assert.equal(refused.headers['retry-after'], '1');
     }
     const other = newBrowser(app).get('/search?q=needle');
-    while (scans + waitingForScan() < SCANS_PER_CLIENT + 1) {
-      assert.ok(Date.now() < deadline, "another client's search is admitted");
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    open();
+    await until(() => scans.started() + waitingForScan() >= SCANS_PER_CLIENT + 1, () => "another client's search is never admitted");
+    scans.release();
     for (const answer of [...(await Promise.all(mine)), await other]) {
       assert.equal(answer.statusCode, 200);
       assert.deepEqual(titles(answer.body), ['Needle in a haystack']);

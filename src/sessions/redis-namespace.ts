@@ -17,7 +17,8 @@ import { deriveKeys } from './derive-keys.js';
 const MARK = 'deployment-keys';
 
 // Check and add in one step (a Lua script runs atomically): two deployments starting at the same
-// moment cannot both find the namespace free.
+// moment cannot both find the namespace free. Redis's EVAL of this constant script: the key and
+// the fingerprints are passed as KEYS and ARGV, never spliced into the script.
 const CLAIM = `
 if redis.call('exists', KEYS[1]) == 1 then
   local shared = false
