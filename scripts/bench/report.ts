@@ -1,6 +1,6 @@
 import { HASH_CONCURRENCY } from '../../src/accounts/password-hasher.js';
-import type { LoadResult } from './load.js';
 import { SCAN_CONCURRENCY } from '../../src/security/scan-admission.js';
+import type { LoadResult } from './load.js';
 import type { BackendReport, ScenarioResult } from './runner.js';
 import { unexpectedErrors } from './scenarios.js';
 
