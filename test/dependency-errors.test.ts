@@ -32,6 +32,25 @@ if (BACKENDS.includes('postgres')) {
     const bug = await errorOf(() => client.query('selec 1'));
     assert.equal(isDependencyUnavailable(bug), false);
   });
+
+  test('[postgres] a transaction aborted as the loser of a deadlock counts as unavailable (try again)', async (t) => {
+    const [a, b] = [new pg.Client({ connectionString: PG_URL }), new pg.Client({ connectionString: PG_URL })];
+    await Promise.all([a.connect(), b.connect()]);
+    t.after(() => Promise.all([a.end(), b.end()]));
+    // Two transaction-scoped advisory locks taken crosswise: no table needed, nothing left behind.
+    const [first, second] = [Math.floor(Math.random() * 1e9), Math.floor(Math.random() * 1e9) + 1e9];
+    const lock = 'select pg_advisory_xact_lock($1)';
+    await Promise.all([a.query('begin'), b.query('begin')]);
+    await a.query(lock, [first]);
+    await b.query(lock, [second]);
+    // Each now waits for the lock the other holds: PostgreSQL aborts one of them.
+    const outcomes = await Promise.allSettled([a.query(lock, [second]), b.query(lock, [first])]);
+    await Promise.all([a.query('rollback'), b.query('rollback')]);
+    const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as { code?: string });
+    assert.equal(lost.length, 1, 'exactly one side loses');
+    assert.equal(lost[0]!.code, '40P01');
+    assert.equal(isDependencyUnavailable(lost[0]), true);
+  });
 }
 
 if (BACKENDS.includes('sqlite')) {

@@ -19,9 +19,12 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 
 // PostgreSQL SQLSTATEs: class 08 (connection exception), 53 (insufficient resources: too many
 // connections, out of memory or disk), 57014 (a statement cancelled by statement_timeout: the
-// server is overloaded, try again) and 57P01–57P05 (server shutting down, crashed, starting
-// up, database dropped, idle session timeout).
-const PG_STATE = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57014|57P0[1-5])$/;
+// server is overloaded, try again), 57P01–57P05 (server shutting down, crashed, starting up,
+// database dropped, idle session timeout), and the transaction conflicts the server resolves by
+// aborting one side: 40001 (serialization failure), 40P01 (deadlock) and 55P03 (lock not
+// available). Those are PostgreSQL's SQLITE_BUSY: contention, gone on a retry, not a bug the
+// client should see as a 500 (the log still records each one).
+const PG_STATE = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57014|57P0[1-5]|40001|40P01|55P03)$/;
 
 // SQLite still locked by another writer after busy_timeout: overload, not a bug.
 const SQLITE_CODES: ReadonlySet<string> = new Set(['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_TIMEOUT']);

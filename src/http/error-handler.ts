@@ -59,7 +59,8 @@ function classify(error: FastifyError | AppError | Error): Answer {
     return { status: ERRORS[code].status, code, message: ERRORS[code].message };
   }
   if (error instanceof SyntaxError && (fe.statusCode ?? 500) === 400) return { status: 400, code: 'MALFORMED_JSON', message: ERRORS.MALFORMED_JSON.message };
-  // PostgreSQL or Redis down or unreachable: not our bug, and worth retrying shortly.
+  // PostgreSQL or Redis down, unreachable or in a transient conflict: not a bug the client
+  // caused, and worth retrying shortly (src/http/dependency-errors.ts).
   if (isDependencyUnavailable(error)) return { status: 503, code: 'UNAVAILABLE', message: ERRORS.UNAVAILABLE.message };
   const status = typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600 ? fe.statusCode : 500;
   const code = codeForStatus(status);
