@@ -225,6 +225,51 @@ for (const backend of BACKENDS) {
     assert.equal((await h.app.inject({ url: '/no-such-page' })).statusCode, 404);
   });
 
+  test(`[${backend}] an IPv6 client that takes a new address in its /64 for every failed login is still refused after 5 in a minute`, async (t) => {
+    // Behind the trusted proxy, as deployed: the proxy appends whatever address the client used.
+    const h = await harness(t, backend, { TRUST_PROXY: '127.0.0.1' });
+    const fromNet = (host: string) => ({ xff: `2001:db8:7:42:${host}` });
+    for (const [i, host] of ['0:0:0:1', 'a:b:c:d', 'ffff:ffff:ffff:fffe', '1234::5', '0:0:0:2'].entries()) {
+      assert.equal((await h.login(`target${i}`, 'guess', fromNet(host))).statusCode, 401);
+    }
+    const refused = await h.login('target9', RIGHT, fromNet('9:9:9:9'));
+    assert.equal(refused.statusCode, 429, 'the sixth address of the same /64 is the same client');
+    assert.equal((await h.login('target9', RIGHT, { xff: '2001:0db8:0007:0042::77' })).statusCode, 429, 'written out in full, the same network');
+    assert.equal((await h.login('target9', RIGHT, { xff: '2001:db8:7:43::1' })).statusCode, 200, 'the next /64 is another client');
+    // The audit keeps the address that was used, not the network it was counted under.
+    const rows = await h.runtime.db.kysely.selectFrom('audit_log').select('ip').where('event', '=', 'ratelimit.hit').execute();
+    assert.deepEqual(rows.map((r) => r.ip), ['2001:db8:7:42:9:9:9:9']);
+  });
+
+  test(`[${backend}] five consecutive failures block account+IP for an IPv6 client whichever address of its /64 it comes back from`, async (t) => {
+    const h = await harness(t, backend);
+    for (let i = 1; i <= 5; i++) assert.equal((await h.login('frank', 'guess', { ip: `2001:db8:9:9::${i}` })).statusCode, 401);
+    await h.advance(61_000); // past the per-IP minute: only the account+IP block is left
+    assert.equal((await h.login('frank', RIGHT, { ip: '2001:db8:9:9:dead:beef:0:1' })).statusCode, 429);
+    assert.equal((await h.login('frank', RIGHT, { ip: '2001:db8:9:a::1' })).statusCode, 200, 'the owner on another network gets in');
+  });
+
+  test(`[${backend}] an IPv4 client seen through an IPv4-mapped IPv6 address shares its count`, async (t) => {
+    const h = await harness(t, backend);
+    for (let i = 0; i < 5; i++) assert.equal((await h.login(`mapped${i}`, 'guess', { ip: '::ffff:192.0.2.60' })).statusCode, 401);
+    assert.equal((await h.login('mapped9', RIGHT, { ip: '192.0.2.60' })).statusCode, 429);
+  });
+
+  test(`[${backend}] registration and the general limit count an IPv6 client per /64, not per address`, async (t) => {
+    const h = await harness(t, backend);
+    const register = (ip: string) => h.app.inject({ method: 'POST', url: '/api/test-register', remoteAddress: ip });
+    for (let i = 1; i <= 5; i++) assert.equal((await register(`2001:db8:5:5::${i}`)).statusCode, 200);
+    assert.equal((await register('2001:db8:5:5::6')).statusCode, 429);
+    assert.equal((await register('2001:db8:5:6::6')).statusCode, 200, 'another /64');
+
+    const host = (i: number): string => `2001:db8:3:3:${(i >> 8).toString(16)}:${(i & 255).toString(16)}:0:1`;
+    for (let i = 0; i < 300; i++) assert.equal((await h.app.inject({ url: '/no-such-page', remoteAddress: host(i) })).statusCode, 404);
+    const refused = await h.app.inject({ url: '/api/tags', remoteAddress: host(300) });
+    assert.equal(refused.statusCode, 429);
+    assert.ok(retryAfter(refused) >= 1 && retryAfter(refused) <= 60);
+    assert.equal((await h.app.inject({ url: '/no-such-page', remoteAddress: '2001:db8:3:4::1' })).statusCode, 404, 'other networks are unaffected');
+  });
+
   test(`[${backend}] with Redis down the limiter fails closed: 503, never an unlimited login`, async (t) => {
     const redis = await privateRedis(t);
     const h = await harness(t, backend, { REDIS_URL: redis.url });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { rateLimited, retryAfterSeconds, type Count, type Limit, type LimitRule } from './limit-store.js';
+import { clientKey } from './client-key.js';
 
 // The login limits of SPEC §3, after rate-limiter-flexible's "login endpoint protection" recipe:
 //  - per IP: 5 failed per minute, 100 failed per day;
@@ -7,6 +8,7 @@ import { rateLimited, retryAfterSeconds, type Count, type Limit, type LimitRule 
 //  - per account from all sources: after 10 failures within 15 minutes only one attempt per
 //    minute is let through (a backoff the owner can still get through, not a lockout), and
 //    never more than 100 failed per hour.
+// "IP" is the client key (src/security/client-key.ts): an IPv6 client counts per /64.
 // Only failures are counted; check() reads the counts and refuses with 429 + Retry-After.
 
 export const LOGIN_RULES = {
@@ -34,8 +36,8 @@ type Limits = { readonly [K in keyof typeof LOGIN_RULES]: Limit };
 
 /** Emails and usernames are matched case-insensitively, so "Alice" and "alice" share a count. */
 export const accountKey = (account: string): string => account.trim().toLowerCase().slice(0, 254);
-// An IP never contains "|", so the pair key cannot be forged from another pair.
-const pairKey = (request: FastifyRequest, account: string): string => `${request.ip}|${accountKey(account)}`;
+// A client key (an IP, or an IPv6 /64) never contains "|", so the pair key cannot be forged from another pair.
+const pairKey = (request: FastifyRequest, account: string): string => `${clientKey(request.ip)}|${accountKey(account)}`;
 
 const refuses = (c: Count, points: number): boolean => c.count >= points && c.msLeft > 0;
 
@@ -43,9 +45,10 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
   return {
     async check(request, account) {
       const acct = accountKey(account);
+      const client = clientKey(request.ip);
       const [ipMinute, ipDay, accountIp, accountHour] = await Promise.all([
-        limits.ipMinute.peek(request.ip),
-        limits.ipDay.peek(request.ip),
+        limits.ipMinute.peek(client),
+        limits.ipDay.peek(client),
         limits.accountIp.peek(pairKey(request, account)),
         limits.accountHour.peek(acct),
       ]);
@@ -74,9 +77,10 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
 
     async failed(request, account) {
       const acct = accountKey(account);
+      const client = clientKey(request.ip);
       await Promise.all([
-        limits.ipMinute.hit(request.ip),
-        limits.ipDay.hit(request.ip),
+        limits.ipMinute.hit(client),
+        limits.ipDay.hit(client),
         limits.accountWindow.hit(acct),
         limits.accountHour.hit(acct),
       ]);

@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
+import { clientKey } from './client-key.js';
 import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
 import { SCAN_RETRY_MS, scansInFlight } from './scan-admission.js';
 
 // The request limits of SPEC §3. The client is request.ip, which Fastify takes from
 // X-Forwarded-For only when the peer is in TRUST_PROXY (the right-most untrusted address), so
-// a client cannot pick its own key by sending the header itself.
+// a client cannot pick its own key by sending the header itself; an IPv6 client is counted per
+// /64 (clientKey).
 
 export type { LoginGuard } from './login-limits.js';
 
@@ -57,17 +59,19 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
   }, auditOnce));
 
   app.decorate('registrationLimit', async function registrationLimit(request: FastifyRequest) {
-    const used = await registration.hit(request.ip);
+    const client = clientKey(request.ip);
+    const used = await registration.hit(client);
     if (used.count > REGISTRATION_RULE.points) {
-      await auditOnce(request, `register|${request.ip}`, null, used.msLeft);
+      await auditOnce(request, `register|${client}`, null, used.msLeft);
       throw rateLimited(used.msLeft);
     }
   });
 
   app.decorate('clientScan', async function clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
-    const done = scansInFlight.enter(request.ip);
+    const client = clientKey(request.ip);
+    const done = scansInFlight.enter(client);
     if (done === null) {
-      await auditOnce(request, `scans|${request.ip}`, null, SCAN_RETRY_MS);
+      await auditOnce(request, `scans|${client}`, null, SCAN_RETRY_MS);
       throw rateLimited(SCAN_RETRY_MS);
     }
     try {
@@ -85,7 +89,8 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
     // read spends no password guess and changes nothing, and failing it closed would let anyone
     // who can disturb Redis take every public page down. Everything else fails closed (503):
     // writes, and logins and registrations, whose limits protect accounts and must be shared.
-    const used = READ_METHODS.has(request.method) ? await general.hitOrCountLocally(request.ip, generalLocal) : await general.hit(request.ip);
+    const client = clientKey(request.ip);
+    const used = READ_METHODS.has(request.method) ? await general.hitOrCountLocally(client, generalLocal) : await general.hit(client);
     if (used.count > GENERAL_RULE.points) {
       // The first refusal of a window is audited; later ones in that window only answer 429.
       if (used.count === GENERAL_RULE.points + 1) {

@@ -36,7 +36,7 @@ export const SCANS_PER_CLIENT = 2;
 /** A client's scans take well under a second each: it may try again after that. */
 export const SCAN_RETRY_MS = 1_000;
 
-/** How many scanning requests each client (request.ip) has in flight; only clients with one are kept. */
+/** How many scanning requests each client (clientKey of request.ip) has in flight; only clients with one are kept. */
 export const scansInFlight = {
   clients: new Map<string, number>(),
   /** Counts one more for `client`, and returns what uncounts it; null when it already has SCANS_PER_CLIENT. */
