@@ -143,4 +143,18 @@ for (const backend of BACKENDS) {
     assert.equal(audited.length, 1, 'three refusals, one audit entry');
     assert.match(audited[0]!.details, /"limit":"scans"/);
   });
+
+  test(`[${backend}] an IPv6 client spreading its scanning requests over its /64 gets 429 past ${SCANS_PER_CLIENT} at once`, async (t) => {
+    const { app, runtime } = await startTestApp(t, backend);
+    const scans = holdScans(t, runtime.db);
+    const search = (remoteAddress: string) => app.inject({ url: '/search?q=needle', remoteAddress });
+    const held = Array.from({ length: SCANS_PER_CLIENT }, (_, i) => search(`2001:db8:44:1::${i + 1}`));
+    await until(() => scans.started() + waitingForScan() >= SCANS_PER_CLIENT, () => 'the held searches never arrived');
+    const refused = await search('2001:db8:44:1:ffff::9');
+    assert.equal(refused.statusCode, 429, 'a new address in the same /64 is the same client');
+    const neighbour = search('2001:db8:44:2::1');
+    await until(() => scans.started() + waitingForScan() >= SCANS_PER_CLIENT + 1, () => "the next network's search is never admitted");
+    scans.release();
+    for (const answer of [...(await Promise.all(held)), await neighbour]) assert.equal(answer.statusCode, 200);
+  });
 }
