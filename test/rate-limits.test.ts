@@ -241,6 +241,15 @@ for (const backend of BACKENDS) {
     assert.deepEqual(rows.map((r) => r.ip), ['2001:db8:7:42:9:9:9:9']);
   });
 
+  test(`[${backend}] behind a proxy that writes the client's source port, a new connection does not reset the client's count`, async (t) => {
+    const h = await harness(t, backend, { TRUST_PROXY: '127.0.0.1' });
+    for (let i = 0; i < 5; i++) assert.equal((await h.login(`port${i}`, 'guess', { xff: `198.51.100.23:${40000 + i}` })).statusCode, 401);
+    assert.equal((await h.login('port9', RIGHT, { xff: '198.51.100.23:40009' })).statusCode, 429);
+    assert.equal((await h.login('port9', RIGHT, { xff: '[2001:db8:8:8::1]:443' })).statusCode, 200);
+    for (let i = 1; i <= 5; i++) assert.equal((await h.login(`port${i}`, 'guess', { xff: `[2001:db8:8:8::${i + 1}]:${50000 + i}` })).statusCode, 401);
+    assert.equal((await h.login('port9', RIGHT, { xff: '[2001:db8:8:8::9]:50009' })).statusCode, 429);
+  });
+
   test(`[${backend}] five consecutive failures block account+IP for an IPv6 client whichever address of its /64 it comes back from`, async (t) => {
     const h = await harness(t, backend);
     for (let i = 1; i <= 5; i++) assert.equal((await h.login('frank', 'guess', { ip: `2001:db8:9:9::${i}` })).statusCode, 401);
