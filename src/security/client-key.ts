@@ -14,6 +14,7 @@ export const IPV6_CLIENT_PREFIX_LENGTH = 64;
 
 /** At most this many IPv6 answers are remembered (parsing costs on every limited request); others are computed each time. */
 const MEMO_SIZE = 1024;
+const MEMO_TEXT_MAX = 64;
 const memo = new Map<string, string>();
 
 /** The key a per-IP limit counts `ip` under. */
@@ -23,7 +24,8 @@ export function clientKey(ip: string): string {
   let key = memo.get(ip);
   if (key === undefined) {
     key = keyOf(ip);
-    if (memo.size < MEMO_SIZE) memo.set(ip, key);
+    // Longer text is no address (a misconfigured TRUST_PROXY can let a client write it): not kept.
+    if (memo.size < MEMO_SIZE && ip.length <= MEMO_TEXT_MAX) memo.set(ip, key);
   }
   return key;
 }
