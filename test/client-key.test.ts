@@ -32,7 +32,7 @@ test('text that is no address is counted as it is, never merged with another cli
   assert.notEqual(clientKey('not:an:address'), clientKey('2001:db8:1:2::1'));
 });
 
-test("a source port a proxy wrote after the address is dropped: a new connection is not a new client", () => {
+test('a source port a proxy wrote after the address is dropped: a new connection is not a new client', () => {
   assert.equal(clientKey('192.0.2.7:51234'), '192.0.2.7');
   assert.equal(clientKey('[2001:db8:1:2::1]:443'), '2001:db8:1:2::/64');
   assert.equal(clientKey('[2001:db8:1:2::1]'), '2001:db8:1:2::/64');

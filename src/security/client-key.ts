@@ -12,7 +12,7 @@ import ipaddr from 'ipaddr.js';
 
 export const IPV6_CLIENT_PREFIX_LENGTH = 64;
 
-/** At most this many IPv6 answers are remembered (parsing costs on every limited request); others are computed each time. */
+/** At most this many keys of IPv6 (or port-bearing) text are remembered (parsing costs on every limited request); others are computed each time. */
 const MEMO_SIZE = 1024;
 const MEMO_TEXT_MAX = 64;
 const memo = new Map<string, string>();
