@@ -37,7 +37,7 @@ type Limits = { readonly [K in keyof typeof LOGIN_RULES]: Limit };
 /** Emails and usernames are matched case-insensitively, so "Alice" and "alice" share a count. */
 export const accountKey = (account: string): string => account.trim().toLowerCase().slice(0, 254);
 // A client key (an IP, or an IPv6 /64) never contains "|", so the pair key cannot be forged from another pair.
-const pairKey = (request: FastifyRequest, account: string): string => `${clientKey(request.ip)}|${accountKey(account)}`;
+const pairKey = (client: string, account: string): string => `${client}|${accountKey(account)}`;
 
 const refuses = (c: Count, points: number): boolean => c.count >= points && c.msLeft > 0;
 
@@ -46,10 +46,11 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
     async check(request, account) {
       const acct = accountKey(account);
       const client = clientKey(request.ip);
+      const pair = pairKey(client, account);
       const [ipMinute, ipDay, accountIp, accountHour] = await Promise.all([
         limits.ipMinute.peek(client),
         limits.ipDay.peek(client),
-        limits.accountIp.peek(pairKey(request, account)),
+        limits.accountIp.peek(pair),
         limits.accountHour.peek(acct),
       ]);
       const waits = [
@@ -61,7 +62,7 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
       // Refused until every limit that refuses has cleared: tell the longest wait.
       const wait = Math.max(...waits);
       if (wait > 0) {
-        await auditOnce(request, `login|${pairKey(request, account)}`, acct, wait);
+        await auditOnce(request, `login|${pair}`, acct, wait);
         throw rateLimited(wait);
       }
       const recent = await limits.accountWindow.peek(acct);
@@ -84,11 +85,12 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
         limits.accountWindow.hit(acct),
         limits.accountHour.hit(acct),
       ]);
-      const pair = await limits.accountIp.hit(pairKey(request, account));
+      const pair = pairKey(client, account);
+      const failures = await limits.accountIp.hit(pair);
       // Exactly one failure reaches the threshold (the store counts atomically): block and
       // audit once per block, not once per refused request.
-      if (pair.count === LOGIN_RULES.accountIp.points) {
-        await limits.accountIp.block(pairKey(request, account), ACCOUNT_IP_BLOCK_SECONDS);
+      if (failures.count === LOGIN_RULES.accountIp.points) {
+        await limits.accountIp.block(pair, ACCOUNT_IP_BLOCK_SECONDS);
         await app.audit(request, 'login.lockout', {
           actorId: null,
           actorName: acct,
@@ -98,7 +100,7 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
     },
 
     async succeeded(request, account) {
-      await limits.accountIp.clear(pairKey(request, account));
+      await limits.accountIp.clear(pairKey(clientKey(request.ip), account));
     },
   };
 }
