@@ -57,7 +57,7 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
     log(`app pid ${app.pid} at ${app.url}, baselines pid ${baseline.pid} at ${baseline.url}`);
 
     await sameListJson(app.url, baseline.url);
-    await sameHeaderNames(app.url, baseline.url);
+    await sameHeaderNames(app.url, baseline.url + TRIVIAL_HEADERS_PATH);
     const credentials = await obtainCredentials(app.url, storage, 10);
     const plan = scenarios(storage, credentials).filter((s) => options.only.length === 0 || options.only.includes(s.id));
     const servers: Partial<Record<Target, ChildServer>> = { app, baseline };
@@ -65,6 +65,12 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
       const quiet = await startChild('app-quiet', 'app-server.ts', appSpec(storage, 'warn'), { nodeArgs: profile('app-quiet') });
       children.push(quiet);
       servers['app-quiet'] = quiet;
+    }
+    if (plan.some((s) => s.target === 'floor')) {
+      const floor = await startChild('floor', 'floor-server.ts', {}, { nodeArgs: profile('floor') });
+      children.push(floor);
+      servers.floor = floor;
+      await sameHeaderNames(app.url, floor.url + TRIVIAL_PATH);
     }
     const serverFor = (s: Scenario): ChildServer => servers[s.target]!;
     for (const s of plan) await preflight(serverFor(s).url, s);
@@ -183,15 +189,15 @@ async function sameListJson(appUrl: string, baselineUrl: string): Promise<void> 
   if (!isDeepStrictEqual(ours, bare)) throw new Error('the bare query baseline does not serve the same JSON as GET /api/articles?limit=20');
 }
 
-/** The headers reference must send what the app sends on the trivial route, or it explains nothing. */
-async function sameHeaderNames(appUrl: string, baselineUrl: string): Promise<void> {
+/** A reference (the headers row, the floor) must send what the app sends on the trivial route, or it explains nothing. */
+async function sameHeaderNames(appUrl: string, referenceUrl: string): Promise<void> {
   const names = async (url: string): Promise<string> => {
     const response = await send(url, { path: '' });
     await response.arrayBuffer();
     return [...response.headers.keys()].sort().join(', ');
   };
-  const [ours, bare] = await Promise.all([names(appUrl + TRIVIAL_PATH), names(baselineUrl + TRIVIAL_HEADERS_PATH)]);
-  if (ours !== bare) throw new Error(`the headers reference sends other headers than the app's trivial route:\n  app:      ${ours}\n  baseline: ${bare}`);
+  const [ours, theirs] = await Promise.all([names(appUrl + TRIVIAL_PATH), names(referenceUrl)]);
+  if (ours !== theirs) throw new Error(`a reference sends other headers than the app's trivial route:\n  app:       ${ours}\n  ${referenceUrl}: ${theirs}`);
 }
 
 /** Two measurements as one: requests over the time of both; the worse of each percentile (the true one lies between). */

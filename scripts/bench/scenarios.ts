@@ -6,8 +6,11 @@ import type { BenchStorage } from './storage.js';
 // What is measured, in the order it runs. Each baseline runs just before the scenario it is
 // compared with, so both see the same machine (others' test runs make it noisy).
 
-/** app: the app as configured by default; app-quiet: the same with LOG_LEVEL=warn (no per-request log lines), to tell the log's cost from the security layer's. */
-export type Target = 'app' | 'app-quiet' | 'baseline';
+/**
+ * app: the app as configured by default; app-quiet: the same with LOG_LEVEL=warn (no per-request log lines), to tell the log's cost from the security layer's;
+ * floor: the least layer the SPEC's defaults allow (scripts/bench/floor-server.ts), a reference for what the trivial route's line leaves the layer.
+ */
+export type Target = 'app' | 'app-quiet' | 'baseline' | 'floor';
 
 export interface Probe {
   readonly label: string;
@@ -31,7 +34,7 @@ export interface Scenario {
 }
 
 export const SCENARIO_IDS = [
-  'bare-fastify', 'bare-headers', 'trivial', 'trivial-quiet', 'bare-query', 'api-list', 'api-article', 'api-tags', 'html-home', 'html-article', 'api-user', 'html-member', 'search', 'login',
+  'bare-fastify', 'bare-headers', 'floor', 'trivial', 'trivial-quiet', 'bare-query', 'api-list', 'api-article', 'api-tags', 'html-home', 'html-article', 'api-user', 'html-member', 'search', 'login',
 ] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
@@ -46,6 +49,13 @@ export function scenarios(storage: BenchStorage, credentials: Credentials): Scen
       label: '↳ bare Fastify sending the same response headers',
       target: 'baseline',
       requests: [{ path: TRIVIAL_HEADERS_PATH }],
+      expectStatus: 200,
+    },
+    {
+      id: 'floor',
+      label: '↳ the least layer the SPEC allows: those headers, a count per client, one access line',
+      target: 'floor',
+      requests: [{ path: TRIVIAL_PATH }],
       expectStatus: 200,
     },
     { id: 'trivial', label: 'trivial route, full security layer', target: 'app', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },

@@ -43,7 +43,7 @@ export function redactUrl(url: string): string {
   return url.includes('?') ? url.replace(SECRET_QUERY, '$1[REDACTED]') : url;
 }
 
-export function loggerOptions(config: Config, stream?: Writable): FastifyServerOptions['logger'] {
+export function loggerOptions(config: Pick<Config, 'logLevel'>, stream?: Writable): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
     stream: stream ?? stdoutDestination(),
