@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { AccessLogController } from '../../src/http/access-log.js';
 import { loggerOptions } from '../../src/http/logger.js';
-import { securityHeaders } from '../../src/http/security-headers.js';
+import { headerSetter } from '../../src/http/security-headers.js';
 import { clientKey } from '../../src/security/client-key.js';
 import { readSpec, serveIpc } from './child-ipc.js';
 import { TRIVIAL_PATH } from './paths.js';
@@ -24,14 +24,14 @@ const app = Fastify({
   requestIdHeader: false,
   trustProxy: 'loopback',
 });
-const headers = Object.entries(securityHeaders({ isProduction: true }));
+// The app's own header hook: the same headers and request id, set the same way.
+const setHeaders = headerSetter({ isProduction: true });
 let window = new Map<string, number>();
 setInterval(() => {
   window = new Map();
 }, 60_000).unref();
 app.addHook('onRequest', (request, reply, done) => {
-  for (const [name, value] of headers) reply.header(name, value);
-  reply.header('x-request-id', request.id);
+  setHeaders(request, reply);
   const client = clientKey(request.ip);
   const used = (window.get(client) ?? 0) + 1;
   window.set(client, used);

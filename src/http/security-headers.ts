@@ -27,7 +27,7 @@ export function securityHeaders(config: Pick<Config, 'isProduction'>): Readonly<
 }
 
 /** Copies the header set onto a reply; also used for router errors that arrive before any hook. */
-export function headerSetter(config: Config): (request: FastifyRequest, reply: FastifyReply) => void {
+export function headerSetter(config: Pick<Config, 'isProduction'>): (request: FastifyRequest, reply: FastifyReply) => void {
   const headers = securityHeaders(config);
   const names = Object.keys(headers);
   const values = Object.values(headers);
