@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
+import type { AuditEvent, AuditFields } from '../audit/audit-log.js';
 import { clientKey } from './client-key.js';
 import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
@@ -30,6 +31,8 @@ declare module 'fastify' {
     registrationLimit(request: FastifyRequest): Promise<void>;
     /** Runs a request's scanning read (src/security/scan-admission.ts) unless its IP already has SCANS_PER_CLIENT in flight: 429 then. */
     clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
+    /** Audits the event only the first time `key` is seen in a minute (for refusals anyone can repeat at will). */
+    auditOncePerMinute(request: FastifyRequest, event: AuditEvent, key: string, fields?: AuditFields): Promise<void>;
   }
 }
 
@@ -48,6 +51,13 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
       details: { limit: key.split('|', 1)[0] ?? '', retryAfter: retryAfterSeconds(ms) },
     });
   }
+
+  app.decorate('auditOncePerMinute', async function auditOncePerMinute(request: FastifyRequest, event: AuditEvent, key: string, fields?: AuditFields) {
+    // Without the shared store the event is written rather than lost: an attacker who can
+    // disturb Redis then costs audit rows, never silence.
+    const first = await auditMarker.hit(`${event}|${key}`).then((mark) => mark.count === 1, () => true);
+    if (first) await app.audit(request, event, fields);
+  });
 
   app.decorate('loginGuard', createLoginGuard(app, {
     ipMinute: limit(LOGIN_RULES.ipMinute),
