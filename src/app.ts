@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Runtime } from './runtime.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -27,6 +27,8 @@ import { pageRoutes } from './pages/page-routes.js';
 export interface AppOptions {
   /** Where pino writes (tests capture the log through this). Defaults to stdout. */
   readonly logStream?: Writable;
+  /** Sees every route as it is registered, with its schema (the route fuzzer enumerates them). */
+  readonly onRoute?: (route: RouteOptions) => void;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -54,6 +56,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     frameworkErrors: frameworkErrorHandler(config),
   });
   app.setValidatorCompiler(validatorCompiler);
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   registerHttpsRedirect(app, config);
   registerSecurityHeaders(app, config);
