@@ -1,5 +1,6 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
+import regexp from 'eslint-plugin-regexp';
 
 // House rule: SQL is built only by Kysely with parameters. These selectors fail the build on
 // the ways SQL gets built from strings: sql.raw/sql.lit, and a driver call (prepare, exec,
@@ -22,14 +23,31 @@ export const stringBuiltSql = [
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'dist/', 'artifacts/', 'test/fixtures/'] },
   ...tseslint.configs.recommended,
+  // Every regular expression proven free of super-linear backtracking: a pattern that can take
+  // quadratic or exponential time on crafted input is a denial of service in one request.
+  regexp.configs['flat/recommended'],
   {
+    languageOptions: {
+      // Type-aware rules: every hook is async now, and a promise nobody awaits fails silently.
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
+      'regexp/no-super-linear-backtracking': 'error',
+      'regexp/no-super-linear-move': 'error',
+      // node:test's test() and describe() return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] }],
+      '@typescript-eslint/no-misused-promises': 'error',
       'no-restricted-syntax': ['error', ...stringBuiltSql],
       'no-console': 'error',
       'no-eval': 'error',
       'no-new-func': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // Plain JavaScript is outside tsconfig.json: no type information to lint it with.
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     files: ['test/**', 'scripts/**', 'bench/**', 'bin/**'],

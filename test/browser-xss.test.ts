@@ -46,7 +46,8 @@ async function domFindings(page: Page): Promise<string[]> {
       for (const attr of Array.from(el.attributes)) {
         if (/^on/i.test(attr.name)) found.push(`${attr.name} on <${el.tagName.toLowerCase()}>`);
         if (attr.name === 'style' || attr.name === 'srcdoc') found.push(`${attr.name} on <${el.tagName.toLowerCase()}>`);
-        if (urlAttrs.includes(attr.name.toLowerCase()) && /^\s*(javascript|vbscript|data):/i.test(attr.value.replace(/[\u0000-\u0020]/g, ''))) {
+        // eslint-disable-next-line no-control-regex -- browsers ignore control characters in a URL, so must this check
+        if (urlAttrs.includes(attr.name.toLowerCase()) && /^\s*(?:javascript|vbscript|data):/i.test(attr.value.replace(/[\u0000-\u0020]/g, ''))) {
           found.push(`${attr.name}="${attr.value.slice(0, 60)}" on <${el.tagName.toLowerCase()}>`);
         }
         if (attr.name === 'href' && /^\s*\/\//.test(attr.value)) found.push(`protocol-relative href on <${el.tagName.toLowerCase()}>`);

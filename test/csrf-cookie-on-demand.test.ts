@@ -11,7 +11,7 @@ import { startTestApp } from './helpers/test-app.js';
 // token still posts.
 
 const csrfCookie = (setCookie: string | string[] | undefined): string | undefined =>
-  ([] as string[]).concat(setCookie ?? []).find((c) => /^(__Host-)?csrf=/.test(c));
+  ([] as string[]).concat(setCookie ?? []).find((c) => /^(?:__Host-)?csrf=/.test(c));
 
 for (const backend of BACKENDS) {
   test(`[${backend}] pages without a form set no CSRF cookie; the login form gets a token that posts`, async (t) => {

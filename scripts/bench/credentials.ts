@@ -42,7 +42,7 @@ export async function sessionCookie(baseUrl: string, storage: BenchStorage, n: n
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookiePairs(form).join('; '), ...proxied(n) },
     body: new URLSearchParams({ email: account.email, password: storage.password, _csrf: csrf }).toString(),
   });
-  const session = cookiePairs(response).find((c) => /^(__Host-)?session=/.test(c));
+  const session = cookiePairs(response).find((c) => /^(?:__Host-)?session=/.test(c));
   if (response.status !== 303 || session === undefined) throw new Error(`HTML login failed with ${response.status}`);
   return session;
 }

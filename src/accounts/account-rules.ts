@@ -2,11 +2,11 @@ import { passwordProblems } from './password-policy.js';
 
 // The rules for usernames and emails, shared by the API schemas, the HTML forms and the CLI.
 
-export const USERNAME_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
+export const USERNAME_PATTERN = '^[\\w-]{1,32}$';
 export const USERNAME_MAX = 32;
 export const EMAIL_MAX = 254;
 // Deliberately simple: one @, no spaces or control characters, a dot in the domain.
-export const EMAIL_PATTERN = '^[^\\s@<>()\\[\\]\\\\,;:"]{1,64}@[^\\s@<>()\\[\\]\\\\,;:"]+\\.[^\\s@<>()\\[\\]\\\\,;:"]{2,}$';
+export const EMAIL_PATTERN = '^[^\\s@<>()[\\]\\\\,;:"]{1,64}@[^\\s@<>()[\\]\\\\,;:"]+\\.[^\\s@<>()[\\]\\\\,;:".]{2,}$';
 
 const usernameRe = new RegExp(USERNAME_PATTERN);
 const emailRe = new RegExp(EMAIL_PATTERN);

@@ -13,9 +13,10 @@ export function slugify(title: string): string {
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
+    // Runs are single dashes by now: trimming one at each end is trimming them all.
+    .replace(/^-|-$/g, '')
     .slice(0, 100)
-    .replace(/-+$/, '');
+    .replace(/-$/, '');
   return base === '' ? 'article' : base;
 }
 

@@ -26,8 +26,8 @@ export const MIN_KEY_BYTES = 32;
 
 /** How many bytes of key material a key string carries: hex counts half, base64 three quarters. */
 export function keyBytes(key: string): number {
-  if (/^[0-9a-fA-F]+$/.test(key) && key.length % 2 === 0) return key.length / 2;
-  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(key) && key.length >= 43) return Math.floor((key.replace(/=+$/, '').length * 3) / 4);
+  if (/^[0-9a-f]+$/i.test(key) && key.length % 2 === 0) return key.length / 2;
+  if (/^[\w+/-]+={0,2}$/.test(key) && key.length >= 43) return Math.floor((key.replace(/={1,2}$/, '').length * 3) / 4);
   return Buffer.byteLength(key, 'utf8');
 }
 
@@ -46,7 +46,8 @@ export function keyWeakness(key: string): string | null {
   }
   if (keyBytes(key) < MIN_KEY_BYTES) return `is shorter than ${MIN_KEY_BYTES} bytes`;
   if (new Set(key).size < 8) return 'has too few distinct characters to be random';
-  if (/^(.+?)\1+$/s.test(key)) return 'is a repeated pattern, not random';
+  // A string is a repeated pattern exactly when it occurs in itself doubled before its own length.
+  if ((key + key).indexOf(key, 1) < key.length) return 'is a repeated pattern, not random';
   return null;
 }
 

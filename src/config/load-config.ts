@@ -76,7 +76,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     debug: raw.DEBUG === '1' || raw.DEBUG === 'true',
     cookieSecure: raw.COOKIE_SECURE === '' ? isProduction : raw.COOKIE_SECURE === '1' || raw.COOKIE_SECURE === 'true',
   });
-  if (raw.DATABASE_URL !== '' && !/^postgres(ql)?:\/\//.test(raw.DATABASE_URL)) {
+  if (raw.DATABASE_URL !== '' && !/^postgres(?:ql)?:\/\//.test(raw.DATABASE_URL)) {
     proxy.findings.push({ id: 'bastion.E014', severity: 'error', message: 'DATABASE_URL is not a postgres:// URL.', fix: 'Unset DATABASE_URL for the embedded SQLite database, or give a postgres:// URL.' });
   }
   if (raw.REDIS_URL !== '' && !/^rediss?:\/\//.test(raw.REDIS_URL)) {
@@ -116,7 +116,7 @@ function splitList(value: string): string[] {
 function parseTrustProxy(value: string): { value: Config['trustProxy']; findings: Finding[] } {
   const v = value.trim();
   if (v === '' || v === 'false' || v === '0') return { value: false, findings: [] };
-  if (/^[0-9]{1,2}$/.test(v)) return { value: Number(v), findings: [] };
+  if (/^\d{1,2}$/.test(v)) return { value: Number(v), findings: [] };
   const entries = splitList(v);
   const bad = entries.filter((e) => !PROXY_NAMES.has(e) && !isAddressOrCidr(e));
   if (v === 'true' || v === '*') return { value: false, findings: [] }; // refused by bastion.E013
@@ -135,7 +135,7 @@ function isAddressOrCidr(entry: string): boolean {
   const family = isIP(address);
   if (family === 0 || rest.length > 0) return false;
   if (prefix === undefined) return true;
-  return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 /** Development only: a random key made once and kept in DATA_DIR/secret_key with mode 0600. */

@@ -10,7 +10,7 @@ import type { QueryDeadlines } from './query-deadline.js';
 // varies (an IN list of another length) cannot grow them without limit.
 
 export const STATEMENT_CACHE_SIZE = 500;
-const QUERY = /^\s*(select|insert|update|delete|with)\b/i;
+const QUERY = /^\s*(?:select|insert|update|delete|with)\b/i;
 
 /** better-sqlite3 as Kysely's SqliteDialect sees it, reusing prepared statements (least recently used dropped first). */
 export function cachingSqlite(db: BetterSqlite3.Database, max = STATEMENT_CACHE_SIZE): SqliteDatabase {

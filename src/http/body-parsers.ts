@@ -27,7 +27,8 @@ export function registerBodyParsers(app: FastifyInstance): void {
       return done(err as Error, undefined);
     }
     if (text.trim() === '') return done(null, undefined);
-    parseJson(request, text, (err, value) => {
+    // Called with a callback, the default parser answers through it and returns nothing.
+    void parseJson(request, text, (err, value) => {
       if (err) return done(new AppError('MALFORMED_JSON'), undefined);
       done(null, value);
     });

@@ -24,7 +24,7 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 // aborting one side: 40001 (serialization failure), 40P01 (deadlock) and 55P03 (lock not
 // available). Those are PostgreSQL's SQLITE_BUSY: contention, gone on a retry, not a bug the
 // client should see as a 500 (the log still records each one).
-const PG_STATE = /^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57014|57P0[1-5]|40001|40P01|55P03)$/;
+const PG_STATE = /^(?:08[0-9A-Z]{3}|53[0-9A-Z]{3}|57014|57P0[1-5]|40001|40P01|55P03)$/;
 
 // SQLite still locked by another writer after busy_timeout: overload, not a bug.
 const SQLITE_CODES: ReadonlySet<string> = new Set(['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_TIMEOUT']);

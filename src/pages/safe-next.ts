@@ -7,6 +7,7 @@
 
 const SITE = 'http://site.invalid';
 const MAX_NEXT = 2048;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
 const UNSAFE_CHARACTER = /[\\\u0000-\u001f\u007f]/;
 
 const isSitePath = (path: string): boolean => path.startsWith('/') && !path.startsWith('//') && !UNSAFE_CHARACTER.test(path);

@@ -18,11 +18,11 @@ import { clientKey } from './client-key.js';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const ALLOWED_FETCH_SITES = new Set(['same-origin', 'none']);
-const ANON_VALUE = /^[A-Za-z0-9_-]{43}$/;
+const ANON_VALUE = /^[\w-]{43}$/;
 /** Bytes of an HMAC-SHA-256, and so of the pad that masks it. */
 const SECRET_BYTES = 32;
 /** The printed form of a masked token: pad and masked secret, base64url without padding. */
-const MASKED_TOKEN = /^[A-Za-z0-9_-]{86}$/;
+const MASKED_TOKEN = /^[\w-]{86}$/;
 
 /** A fresh random pad followed by the secret XOR that pad: a different text for every response. */
 function mask(secret: Buffer): string {

@@ -53,7 +53,7 @@ async function insertAll<T extends keyof Database>(db: Kysely<Database> | Transa
 }
 
 export function slugFor(title: string, random: content.Random): string {
-  const base = title.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100) || 'article';
+  const base = title.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 100) || 'article';
   return `${base}-${Math.floor(random() * 0x1_0000_0000).toString(36)}`;
 }
 

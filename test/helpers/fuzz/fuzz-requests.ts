@@ -48,7 +48,7 @@ const headerVariants: fc.Arbitrary<Record<string, string>> = fc.constantFrom<Rec
 );
 
 export function requestSpecArb(route: FuzzRoute, knownNames: ReadonlySet<string>): fc.Arbitrary<RequestSpec> {
-  const paramNames = [...route.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+  const paramNames = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
   const paramProps = route.schema.params?.properties ?? {};
   const params = fc.record(Object.fromEntries(paramNames.map((name) => [name, valueArb(paramProps[name] ?? { type: 'string' }, name, 'text', knownNames)])));
   const wildcard = route.url.includes('*')
@@ -82,7 +82,7 @@ export function requestSpecArb(route: FuzzRoute, knownNames: ReadonlySet<string>
 export function percentEncode(text: string): string {
   let out = '';
   for (const ch of text) {
-    if (/^[A-Za-z0-9\-._~]$/.test(ch)) out += ch;
+    if (/^[\w\-.~]$/.test(ch)) out += ch;
     else {
       const code = ch.codePointAt(0)!;
       const bytes = code >= 0xd800 && code <= 0xdfff ? Buffer.from([0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63)]) : Buffer.from(ch, 'utf8');
@@ -133,7 +133,7 @@ function jsonOnWire(value: unknown, fixtures: Fixtures): string {
 
 export function renderRequest(route: FuzzRoute, spec: RequestSpec, fixtures: Fixtures, origin: string): RawRequest {
   const identity = fixtures.identities[spec.identity];
-  let path = route.url.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => textOnWire(spec.params[name], fixtures));
+  let path = route.url.replace(/:(\w+)/g, (_m, name: string) => textOnWire(spec.params[name], fixtures));
   if (spec.wildcard !== null) path = path.replace('*', spec.wildcard);
   if (!path.startsWith('/')) path = '/' + path;
   if (spec.query instanceof Raw) path += `?${spec.query.text}`;
@@ -193,7 +193,7 @@ export function describeRequest(req: RawRequest, identity: IdentityName): string
  */
 export function sweepSpecs(route: FuzzRoute): RequestSpec[] {
   const base: RequestSpec = { identity: 'member', method: route.method, params: {}, wildcard: null, query: null, body: undefined, contentType: null, csrf: 'real', headers: {} };
-  const paramNames = [...route.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+  const paramNames = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
   const knownParams = Object.fromEntries(paramNames.map((n) => [n, new Known(n)]));
   const specs: RequestSpec[] = [];
   const isNumber = (s: { type?: string | readonly string[] } | undefined) => [s?.type].flat().some((t) => t === 'integer' || t === 'number');
