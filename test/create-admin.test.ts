@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { createAdmin } from '../src/accounts/create-admin.js';
+import type { Config } from '../src/config/config.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { openDatabase, type Db } from '../src/db/database.js';
 import { BACKENDS, PG_URL, isolate, type BackendName } from './helpers/backends.js';
@@ -22,6 +24,8 @@ interface Cli {
   run(args: string[], stdin: string): Promise<Run>;
   /** Opens the same database the CLI used. */
   db(): Db;
+  /** The configuration the CLI reads, for calling createAdmin in this process. */
+  config(): Config;
 }
 
 async function cli(t: TestContext, backend: BackendName): Promise<Cli> {
@@ -50,6 +54,7 @@ async function cli(t: TestContext, backend: BackendName): Promise<Cli> {
       dbs.push(db);
       return db;
     },
+    config: () => loadConfig({ env, dotenvPath: null }).config,
   };
 }
 
@@ -110,6 +115,28 @@ for (const backend of BACKENDS) {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /username /);
     assert.match(bad.stderr, /email is invalid/);
+    assert.equal((await users(c.db())).length, 1);
+  });
+
+  test(`[${backend}] create-admin refuses a username taken in another case, with a clear error and exit 1`, async (t) => {
+    const c = await cli(t, backend);
+    assert.equal((await c.run(['create-admin', '--username', 'root_admin', '--email', 'root@example.com'], STRONG)).code, 0);
+    for (const username of ['Root_Admin', 'ROOT_ADMIN']) {
+      const res = await c.run(['create-admin', '--username', username, '--email', `${username.toLowerCase()}2@example.com`], STRONG);
+      assert.equal(res.code, 1, username);
+      assert.equal(res.stderr, 'username has already been taken\n');
+    }
+    assert.deepEqual((await users(c.db())).map((u) => u.username), ['root_admin']);
+  });
+
+  test(`[${backend}] two create-admin runs racing for "Root" and "root": the database lets one in, the other is told the name is taken`, async (t) => {
+    const c = await cli(t, backend);
+    assert.equal((await c.run(['migrate'], '')).code, 0);
+    // Both read "free" before either writes (each hashes in between): only the unique index can decide.
+    const config = c.config();
+    const results = await Promise.all(['Root', 'root'].map((username, i) => createAdmin(config, { username, email: `admin${i}@example.com`, password: STRONG })));
+    assert.equal(results.filter((r) => r.ok).length, 1, JSON.stringify(results));
+    assert.deepEqual(results.find((r) => !r.ok), { ok: false, errors: { username: ['has already been taken'] } });
     assert.equal((await users(c.db())).length, 1);
   });
 }

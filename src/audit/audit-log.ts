@@ -8,6 +8,8 @@ export const AUDIT_EVENTS = [
   'login.success', 'login.failure', 'login.lockout', 'logout', 'password.change',
   'session.revoke', 'token.revoke', 'role.change', 'account.lock', 'account.unlock', 'csrf.reject',
   'authz.deny', 'ratelimit.hit', 'register', 'admin.created', 'content.moderate',
+  // Written by migration 007 when it renamed a later case twin of an older account's name.
+  'username.rename',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import { accountProblems, normalizeEmail, type FieldErrors } from '../accounts/account-rules.js';
+import { takenBy, takenFields } from '../accounts/account-uniqueness.js';
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../accounts/password-hasher.js';
 import type { Role } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
@@ -43,24 +43,6 @@ function refuse(errors: FieldErrors): never {
   throw new AppError('VALIDATION', errors);
 }
 
-/** Which of username/email another account (not `exceptId`) already has. */
-async function takenFields(db: ConduitDb, username: string | undefined, email: string | undefined, exceptId: number | null): Promise<FieldErrors> {
-  const errors: FieldErrors = {};
-  if (username === undefined && email === undefined) return errors;
-  let q = db.selectFrom('users').select(['id', 'username', 'email']).where((eb) => {
-    const ors = [];
-    if (username !== undefined) ors.push(eb(sql`lower(${sql.ref('username')})`, '=', username.toLowerCase()));
-    if (email !== undefined) ors.push(eb('email', '=', email));
-    return eb.or(ors);
-  });
-  if (exceptId !== null) q = q.where('id', '!=', exceptId);
-  for (const row of await q.execute()) {
-    if (username !== undefined && row.username.toLowerCase() === username.toLowerCase()) errors.username = ['has already been taken'];
-    if (email !== undefined && row.email === email) errors.email = ['has already been taken'];
-  }
-  return errors;
-}
-
 /** Creates a member account; refuses weak passwords, bad names and taken username/email. */
 export async function registerUser(db: ConduitDb, input: Registration): Promise<UserRecord> {
   const email = normalizeEmail(input.email);
@@ -77,8 +59,10 @@ export async function registerUser(db: ConduitDb, input: Registration): Promise<
       .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
   } catch (err) {
-    // Two registrations racing for the same name: the unique index decides, the loser hears why.
-    if (isUniqueViolation(err)) refuse(await takenFields(db, input.username, email, null));
+    // Two registrations racing for one name ("Carol" and "carol") or address: both passed the
+    // read above, the unique index (migration 007) lets one in and the other hears why.
+    const taken = takenBy(err);
+    if (taken) refuse(taken);
     throw err;
   }
 }
