@@ -20,6 +20,15 @@ export const stringBuiltSql = [
   },
 ];
 
+// Deny by default: a handler reads the signed-in user as request.member, which answers 401 (or
+// the login page) when there is none. `request.user!` turns a loosened guard into a 500.
+export const nullableUser = [
+  {
+    selector: "TSNonNullExpression > MemberExpression.expression[property.name='user']",
+    message: 'request.user! is a 500 when nobody is signed in: read request.member (401, or the login page, instead).',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'dist/', 'artifacts/', 'test/fixtures/'] },
   ...tseslint.configs.recommended,
@@ -37,7 +46,7 @@ export default tseslint.config(
       // node:test's test() and describe() return promises the runner itself awaits.
       '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] }],
       '@typescript-eslint/no-misused-promises': 'error',
-      'no-restricted-syntax': ['error', ...stringBuiltSql],
+      'no-restricted-syntax': ['error', ...stringBuiltSql, ...nullableUser],
       'no-console': 'error',
       'no-eval': 'error',
       'no-new-func': 'error',

@@ -9,6 +9,7 @@ import { registerHttpsRedirect } from './http/https-redirect.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { registerInputGuard } from './http/input-guard.js';
 import { validatorCompiler } from './http/validation.js';
+import { registerRouteRules, registerVendorPlugin } from './http/route-rules.js';
 import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
 import { loggerOptions } from './http/logger.js';
 import { AccessLogController } from './http/access-log.js';
@@ -21,10 +22,15 @@ import { registerAudit } from './audit/audit-log.js';
 import { registerRateLimits } from './security/rate-limits.js';
 import { registerSessions } from './sessions/sessions.js';
 import { registerApiTokens } from './auth/api-tokens.js';
-import { apiRoutes } from './api/api-routes.js';
-import { pageRoutes } from './pages/page-routes.js';
+import { apiRoutes, type ApiRoutesOptions } from './api/api-routes.js';
+import { pageRoutes, type PageRoutesOptions } from './pages/page-routes.js';
 
 export interface AppOptions {
+  /**
+   * Routes added to a face (tests; an application built on Bastion): registered inside that
+   * face's scope, so they get its credential, CSRF defence, error shape and route rules.
+   */
+  readonly extraRoutes?: { readonly api?: ApiRoutesOptions['extra']; readonly pages?: PageRoutesOptions['extra'] };
   /** Where pino writes (tests capture the log through this). Defaults to stdout. */
   readonly logStream?: Writable;
   /** Sees every route as it is registered, with its schema (the route fuzzer enumerates them). */
@@ -56,6 +62,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     frameworkErrors: frameworkErrorHandler(config),
   });
   app.setValidatorCompiler(validatorCompiler);
+  // Before any route: every route, the plugins' included, is checked as it registers.
+  registerRouteRules(app);
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
   registerHttpsRedirect(app, config);
@@ -69,12 +77,15 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   registerCurrentUser(app);
   registerAudit(app, runtime);
   await registerRateLimits(app, runtime);
-  await registerSessions(app, runtime);
+  const pageSessions = await registerSessions(app, runtime);
   await registerApiTokens(app, runtime);
 
-  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, dotfiles: 'deny', maxAge: '1h' });
+  await registerVendorPlugin(app, fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, dotfiles: 'deny', maxAge: '1h' });
   await app.register(healthRoutes, runtime);
-  await app.register(apiRoutes, runtime);
-  await app.register(pageRoutes, runtime);
+  // The two faces, each in its own scope (SPEC §2): the API's token and JSON errors only under
+  // /api, the pages' cookie session and CSRF only in the pages' scope. Which one a request gets
+  // is the route the router matched, never how its URL is spelled.
+  await app.register(apiRoutes, { runtime, extra: options.extraRoutes?.api });
+  await app.register(pageRoutes, { runtime, sessions: pageSessions, extra: options.extraRoutes?.pages });
   return app;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyPluginAsync, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -16,21 +16,23 @@ const echoBody = {
 } as const;
 const formBody = { type: 'object', additionalProperties: false, properties: { name, _csrf: { type: 'string', maxLength: 128 } } } as const;
 
-/** The app with test-only routes: they exist until app.ready(), like every real route. */
+/** The app with test-only routes, each inside the face it belongs to. */
 async function appWithRoutes(t: TestContext, backend: BackendName): Promise<TestApp> {
-  const started = await startTestApp(t, backend);
-  const { app } = started;
-  app.post('/api/echo', { schema: { body: echoBody } }, async (request) => ({ got: request.body }));
-  app.get('/api/echo', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { q: name } } } }, async (request) => ({ got: request.query }));
-  app.get('/api/things/:id', { schema: { params: { type: 'object', properties: { id: name } } } }, async (request) => ({ got: request.params }));
-  app.post('/echo-form', { schema: { body: formBody } }, async () => 'ok');
-  app.get('/api/boom', async () => {
-    throw new Error('kaboom at /work/main/src/db/users.ts: select * from users where password_hash = $1');
-  });
-  app.get('/boom', async () => {
-    throw new TypeError("Cannot read properties of undefined (reading 'kysely')");
-  });
-  return started;
+  const api: FastifyPluginAsync = async (scope) => {
+    scope.post('/echo', { config: { access: 'public' }, schema: { body: echoBody } }, async (request) => ({ got: request.body }));
+    scope.get('/echo', { config: { access: 'public' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { q: name } } } }, async (request) => ({ got: request.query }));
+    scope.get('/things/:id', { config: { access: 'public' }, schema: { params: { type: 'object', properties: { id: name } } } }, async (request) => ({ got: request.params }));
+    scope.get('/boom', { config: { access: 'public' } }, async () => {
+      throw new Error('kaboom at /work/main/src/db/users.ts: select * from users where password_hash = $1');
+    });
+  };
+  const pages: FastifyPluginAsync = async (scope) => {
+    scope.post('/echo-form', { config: { access: 'public' }, schema: { body: formBody } }, async () => 'ok');
+    scope.get('/boom', { config: { access: 'public' } }, async () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'kysely')");
+    });
+  };
+  return startTestApp(t, backend, {}, {}, { extraRoutes: { api, pages } });
 }
 
 const LEAKS = [/\bat .+\(.*:\d+:\d+\)/, /\/work\b/, /node_modules/, /\.ts\b/, /\bselect\b.*\bfrom\b/i, /\binsert into\b/i, /fastify/i, /\bajv\b/i, /kysely/i, /sqlite/i, /\bpg\b/i, /postgres/i, /FST_/, /SyntaxError|TypeError/];
@@ -84,7 +86,7 @@ const ATTACKS: ReadonlyArray<{ what: string; request: InjectOptions; status: num
   { what: 'a JSON POST to an unknown API route', request: json('{}', '/api/no/such/route'), status: 404, face: 'api' },
   { what: 'bad percent-encoding in an API path', request: { url: '/api/things/%E0%A4%A' }, status: 400, face: 'api' },
   { what: 'a path parameter over the length limit', request: { url: `/api/things/${'a'.repeat(300)}` }, status: 400, face: 'api' },
-  { what: 'bad percent-encoding in a page path', request: { url: '/article/%zz' }, status: 400, face: 'html' },
+  { what: 'bad percent-encoding in a page path, from a browser', request: { url: '/article/%zz', headers: { accept: 'text/html,application/xhtml+xml' } }, status: 400, face: 'html' },
 ];
 
 for (const backend of BACKENDS) {

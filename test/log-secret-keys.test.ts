@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { FastifyPluginAsync } from 'fastify';
 import { BACKENDS } from './helpers/backends.js';
 import { startTestApp } from './helpers/test-app.js';
 
@@ -10,13 +11,15 @@ import { startTestApp } from './helpers/test-app.js';
 
 for (const backend of BACKENDS) {
   test(`[${backend}] secrets an attacker sends are censored even when a route logs the whole request`, async (t) => {
-    const { app, logs } = await startTestApp(t, backend, { LOG_LEVEL: 'info' });
     // A route written carelessly: it logs everything it was given.
-    app.post('/api/careless-log', async (request) => {
-      const err = Object.assign(new Error('upstream refused'), { config: { auth: { password: 'err-nested-secret-0001' } }, apiToken: 'err-token-secret-0002' });
-      request.log.info({ headers: request.headers, body: request.body, err }, 'careless dump');
-      return { ok: true };
-    });
+    const careless: FastifyPluginAsync = async (api) => {
+      api.post('/careless-log', { config: { access: 'public' }, schema: { body: { type: 'object' } } }, async (request) => {
+        const err = Object.assign(new Error('upstream refused'), { config: { auth: { password: 'err-nested-secret-0001' } }, apiToken: 'err-token-secret-0002' });
+        request.log.info({ headers: request.headers, body: request.body, err }, 'careless dump');
+        return { ok: true };
+      });
+    };
+    const { app, logs } = await startTestApp(t, backend, { LOG_LEVEL: 'info' }, {}, { extraRoutes: { api: careless } });
     const secrets = ['header-token-secret-0003', 'cookie-secret-0004', 'body-password-secret-0005', 'deep-token-secret-0006', 'csrf-secret-0007', 'err-nested-secret-0001', 'err-token-secret-0002'];
     const response = await app.inject({
       method: 'POST',

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyPluginAsync, LightMyRequestResponse } from 'fastify';
+import { noBody } from '../src/http/route-rules.js';
 import { Redis } from 'ioredis';
 import { BACKENDS, REDIS_URL } from './helpers/backends.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -14,7 +15,8 @@ import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 const RIGHT = 'the-right-password';
 
-function addTestRoutes(app: FastifyInstance): void {
+/** Under /api, public like the login routes they stand for. */
+const testRoutes: FastifyPluginAsync = async (app) => {
   const body = {
     type: 'object',
     additionalProperties: false,
@@ -22,7 +24,7 @@ function addTestRoutes(app: FastifyInstance): void {
     properties: { account: { type: 'string', maxLength: 254 }, password: { type: 'string', maxLength: 128 } },
   } as const;
   // A login as the login routes do it: check, then count a failure or clear on success.
-  app.post<{ Body: { account: string; password: string } }>('/api/test-login', { schema: { body } }, async (request, reply) => {
+  app.post<{ Body: { account: string; password: string } }>('/test-login', { config: { access: 'public' }, schema: { body } }, async (request, reply) => {
     await app.loginGuard.check(request, request.body.account);
     if (request.body.password === RIGHT) {
       await app.loginGuard.succeeded(request, request.body.account);
@@ -32,15 +34,15 @@ function addTestRoutes(app: FastifyInstance): void {
     return reply.code(401).send({ errors: { 'email or password': ['is invalid'] } });
   });
   // Failures that raced past check() (many concurrent attempts): counted, not checked.
-  app.post<{ Body: { account: string; password: string } }>('/api/test-fail', { schema: { body } }, async (request, reply) => {
+  app.post<{ Body: { account: string; password: string } }>('/test-fail', { config: { access: 'public' }, schema: { body } }, async (request, reply) => {
     await app.loginGuard.failed(request, request.body.account);
     return reply.code(401).send({ errors: { body: ['failed'] } });
   });
-  app.post('/api/test-register', async (request) => {
+  app.post('/test-register', { config: { access: 'public' }, schema: { body: noBody } }, async (request) => {
     await app.registrationLimit(request);
     return { ok: true };
   });
-}
+};
 
 interface Harness extends TestApp {
   login(account: string, password: string, from?: { ip?: string; xff?: string }): Promise<LightMyRequestResponse>;
@@ -50,8 +52,7 @@ interface Harness extends TestApp {
 }
 
 async function harness(t: TestContext, backend: (typeof BACKENDS)[number], env: Record<string, string> = {}): Promise<Harness> {
-  const started = await startTestApp(t, backend, env);
-  addTestRoutes(started.app);
+  const started = await startTestApp(t, backend, env, {}, { extraRoutes: { api: testRoutes } });
   const redis = started.runtime.redis;
   let advance: (ms: number) => Promise<void>;
   if (redis) {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../src/auth/current-user.js';
-import { ROLE_GRANTS, STATEMENTS, assertCan, authorize, can, requireRole } from '../src/auth/roles.js';
+import { ROLE_GRANTS, STATEMENTS, assertCan, authorize, can } from '../src/auth/roles.js';
+import { noBody } from '../src/http/route-rules.js';
 import type { Role } from '../src/db/schema.js';
 import { BACKENDS } from './helpers/backends.js';
 import { startTestApp } from './helpers/test-app.js';
@@ -71,38 +72,44 @@ test('every granted action is a declared statement', () => {
   }
 });
 
-/** Test-only routes behind the guards; the caller's user comes from a header (tests only). */
-function addGuardedRoutes(app: FastifyInstance): void {
-  const users: Record<string, AuthUser> = { member, moderator, admin };
-  const actAs = async (request: FastifyRequest) => {
-    const who = request.headers['x-test-user'];
-    request.user = typeof who === 'string' && Object.hasOwn(users, who) ? users[who]! : null;
-  };
-  app.get('/api/test-admin', { preHandler: [actAs, requireRole('admin')] }, async () => ({ ok: true }));
-  app.get('/test-admin-page', { preHandler: [actAs, requireRole('admin')] }, async () => 'ok');
-  app.get('/api/test-moderate', { preHandler: [actAs, requireRole('moderator')] }, async () => ({ ok: true }));
-  app.delete<{ Querystring: { authorId: number } }>('/api/test-content', {
-    schema: { querystring: { type: 'object', additionalProperties: false, required: ['authorId'], properties: { authorId: { type: 'integer' } } } },
-    preHandler: [actAs],
+/** The caller's user comes from a header (tests only), set before the guard runs, as a face's credential would be. */
+const users: Record<string, AuthUser> = { member, moderator, admin };
+function actAs(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  const who = request.headers['x-test-user'];
+  request.user = typeof who === 'string' && Object.hasOwn(users, who) ? users[who]! : null;
+  done();
+}
+
+/** Test-only routes behind guards installed from their declared access. */
+const guardedApi: FastifyPluginAsync = async (api) => {
+  api.addHook('onRequest', actAs);
+  api.get('/test-admin', { config: { access: 'admin' } }, async () => ({ ok: true }));
+  api.get('/test-moderate', { config: { access: 'moderator' } }, async () => ({ ok: true }));
+  api.delete<{ Querystring: { authorId: number } }>('/test-content', {
+    config: { access: 'public' },
+    schema: { querystring: { type: 'object', additionalProperties: false, required: ['authorId'], properties: { authorId: { type: 'integer' } } }, body: noBody },
   }, async (request) => {
     await assertCan(request, 'article:delete', { authorId: request.query.authorId });
     return { deleted: true };
   });
-}
+};
+const guardedPages: FastifyPluginAsync = async (pages) => {
+  pages.addHook('onRequest', actAs);
+  pages.get('/test-admin-page', { config: { access: 'admin' } }, async () => 'ok');
+};
+const withGuardedRoutes = { extraRoutes: { api: guardedApi, pages: guardedPages } };
 
 for (const backend of BACKENDS) {
-  test(`[${backend}] requireRole: anonymous gets 401 on /api and the login page for HTML`, async (t) => {
-    const { app } = await startTestApp(t, backend);
-    addGuardedRoutes(app);
+  test(`[${backend}] an admin route: anonymous gets 401 on /api and the login page for HTML`, async (t) => {
+    const { app } = await startTestApp(t, backend, {}, {}, withGuardedRoutes);
     assert.equal((await app.inject('/api/test-admin')).statusCode, 401);
     const page = await app.inject('/test-admin-page?x=1');
     assert.equal(page.statusCode, 303);
     assert.equal(page.headers.location, `/login?next=${encodeURIComponent('/test-admin-page?x=1')}`);
   });
 
-  test(`[${backend}] requireRole: a member and a moderator are refused admin routes with 403, and the denial is audited`, async (t) => {
-    const { app, runtime } = await startTestApp(t, backend);
-    addGuardedRoutes(app);
+  test(`[${backend}] an admin route: a member and a moderator are refused with 403, and the denial is audited`, async (t) => {
+    const { app, runtime } = await startTestApp(t, backend, {}, {}, withGuardedRoutes);
     for (const who of ['member', 'moderator']) {
       const res = await app.inject({ url: '/api/test-admin', headers: { 'x-test-user': who } });
       assert.equal(res.statusCode, 403, who);
@@ -118,8 +125,7 @@ for (const backend of BACKENDS) {
   });
 
   test(`[${backend}] assertCan: a moderator deletes another's content, a member cannot`, async (t) => {
-    const { app } = await startTestApp(t, backend);
-    addGuardedRoutes(app);
+    const { app } = await startTestApp(t, backend, {}, {}, withGuardedRoutes);
     const del = (who: string, authorId: number) => app.inject({ method: 'DELETE', url: `/api/test-content?authorId=${authorId}`, headers: { 'x-test-user': who } });
     assert.equal((await del('moderator', 1)).statusCode, 200);
     assert.equal((await del('member', 1)).statusCode, 200, 'own content');

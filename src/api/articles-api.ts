@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { requireApiUser } from '../auth/guards.js';
 import {
   createArticle, deleteArticle, favoriteArticle, feedArticles, getArticle, listArticles, unfavoriteArticle, updateArticle,
   type ArticleChanges, type ArticleInput,
 } from '../conduit/articles.js';
 import type { ArticleSummary, Page } from '../conduit/types.js';
+import { noBody } from '../http/route-rules.js';
 import type { Runtime } from '../runtime.js';
 import { feedQuery, listQuery, newArticleBody, noQuery, slugParams, updateArticleBody } from './schemas.js';
 import { articleListResponse, articleResponse } from './response-schemas.js';
@@ -24,41 +24,41 @@ export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promi
   const one = { 200: articleResponse, 201: articleResponse };
   const many = { 200: articleListResponse };
 
-  app.get<{ Querystring: ListQuery }>('/articles', { schema: { querystring: listQuery, response: many } }, async (request) => {
+  app.get<{ Querystring: ListQuery }>('/articles', { config: { access: 'public' }, schema: { querystring: listQuery, response: many } }, async (request) => {
     const { tag, author, favorited, limit, offset } = request.query;
     return listJson(await listArticles(db, { tag, author, favorited }, { limit, offset }, request.user?.id ?? null));
   });
 
-  app.get<{ Querystring: { limit: number; offset: number } }>('/articles/feed', { preHandler: requireApiUser, schema: { querystring: feedQuery, response: many } }, async (request) =>
-    listJson(await feedArticles(db, request.user!.id, request.query)),
+  app.get<{ Querystring: { limit: number; offset: number } }>('/articles/feed', { config: { access: 'member' }, schema: { querystring: feedQuery, response: many } }, async (request) =>
+    listJson(await feedArticles(db, request.member.id, request.query)),
   );
 
-  app.post<{ Body: { article: ArticleInput } }>('/articles', { preHandler: requireApiUser, schema: { body: newArticleBody, querystring: noQuery, response: one } }, async (request, reply) => {
-    const article = await createArticle(db, request.user!.id, request.body.article);
+  app.post<{ Body: { article: ArticleInput } }>('/articles', { config: { access: 'member' }, schema: { body: newArticleBody, querystring: noQuery, response: one } }, async (request, reply) => {
+    const article = await createArticle(db, request.member.id, request.body.article);
     return reply.code(201).send({ article: articleJson(article) });
   });
 
-  app.get<{ Params: SlugParams }>('/articles/:slug', { schema: { ...bySlug, response: one } }, async (request) => ({
+  app.get<{ Params: SlugParams }>('/articles/:slug', { config: { access: 'public' }, schema: { ...bySlug, response: one } }, async (request) => ({
     article: articleJson(await getArticle(db, request.params.slug, request.user?.id ?? null)),
   }));
 
   app.put<{ Params: SlugParams; Body: { article: ArticleChanges } }>(
     '/articles/:slug',
-    { preHandler: requireApiUser, schema: { ...bySlug, body: updateArticleBody, response: one } },
-    async (request) => ({ article: articleJson(await updateArticle(db, request.params.slug, request.user!, request.body.article)) }),
+    { config: { access: 'member' }, schema: { ...bySlug, body: updateArticleBody, response: one } },
+    async (request) => ({ article: articleJson(await updateArticle(db, request.params.slug, request.member, request.body.article)) }),
   );
 
-  app.delete<{ Params: SlugParams }>('/articles/:slug', { preHandler: requireApiUser, schema: bySlug }, async (request, reply) => {
-    const { moderated } = await deleteArticle(db, request.params.slug, request.user!);
+  app.delete<{ Params: SlugParams }>('/articles/:slug', { config: { access: 'member' }, schema: { ...bySlug, body: noBody } }, async (request, reply) => {
+    const { moderated } = await deleteArticle(db, request.params.slug, request.member);
     if (moderated) await app.audit(request, 'content.moderate', { details: { action: 'article.delete', slug: request.params.slug } });
     return reply.code(204).send();
   });
 
-  app.post<{ Params: SlugParams }>('/articles/:slug/favorite', { preHandler: requireApiUser, schema: { ...bySlug, response: one } }, async (request) => ({
-    article: articleJson(await favoriteArticle(db, request.params.slug, request.user!.id)),
+  app.post<{ Params: SlugParams }>('/articles/:slug/favorite', { config: { access: 'member' }, schema: { ...bySlug, body: noBody, response: one } }, async (request) => ({
+    article: articleJson(await favoriteArticle(db, request.params.slug, request.member.id)),
   }));
 
-  app.delete<{ Params: SlugParams }>('/articles/:slug/favorite', { preHandler: requireApiUser, schema: { ...bySlug, response: one } }, async (request) => ({
-    article: articleJson(await unfavoriteArticle(db, request.params.slug, request.user!.id)),
+  app.delete<{ Params: SlugParams }>('/articles/:slug/favorite', { config: { access: 'member' }, schema: { ...bySlug, body: noBody, response: one } }, async (request) => ({
+    article: articleJson(await unfavoriteArticle(db, request.params.slug, request.member.id)),
   }));
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { requireApiUser } from '../auth/guards.js';
 import { follow, getProfile, unfollow } from '../conduit/profiles.js';
 import type { Profile } from '../conduit/types.js';
 import { AppError } from '../http/app-error.js';
@@ -20,15 +19,15 @@ export async function profilesApi(app: FastifyInstance, runtime: Runtime): Promi
   const db = runtime.db.kysely;
   const schema = { params: usernameParams, querystring: noQuery };
 
-  app.get<{ Params: Params }>('/profiles/:username', { schema }, async (request) =>
+  app.get<{ Params: Params }>('/profiles/:username', { config: { access: 'public' }, schema }, async (request) =>
     found(await getProfile(db, request.params.username, request.user?.id ?? null)),
   );
 
-  app.post<{ Params: Params }>('/profiles/:username/follow', { preHandler: requireApiUser, schema: { ...schema, body: followBody } }, async (request) =>
-    found(await follow(db, request.user!.id, request.params.username)),
+  app.post<{ Params: Params }>('/profiles/:username/follow', { config: { access: 'member' }, schema: { ...schema, body: followBody } }, async (request) =>
+    found(await follow(db, request.member.id, request.params.username)),
   );
 
-  app.delete<{ Params: Params }>('/profiles/:username/follow', { preHandler: requireApiUser, schema: { ...schema, body: followBody } }, async (request) =>
-    found(await unfollow(db, request.user!.id, request.params.username)),
+  app.delete<{ Params: Params }>('/profiles/:username/follow', { config: { access: 'member' }, schema: { ...schema, body: followBody } }, async (request) =>
+    found(await unfollow(db, request.member.id, request.params.username)),
   );
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requireApiUser } from '../auth/guards.js';
 import { admitPasswordWork } from '../security/password-admission.js';
 import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, updateUser } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
@@ -27,7 +26,7 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
   const db = runtime.db.kysely;
 
   // Registration, login and a password change hash: they wait their turn (src/security/password-admission.ts).
-  app.post<{ Body: RegisterBody }>('/users', { schema: { body: registerBody, querystring: noQuery } }, (request, reply) =>
+  app.post<{ Body: RegisterBody }>('/users', { config: { access: 'public' }, schema: { body: registerBody, querystring: noQuery } }, (request, reply) =>
     admitPasswordWork(async () => {
       await app.registrationLimit(request);
       const user = await registerUser(db, request.body.user);
@@ -37,7 +36,7 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     }),
   );
 
-  app.post<{ Body: LoginBody }>('/users/login', { schema: { body: loginBody, querystring: noQuery } }, (request) =>
+  app.post<{ Body: LoginBody }>('/users/login', { config: { access: 'public' }, schema: { body: loginBody, querystring: noQuery } }, (request) =>
     admitPasswordWork(async () => {
       const { email, password } = request.body.user;
       const account = email.trim().toLowerCase();
@@ -56,15 +55,15 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
   );
 
   // The token layer has just read this user (with the token, in one query): no second read.
-  app.get('/user', { preHandler: requireApiUser, schema: { querystring: noQuery } }, async (request) => ({ user: userJson(request.user!, presentedToken(request)) }));
+  app.get('/user', { config: { access: 'member' }, schema: { querystring: noQuery } }, async (request) => ({ user: userJson(request.member, presentedToken(request)) }));
 
-  app.put<{ Body: UpdateBody }>('/user', { preHandler: requireApiUser, schema: { body: updateUserBody, querystring: noQuery } }, (request) =>
+  app.put<{ Body: UpdateBody }>('/user', { config: { access: 'member' }, schema: { body: updateUserBody, querystring: noQuery } }, (request) =>
     request.body.user.password === undefined ? updateProfile(request) : admitPasswordWork(() => updateProfile(request)),
   );
 
   async function updateProfile(request: FastifyRequest<{ Body: UpdateBody }>) {
     const { bio, ...rest } = request.body.user;
-    const userId = request.user!.id;
+    const userId = request.member.id;
     // Whoever else held a session or token (perhaps the reason for the change) is logged out:
     // sessions before the new password is written, tokens in its transaction. The caller gets
     // a fresh token in the answer.

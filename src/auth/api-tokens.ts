@@ -4,15 +4,16 @@ import type { AuthUser } from './current-user.js';
 import { prepared, type SlotFn } from '../db/prepared.js';
 import type { Runtime } from '../runtime.js';
 import { sha256Hex } from '../sessions/derive-keys.js';
-import { registerApiTokenAuth } from './api-token-auth.js';
 
 // Bearer tokens for /api: 256 random bits, opaque (not JWTs, so they can be revoked), stored
 // only as SHA-256 with a 30-day expiry. A password change or "log out everywhere" revokes them.
+// The whole app may issue, list and revoke them (the settings page does); only the /api scope
+// reads them from a request (src/auth/api-token-auth.ts).
 
 export const TOKEN_LIFETIME_MS = 30 * 24 * 60 * 60_000;
 /** last_used_at is written at most this often, so most API calls stay reads. */
 export const LAST_USED_INTERVAL_MS = 60_000;
-export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+export const TOKEN_PATTERN = /^[\w-]{43}$/;
 
 export interface ApiTokenInfo {
   readonly id: number;
@@ -103,5 +104,4 @@ export async function registerApiTokens(app: FastifyInstance, runtime: Runtime, 
     },
   };
   app.decorate('apiTokens', tokens);
-  registerApiTokenAuth(app);
 }

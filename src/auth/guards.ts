@@ -1,18 +1,41 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
+import type { Role } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
+import { requireRole } from './roles.js';
 
-// Route guards: deny unless someone is logged in. Use as `preHandler` on each route that needs
-// a user; authorization (who may do what) is decided by the route after this.
+// Deny by default, by construction: every route declares who may call it in its config
+// (`config: { access: 'member' }`), src/http/route-rules.ts refuses a route that does not, and
+// installs the guard below as the route's first onRequest hook. No route writes its own guard,
+// so none can forget one. How a refusal looks is the face's: 401 in the RealWorld shape under
+// /api, the login page (coming back afterwards) for the pages (src/http/error-handler.ts).
 
-/** /api: no valid token → 401 in the RealWorld error shape. */
-export async function requireApiUser(request: FastifyRequest): Promise<void> {
-  if (!request.user) throw new AppError('UNAUTHORIZED');
+/** public: anyone · member: anyone signed in · moderator, admin: that role or a higher one. */
+export const ACCESS = ['public', 'member', 'moderator', 'admin'] as const satisfies ReadonlyArray<'public' | Role>;
+export type Access = (typeof ACCESS)[number];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; required on every route (src/http/route-rules.ts). */
+    access?: Access;
+  }
 }
 
-/** HTML: no session → to the login page, coming back here afterwards. */
-export async function requirePageUser(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
-  if (request.user) return;
-  // Only a GET can be safely repeated after login; a form post returns to its page's start.
-  const next = request.method === 'GET' ? request.url : '/';
-  return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
+export const isAccess = (value: unknown): value is Access => typeof value === 'string' && (ACCESS as readonly string[]).includes(value);
+
+export type Guard = onRequestHookHandler | onRequestAsyncHookHandler;
+
+// Callback style: a signed-in request goes on without a promise.
+function requireUser(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  done(request.user === null ? new AppError('UNAUTHORIZED') : undefined);
+}
+
+const ROLE_GUARDS: Readonly<Record<Role, Guard>> = {
+  member: requireUser,
+  moderator: requireRole('moderator'),
+  admin: requireRole('admin'),
+};
+
+/** The guard a declaration asks for, or null for a public route. Built once per role. */
+export function accessGuard(access: Access): Guard | null {
+  return access === 'public' ? null : ROLE_GUARDS[access];
 }

@@ -1,7 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Role } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
-import { isApiRequest } from '../http/error-handler.js';
 import type { AuthUser } from './current-user.js';
 
 // Roles as data (after better-auth's access control): the resources and their actions, then
@@ -78,36 +77,36 @@ const RANK: Readonly<Record<Role, number>> = { member: 0, moderator: 1, admin: 2
 export const hasRole = (user: Actor | null | undefined, role: Role): boolean =>
   !!user && Object.hasOwn(RANK, user.role) && RANK[user.role] >= RANK[role];
 
+/** The 403s deny() has audited already, so auditForbiddenErrors does not record them twice. */
+const audited = new WeakSet<Error>();
+
 /** 403, with an authz.deny audit entry. */
 export async function deny(request: FastifyRequest, details: Record<string, string>): Promise<never> {
   await request.server.audit(request, 'authz.deny', { details: { method: request.method, route: request.routeOptions.url ?? '', ...details } });
-  throw new AppError('FORBIDDEN');
-}
-
-/** Anonymous: 401 under /api, the login page (coming back here) for HTML. */
-function toLogin(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (isApiRequest(request)) throw new AppError('UNAUTHORIZED');
-  const next = request.method === 'GET' ? request.url : '/';
-  return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
+  const refusal = new AppError('FORBIDDEN');
+  audited.add(refusal);
+  throw refusal;
 }
 
 /**
  * Audits every 403 a route in this context throws itself (an author check in a handler), the
- * way requireRole and assertCan audit theirs. Register it only where those guards are not
- * used, or their denials would be recorded twice.
+ * way requireRole and assertCan audit theirs (those are not recorded twice).
  */
 export function auditForbiddenErrors(app: FastifyInstance): void {
   app.addHook('onError', async function auditDenial(request, _reply, error) {
-    if (error instanceof AppError && error.code === 'FORBIDDEN' && request.user) {
+    if (error instanceof AppError && error.code === 'FORBIDDEN' && request.user && !audited.has(error)) {
       await app.audit(request, 'authz.deny', { details: { method: request.method, route: request.routeOptions.url ?? '' } });
     }
   });
 }
 
-/** preHandler: the user must hold `role` or a higher one; otherwise 403 and an authz.deny audit. */
+/**
+ * The guard of a route declared `access: role` (installed by src/http/route-rules.ts): anonymous
+ * is 401 (the face answers it), a user without `role` or a higher one 403 and an authz.deny audit.
+ */
 export function requireRole(role: Role) {
-  return async function requireRoleGuard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
-    if (!request.user) return toLogin(request, reply);
+  return async function requireRoleGuard(request: FastifyRequest): Promise<void> {
+    if (!request.user) throw new AppError('UNAUTHORIZED');
     if (!hasRole(request.user, role)) await deny(request, { need: role });
   };
 }

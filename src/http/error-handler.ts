@@ -9,6 +9,10 @@ import { createViews } from './views.js';
 // under /api, a friendly page elsewhere. Client mistakes are 4xx; the response never carries a
 // stack, path, SQL or library name, only our catalogue's message and the request id that the
 // log line also carries.
+// The face is never read from the URL's text: each face sets its own handlers inside its scope
+// (registerErrorFace), so the route Fastify matched decides, and for a path no route matches,
+// the router's own prefix match does (/api/… has the API's 404). The root's handler, for the
+// routes outside both faces (health probes, static files), answers as a page.
 
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
@@ -20,7 +24,8 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
 };
 
-export const isApiRequest = (request: FastifyRequest): boolean => request.url === '/api' || request.url.startsWith('/api/') || request.url.startsWith('/api?');
+/** The RealWorld JSON errors of /api, or the HTML error pages. */
+export type Face = 'api' | 'page';
 
 const MAX_FIELD_NAME = 64;
 
@@ -67,15 +72,21 @@ function classify(error: FastifyError | AppError | Error): Answer {
   return { status, code, message: ERRORS[code].message };
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, answer: Answer): FastifyReply {
+export function sendError(request: FastifyRequest, reply: FastifyReply, answer: Answer, face: Face): FastifyReply {
   // Every 503 tells clients (and load balancers) when to come back.
   if (answer.status === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
   if (answer.headers) reply.headers(answer.headers);
-  reply.code(answer.status);
-  if (isApiRequest(request)) {
+  if (face === 'api') {
     const errors: Record<string, readonly string[]> = answer.fields && Object.keys(answer.fields).length > 0 ? answer.fields : { body: [answer.message] };
-    return reply.type('application/json; charset=utf-8').send({ errors, requestId: request.id });
+    return reply.code(answer.status).type('application/json; charset=utf-8').send({ errors, requestId: request.id });
   }
+  if (answer.code === 'UNAUTHORIZED') {
+    // A page that needs a signed-in user sends a visitor to sign in, coming back here after.
+    // Only a GET can be safely repeated after login; a form post returns to the start.
+    const next = request.method === 'GET' ? request.url : '/';
+    return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
+  }
+  reply.code(answer.status);
   try {
     return reply.page('error', { title: answer.status >= 500 ? 'Something went wrong' : 'Error', status: answer.status, message: answer.message, fields: answer.fields ?? {}, requestId: request.id });
   } catch (err) {
@@ -85,8 +96,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, answer: 
   }
 }
 
-export function registerErrorHandling(app: FastifyInstance, config: Config): void {
-  app.setErrorHandler(function handleError(thrown, request, reply) {
+function errorHandler(config: Config, face: Face): Parameters<FastifyInstance['setErrorHandler']>[0] {
+  return function handleError(thrown, request, reply) {
     const error = thrown instanceof Error ? thrown : new Error(String(thrown));
     const answer = classify(error);
     if (answer.status >= 500) {
@@ -98,13 +109,29 @@ export function registerErrorHandling(app: FastifyInstance, config: Config): voi
     if (config.debug && !config.isProduction && answer.status >= 500) {
       answer.message = `${answer.message} (${error.message})`;
     }
-    return sendError(request, reply, answer);
-  });
+    return sendError(request, reply, answer, face);
+  };
+}
 
-  app.setNotFoundHandler(function notFound(request, reply) {
-    return sendError(request, reply, { status: 404, code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message });
+/** The root's handler: the routes outside both faces (health probes, static files) answer as pages. */
+export function registerErrorHandling(app: FastifyInstance, config: Config): void {
+  app.setErrorHandler(errorHandler(config, 'page'));
+}
+
+/**
+ * A face's own error handler and 404, set inside its scope: its routes, and the paths its prefix
+ * covers that no route matches, answer in its shape. The pages' scope has no prefix, so its 404
+ * is every unknown path outside /api — with the session and CSRF hooks of that scope.
+ */
+export function registerErrorFace(scope: FastifyInstance, config: Config, face: Face): void {
+  scope.setErrorHandler(errorHandler(config, face));
+  scope.setNotFoundHandler(function notFound(request, reply) {
+    return sendError(request, reply, { status: 404, code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message }, face);
   });
 }
+
+/** Whether a client that reached no route reads HTML (a browser navigating) rather than JSON. */
+const acceptsHtml = (request: FastifyRequest): boolean => (request.headers.accept ?? '').includes('text/html');
 
 /**
  * Errors Fastify's router raises before any hook runs (a URL that is not valid percent-encoding,
@@ -120,6 +147,10 @@ export function frameworkErrorHandler(config: Config): NonNullable<FastifyServer
     // This reply is built from Fastify's base class, without our decorators: give it `page`.
     reply.page = (name, data) => reply.type('text/html; charset=utf-8').send(eta.render(name, data));
     request.log.info({ requestId: request.id, code: 'BAD_REQUEST', status: 400, reason: error.code }, 'request refused');
-    sendError(request, reply, { status: 400, code: 'BAD_REQUEST', message: ERRORS.BAD_REQUEST.message });
+    // No route was matched, so no face exists to ask: a browser gets the page, any other
+    // client the JSON errors, which, like all of /api's answers, no cache may keep.
+    const face: Face = acceptsHtml(request) ? 'page' : 'api';
+    if (face === 'api') reply.header('cache-control', 'no-store');
+    sendError(request, reply, { status: 400, code: 'BAD_REQUEST', message: ERRORS.BAD_REQUEST.message }, face);
   };
 }

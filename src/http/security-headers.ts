@@ -34,8 +34,6 @@ export function headerSetter(config: Pick<Config, 'isProduction'>): (request: Fa
   return function applySecurityHeaders(request, reply) {
     for (let i = 0; i < names.length; i++) reply.header(names[i]!, values[i]!);
     reply.header('x-request-id', request.id);
-    // Responses under /api carry bearer-authenticated data: never stored by any cache.
-    if (request.url.startsWith('/api')) reply.header('cache-control', 'no-store');
   };
 }
 

@@ -41,11 +41,11 @@ const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-c
 export async function authPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
 
-  app.get<{ Querystring: NextQuery }>('/login', { schema: { querystring: nextQuery } }, async (request, reply) => {
+  app.get<{ Querystring: NextQuery }>('/login', { config: { access: 'public' }, schema: { querystring: nextQuery } }, async (request, reply) => {
     return privatePage(reply).page('login', { title: 'Sign in', errors: [], email: '', next: safeNext(request.query.next) });
   });
 
-  app.post<{ Body: LoginBody; Querystring: NextQuery }>('/login', { schema: { body: loginBody, querystring: nextQuery } }, (request, reply) =>
+  app.post<{ Body: LoginBody; Querystring: NextQuery }>('/login', { config: { access: 'public' }, schema: { body: loginBody, querystring: nextQuery } }, (request, reply) =>
     admitPasswordWork(async () => {
       const email = normalizeEmail(request.body.email);
       const next = safeNext(request.query.next);
@@ -64,11 +64,11 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     }),
   );
 
-  app.get('/register', async (_request, reply) => {
+  app.get('/register', { config: { access: 'public' } }, async (_request, reply) => {
     return privatePage(reply).page('register', { title: 'Sign up', errors: {}, username: '', email: '' });
   });
 
-  app.post<{ Body: RegisterBody }>('/register', { schema: { body: registerBody } }, (request, reply) =>
+  app.post<{ Body: RegisterBody }>('/register', { config: { access: 'public' }, schema: { body: registerBody } }, (request, reply) =>
     admitPasswordWork(async () => {
       await app.registrationLimit(request);
       const { username, email } = request.body;
@@ -87,7 +87,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     }),
   );
 
-  app.post('/logout', { schema: { body: { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } } }, async (request, reply) => {
+  app.post('/logout', { config: { access: 'public' }, schema: { body: { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } } }, async (request, reply) => {
     if (request.user) await app.audit(request, 'logout');
     await app.sessions.end(request, reply);
     return reply.redirect('/', 303);

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EMAIL_MAX } from '../accounts/account-rules.js';
 import { verifyPassword } from '../accounts/password-hasher.js';
-import { requirePageUser } from '../auth/guards.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { updateUser } from '../conduit/users.js';
@@ -47,10 +46,10 @@ function validImage(image: string): boolean {
 
 export async function settingsPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
-  const guarded = { preHandler: requirePageUser };
+  const guarded = { config: { access: 'member' as const } };
 
   async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileBody; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
-    const user = request.user!;
+    const user = request.member;
     const [sessions, tokens] = await Promise.all([app.sessions.list(request, user.id), app.apiTokens.list(user.id)]);
     return reply
       .header('cache-control', 'no-store')
@@ -73,7 +72,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
   });
 
   app.post<{ Body: ProfileBody }>('/settings', { ...guarded, schema: { body: profileBody } }, async (request, reply) => {
-    const user = request.user!;
+    const user = request.member;
     const input = request.body;
     if (!validImage(input.image)) return render(request, reply, { status: 422, profile: input, profileErrors: { image: ['must be an http(s) URL'] } });
     try {
@@ -89,7 +88,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
   app.post<{ Body: PasswordBody }>('/settings/password', { ...guarded, schema: { body: passwordBody } }, (request, reply) =>
     // It verifies one password and hashes another: it waits its turn (src/security/password-admission.ts).
     admitPasswordWork(async () => {
-      const user = request.user!;
+      const user = request.member;
       // Guessing the current password from a stolen session is a login attempt like any other.
       await app.loginGuard.check(request, user.email);
       const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
@@ -115,7 +114,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
   );
 
   app.post<{ Body: { session: string } }>('/settings/sessions/revoke', { ...guarded, schema: { body: sessionBody } }, async (request, reply) => {
-    const user = request.user!;
+    const user = request.member;
     const wasCurrent = (await app.sessions.list(request, user.id)).some((s) => s.current && s.handle === request.body.session);
     if (!(await app.sessions.revoke(request, reply, user.id, request.body.session))) throw new AppError('NOT_FOUND');
     await app.audit(request, 'session.revoke', { actorId: user.id, actorName: user.username, details: { current: wasCurrent } });
@@ -123,7 +122,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
   });
 
   app.post<{ Body: { token: string } }>('/settings/tokens/revoke', { ...guarded, schema: { body: tokenBody } }, async (request, reply) => {
-    const user = request.user!;
+    const user = request.member;
     const tokenId = Number(request.body.token);
     if (!(await app.apiTokens.revoke(user.id, tokenId))) throw new AppError('NOT_FOUND');
     await app.audit(request, 'token.revoke', { details: { tokenId } });
@@ -131,7 +130,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
   });
 
   app.post('/settings/logout-everywhere', { ...guarded, schema: { body: emptyBody } }, async (request, reply) => {
-    const user = request.user!;
+    const user = request.member;
     await app.sessions.revokeAllForUser(user.id);
     await app.apiTokens.revokeAllForUser(user.id);
     await app.audit(request, 'session.revoke', { details: { scope: 'all' } });

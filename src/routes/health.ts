@@ -15,7 +15,7 @@ export const READINESS_INTERVAL_MS = 1_000;
 export async function healthRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const noQuery = { querystring: { type: 'object', additionalProperties: false, properties: {} } };
 
-  app.get('/healthz', { schema: noQuery }, async (_request, reply) => {
+  app.get('/healthz', { config: { access: 'public' }, schema: noQuery }, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     return { status: 'ok' };
   });
@@ -33,7 +33,7 @@ export async function healthRoutes(app: FastifyInstance, runtime: Runtime): Prom
     },
   });
 
-  app.get('/readyz', { schema: noQuery }, async (_request, reply) => {
+  app.get('/readyz', { config: { access: 'public' }, schema: noQuery }, async (_request, reply) => {
     const checks = await readiness();
     const ready = Object.values(checks).every((v) => v === 'ok');
     reply.code(ready ? 200 : 503).header('cache-control', 'no-store');

@@ -3,7 +3,6 @@ import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../auth/current-user.js';
 import { AppError } from '../http/app-error.js';
-import { isApiRequest } from '../http/error-handler.js';
 import type { Runtime } from '../runtime.js';
 import { registerCsrf } from '../security/csrf.js';
 import { DatabaseSessionStore } from './database-session-store.js';
@@ -12,9 +11,13 @@ import { RedisSessionStore } from './redis-session-store.js';
 import type { SessionRecord, SessionStore } from './session-store.js';
 import { loadActiveUser } from './session-user.js';
 
-// Server-side sessions for every HTML route (never /api). The cookie carries 256 random bits,
-// signed; the store keeps only their SHA-256. Any cookie that is unsigned, tampered, unknown,
-// expired or belongs to a locked user makes the request anonymous and is cleared — never a 500.
+// Server-side sessions for the HTML pages. The cookie carries 256 random bits, signed; the store
+// keeps only their SHA-256. Any cookie that is unsigned, tampered, unknown, expired or belongs to
+// a locked user makes the request anonymous and is cleared — never a 500.
+// registerSessions gives the whole app the manager (the API revokes sessions on a password
+// change) and returns the layer that reads the cookie: installed in the pages' scope only, so no
+// route outside it (the API above all, whatever its URL looks like) ever reads the cookie or
+// needs a CSRF token (SPEC §2).
 
 export const IDLE_TIMEOUT_MS = 30 * 60_000;
 export const ABSOLUTE_TIMEOUT_MS = 12 * 60 * 60_000;
@@ -31,6 +34,7 @@ export interface SessionInfo {
   readonly current: boolean;
 }
 
+/** start, end and revoke write the cookie: they are for the pages' routes. */
 export interface SessionManager {
   /**
    * Logs the user in: drops any current session server-side, creates a new one, sets the cookie.
@@ -66,19 +70,18 @@ export interface SessionOptions {
   readonly now?: () => number;
 }
 
-const handleOf = (idHash: string): string => sha256Hex(`handle:${idHash}`).slice(0, 32);
-const isSkipped = (request: FastifyRequest): boolean => isApiRequest(request) || request.url.startsWith('/static/');
+/** Installs the cookie session and CSRF defence in a scope: the pages' scope, and only it. */
+export type PageSessionLayer = (pages: FastifyInstance) => Promise<void>;
 
-export async function registerSessions(app: FastifyInstance, runtime: Runtime, options: SessionOptions = {}): Promise<void> {
+const handleOf = (idHash: string): string => sha256Hex(`handle:${idHash}`).slice(0, 32);
+
+export async function registerSessions(app: FastifyInstance, runtime: Runtime, options: SessionOptions = {}): Promise<PageSessionLayer> {
   const { config } = runtime;
   const now = options.now ?? (() => Date.now());
   const store: SessionStore = runtime.redis
     ? new RedisSessionStore(runtime.redis, now, ABSOLUTE_TIMEOUT_MS)
     : new DatabaseSessionStore(runtime.db.kysely, now);
   const db = runtime.db.kysely;
-
-  // The signer gets the key list: a cookie signed under a fallback key verifies with renew=true.
-  await app.register(fastifyCookie, { secret: deriveKeys(config, 'cookie'), hook: 'onRequest' });
 
   const cookieName = config.cookieSecure ? '__Host-session' : 'session';
   const cookieBase = { path: '/', httpOnly: true, secure: config.cookieSecure, sameSite: 'lax' } as const;
@@ -102,21 +105,31 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
     request.viewLocals.currentUser = user;
   };
 
-  app.decorateRequest('session', null);
+  async function installPageSessions(pages: FastifyInstance): Promise<void> {
+    // The signer gets the key list: a cookie signed under a fallback key verifies with renew=true.
+    await pages.register(fastifyCookie, { secret: deriveKeys(config, 'cookie'), hook: 'onRequest' });
+    pages.decorateRequest('session', null);
+    // Callback style: a request without a session cookie (most anonymous traffic) goes on at
+    // once instead of through a promise.
+    pages.addHook('onRequest', loadSession);
+    // Anything answered to a logged-in user is private to them.
+    pages.addHook('onSend', function noStoreWhenAuthenticated(request, reply, payload, done) {
+      if (request.user) reply.header('cache-control', 'no-store');
+      done(null, payload);
+    });
+    registerCsrf(pages, config);
+  }
 
-  // Callback style: a request without a session cookie (most anonymous traffic, every API call)
-  // goes on at once instead of through a promise.
-  app.addHook('onRequest', function loadSession(request, reply, done) {
-    if (isSkipped(request)) return done();
+  function loadSession(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     request.viewLocals.currentUser = null;
     const raw = request.cookies[cookieName];
     if (raw === undefined) return done();
     resumeSession(request, reply, raw).then(() => done(), done);
-  });
+  }
 
   async function resumeSession(request: FastifyRequest, reply: FastifyReply, raw: string): Promise<void> {
     const unsigned = request.unsignCookie(raw);
-    if (!unsigned.valid || unsigned.value === null || !/^[A-Za-z0-9_-]{43}$/.test(unsigned.value)) return becomeAnonymous(request, reply);
+    if (!unsigned.valid || unsigned.value === null || !/^[\w-]{43}$/.test(unsigned.value)) return becomeAnonymous(request, reply);
     const id = unsigned.value;
     const idHash = sha256Hex(id);
     try {
@@ -145,14 +158,6 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
       throw new AppError('UNAVAILABLE');
     }
   }
-
-  // Anything answered to a logged-in user (session or API token) is private to them.
-  app.addHook('onSend', function noStoreWhenAuthenticated(request, reply, payload, done) {
-    if (request.user) reply.header('cache-control', 'no-store');
-    done(null, payload);
-  });
-
-  registerCsrf(app, config);
 
   const manager: SessionManager = {
     async start(request, reply, user, authVersion) {
@@ -204,4 +209,5 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
     },
   };
   app.decorate('sessions', manager);
+  return installPageSessions;
 }

@@ -1,7 +1,6 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, LightMyRequestResponse } from 'fastify';
 import { hashPassword } from '../../src/accounts/password-hasher.js';
 import type { Runtime } from '../../src/runtime.js';
-import { requireApiUser } from '../../src/auth/guards.js';
 
 // A tiny cookie-keeping client over app.inject, standing in for a browser with JavaScript off:
 // it keeps what Set-Cookie says (and forgets cleared cookies), posts urlencoded forms, and
@@ -108,7 +107,7 @@ export async function isLoggedIn(browser: Browser): Promise<boolean> {
   throw new Error(`unexpected /settings answer ${res.statusCode}`);
 }
 
-/** A probe route under /api that needs a user (the real API may not be there yet). */
-export function addApiProbe(app: FastifyInstance): void {
-  app.get('/api/test-probe', { preHandler: requireApiUser }, async (request) => ({ username: request.user!.username }));
-}
+/** GET /api/test-probe, for members only: says who the API thinks is calling. Pass as `extraRoutes.api`. */
+export const apiProbe: FastifyPluginAsync = async (api) => {
+  api.get('/test-probe', { config: { access: 'member' } }, async (request) => ({ username: request.member.username }));
+};

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppOptions } from '../../src/app.js';
 import type { Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
@@ -15,8 +15,8 @@ export interface TestApp {
   readonly logs: () => string;
 }
 
-/** Builds a fully configured app on an isolated store; closed and cleaned in t.after. */
-export async function startTestApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}, runtimeOptions: Pick<RuntimeOptions, 'queryTimeoutMs'> = {}): Promise<TestApp> {
+/** Builds a fully configured app on an isolated store; closed and cleaned in t.after. Test-only routes go in `appOptions.extraRoutes`, inside the face they belong to. */
+export async function startTestApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}, runtimeOptions: Pick<RuntimeOptions, 'queryTimeoutMs'> = {}, appOptions: Pick<AppOptions, 'extraRoutes'> = {}): Promise<TestApp> {
   const iso = await isolate(backend);
   const { config } = loadConfig({
     env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', ...iso.env, ...env },
@@ -30,7 +30,7 @@ export async function startTestApp(t: TestContext, backend: BackendName, env: Re
       cb();
     },
   });
-  const app = await buildApp(runtime, { logStream });
+  const app = await buildApp(runtime, { logStream, ...appOptions });
   t.after(async () => {
     await app.close();
     await runtime.close();

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { deleteArticle, listArticles } from '../../conduit/articles.js';
 import { deleteComment } from '../../conduit/comments.js';
-import { requireRole } from '../../auth/roles.js';
 import { SLUG_MAX } from '../../conduit/slugs.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
@@ -41,14 +40,14 @@ const slugParams = {
 
 export async function moderationPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
-  const moderators = { preHandler: requireRole('moderator') };
+  const moderators = { config: { access: 'moderator' as const } };
 
   app.get<{ Querystring: ContentQuery }>('/admin/content', { ...moderators, schema: { querystring: contentQuery } }, async function contentPage(request, reply) {
     const { show, page, done } = request.query;
     const list = show === 'comments' ? await recentComments(db, pageRequest(page)) : await listArticles(db, {}, pageRequest(page), null);
     return reply.header('cache-control', 'no-store').page('admin/content', {
       title: 'Admin: content',
-      tabs: adminTabs(request.user!, 'content'),
+      tabs: adminTabs(request.member, 'content'),
       notice: done ? NOTICES[done] : null,
       show,
       items: list.items,
@@ -65,7 +64,7 @@ export async function moderationPages(app: FastifyInstance, runtime: Runtime): P
       const { slug } = request.params;
       const author = await db.selectFrom('articles').innerJoin('users', 'users.id', 'articles.author_id').select('users.username').where('articles.slug', '=', slug).executeTakeFirst();
       if (!author) throw new AppError('NOT_FOUND');
-      await deleteArticle(db, slug, request.user!);
+      await deleteArticle(db, slug, request.member);
       await app.audit(request, 'content.moderate', { details: { action: 'article.delete', slug, author: author.username } });
       return reply.redirect(backWithNotice(request.body.back, '/admin/content', 'article'), 303);
     },
@@ -78,7 +77,7 @@ export async function moderationPages(app: FastifyInstance, runtime: Runtime): P
       const { id } = request.params;
       const place = await commentPlace(db, id);
       if (!place) throw new AppError('NOT_FOUND');
-      await deleteComment(db, place.slug, id, request.user!);
+      await deleteComment(db, place.slug, id, request.member);
       await app.audit(request, 'content.moderate', { details: { action: 'comment.delete', slug: place.slug, commentId: id, author: place.author } });
       return reply.redirect(backWithNotice(request.body.back, '/admin/content?show=comments', 'comment'), 303);
     },

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { assertCan, can, deny, requireRole } from '../../auth/roles.js';
+import { assertCan, can, deny } from '../../auth/roles.js';
 import { ROLES, type Role } from '../../db/schema.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
@@ -51,7 +51,7 @@ interface RoleBody {
 
 export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
-  const adminOnly = { preHandler: requireRole('admin') };
+  const adminOnly = { config: { access: 'admin' as const } };
 
   /** The account named in the path, once the caller may act on it (else 403, audited). */
   async function target(request: FastifyRequest, action: 'user:set-role' | 'user:lock', id: number): Promise<UserTarget> {
@@ -63,12 +63,12 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
 
   /** Writes `change` only if the caller is still an unlocked admin by then; 403 (audited) if not. */
   async function asStillAdmin<T>(request: FastifyRequest, targetId: number, change: (trx: typeof db) => Promise<T>): Promise<T> {
-    const done = await whileStillAdmin(db, { actorId: request.user!.id, targetId }, change);
+    const done = await whileStillAdmin(db, { actorId: request.member.id, targetId }, change);
     return done ? done.value : deny(request, { need: 'admin', when: 'written' });
   }
 
   app.get<{ Querystring: UsersQuery }>('/admin', { ...adminOnly, schema: { querystring: usersQuery } }, async function usersPage(request, reply) {
-    const user = request.user!;
+    const user = request.member;
     const { q, role, page, done } = request.query;
     const filter = { q, ...(role === '' ? {} : { role }) };
     const list = await app.clientScan(request, () => listUsers(runtime.db, filter, pageRequest(page)));

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { deleteArticle, favoriteArticle, unfavoriteArticle } from '../../conduit/articles.js';
-import { requirePageUser } from '../../auth/guards.js';
 import type { Runtime } from '../../runtime.js';
 import { safeNext } from '../safe-next.js';
 import { renderArticlePage } from './article-view.js';
@@ -13,25 +12,25 @@ const articlePath = (slug: string): string => `/article/${encodeURIComponent(slu
 
 export async function articlePages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
-  const button = { preHandler: requirePageUser, schema: { params: slugParams, body: buttonBody } };
+  const button = { config: { access: 'member' as const }, schema: { params: slugParams, body: buttonBody } };
 
-  app.get<{ Params: SlugParams }>('/article/:slug', { schema: { params: slugParams } }, async function articlePage(request, reply) {
+  app.get<{ Params: SlugParams }>('/article/:slug', { config: { access: 'public' }, schema: { params: slugParams } }, async function articlePage(request, reply) {
     return renderArticlePage(db, request, reply, request.params.slug);
   });
 
   app.post<{ Params: SlugParams; Body: ButtonBody }>('/article/:slug/favorite', button, async function favorite(request, reply) {
-    await favoriteArticle(db, request.params.slug, request.user!.id);
+    await favoriteArticle(db, request.params.slug, request.member.id);
     return reply.redirect(safeNext(request.body.next ?? articlePath(request.params.slug)), 303);
   });
 
   app.post<{ Params: SlugParams; Body: ButtonBody }>('/article/:slug/unfavorite', button, async function unfavorite(request, reply) {
-    await unfavoriteArticle(db, request.params.slug, request.user!.id);
+    await unfavoriteArticle(db, request.params.slug, request.member.id);
     return reply.redirect(safeNext(request.body.next ?? articlePath(request.params.slug)), 303);
   });
 
   app.post<{ Params: SlugParams; Body: ButtonBody }>('/article/:slug/delete', button, async function removeArticle(request, reply) {
     const { slug } = request.params;
-    const { moderated } = await deleteArticle(db, slug, request.user!);
+    const { moderated } = await deleteArticle(db, slug, request.member);
     if (moderated) await app.audit(request, 'content.moderate', { details: { action: 'article.delete', slug } });
     return reply.redirect('/', 303);
   });

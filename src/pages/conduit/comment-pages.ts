@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { addComment, deleteComment } from '../../conduit/comments.js';
 import { LIMITS } from '../../api/schemas.js';
-import { requirePageUser } from '../../auth/guards.js';
 import type { Runtime } from '../../runtime.js';
 import { renderArticlePage } from './article-view.js';
 import { buttonBody, csrfField, slugParams, type SlugParams } from './schemas.js';
@@ -30,22 +29,22 @@ export async function commentPages(app: FastifyInstance, runtime: Runtime): Prom
 
   app.post<{ Params: SlugParams; Body: { body: string } }>(
     '/article/:slug/comments',
-    { preHandler: requirePageUser, schema: { params: slugParams, body: commentBody } },
+    { config: { access: 'member' }, schema: { params: slugParams, body: commentBody } },
     async function postComment(request, reply) {
       const { slug } = request.params;
       const body = request.body.body.trim();
       if (body === '') return renderArticlePage(db, request, reply.code(422), slug, { errors: ["Comment can't be blank."], body: request.body.body });
-      await addComment(db, slug, request.user!.id, body);
+      await addComment(db, slug, request.member.id, body);
       return reply.redirect(commentsAnchor(slug), 303);
     },
   );
 
   app.post<{ Params: SlugParams & { id: number } }>(
     '/article/:slug/comments/:id/delete',
-    { preHandler: requirePageUser, schema: { params: commentParams, body: buttonBody } },
+    { config: { access: 'member' }, schema: { params: commentParams, body: buttonBody } },
     async function removeComment(request, reply) {
       const { slug, id } = request.params;
-      const { moderated } = await deleteComment(db, slug, id, request.user!);
+      const { moderated } = await deleteComment(db, slug, id, request.member);
       if (moderated) await app.audit(request, 'content.moderate', { details: { action: 'comment.delete', slug, commentId: id } });
       return reply.redirect(commentsAnchor(slug), 303);
     },

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createArticle, getArticle, updateArticle, type ArticleInput } from '../../conduit/articles.js';
 import { TAG_MAX, TAGS_PER_ARTICLE } from '../../conduit/tags.js';
 import { LIMITS } from '../../api/schemas.js';
-import { requirePageUser } from '../../auth/guards.js';
 import { can } from '../../auth/roles.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
@@ -85,32 +84,32 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
 
   /** The article `slug`, if the user may edit it; 403 for anyone else. */
   async function editable(request: FastifyRequest, slug: string) {
-    const article = await getArticle(db, slug, request.user!.id);
+    const article = await getArticle(db, slug, request.member.id);
     if (!can(request.user, 'article:update', { authorId: article.author.id })) throw new AppError('FORBIDDEN', { article: ['may only be changed by its author'] });
     return article;
   }
 
-  app.get('/editor', { preHandler: requirePageUser }, async function newArticleForm(_request, reply) {
+  app.get('/editor', { config: { access: 'member' } }, async function newArticleForm(_request, reply) {
     return showEditor(reply, null, empty);
   });
 
-  app.post('/editor', { preHandler: requirePageUser, schema: { body: editorBody }, attachValidation: true }, async function publish(request, reply) {
+  app.post('/editor', { config: { access: 'member' }, schema: { body: editorBody }, attachValidation: true }, async function publish(request, reply) {
     const values = submitted(request.body);
     if (request.validationError) return showEditor(reply, null, values, schemaErrors(request));
     const { errors, input } = checkInput(values);
     if (Object.keys(errors).length > 0) return showEditor(reply, null, values, errors);
-    const article = await createArticle(db, request.user!.id, input);
+    const article = await createArticle(db, request.member.id, input);
     return reply.redirect(`/article/${encodeURIComponent(article.slug)}`, 303);
   });
 
-  app.get<{ Params: SlugParams }>('/editor/:slug', { preHandler: requirePageUser, schema: { params: slugParams } }, async function editForm(request, reply) {
+  app.get<{ Params: SlugParams }>('/editor/:slug', { config: { access: 'member' }, schema: { params: slugParams } }, async function editForm(request, reply) {
     const article = await editable(request, request.params.slug);
     return showEditor(reply, article.slug, { title: article.title, description: article.description, body: article.body, tagList: article.tagList.join(', ') });
   });
 
   app.post<{ Params: SlugParams }>(
     '/editor/:slug',
-    { preHandler: requirePageUser, schema: { params: slugParams, body: editorBody }, attachValidation: true },
+    { config: { access: 'member' }, schema: { params: slugParams, body: editorBody }, attachValidation: true },
     async function saveEdit(request, reply) {
       const { slug } = request.params;
       await editable(request, slug);
@@ -118,7 +117,7 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
       if (request.validationError) return showEditor(reply, slug, values, schemaErrors(request));
       const { errors, input } = checkInput(values);
       if (Object.keys(errors).length > 0) return showEditor(reply, slug, values, errors);
-      const article = await updateArticle(db, slug, request.user!, input);
+      const article = await updateArticle(db, slug, request.member, input);
       return reply.redirect(`/article/${encodeURIComponent(article.slug)}`, 303);
     },
   );

@@ -25,7 +25,7 @@ const POPULAR_TAGS = 20;
 export async function feedPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
 
-  app.get<{ Querystring: HomeQuery }>('/', { schema: { querystring: homeQuery } }, async function homePage(request, reply) {
+  app.get<{ Querystring: HomeQuery }>('/', { config: { access: 'public' }, schema: { querystring: homeQuery } }, async function homePage(request, reply) {
     const { page } = request.query;
     const user = request.user;
     const tag = request.query.tag?.trim() || undefined;

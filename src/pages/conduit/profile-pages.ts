@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { listArticles } from '../../conduit/articles.js';
 import { follow, getProfile, unfollow } from '../../conduit/profiles.js';
-import { requirePageUser } from '../../auth/guards.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
 import { safeNext } from '../safe-next.js';
@@ -21,11 +20,11 @@ const noSuchUser = (): AppError => new AppError('NOT_FOUND', { profile: ['not fo
 
 export async function profilePages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
-  const button = { preHandler: requirePageUser, schema: { params: usernameParams, body: buttonBody } };
+  const button = { config: { access: 'member' as const }, schema: { params: usernameParams, body: buttonBody } };
 
   app.get<{ Params: UsernameParams; Querystring: { page: number; tab?: 'articles' | 'favorites' } }>(
     '/profile/:username',
-    { schema: { params: usernameParams, querystring: profileQuery } },
+    { config: { access: 'public' }, schema: { params: usernameParams, querystring: profileQuery } },
     async function profilePage(request, reply) {
       const viewer = request.user?.id ?? null;
       const profile = await getProfile(db, request.params.username, viewer);
@@ -46,13 +45,13 @@ export async function profilePages(app: FastifyInstance, runtime: Runtime): Prom
   );
 
   app.post<{ Params: UsernameParams; Body: ButtonBody }>('/profile/:username/follow', button, async function followUser(request, reply) {
-    const profile = await follow(db, request.user!.id, request.params.username);
+    const profile = await follow(db, request.member.id, request.params.username);
     if (!profile) throw noSuchUser();
     return reply.redirect(safeNext(request.body.next ?? profilePath(profile.username)), 303);
   });
 
   app.post<{ Params: UsernameParams; Body: ButtonBody }>('/profile/:username/unfollow', button, async function unfollowUser(request, reply) {
-    const profile = await unfollow(db, request.user!.id, request.params.username);
+    const profile = await unfollow(db, request.member.id, request.params.username);
     if (!profile) throw noSuchUser();
     return reply.redirect(safeNext(request.body.next ?? profilePath(profile.username)), 303);
   });

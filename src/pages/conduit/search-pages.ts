@@ -16,7 +16,7 @@ const searchQuery = {
 export async function searchPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db;
 
-  app.get<{ Querystring: { q: string; page: number } }>('/search', { schema: { querystring: searchQuery } }, async function searchPage(request, reply) {
+  app.get<{ Querystring: { q: string; page: number } }>('/search', { config: { access: 'public' }, schema: { querystring: searchQuery } }, async function searchPage(request, reply) {
     const { q, page } = request.query;
     const found = q.trim() === '' ? { items: [], total: 0 } : await app.clientScan(request, () => searchArticles(db, q, pageRequest(page), request.user?.id ?? null));
     return reply.page('conduit/search', {
