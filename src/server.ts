@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import { preparePasswordStrength } from './accounts/password-strength.js';
 import { buildApp } from './app.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
@@ -18,6 +19,7 @@ export async function startServer(config: Config, notices: readonly string[] = [
   const runtime = await openRuntime(config, runtimeOptions);
   const app = await buildApp(runtime);
   for (const notice of notices) app.log.warn(notice);
+  preparePasswordStrength();
   const address = await app.listen({ host: config.host, port: config.port });
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>

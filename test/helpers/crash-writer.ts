@@ -21,7 +21,7 @@ const db = runtime.db.kysely;
 // Pipes are written synchronously on Linux: a line printed is a line the test can read.
 const ack = (line: string): void => void process.stdout.write(`ack ${line}\n`);
 const tagSet = (n: number): string[] => Array.from({ length: TAGS_PER_WRITE }, (_, i) => `set${n % 5}-tag${i}`);
-const password = 'Correct horse battery staple crash';
+const password = 'crash-writer kept a plum ledger 71';
 const newUser = async () => {
   const name = `w_${randomBytes(5).toString('hex')}`;
   const user = await registerUser(db, { username: name, email: `${name}@example.com`, password });
