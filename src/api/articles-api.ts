@@ -34,6 +34,7 @@ export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promi
   );
 
   app.post<{ Body: { article: ArticleInput } }>('/articles', { config: { access: 'member' }, schema: { body: newArticleBody, querystring: noQuery, response: one } }, async (request, reply) => {
+    await app.writeLimit(request, 'article');
     const article = await createArticle(db, request.member.id, request.body.article);
     return reply.code(201).send({ article: articleJson(article) });
   });
@@ -45,7 +46,11 @@ export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promi
   app.put<{ Params: SlugParams; Body: { article: ArticleChanges } }>(
     '/articles/:slug',
     { config: { access: 'member' }, schema: { ...bySlug, body: updateArticleBody, response: one } },
-    async (request) => ({ article: articleJson(await updateArticle(db, request.params.slug, request.member, request.body.article)) }),
+    async (request) => {
+      // An edit re-renders the body as a new article does: it counts against the same limit.
+      await app.writeLimit(request, 'article');
+      return { article: articleJson(await updateArticle(db, request.params.slug, request.member, request.body.article)) };
+    },
   );
 
   app.delete<{ Params: SlugParams }>('/articles/:slug', { config: { access: 'member' }, schema: { ...bySlug, body: noBody } }, async (request, reply) => {

@@ -17,7 +17,10 @@ export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promi
   app.post<{ Params: { slug: string }; Body: { comment: { body: string } } }>(
     '/articles/:slug/comments',
     { config: { access: 'member' }, schema: { params: slugParams, querystring: noQuery, body: newCommentBody } },
-    async (request) => ({ comment: commentJson(await addComment(db, request.params.slug, request.member.id, request.body.comment.body)) }),
+    async (request) => {
+      await app.writeLimit(request, 'comment');
+      return { comment: commentJson(await addComment(db, request.params.slug, request.member.id, request.body.comment.body)) };
+    },
   );
 
   app.delete<{ Params: { slug: string; id: number } }>(

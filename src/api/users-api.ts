@@ -62,6 +62,8 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
   );
 
   async function updateProfile(request: FastifyRequest<{ Body: UpdateBody }>) {
+    // Profile and email changes: 10 an hour per account (SPEC §3, src/security/write-limits.ts).
+    await app.writeLimit(request, 'profile');
     const { bio, ...rest } = request.body.user;
     const userId = request.member.id;
     // Whoever else held a session or token (perhaps the reason for the change) is logged out:

@@ -2,7 +2,7 @@ import { type Kysely, type SelectQueryBuilder } from 'kysely';
 import { prepared, type SlotFn } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
-import { renderMarkdown } from '../content/markdown.js';
+import { markdownPool } from '../content/markdown-pool.js';
 import { actorNow, mayDeleteArticle, mayEditArticle, type Actor } from './access.js';
 import { isUniqueViolation } from './db-errors.js';
 import { retrySlug, uniqueSlug } from './slugs.js';
@@ -14,7 +14,7 @@ import { clampPage, type ArticleSummary, type ArticleView, type ConduitDb, type 
 // the viewer's favorited/following flags (correlated subqueries on primary-key indexes) and the
 // total; the hot ones are prepared once (src/db/prepared.ts).
 // Writes run in one transaction each; the Markdown is rendered and sanitized once here, at
-// write time.
+// write time, on a worker thread and before any transaction opens (src/content/markdown-pool.ts).
 
 /** Narrows `articles` (only WHERE clauses; the listing adds joins, order and paging). */
 export type ArticleScope = (qb: SelectQueryBuilder<Database, 'articles', object>) => SelectQueryBuilder<Database, 'articles', object>;
@@ -206,9 +206,20 @@ export async function getArticle(db: ConduitDb, slug: string, viewer: ViewerId):
   return article;
 }
 
+/**
+ * The body's stored HTML. A body whose HTML would outgrow its bound (src/content/markdown.ts)
+ * or whose rendering passes the deadline is refused, as the client's mistake (422), and
+ * nothing is written.
+ */
+async function renderBody(body: string): Promise<string> {
+  const outcome = await markdownPool().render(body);
+  if (outcome.ok) return outcome.html;
+  throw new AppError('VALIDATION', { body: [outcome.reason === 'too-large' ? 'renders too large' : 'takes too long to render'] });
+}
+
 /** Creates an article with its tags, all or nothing. The slug comes from the title. */
 export async function createArticle(db: ConduitDb, authorId: number, input: ArticleInput): Promise<ArticleView> {
-  const bodyHtml = renderMarkdown(input.body);
+  const bodyHtml = await renderBody(input.body);
   let slug = await uniqueSlug(db, input.title);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -240,13 +251,14 @@ async function articleOwner(db: ConduitDb, slug: string): Promise<{ id: number; 
 export async function updateArticle(db: ConduitDb, slug: string, actor: Actor, changes: ArticleChanges): Promise<ArticleView> {
   const found = await articleOwner(db, slug);
   if (!mayEditArticle(actor, found.author_id)) throw new AppError('FORBIDDEN', { article: ['may only be changed by its author'] });
+  const bodyHtml = changes.body === undefined ? undefined : await renderBody(changes.body);
   await db.transaction().execute(async (trx) => {
     await trx
       .updateTable('articles')
       .set({
         ...(changes.title !== undefined ? { title: changes.title } : {}),
         ...(changes.description !== undefined ? { description: changes.description } : {}),
-        ...(changes.body !== undefined ? { body: changes.body, body_html: renderMarkdown(changes.body) } : {}),
+        ...(changes.body !== undefined && bodyHtml !== undefined ? { body: changes.body, body_html: bodyHtml } : {}),
         updated_at: new Date().toISOString(),
       })
       .where('id', '=', found.id)

@@ -5,6 +5,7 @@ import sanitizeHtml from 'sanitize-html';
 // markdown-it with raw HTML off (a `<script>` in the source is shown as text), then
 // sanitize-html with an allowlist of tags, attributes and URL schemes. Articles are rendered
 // once when written and the result is stored (articles.body_html); reads never re-render.
+// Writes render on a worker thread, bounded in size and time (src/content/markdown-pool.ts).
 
 const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false });
 
@@ -68,6 +69,32 @@ const SANITIZE: sanitizeHtml.IOptions = {
 /** Markdown source → sanitized HTML, safe to emit raw (`<%~ %>`) in a template. */
 export function renderMarkdown(source: string): string {
   return sanitizeHtml(markdown.render(source), SANITIZE);
+}
+
+// How much larger than its source stored HTML may be. Honest Markdown renders to 1–3 times its
+// size; the densest legitimate constructs (a table of one-character cells, a run of short
+// links, every `&` escaped) stay near 6. A reference link is different: defined once and used
+// thousands of times, each three-character use repeats the whole URL, and a 99 KB body became
+// 26.7 MiB of HTML that every view sent. Bodies are at most LIMITS.body (100,000 characters), so
+// the most any article stores is about 800 KB.
+export const RENDER_EXPANSION = 8;
+/** Room for short sources, whose few links and paragraphs are large next to them. */
+export const RENDER_ALLOWANCE = 16 * 1024;
+
+/** The most HTML (in UTF-16 code units) a source of `length` may render to. */
+export const renderLimit = (length: number): number => length * RENDER_EXPANSION + RENDER_ALLOWANCE;
+
+/**
+ * renderMarkdown, or null when the HTML outgrows renderLimit. markdown-it's own output is
+ * checked first, so a blow-up is refused before the sanitizer walks megabytes of it (the
+ * sanitizer only drops markup, and adds a short rel to each link).
+ */
+export function renderMarkdownBounded(source: string): string | null {
+  const limit = renderLimit(source.length);
+  const raw = markdown.render(source);
+  if (raw.length > limit) return null;
+  const html = sanitizeHtml(raw, SANITIZE);
+  return html.length > limit ? null : html;
 }
 
 /** Runs arbitrary HTML through the same allowlist (for HTML that did not come from Markdown). */

@@ -72,6 +72,8 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
   });
 
   app.post<{ Body: ProfileBody }>('/settings', { ...guarded, schema: { body: profileBody } }, async (request, reply) => {
+    // Profile and email changes: 10 an hour per account (SPEC §3, src/security/write-limits.ts).
+    await app.writeLimit(request, 'profile');
     const user = request.member;
     const input = request.body;
     if (!validImage(input.image)) return render(request, reply, { status: 422, profile: input, profileErrors: { image: ['must be an http(s) URL'] } });

@@ -5,6 +5,7 @@ import { clientKey } from './client-key.js';
 import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
 import { SCAN_RETRY_MS, scansInFlight } from './scan-admission.js';
+import { createWriteLimit } from './write-limits.js';
 
 // The request limits of SPEC §3. The client is request.ip, which Fastify takes from
 // X-Forwarded-For only when the peer is in TRUST_PROXY (the right-most untrusted address), so
@@ -76,6 +77,8 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
       throw rateLimited(used.msLeft);
     }
   });
+
+  app.decorate('writeLimit', createWriteLimit(limit, auditOnce));
 
   app.decorate('clientScan', async function clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
     const client = clientKey(request.ip);

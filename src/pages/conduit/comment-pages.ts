@@ -3,6 +3,7 @@ import { addComment, deleteComment } from '../../conduit/comments.js';
 import { LIMITS } from '../../api/schemas.js';
 import type { Runtime } from '../../runtime.js';
 import { renderArticlePage } from './article-view.js';
+import { refusedAsTooFast } from './too-fast.js';
 import { buttonBody, csrfField, slugParams, type SlugParams } from './schemas.js';
 
 // Adding and deleting comments from the article page. A blank comment shows the page again
@@ -34,6 +35,12 @@ export async function commentPages(app: FastifyInstance, runtime: Runtime): Prom
       const { slug } = request.params;
       const body = request.body.body.trim();
       if (body === '') return renderArticlePage(db, request, reply.code(422), slug, { errors: ["Comment can't be blank."], body: request.body.body });
+      const limited = await refusedAsTooFast(() => app.writeLimit(request, 'comment'));
+      if (limited !== null) {
+        // The page again with the draft kept, rather than an error page that loses it.
+        reply.code(429).headers(limited.headers ?? {});
+        return renderArticlePage(db, request, reply, slug, { errors: ['You are commenting too quickly. Please wait a minute and try again.'], body: request.body.body });
+      }
       await addComment(db, slug, request.member.id, body);
       return reply.redirect(commentsAnchor(slug), 303);
     },

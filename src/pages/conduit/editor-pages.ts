@@ -6,6 +6,7 @@ import { can } from '../../auth/roles.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
 import { csrfField, slugParams, type SlugParams } from './schemas.js';
+import { refusedAsTooFast } from './too-fast.js';
 
 // Writing and editing articles. A form with a mistake comes back with the messages and with
 // what was typed (escaped by the template), never as a bare error page. Only the author may
@@ -75,12 +76,37 @@ function checkInput(values: Values): { errors: Errors; input: ArticleInput } {
 }
 
 function showEditor(reply: FastifyReply, slug: string | null, values: Values, errors: Errors = {}): FastifyReply {
-  if (Object.keys(errors).length > 0) reply.code(422);
+  if (Object.keys(errors).length > 0 && reply.statusCode < 400) reply.code(422);
   return reply.page('conduit/editor', { title: slug ? 'Edit article' : 'New article', slug, values, errors, limits: EDITOR_LIMITS });
 }
 
+/** A refusal the service gave as per-field messages (a body that renders too large or too slowly), or null. */
+const fieldErrors = (err: unknown): Errors | null =>
+  err instanceof AppError && err.code === 'VALIDATION' && err.fields !== undefined ? Object.fromEntries(Object.entries(err.fields).map(([k, v]) => [k, [...v]])) : null;
+
 export async function editorPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
+
+  /**
+   * Counts the write (creating and editing count alike, SPEC §3 "content writes") and runs it;
+   * a refusal comes back as the form with what was typed: 429 past the limit, 422 for a body
+   * the renderer refuses.
+   */
+  async function write(request: FastifyRequest, reply: FastifyReply, slug: string | null, values: Values, work: () => Promise<{ slug: string }>): Promise<FastifyReply> {
+    const limited = await refusedAsTooFast(() => app.writeLimit(request, 'article'));
+    if (limited !== null) {
+      reply.code(429).headers(limited.headers ?? {});
+      return showEditor(reply, slug, values, { articles: ['are being saved too quickly: please wait a minute and try again'] });
+    }
+    try {
+      const article = await work();
+      return reply.redirect(`/article/${encodeURIComponent(article.slug)}`, 303);
+    } catch (err) {
+      const errors = fieldErrors(err);
+      if (errors === null) throw err;
+      return showEditor(reply, slug, values, errors);
+    }
+  }
 
   /** The article `slug`, if the user may edit it; 403 for anyone else. */
   async function editable(request: FastifyRequest, slug: string) {
@@ -98,8 +124,7 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
     if (request.validationError) return showEditor(reply, null, values, schemaErrors(request));
     const { errors, input } = checkInput(values);
     if (Object.keys(errors).length > 0) return showEditor(reply, null, values, errors);
-    const article = await createArticle(db, request.member.id, input);
-    return reply.redirect(`/article/${encodeURIComponent(article.slug)}`, 303);
+    return write(request, reply, null, values, () => createArticle(db, request.member.id, input));
   });
 
   app.get<{ Params: SlugParams }>('/editor/:slug', { config: { access: 'member' }, schema: { params: slugParams } }, async function editForm(request, reply) {
@@ -117,8 +142,7 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
       if (request.validationError) return showEditor(reply, slug, values, schemaErrors(request));
       const { errors, input } = checkInput(values);
       if (Object.keys(errors).length > 0) return showEditor(reply, slug, values, errors);
-      const article = await updateArticle(db, slug, request.member, input);
-      return reply.redirect(`/article/${encodeURIComponent(article.slug)}`, 303);
+      return write(request, reply, slug, values, () => updateArticle(db, slug, request.member, input));
     },
   );
 }
