@@ -25,8 +25,14 @@ if (config.isProduction && errors.length > 0) {
   process.exit(1);
 }
 const runtime = await openRuntime(config, { ...(spec.searchPath ? { searchPath: spec.searchPath } : {}), ...(spec.redisPrefix ? { redisPrefix: spec.redisPrefix } : {}) });
-const app = await buildApp(runtime);
-app.get(TRIVIAL_PATH, { schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } } }, async () => ({ status: 'ok' }));
+// The trivial route is a page like any other: it runs the pages' scope (cookie, session, CSRF).
+const app = await buildApp(runtime, {
+  extraRoutes: {
+    pages: async (pages) => {
+      pages.get(TRIVIAL_PATH, { config: { access: 'public' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } } }, async () => ({ status: 'ok' }));
+    },
+  },
+});
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 serveIpc(typeof address === 'object' && address ? address.port : 0, async () => {
