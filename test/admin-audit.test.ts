@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AuditEvent } from '../src/audit/audit-log.js';
+import { TYPED_IDENTIFIER_MAX, type AuditEvent } from '../src/audit/audit-log.js';
 import type { Runtime } from '../src/runtime.js';
 import { BACKENDS } from './helpers/backends.js';
 import { setRole } from './helpers/conduit-fixtures.js';
@@ -145,5 +145,48 @@ for (const backend of BACKENDS) {
     assert.doesNotMatch(page.body, /<img src=x|<script>alert/);
     const everything = await admin.get('/admin/audit');
     for (const secret of [triedPassword, victim.password, admin.password, token]) assert.ok(!everything.body.includes(secret), 'no secret on the page');
+  });
+
+  test(`[${backend}] actors are named only by account id: what a client typed at login stays a clipped detail and is never shown as an actor`, async (t) => {
+    const { app, runtime } = await startTestApp(t, backend);
+    const admin = await adminBrowser(app, runtime);
+    const victim = await registeredBrowser(app);
+    const victimId = (await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', victim.username).executeTakeFirstOrThrow()).id;
+    const lookalike = `${admin.username} #2`; // reads like a real actor
+    const typedPassword = `Hunter2-typed-into-the-email-field-${'x'.repeat(120)}`;
+    const attacker = newBrowser(app);
+    assert.equal((await attacker.post('/login', { email: lookalike, password: 'wrong password 1' })).statusCode, 422);
+    assert.equal((await attacker.post('/login', { email: typedPassword, password: 'wrong password 2' })).statusCode, 422);
+    assert.equal((await attacker.post('/login', { email: victim.email.toUpperCase(), password: 'wrong password 3' })).statusCode, 422);
+    const viaApi = await app.inject({ method: 'POST', url: '/api/users/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ user: { email: 'ceo@example.com', password: 'wrong password 4' } }) });
+    assert.equal(viaApi.statusCode, 401);
+    // Two more from the same browser: the per-IP limit refuses the sixth (a ratelimit.hit).
+    for (let i = 0; i < 2; i++) await attacker.post('/login', { email: lookalike, password: 'wrong password 5' });
+    assert.equal((await attacker.post('/login', { email: lookalike, password: 'wrong password 6' })).statusCode, 429);
+
+    const rows = await runtime.db.kysely.selectFrom('audit_log').select(['event', 'actor_id', 'actor_name', 'details']).where('event', 'in', ['login.failure', 'ratelimit.hit', 'login.lockout']).orderBy('id').execute();
+    const typed = rows.map((r) => ({ event: r.event, actorId: r.actor_id, actorName: r.actor_name, identifier: (JSON.parse(r.details) as { identifier?: string }).identifier }));
+    assert.deepEqual(typed.slice(0, 4), [
+      { event: 'login.failure', actorId: null, actorName: null, identifier: lookalike },
+      { event: 'login.failure', actorId: null, actorName: null, identifier: `${typedPassword.toLowerCase().slice(0, TYPED_IDENTIFIER_MAX)}…` }, // normalized as an email is, then clipped
+      { event: 'login.failure', actorId: victimId, actorName: victim.username, identifier: victim.email },
+      { event: 'login.failure', actorId: null, actorName: null, identifier: 'ceo@example.com' },
+    ]);
+    const hit = typed.find((r) => r.event === 'ratelimit.hit');
+    assert.deepEqual(hit, { event: 'ratelimit.hit', actorId: null, actorName: null, identifier: lookalike.toLowerCase() });
+    for (const r of rows) assert.ok(r.actor_name === null || r.actor_name === victim.username, `actor ${r.actor_name}`);
+
+    const page = await admin.get('/admin/audit');
+    assert.equal(page.statusCode, 200);
+    const actors = [...page.body.matchAll(/<td data-label="Actor">([\s\S]*?)<\/td>/g)].map((m) => m[1]!);
+    assert.ok(actors.length >= 8, `${actors.length} rows`);
+    for (const actor of actors) {
+      assert.ok(!actor.includes(lookalike), `an actor cell shows what was typed: ${actor}`);
+      assert.doesNotMatch(actor, /hunter2|ceo@|@example\.com/i, `an actor cell shows what was typed: ${actor}`);
+    }
+    assert.ok(page.body.includes(lookalike), 'the typed text is still there to read, as a detail');
+    assert.ok(!page.body.toLowerCase().includes(typedPassword.toLowerCase()), 'never the whole of a long typed text');
+    const byActor = await admin.get(`/admin/audit?actor=${encodeURIComponent('#2')}`);
+    assert.equal(auditIds(byActor.body).length, 0, 'no actor is called by what was typed');
   });
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { typedIdentifier } from '../audit/audit-log.js';
 import { admitPasswordWork } from '../security/password-admission.js';
 import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, updateUser } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
@@ -44,7 +45,7 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
       const result = await checkCredentials(db, email, password);
       if (!result.ok) {
         await app.loginGuard.failed(request, account);
-        await app.audit(request, 'login.failure', { actorId: result.userId, actorName: account, details: { reason: result.reason } });
+        await app.audit(request, 'login.failure', { actorId: result.userId, details: { reason: result.reason, identifier: typedIdentifier(account), via: 'api' } });
         throw badCredentials();
       }
       await app.loginGuard.succeeded(request, account);

@@ -13,9 +13,14 @@ export const AUDIT_EVENTS = [
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
+// The actor is named only by account id (actor_id; actor_name is that account's username, for
+// reading): never by what a client typed. A login identifier — which may be a password typed
+// into the email field — goes in details, clipped (typedIdentifier), so it cannot pass for an actor.
+
 export interface AuditFields {
-  /** Defaults to request.user. */
+  /** The account that acted, or null for none. Defaults to request.user. */
   readonly actorId?: number | null;
+  /** That account's username when the caller has it at hand (else it is read); ignored without an actorId. */
   readonly actorName?: string | null;
   readonly details?: Readonly<Record<string, string | number | boolean | null>>;
 }
@@ -29,11 +34,24 @@ declare module 'fastify' {
 
 const clip = (s: string | undefined, n: number): string => (s ?? '').slice(0, n);
 
+/** Characters of a typed identifier kept in an audit row's details: enough to recognise an email, no more. */
+export const TYPED_IDENTIFIER_MAX = 64;
+
+/** What a client typed as a login identifier, bounded for an audit row's details (never for its actor). */
+export const typedIdentifier = (typed: string): string => (typed.length > TYPED_IDENTIFIER_MAX ? `${typed.slice(0, TYPED_IDENTIFIER_MAX)}…` : typed);
+
 export function registerAudit(app: FastifyInstance, runtime: Runtime): void {
   const db = runtime.db.kysely;
+  const usernameOf = async (id: number): Promise<string | null> => {
+    try {
+      return (await db.selectFrom('users').select('username').where('id', '=', id).executeTakeFirst())?.username ?? null;
+    } catch {
+      return null; // the write below will log what is wrong with the database
+    }
+  };
   app.decorate('audit', async function audit(request: FastifyRequest, event: AuditEvent, fields: AuditFields = {}) {
     const actorId = fields.actorId !== undefined ? fields.actorId : (request.user?.id ?? null);
-    const actorName = fields.actorName !== undefined ? fields.actorName : (request.user?.username ?? null);
+    const actorName = actorId === null ? null : (fields.actorName ?? (request.user?.id === actorId ? request.user.username : await usernameOf(actorId)));
     const details = fields.details ?? {};
     request.log.info({ audit: event, actorId, actorName: actorName === null ? null : clip(actorName, 254), details }, `audit ${event}`);
     try {

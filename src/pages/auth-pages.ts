@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
+import { typedIdentifier } from '../audit/audit-log.js';
 import { admitPasswordWork } from '../security/password-admission.js';
 import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, type UserRecord } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
@@ -54,7 +55,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
       const result = await checkCredentials(db, email, request.body.password);
       if (!result.ok) {
         await app.loginGuard.failed(request, email);
-        await app.audit(request, 'login.failure', { actorId: result.userId, actorName: email, details: { reason: result.reason } });
+        await app.audit(request, 'login.failure', { actorId: result.userId, details: { reason: result.reason, identifier: typedIdentifier(email) } });
         return privatePage(reply).code(422).page('login', { title: 'Sign in', errors: [LOGIN_FAILED], email: request.body.email, next });
       }
       await app.loginGuard.succeeded(request, email);

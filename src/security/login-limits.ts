@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { typedIdentifier } from '../audit/audit-log.js';
 import { rateLimited, retryAfterSeconds, type Count, type Limit, type LimitRule } from './limit-store.js';
 import { clientKey } from './client-key.js';
 
@@ -93,8 +94,7 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
         await limits.accountIp.block(pair, ACCOUNT_IP_BLOCK_SECONDS);
         await app.audit(request, 'login.lockout', {
           actorId: null,
-          actorName: acct,
-          details: { scope: 'account+ip', retryAfter: retryAfterSeconds(ACCOUNT_IP_BLOCK_SECONDS * 1000) },
+          details: { scope: 'account+ip', identifier: typedIdentifier(acct), retryAfter: retryAfterSeconds(ACCOUNT_IP_BLOCK_SECONDS * 1000) },
         });
       }
     },

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
-import type { AuditEvent, AuditFields } from '../audit/audit-log.js';
+import { typedIdentifier, type AuditEvent, type AuditFields } from '../audit/audit-log.js';
 import { clientKey } from './client-key.js';
 import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
@@ -48,8 +48,9 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
     const mark = await auditMarker.hit(key);
     if (mark.count !== 1) return;
     await app.audit(request, 'ratelimit.hit', {
-      ...(account === null ? {} : { actorId: null, actorName: account }),
-      details: { limit: key.split('|', 1)[0] ?? '', retryAfter: retryAfterSeconds(ms) },
+      // The account a login named is what the client typed: a detail, never the actor.
+      ...(account === null ? {} : { actorId: null }),
+      details: { limit: key.split('|', 1)[0] ?? '', ...(account === null ? {} : { identifier: typedIdentifier(account) }), retryAfter: retryAfterSeconds(ms) },
     });
   }
 
