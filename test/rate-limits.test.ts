@@ -33,7 +33,7 @@ const testRoutes: FastifyPluginAsync = async (app) => {
     await app.loginGuard.failed(request, request.body.account);
     return reply.code(401).send({ errors: { 'email or password': ['is invalid'] } });
   });
-  // Failures that raced past check() (many concurrent attempts): counted, not checked.
+  // Failures counted without check() first (a caller that skipped it): counted, not checked.
   app.post<{ Body: { account: string; password: string } }>('/test-fail', { config: { access: 'public' }, schema: { body } }, async (request, reply) => {
     await app.loginGuard.failed(request, request.body.account);
     return reply.code(401).send({ errors: { body: ['failed'] } });
@@ -149,6 +149,18 @@ for (const backend of BACKENDS) {
     for (let i = 0; i < 4; i++) assert.equal((await h.login('bob', 'guess')).statusCode, 401);
     assert.equal((await h.login('bob', RIGHT)).statusCode, 200);
     assert.equal(await h.auditCount('login.lockout'), 0);
+  });
+
+  test(`[${backend}] a refused attempt counts nothing: 150 attempts at a blocked account+IP leave the address its minute and its day`, async (t) => {
+    const h = await harness(t, backend);
+    for (let i = 0; i < 5; i++) assert.equal((await h.login('gina', 'guess')).statusCode, 401);
+    await h.advance(61_000); // past the per-IP minute: only the account+IP block refuses
+    // Counted first and given back when refused: more refusals than the day allows spend none of it.
+    for (let i = 0; i < 150; i++) assert.equal((await h.login('gina', 'guess')).statusCode, 429);
+    for (let i = 0; i < 5; i++) assert.equal((await h.login(`other${i}`, 'guess')).statusCode, 401, 'the minute is whole');
+    await h.advance(61_000);
+    assert.equal((await h.login('other9', RIGHT)).statusCode, 200, 'and so is the day');
+    assert.equal(await h.auditCount('login.lockout'), 1);
   });
 
   test(`[${backend}] with TRUST_PROXY=127.0.0.1 the right-most forwarded address is the client and spoofed left-most entries are ignored`, async (t) => {

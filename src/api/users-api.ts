@@ -41,6 +41,7 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     admitPasswordWork(async () => {
       const { email, password } = request.body.user;
       const account = email.trim().toLowerCase();
+      // Counted before the password is checked (src/security/login-limits.ts).
       await app.loginGuard.check(request, account);
       const result = await checkCredentials(db, email, password);
       if (!result.ok) {

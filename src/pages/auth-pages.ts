@@ -50,6 +50,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     admitPasswordWork(async () => {
       const email = normalizeEmail(request.body.email);
       const next = safeNext(request.query.next);
+      // Counted before the password is checked (src/security/login-limits.ts).
       await app.loginGuard.check(request, email);
       // The same check as the API: one argon2 verification whether or not the account exists.
       const result = await checkCredentials(db, email, request.body.password);

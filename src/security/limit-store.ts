@@ -66,6 +66,19 @@ export class Limit {
     }
   }
 
+  /**
+   * Takes one hit back, atomically (an attempt counted first that turned out not to count). A
+   * window that ended in between is removed rather than left below zero with a fresh expiry.
+   */
+  async refund(key: string): Promise<void> {
+    try {
+      const res = await this.limiter.reward(key);
+      if (res.consumedPoints < 0) await this.limiter.delete(key);
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
   /** Sets the count above the limit for `seconds`: refused until then, whatever the window. */
   async block(key: string, seconds: number): Promise<void> {
     try {

@@ -10,7 +10,11 @@ import { clientKey } from './client-key.js';
 //    minute is let through (a backoff the owner can still get through, not a lockout), and
 //    never more than 100 failed per hour.
 // "IP" is the client key (src/security/client-key.ts): an IPv6 client counts per /64.
-// Only failures are counted; check() reads the counts and refuses with 429 + Retry-After.
+//
+// Counted first: check() adds the attempt to every count before the password is checked and
+// refuses when a count is over, so parallel attempts cannot all pass a check that none of them
+// has counted yet (each store counts atomically). A refused attempt takes its counts back; a
+// successful one gives back its failure counts.
 
 export const LOGIN_RULES = {
   ipMinute: { name: 'login-ip-min', points: 5, duration: 60 },
@@ -25,73 +29,99 @@ export const LOGIN_RULES = {
 export const ACCOUNT_IP_BLOCK_SECONDS = 15 * 60;
 
 export interface LoginGuard {
-  /** Throws AppError('RATE_LIMITED') with a Retry-After header when this attempt must not proceed. */
+  /**
+   * Counts this attempt against every login limit before the password is checked; throws
+   * AppError('RATE_LIMITED') with a Retry-After header (having taken its counts back) when it
+   * must not proceed.
+   */
   check(request: FastifyRequest, account: string): Promise<void>;
-  /** Counts a failed attempt for the IP, the account+IP and the account. */
+  /** The password was wrong: the attempt stays counted (counted now if check() was not called). */
   failed(request: FastifyRequest, account: string): Promise<void>;
-  /** Clears the consecutive-failure count for account+IP. */
+  /** The password was right: the attempt's failure counts are given back and account+IP's consecutive failures cleared. */
   succeeded(request: FastifyRequest, account: string): Promise<void>;
 }
 
 type Limits = { readonly [K in keyof typeof LOGIN_RULES]: Limit };
+type Counted = readonly [Limit, string];
+
+/** What check() counted for one request, settled by failed() or succeeded(). */
+interface Reservation {
+  readonly account: string;
+  /** Counts of failures: given back when the password was right. */
+  readonly failures: readonly Counted[];
+  /** The account+IP count this attempt reached. */
+  readonly pairCount: number;
+}
+
+const reservations = new WeakMap<FastifyRequest, Reservation>();
 
 /** Emails and usernames are matched case-insensitively, so "Alice" and "alice" share a count. */
 export const accountKey = (account: string): string => account.trim().toLowerCase().slice(0, 254);
 // A client key (an IP, or an IPv6 /64) never contains "|", so the pair key cannot be forged from another pair.
 const pairKey = (client: string, account: string): string => `${client}|${accountKey(account)}`;
 
-const refuses = (c: Count, points: number): boolean => c.count >= points && c.msLeft > 0;
+/** Milliseconds to wait when the count is past the rule's points (counted first: the attempt itself is in it), else 0. */
+const over = (c: Count, rule: LimitRule): number => (c.count > rule.points ? Math.max(c.msLeft, 1) : 0);
 
 export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce: (request: FastifyRequest, key: string, account: string, ms: number) => Promise<void>): LoginGuard {
+  const giveBack = (counted: readonly Counted[]): Promise<unknown> => Promise.all(counted.map(([limit, key]) => limit.refund(key)));
+
+  async function refuse(request: FastifyRequest, counted: readonly Counted[], auditKey: string, account: string, wait: number): Promise<never> {
+    await giveBack(counted);
+    await auditOnce(request, auditKey, account, wait);
+    throw rateLimited(wait);
+  }
+
+  /** A failure counted without check() first (a caller that skipped it): every count, no refusal. */
+  async function countFailure(request: FastifyRequest, acct: string): Promise<Reservation> {
+    const client = clientKey(request.ip);
+    const pair = pairKey(client, acct);
+    const [, , , , failures] = await Promise.all([
+      limits.ipMinute.hit(client),
+      limits.ipDay.hit(client),
+      limits.accountWindow.hit(acct),
+      limits.accountHour.hit(acct),
+      limits.accountIp.hit(pair),
+    ]);
+    return { account: acct, failures: [], pairCount: failures.count };
+  }
+
   return {
     async check(request, account) {
       const acct = accountKey(account);
       const client = clientKey(request.ip);
-      const pair = pairKey(client, account);
-      const [ipMinute, ipDay, accountIp, accountHour] = await Promise.all([
-        limits.ipMinute.peek(client),
-        limits.ipDay.peek(client),
-        limits.accountIp.peek(pair),
-        limits.accountHour.peek(acct),
-      ]);
-      const waits = [
-        refuses(ipMinute, LOGIN_RULES.ipMinute.points) ? ipMinute.msLeft : 0,
-        refuses(ipDay, LOGIN_RULES.ipDay.points) ? ipDay.msLeft : 0,
-        refuses(accountIp, LOGIN_RULES.accountIp.points) ? accountIp.msLeft : 0,
-        refuses(accountHour, LOGIN_RULES.accountHour.points) ? accountHour.msLeft : 0,
-      ];
+      const pair = pairKey(client, acct);
+      // This client's limits first: a refused client never touches the account's counts.
+      const [ipMinute, ipDay, accountIp] = await Promise.all([limits.ipMinute.hit(client), limits.ipDay.hit(client), limits.accountIp.hit(pair)]);
+      const failures: Counted[] = [[limits.ipMinute, client], [limits.ipDay, client]];
+      const counted: Counted[] = [...failures, [limits.accountIp, pair]];
       // Refused until every limit that refuses has cleared: tell the longest wait.
-      const wait = Math.max(...waits);
-      if (wait > 0) {
-        await auditOnce(request, `login|${pair}`, acct, wait);
-        throw rateLimited(wait);
-      }
-      const recent = await limits.accountWindow.peek(acct);
-      if (refuses(recent, LOGIN_RULES.accountWindow.points)) {
-        // Backoff: the first attempt in each minute goes through (atomically counted here).
+      const clientWait = Math.max(over(ipMinute, LOGIN_RULES.ipMinute), over(ipDay, LOGIN_RULES.ipDay), over(accountIp, LOGIN_RULES.accountIp));
+      if (clientWait > 0) return refuse(request, counted, `login|${pair}`, acct, clientWait);
+
+      const [recent, hour] = await Promise.all([limits.accountWindow.hit(acct), limits.accountHour.hit(acct)]);
+      failures.push([limits.accountWindow, acct], [limits.accountHour, acct]);
+      counted.push([limits.accountWindow, acct], [limits.accountHour, acct]);
+      const hourWait = over(hour, LOGIN_RULES.accountHour);
+      if (hourWait > 0) return refuse(request, counted, `login|${pair}`, acct, hourWait);
+      if (recent.count > LOGIN_RULES.accountWindow.points) {
+        // Backoff: one attempt per minute, whatever its outcome (the slot is not given back).
         const slot = await limits.accountBackoff.hit(acct);
-        if (slot.count > LOGIN_RULES.accountBackoff.points) {
-          await auditOnce(request, `login-backoff|${acct}`, acct, slot.msLeft);
-          throw rateLimited(slot.msLeft);
-        }
+        const slotWait = over(slot, LOGIN_RULES.accountBackoff);
+        if (slotWait > 0) return refuse(request, [...counted, [limits.accountBackoff, acct]], `login-backoff|${acct}`, acct, slotWait);
       }
+      reservations.set(request, { account: acct, failures, pairCount: accountIp.count });
     },
 
     async failed(request, account) {
       const acct = accountKey(account);
-      const client = clientKey(request.ip);
-      await Promise.all([
-        limits.ipMinute.hit(client),
-        limits.ipDay.hit(client),
-        limits.accountWindow.hit(acct),
-        limits.accountHour.hit(acct),
-      ]);
-      const pair = pairKey(client, account);
-      const failures = await limits.accountIp.hit(pair);
-      // Exactly one failure reaches the threshold (the store counts atomically): block and
-      // audit once per block, not once per refused request.
-      if (failures.count === LOGIN_RULES.accountIp.points) {
-        await limits.accountIp.block(pair, ACCOUNT_IP_BLOCK_SECONDS);
+      const reserved = reservations.get(request);
+      reservations.delete(request);
+      const attempt = reserved?.account === acct ? reserved : await countFailure(request, acct);
+      // Exactly one attempt reaches the threshold (counts are atomic and each attempt holds its
+      // own): block and audit once per block, not once per refused request.
+      if (attempt.pairCount === LOGIN_RULES.accountIp.points) {
+        await limits.accountIp.block(pairKey(clientKey(request.ip), acct), ACCOUNT_IP_BLOCK_SECONDS);
         await app.audit(request, 'login.lockout', {
           actorId: null,
           details: { scope: 'account+ip', identifier: typedIdentifier(acct), retryAfter: retryAfterSeconds(ACCOUNT_IP_BLOCK_SECONDS * 1000) },
@@ -100,7 +130,11 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
     },
 
     async succeeded(request, account) {
-      await limits.accountIp.clear(pairKey(clientKey(request.ip), account));
+      const acct = accountKey(account);
+      const reserved = reservations.get(request);
+      reservations.delete(request);
+      const attempt = reserved?.account === acct ? reserved : null;
+      await Promise.all([giveBack(attempt?.failures ?? []), limits.accountIp.clear(pairKey(clientKey(request.ip), acct))]);
     },
   };
 }
