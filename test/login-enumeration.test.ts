@@ -58,6 +58,31 @@ for (const backend of BACKENDS) {
     assert.equal(pageAnswers.size, 1, `one page answer for all three: ${[...pageAnswers].join(' | ')}`);
   });
 
+  test(`[${backend}] a browser holding a device cookie gets the same answer and one verification for an unknown email, a wrong password and a locked account`, async (t) => {
+    const { app, runtime } = await startTestApp(t, backend);
+    const jake = await makeUser(app, runtime, 'jake');
+    const locked = await makeUser(app, runtime, 'locked_lou');
+    // The browser signed in to both accounts before: it holds a device cookie for each.
+    const browser = newBrowser(app);
+    for (const user of [jake, locked]) assert.equal((await browser.post('/login', { email: user.email, password: STRONG_PASSWORD })).statusCode, 303);
+    assert.match(browser.cookieHeader(), new RegExp(`device-${jake.id}=.*device-${locked.id}=`));
+    await runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('id', '=', locked.id).execute();
+    const answers = new Set<string>();
+    const cases = [
+      ['unknown email', 'nobody-here@example.com', STRONG_PASSWORD],
+      ['wrong password', jake.email, `${STRONG_PASSWORD}-wrong`],
+      ['locked account', locked.email, STRONG_PASSWORD],
+    ] as const;
+    for (const [what, email, password] of cases) {
+      const hashes = await verifiedHashes(async () => {
+        const res = await browser.post('/login', { email, password }, { from: '/login' });
+        answers.add(`${res.statusCode} ${/<ul class="errors">[\s\S]*?<\/ul>/.exec(res.body)?.[0] ?? ''}`);
+      });
+      assert.equal(hashes.length, 1, `${what}: one verification`);
+    }
+    assert.equal(answers.size, 1, [...answers].join(' | '));
+  });
+
   test(`[${backend}] a hash made with weaker parameters is replaced on the next successful login`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const jake = await makeUser(app, runtime, 'jake');

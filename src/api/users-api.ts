@@ -41,7 +41,8 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
     admitPasswordWork(async () => {
       const { email, password } = request.body.user;
       const account = email.trim().toLowerCase();
-      // Counted before the password is checked (src/security/login-limits.ts).
+      // Counted before the password is checked. No device cookie here: the API is for token
+      // clients and reads no cookie, so a client kept out by the backoff signs in on the pages.
       await app.loginGuard.check(request, account);
       const result = await checkCredentials(db, email, password);
       if (!result.ok) {

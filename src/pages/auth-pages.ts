@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
 import { typedIdentifier } from '../audit/audit-log.js';
+import { deviceCookies } from '../security/device-cookies.js';
 import { admitPasswordWork } from '../security/password-admission.js';
 import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, type UserRecord } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
@@ -41,6 +42,7 @@ const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-c
 
 export async function authPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
+  const devices = deviceCookies(runtime.config, db);
 
   app.get<{ Querystring: NextQuery }>('/login', { config: { access: 'public' }, schema: { querystring: nextQuery } }, async (request, reply) => {
     return privatePage(reply).page('login', { title: 'Sign in', errors: [], email: '', next: safeNext(request.query.next) });
@@ -50,8 +52,9 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     admitPasswordWork(async () => {
       const email = normalizeEmail(request.body.email);
       const next = safeNext(request.query.next);
-      // Counted before the password is checked (src/security/login-limits.ts).
-      await app.loginGuard.check(request, email);
+      // Counted before the password is checked; a browser that signed in to this account before
+      // is let past the account's all-sources backoff (device cookies), never past the per-IP limits.
+      await app.loginGuard.check(request, email, await devices.trustedFor(request, email));
       // The same check as the API: one argon2 verification whether or not the account exists.
       const result = await checkCredentials(db, email, request.body.password);
       if (!result.ok) {
@@ -61,6 +64,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
       }
       await app.loginGuard.succeeded(request, email);
       await app.sessions.start(request, reply, result.user, result.authVersion);
+      devices.issue(reply, result.user.id);
       await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username });
       return reply.redirect(next, 303);
     }),
@@ -84,6 +88,8 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
         throw err;
       }
       await app.sessions.start(request, reply, user, NEW_ACCOUNT_AUTH_VERSION);
+      // The browser that made the account signed in to it: the owner's, as far as the limits go.
+      devices.issue(reply, user.id);
       await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
       return reply.redirect('/', 303);
     }),

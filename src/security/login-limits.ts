@@ -15,6 +15,12 @@ import { clientKey } from './client-key.js';
 // refuses when a count is over, so parallel attempts cannot all pass a check that none of them
 // has counted yet (each store counts atomically). A refused attempt takes its counts back; a
 // successful one gives back its failure counts.
+//
+// OWASP device cookies (src/security/device-cookies.ts): an attempt from a browser that signed
+// in to the account before is exempt from the account's all-sources limits, so an attacker
+// spreading guesses over many addresses cannot keep the owner out. It still meets the per-IP
+// and account+IP limits, and its failures count against the device: past 10 in a day the
+// device is trusted no more (a stolen cookie buys a thief 10 guesses, not a way round the limits).
 
 export const LOGIN_RULES = {
   ipMinute: { name: 'login-ip-min', points: 5, duration: 60 },
@@ -24,6 +30,7 @@ export const LOGIN_RULES = {
   accountWindow: { name: 'login-acct-15m', points: 10, duration: 15 * 60 },
   accountBackoff: { name: 'login-acct-backoff', points: 1, duration: 60 },
   accountHour: { name: 'login-acct-hour', points: 100, duration: 60 * 60 },
+  device: { name: 'login-device', points: 10, duration: 24 * 60 * 60 },
 } as const satisfies Record<string, LimitRule>;
 
 export const ACCOUNT_IP_BLOCK_SECONDS = 15 * 60;
@@ -32,9 +39,10 @@ export interface LoginGuard {
   /**
    * Counts this attempt against every login limit before the password is checked; throws
    * AppError('RATE_LIMITED') with a Retry-After header (having taken its counts back) when it
-   * must not proceed.
+   * must not proceed. `device` is the key of a valid device cookie for this very account
+   * (DeviceCookies.trustedFor), or null.
    */
-  check(request: FastifyRequest, account: string): Promise<void>;
+  check(request: FastifyRequest, account: string, device?: string | null): Promise<void>;
   /** The password was wrong: the attempt stays counted (counted now if check() was not called). */
   failed(request: FastifyRequest, account: string): Promise<void>;
   /** The password was right: the attempt's failure counts are given back and account+IP's consecutive failures cleared. */
@@ -51,6 +59,8 @@ interface Reservation {
   readonly failures: readonly Counted[];
   /** The account+IP count this attempt reached. */
   readonly pairCount: number;
+  /** The trusted device and the count it reached, or null. */
+  readonly device: { readonly key: string; readonly count: number; readonly msLeft: number } | null;
 }
 
 const reservations = new WeakMap<FastifyRequest, Reservation>();
@@ -72,6 +82,14 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
     throw rateLimited(wait);
   }
 
+  /** Counts the device's attempt; null (nothing counted) when the device has failed too often to be trusted. */
+  async function trustDevice(key: string): Promise<Reservation['device']> {
+    const used = await limits.device.hit(key);
+    if (used.count <= LOGIN_RULES.device.points) return { key, count: used.count, msLeft: used.msLeft };
+    await limits.device.refund(key);
+    return null;
+  }
+
   /** A failure counted without check() first (a caller that skipped it): every count, no refusal. */
   async function countFailure(request: FastifyRequest, acct: string): Promise<Reservation> {
     const client = clientKey(request.ip);
@@ -83,11 +101,11 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
       limits.accountHour.hit(acct),
       limits.accountIp.hit(pair),
     ]);
-    return { account: acct, failures: [], pairCount: failures.count };
+    return { account: acct, failures: [], pairCount: failures.count, device: null };
   }
 
   return {
-    async check(request, account) {
+    async check(request, account, device = null) {
       const acct = accountKey(account);
       const client = clientKey(request.ip);
       const pair = pairKey(client, acct);
@@ -99,18 +117,24 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
       const clientWait = Math.max(over(ipMinute, LOGIN_RULES.ipMinute), over(ipDay, LOGIN_RULES.ipDay), over(accountIp, LOGIN_RULES.accountIp));
       if (clientWait > 0) return refuse(request, counted, `login|${pair}`, acct, clientWait);
 
-      const [recent, hour] = await Promise.all([limits.accountWindow.hit(acct), limits.accountHour.hit(acct)]);
-      failures.push([limits.accountWindow, acct], [limits.accountHour, acct]);
-      counted.push([limits.accountWindow, acct], [limits.accountHour, acct]);
-      const hourWait = over(hour, LOGIN_RULES.accountHour);
-      if (hourWait > 0) return refuse(request, counted, `login|${pair}`, acct, hourWait);
-      if (recent.count > LOGIN_RULES.accountWindow.points) {
-        // Backoff: one attempt per minute, whatever its outcome (the slot is not given back).
-        const slot = await limits.accountBackoff.hit(acct);
-        const slotWait = over(slot, LOGIN_RULES.accountBackoff);
-        if (slotWait > 0) return refuse(request, [...counted, [limits.accountBackoff, acct]], `login-backoff|${acct}`, acct, slotWait);
+      const trusted = device === null ? null : await trustDevice(device);
+      if (trusted !== null) {
+        // The device's count is cleared on success rather than given back.
+        counted.push([limits.device, trusted.key]);
+      } else {
+        const [recent, hour] = await Promise.all([limits.accountWindow.hit(acct), limits.accountHour.hit(acct)]);
+        failures.push([limits.accountWindow, acct], [limits.accountHour, acct]);
+        counted.push([limits.accountWindow, acct], [limits.accountHour, acct]);
+        const hourWait = over(hour, LOGIN_RULES.accountHour);
+        if (hourWait > 0) return refuse(request, counted, `login|${pair}`, acct, hourWait);
+        if (recent.count > LOGIN_RULES.accountWindow.points) {
+          // Backoff: one attempt per minute, whatever its outcome (the slot is not given back).
+          const slot = await limits.accountBackoff.hit(acct);
+          const slotWait = over(slot, LOGIN_RULES.accountBackoff);
+          if (slotWait > 0) return refuse(request, [...counted, [limits.accountBackoff, acct]], `login-backoff|${acct}`, acct, slotWait);
+        }
       }
-      reservations.set(request, { account: acct, failures, pairCount: accountIp.count });
+      reservations.set(request, { account: acct, failures, pairCount: accountIp.count, device: trusted });
     },
 
     async failed(request, account) {
@@ -127,6 +151,12 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
           details: { scope: 'account+ip', identifier: typedIdentifier(acct), retryAfter: retryAfterSeconds(ACCOUNT_IP_BLOCK_SECONDS * 1000) },
         });
       }
+      if (attempt.device !== null && attempt.device.count === LOGIN_RULES.device.points) {
+        await app.audit(request, 'login.lockout', {
+          actorId: null,
+          details: { scope: 'device', identifier: typedIdentifier(acct), retryAfter: retryAfterSeconds(attempt.device.msLeft) },
+        });
+      }
     },
 
     async succeeded(request, account) {
@@ -134,7 +164,11 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
       const reserved = reservations.get(request);
       reservations.delete(request);
       const attempt = reserved?.account === acct ? reserved : null;
-      await Promise.all([giveBack(attempt?.failures ?? []), limits.accountIp.clear(pairKey(clientKey(request.ip), acct))]);
+      await Promise.all([
+        giveBack(attempt?.failures ?? []),
+        limits.accountIp.clear(pairKey(clientKey(request.ip), acct)),
+        attempt?.device ? limits.device.clear(attempt.device.key) : undefined,
+      ]);
     },
   };
 }

@@ -68,6 +68,7 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
     accountWindow: limit(LOGIN_RULES.accountWindow),
     accountBackoff: limit(LOGIN_RULES.accountBackoff),
     accountHour: limit(LOGIN_RULES.accountHour),
+    device: limit(LOGIN_RULES.device),
   }, auditOnce));
 
   app.decorate('registrationLimit', async function registrationLimit(request: FastifyRequest) {
