@@ -60,6 +60,8 @@ for (const backend of BACKENDS) {
         assert.equal(res.statusCode, 303, what);
         assert.equal(res.headers.location, `/login?next=${encodeURIComponent(route.method === 'GET' ? url : '/')}`, what);
       }
+      // The HEAD Fastify adds beside each GET carries the same guard.
+      if (route.method === 'GET') assert.equal((await app.inject({ method: 'HEAD', url })).statusCode, res.statusCode, `HEAD ${route.url}`);
     }
   });
 
