@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, LightMyRequestResponse } from 'fastify';
 import { hashPassword } from '../../src/accounts/password-hasher.js';
 import type { Runtime } from '../../src/runtime.js';
+import { formCsrf } from './login.js';
 
 // A tiny cookie-keeping client over app.inject, standing in for a browser with JavaScript off:
 // it keeps what Set-Cookie says (and forgets cleared cookies), posts urlencoded forms, and
@@ -52,9 +53,11 @@ export class Browser {
     return m[1]!;
   }
 
-  /** Posts a form from `page` the way the browser would: with that page's token. */
+  /** Posts the form of `page` that posts to `action` the way the browser would: with that form's own token. */
   async submit(page: string, action: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    const _csrf = await this.csrf(page);
+    await this.get(page);
+    const _csrf = formCsrf(this.lastBody, action);
+    if (!_csrf) throw new Error(_csrf === null ? `the form posting to ${action} on ${page} has no _csrf field` : `no form posting to ${action} on ${page}`);
     return this.post(action, { ...form, _csrf }, headers);
   }
 

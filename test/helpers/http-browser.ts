@@ -1,3 +1,5 @@
+import { formCsrf } from './login.js';
+
 // A cookie-keeping client over real HTTP (fetch), standing in for one browser with JavaScript
 // off that a load balancer sends to whichever instance it likes: every call names the instance
 // (its base URL), while cookies, the Origin the browser presents and its client address stay
@@ -69,9 +71,11 @@ export class HttpBrowser {
     return m[1]!;
   }
 
-  /** Shows `page` on `pageBase`, then posts its form to `action` on `actionBase`. */
+  /** Shows `page` on `pageBase`, then posts its form for `action` to `actionBase`, with that form's own token. */
   async submit(pageBase: string, page: string, actionBase: string, action: string, form: Record<string, string>): Promise<HttpResponse> {
-    const _csrf = await this.csrf(pageBase, page);
+    const res = await this.get(pageBase, page);
+    const _csrf = formCsrf(res.body, action);
+    if (!_csrf) throw new Error(_csrf === null ? `the form posting to ${action} on ${page} has no _csrf field` : `no form posting to ${action} on ${pageBase}${page} (status ${res.status})`);
     return this.post(actionBase, action, { ...form, _csrf });
   }
 

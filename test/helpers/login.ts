@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 
-// A tiny browser for the HTML pages: it keeps cookies, reads the CSRF token out of the page it
-// was given (as a real form would), and registers and logs in through POST /register and
-// POST /login. Each browser has its own client address, so the per-IP limits of one test user
-// never touch another's.
+// A tiny browser for the HTML pages: it keeps cookies, submits a form with the CSRF token
+// inside that very form (as a real browser does: a form that lost its own `_csrf` field fails
+// here as it would there, whatever other forms the page has), and registers and logs in through
+// POST /register and POST /login. Each browser has its own client address, so the per-IP limits
+// of one test user never touch another's.
 
 let nextAddress = 1;
 
@@ -14,7 +15,13 @@ export interface PageBrowser {
   readonly email: string;
   readonly password: string;
   get(url: string): Promise<LightMyRequestResponse>;
-  /** Posts a form with the CSRF token rendered by `from` (default /login, which every visitor may see). */
+  /**
+   * Submits the form that posts to `url`, as found on page `from` (default: `url` itself, else
+   * the nearest page up its path, e.g. /settings for /settings/password, else /), with the
+   * `_csrf` inside that form; a form without its own `_csrf` fails the test. When no page shows
+   * a form for `url` (an attack), another form's token of the session is sent. `csrf: false`
+   * posts `fields` as given (an attack's own token).
+   */
   post(url: string, fields?: Record<string, string>, options?: { from?: string; csrf?: boolean }): Promise<LightMyRequestResponse>;
   /** The current CSRF token, as the given page renders it. */
   csrf(from?: string): Promise<string>;
@@ -22,6 +29,35 @@ export interface PageBrowser {
   cookieHeader(): string;
 }
 
+const unescapeHtml = (text: string): string => text.replaceAll('&amp;', '&').replaceAll('&#39;', "'").replaceAll('&quot;', '"');
+
+/**
+ * The `_csrf` inside the POST form of `html` whose action is `url` (paths compared, query
+ * ignored): undefined when no such form is on the page, null when the form has no token.
+ */
+export function formCsrf(html: string, url: string): string | null | undefined {
+  const path = url.split('?')[0];
+  for (const form of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)) {
+    const action = /\baction="([^"]*)"/.exec(form[1]!)?.[1];
+    if (action === undefined || unescapeHtml(action).split('?')[0] !== path) continue;
+    if (!/\bmethod="post"/i.test(form[1]!)) continue;
+    return /name="_csrf" value="([^"]+)"/.exec(form[2]!)?.[1] ?? null;
+  }
+  return undefined;
+}
+
+/**
+ * Pages a browser could have submitted `url` from: itself, its parent (/settings for
+ * /settings/password, /article/x for /article/x/comments), then /. No further up: a GET of a
+ * page the user may not see (/admin as a member) is itself an audited refusal.
+ */
+export function formPages(url: string): string[] {
+  const path = url.split('?')[0]!;
+  const parent = path.slice(0, path.lastIndexOf('/'));
+  return [...new Set([path, ...(parent ? [parent] : []), '/'])];
+}
+
+/** The first `_csrf` of any form on the page: for attacks that bring a token of their own choosing. */
 export function csrfFrom(html: string): string {
   const match = /name="_csrf" value="([^"]+)"/.exec(html);
   assert.ok(match, 'the page has a CSRF field');
@@ -58,7 +94,30 @@ export function newBrowser(app: FastifyInstance, identity: { username?: string }
     },
     async post(url, fields = {}, options = {}) {
       const form: Record<string, string> = { ...fields };
-      if (options.csrf !== false) form._csrf = await browser.csrf(options.from ?? '/login');
+      if (options.csrf !== false) {
+        const pages = options.from ? [options.from] : formPages(url);
+        let token: string | null = null;
+        let fallback: string | null = null;
+        for (const page of pages) {
+          const res = await send({ method: 'GET', url: page });
+          if (res.statusCode !== 200) continue;
+          const found = formCsrf(res.body, url);
+          if (found === undefined) {
+            fallback ??= /name="_csrf" value="([^"]+)"/.exec(res.body)?.[1] ?? null;
+            continue;
+          }
+          assert.ok(found, `the form posting to ${url} on ${page} carries its own _csrf field (a browser would post it without one and get 403)`);
+          token = found;
+          break;
+        }
+        // No page shows a form for this action (an attack, or a form this user is not shown):
+        // the request carries the session's token from another form (the login page's, which every
+        // visitor may see, if need be), as a forger holding a page of the site would.
+        if (token === null && fallback === null) fallback = /name="_csrf" value="([^"]+)"/.exec((await send({ method: 'GET', url: '/login' })).body)?.[1] ?? null;
+        token ??= fallback;
+        assert.ok(token, `a page among ${pages.join(', ')} has a CSRF token for ${url}`);
+        form._csrf = token;
+      }
       return send({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(form).toString() });
     },
   };
