@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   readonly migrate?: boolean;
   /** PostgreSQL: how long a request's query may go unanswered (tests shorten it; see DbOptions). */
   readonly queryTimeoutMs?: number;
+  /** How long one scan (a search, an admin's filter) may run (tests shorten it; see DbOptions). */
+  readonly scanTimeoutMs?: number;
 }
 
 export function connectRedis(url: string, prefix: string): Redis {
@@ -58,6 +60,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const db = openDatabase(config, {
     ...(options.searchPath ? { searchPath: options.searchPath } : {}),
     ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
+    ...(options.scanTimeoutMs ? { scanTimeoutMs: options.scanTimeoutMs } : {}),
   });
   let redis: Redis | null = null;
   try {

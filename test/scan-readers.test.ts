@@ -22,7 +22,8 @@ const slowCount = (n: number) => (db: Kysely<Database>) =>
 
 if (BACKENDS.includes('sqlite')) {
   test('[sqlite] a long scan runs off the event loop: timers and the app connection keep answering while it runs', async (t) => {
-    const { runtime } = await startTestApp(t, 'sqlite');
+    // Its deadline far away: this scan is meant to run to its end.
+    const { runtime } = await startTestApp(t, 'sqlite', {}, { scanTimeoutMs: 600_000 });
     const db = runtime.db;
     await db.scan(slowCount(1)(db.kysely)); // the reader thread is started
 
@@ -65,7 +66,7 @@ if (BACKENDS.includes('sqlite')) {
     const dir = mkdtempSync(join(tmpdir(), 'bastion-scan-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'later.db');
-    const readers = new ScanReaders(file);
+    const readers = new ScanReaders(file, (node, id) => runtime.db.kysely.getExecutor().compileQuery(node, id));
     t.after(() => readers.close());
     const query = slowCount(1)(runtime.db.kysely).compile();
     await assert.rejects(readers.run(query), (err: Error & { code?: string }) => err.code === 'SQLITE_CANTOPEN', 'no file yet: the reader fails');

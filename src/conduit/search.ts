@@ -1,6 +1,7 @@
 import { SqliteAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
+import { AppError } from '../http/app-error.js';
 import { admitScan } from '../security/scan-admission.js';
 import { articleSummaries, type ArticleScope } from './articles.js';
 import { clampPage, type ArticleSummary, type ConduitDb, type Page, type PageRequest, type ViewerId } from './types.js';
@@ -20,10 +21,22 @@ import { clampPage, type ArticleSummary, type ConduitDb, type Page, type PageReq
 // it is admitted a few scans at a time (src/security/scan-admission.ts), and on SQLite it
 // runs on a reader thread (Db.scan), not on the event loop. It is one statement, the page's ids
 // with the total counted in the same pass (count(*) over ()); the page's articles are then read
-// by id, on their primary key.
+// by id, on their primary key. It stops at its deadline (src/db/scan-deadline.ts), or when the
+// client hangs up.
+//
+// What one article costs to match grows with the body (up to 100,000 characters) times the
+// length of the words: an FTS5 phrase is checked at every place its first trigram occurs, a LIKE
+// at every place its first character does. Over bodies of `a`×99,000 a 200-character word cost
+// 86 ms of CPU per article on SQLite (and PostgreSQL's LIKE recheck is alike). The words are
+// therefore bounded: at most 8, each at most 64 characters, 200 in all. That bounds one row's
+// cost (about 26 ms for a 64-character word, 86 ms for the longest query), and the deadline
+// bounds how many rows a search may go through; nothing then grows with the data.
 
 export const SEARCH_MAX = 200;
-const MAX_WORDS = 8;
+/** Words searched for at most; later ones are not (the page says so). */
+export const SEARCH_WORDS_MAX = 8;
+/** A longer word is refused: no article has one, and it is the costliest thing to match. */
+export const SEARCH_WORD_MAX = 64;
 /** The trigram tokenizer cannot look up anything shorter. */
 const TRIGRAM = 3;
 
@@ -32,10 +45,29 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+export interface SearchTerms {
+  /** The distinct words searched for, lower-cased, at most SEARCH_WORDS_MAX. */
+  readonly words: string[];
+  /** Distinct words past SEARCH_WORDS_MAX, left out. */
+  readonly leftOut: number;
+  /** The first word longer than SEARCH_WORD_MAX characters, if any: the query is then refused. */
+  readonly tooLong?: string;
+}
+
+/** A query's words, and what is wrong with them. */
+export function searchTerms(query: string): SearchTerms {
+  const all = [...new Set(query.slice(0, SEARCH_MAX).toLowerCase().split(/\s+/).filter((w) => w !== ''))];
+  const tooLong = all.find((w) => [...w].length > SEARCH_WORD_MAX);
+  return { words: all.slice(0, SEARCH_WORDS_MAX), leftOut: Math.max(0, all.length - SEARCH_WORDS_MAX), ...(tooLong === undefined ? {} : { tooLong }) };
+}
+
 /** The distinct words of a query, lower-cased, at most 8. */
 export function searchWords(query: string): string[] {
-  return [...new Set(query.slice(0, SEARCH_MAX).toLowerCase().split(/\s+/).filter((w) => w !== ''))].slice(0, MAX_WORDS);
+  return searchTerms(query).words;
 }
+
+/** What the client is told when a word is too long. */
+export const WORD_TOO_LONG = `has a word longer than ${SEARCH_WORD_MAX} characters`;
 
 /** An FTS5 query that finds rows holding every word as a literal substring: `"w1" AND "w2"`. */
 export function ftsPhrases(words: readonly string[]): string {
@@ -68,14 +100,18 @@ function searchScope(db: ConduitDb, words: readonly string[]): ArticleScope {
   };
 }
 
-/** Articles matching every word of `query`, newest first; an empty query finds nothing. */
-export async function searchArticles(db: Db, query: string, page: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
-  const words = searchWords(query);
+/**
+ * Articles matching every word of `query`, newest first; an empty query finds nothing, one with
+ * a word over SEARCH_WORD_MAX is refused (422). `signal`: the client's (clientGone).
+ */
+export async function searchArticles(db: Db, query: string, page: Partial<PageRequest>, viewer: ViewerId, signal?: AbortSignal): Promise<Page<ArticleSummary>> {
+  const { words, tooLong } = searchTerms(query);
+  if (tooLong !== undefined) throw new AppError('VALIDATION', { q: [WORD_TOO_LONG] });
   if (words.length === 0) return { items: [], total: 0 };
   const { limit, offset } = clampPage(page);
   const matches = searchScope(db.kysely, words)(db.kysely.selectFrom('articles'));
-  const { ids, total } = await admitScan(async () => {
-    const rows = await db.scan(
+  const { ids, total } = await admitScan(db, signal === undefined ? {} : { signal }, async (scan) => {
+    const rows = await scan(
       matches
         .select(['articles.id', sql<number>`count(*) over ()`.as('total')])
         .orderBy('articles.created_at', 'desc')
@@ -85,7 +121,7 @@ export async function searchArticles(db: Db, query: string, page: Partial<PageRe
     );
     if (rows.length > 0 || offset === 0) return { ids: rows.map((r) => r.id), total: Number(rows[0]?.total ?? 0) };
     // A page past the end has no row to carry the total: only then is it counted on its own.
-    const [counted] = await db.scan(matches.select((eb) => eb.fn.countAll<number>().as('n')));
+    const [counted] = await scan(matches.select((eb) => eb.fn.countAll<number>().as('n')));
     return { ids: [], total: Number(counted?.n ?? 0) };
   });
   return { items: await articleSummaries(db.kysely, ids, viewer), total };

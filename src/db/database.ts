@@ -1,14 +1,16 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type Compilable } from 'kysely';
+import { Kysely, type Compilable, type QueryId, type RootOperationNode } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
 import type { Database } from './schema.js';
 import { cachingSqlite, namedStatementsPool } from './statement-cache.js';
 import { BastionSqliteDialect } from './sqlite-dialect.js';
 import { QueryDeadlines } from './query-deadline.js';
-import { ScanReaders } from './scan-readers.js';
+import { scanWithDeadline } from './pg-scan.js';
+import { SCAN_TIMEOUT_MS } from './scan-deadline.js';
+import { SCAN_THREADS, ScanReaders } from './scan-readers.js';
 import { OwnSchemaPostgresDialect } from './pg-introspector.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -21,11 +23,27 @@ export interface Db {
   /**
    * A read that may scan many rows: on SQLite on a worker thread with a read-only connection of
    * its own (src/db/scan-readers.ts), so the event loop goes on answering; on PostgreSQL, whose
-   * queries never hold the event loop, on the pool like any other.
+   * queries never hold the event loop, on the pool like any other. Either way it is stopped at
+   * its deadline (ScanTimeoutError, src/db/scan-deadline.ts) or when `signal` aborts.
    */
-  scan<R>(query: Compilable<R>): Promise<R[]>;
+  scan<R>(query: Compilable<R>, options?: ScanOptions): Promise<R[]>;
   close(): Promise<void>;
 }
+
+/**
+ * Whose scan it is. The admin's listings (the pages that lock an attacker out) read on SQLite
+ * threads of their own, so a crowd of public searches cannot hold them up.
+ */
+export type ScanLane = 'public' | 'admin';
+
+export interface ScanOptions {
+  readonly lane?: ScanLane;
+  /** Aborts when the request's client is gone: the scan is called off. */
+  readonly signal?: AbortSignal;
+}
+
+/** An admin's scans need no more than one thread: there are few admins, and a listing is one scan at a time. */
+const ADMIN_SCAN_THREADS = 1;
 
 export interface DbOptions {
   /** PostgreSQL only: the schema to use (tests give each app its own). */
@@ -37,6 +55,8 @@ export interface DbOptions {
   readonly forMigrations?: boolean;
   /** PostgreSQL only: how long a request's query may go unanswered (QUERY_TIMEOUT_MS; tests shorten it). */
   readonly queryTimeoutMs?: number;
+  /** How long one scan may run (SCAN_TIMEOUT_MS; tests shorten it). */
+  readonly scanTimeoutMs?: number;
 }
 
 /** Request queries: the server cancels a statement after this, the client stops waiting later. */
@@ -45,14 +65,14 @@ export const QUERY_TIMEOUT_MS = 15_000;
 
 /** Opens the embedded SQLite file, or PostgreSQL when DATABASE_URL is postgres://. */
 export function openDatabase(config: Config, options: DbOptions = {}): Db {
-  return config.databaseUrl === null ? openSqlite(join(config.dataDir, 'bastion.db')) : openPostgres(config, options);
+  return config.databaseUrl === null ? openSqlite(join(config.dataDir, 'bastion.db'), options) : openPostgres(config, options);
 }
 
 export function sqlitePath(config: Config): string {
   return join(config.dataDir, 'bastion.db');
 }
 
-function openSqlite(file: string): Db {
+function openSqlite(file: string, options: DbOptions): Db {
   const dir = join(file, '..');
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const sqlite = new SQLite(file);
@@ -62,13 +82,18 @@ function openSqlite(file: string): Db {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const kysely = new Kysely<Database>({ dialect: new BastionSqliteDialect({ database: cachingSqlite(sqlite) }) });
-  const readers = new ScanReaders(file);
+  const compile = (node: RootOperationNode, queryId: QueryId) => kysely.getExecutor().compileQuery(node, queryId);
+  const timeoutMs = options.scanTimeoutMs ?? SCAN_TIMEOUT_MS;
+  const readers: Record<ScanLane, ScanReaders> = {
+    public: new ScanReaders(file, compile, { threads: SCAN_THREADS, timeoutMs }),
+    admin: new ScanReaders(file, compile, { threads: ADMIN_SCAN_THREADS, timeoutMs }),
+  };
   return {
     kysely,
     dialect: 'sqlite',
-    scan: (query) => readers.run(query.compile()),
+    scan: (query, scan) => readers[scan?.lane ?? 'public'].run(query.compile(), scan?.signal),
     async close() {
-      await readers.close();
+      await Promise.all([readers.public.close(), readers.admin.close()]);
       await kysely.destroy();
     },
   };
@@ -106,7 +131,7 @@ function openPostgres(config: Config, options: DbOptions): Db {
     kysely,
     dialect: 'postgres',
     ...(options.searchPath ? { schema: options.searchPath } : {}),
-    scan: async (query) => (await kysely.executeQuery(query.compile())).rows,
+    scan: (query, scan) => scanWithDeadline(kysely, query.compile(), options.scanTimeoutMs ?? SCAN_TIMEOUT_MS, scan?.signal),
     async close() {
       await kysely.destroy();
     },

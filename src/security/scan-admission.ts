@@ -1,7 +1,9 @@
 import type { Compilable } from 'kysely';
-import type { Db } from '../db/database.js';
+import type { Db, ScanLane } from '../db/database.js';
+import { ScanTimeoutError } from '../db/scan-deadline.js';
 import { SCAN_THREADS } from '../db/scan-readers.js';
-import { boundedAdmission } from './admission.js';
+import { AppError } from '../http/app-error.js';
+import { boundedAdmission, type Admission } from './admission.js';
 
 // Reads that may scan a whole table are worked on a few at a time, with a bounded queue (503 +
 // Retry-After beyond it): a search for a word no index can look up (under three characters, or
@@ -16,15 +18,50 @@ export const SCAN_CONCURRENCY = SCAN_THREADS;
 // About a second of scans per slot on SQLite, a few seconds on PostgreSQL: beyond that, a client
 // is better told at once to come back than left waiting.
 export const SCAN_QUEUE_LIMIT = SCAN_CONCURRENCY * 20;
+// The admin's user list and audit log wait in a queue of their own, on a reader thread of their
+// own (the 'admin' lane of Db.scan): they are the pages an admin needs to find and lock the
+// account behind a flood of searches, so that flood must not stand in front of them. Only
+// admins reach them (requireRole), so one at a time is enough.
+export const ADMIN_SCAN_CONCURRENCY = 1;
+export const ADMIN_SCAN_QUEUE_LIMIT = 10;
 
-const admission = boundedAdmission(SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT);
+const lanes: Readonly<Record<ScanLane, Admission>> = {
+  public: boundedAdmission(SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT),
+  admin: boundedAdmission(ADMIN_SCAN_CONCURRENCY, ADMIN_SCAN_QUEUE_LIMIT),
+};
 
-/** Scans waiting for a slot now. */
-export const waitingForScan = (): number => admission.queued;
+/** Scans of a lane waiting for a slot now. */
+export const waitingForScan = (lane: ScanLane = 'public'): number => lanes[lane].queued;
+/** Requests of a lane scanning now. */
+export const scanning = (lane: ScanLane = 'public'): number => lanes[lane].active;
 
-/** Runs one request's scans when a slot is free; 503 when too many already wait. */
-export function admitScan<T>(work: () => Promise<T>): Promise<T> {
-  return admission.run(work);
+export interface ScanContext {
+  /** 'public' unless it is an admin's listing. */
+  readonly lane?: ScanLane;
+  /** The request's (clientGone): a hang-up takes the request out of the queue, or calls its scans off. */
+  readonly signal?: AbortSignal;
+}
+
+/** Db.scan in the lane, and with the signal, of the request that was admitted. */
+export type Scan = <R>(query: Compilable<R>) => Promise<R[]>;
+
+/** What a client is told when its scan ran past its deadline (SCAN_TIMEOUT_MS). */
+export const SCAN_TOO_LONG = 'The search took too long and was stopped. Try other words, or try again in a moment.';
+
+/**
+ * Runs one request's scans when a slot of its lane is free: 503 when too many already wait, 503
+ * "took too long" when a scan passes its deadline, the signal's reason when the client hangs up.
+ */
+export async function admitScan<T>(db: Db, context: ScanContext, work: (scan: Scan) => Promise<T>): Promise<T> {
+  const lane = context.lane ?? 'public';
+  const options = context.signal === undefined ? { lane } : { lane, signal: context.signal };
+  const scan: Scan = (query) => db.scan(query, options);
+  try {
+    return await lanes[lane].run(() => work(scan), context.signal);
+  } catch (err) {
+    if (err instanceof ScanTimeoutError) throw new AppError('UNAVAILABLE', undefined, SCAN_TOO_LONG);
+    throw err;
+  }
 }
 
 // One client's scanning requests at once, running or waiting. The general limit lets a client
@@ -53,9 +90,9 @@ export const scansInFlight = {
 };
 
 /** A page of a listing that may scan and its total, read as one admitted scan (Db.scan). */
-export function scanPageAndTotal<R>(db: Db, page: Compilable<R>, total: Compilable<{ n: number }>): Promise<{ rows: R[]; total: number }> {
-  return admitScan(async () => {
-    const [rows, [counted]] = await Promise.all([db.scan(page), db.scan(total)]);
+export function scanPageAndTotal<R>(db: Db, context: ScanContext, page: Compilable<R>, total: Compilable<{ n: number }>): Promise<{ rows: R[]; total: number }> {
+  return admitScan(db, context, async (scan) => {
+    const [rows, [counted]] = await Promise.all([scan(page), scan(total)]);
     return { rows, total: Number(counted?.n ?? 0) };
   });
 }

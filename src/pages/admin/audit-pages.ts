@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AUDIT_EVENTS, type AuditEvent } from '../../audit/audit-log.js';
+import { clientGone } from '../../http/client-gone.js';
 import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from '../conduit/paging.js';
 import { pageField, searchTermField } from './admin-schemas.js';
@@ -30,7 +31,7 @@ interface AuditQuery {
 export async function auditPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   app.get<{ Querystring: AuditQuery }>('/admin/audit', { config: { access: 'admin' }, schema: { querystring: auditQuery } }, async function auditPage(request, reply) {
     const { event, actor, ip, page } = request.query;
-    const list = await app.clientScan(request, () => listAudit(runtime.db, { ...(event === '' ? {} : { event }), actor, ip }, pageRequest(page)));
+    const list = await app.clientScan(request, () => listAudit(runtime.db, { ...(event === '' ? {} : { event }), actor, ip }, pageRequest(page), clientGone(reply)));
     return reply.header('cache-control', 'no-store').page('admin/audit', {
       title: 'Admin: audit log',
       tabs: adminTabs(request.member, 'audit'),

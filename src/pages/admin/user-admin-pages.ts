@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertCan, can, deny } from '../../auth/roles.js';
 import { ROLES, type Role } from '../../db/schema.js';
 import { AppError } from '../../http/app-error.js';
+import { clientGone } from '../../http/client-gone.js';
 import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from '../conduit/paging.js';
 import { backField, backWithNotice, buttonBody, csrfField, idParams, listHref, pageField, searchTermField, type ButtonBody, type IdParams } from './admin-schemas.js';
@@ -71,7 +72,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     const user = request.member;
     const { q, role, page, done } = request.query;
     const filter = { q, ...(role === '' ? {} : { role }) };
-    const list = await app.clientScan(request, () => listUsers(runtime.db, filter, pageRequest(page)));
+    const list = await app.clientScan(request, () => listUsers(runtime.db, filter, pageRequest(page), clientGone(reply)));
     return reply.header('cache-control', 'no-store').page('admin/users', {
       title: 'Admin: users',
       tabs: adminTabs(user, 'users'),

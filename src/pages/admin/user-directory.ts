@@ -31,8 +31,12 @@ export interface UserTarget {
   readonly lockedAt: string | null;
 }
 
-/** A page of users matching the filter, newest first, with the total: a text filter reads every account, so as an admitted scan. */
-export async function listUsers(db: Db, filter: UserFilter, page: { limit: number; offset: number }): Promise<{ items: AdminUserRow[]; total: number }> {
+/**
+ * A page of users matching the filter, newest first, with the total: a text filter reads every
+ * account, so as an admitted scan, in the admin's own lane (src/security/scan-admission.ts).
+ * `signal`: the client's (clientGone), to call the scan off.
+ */
+export async function listUsers(db: Db, filter: UserFilter, page: { limit: number; offset: number }, signal?: AbortSignal): Promise<{ items: AdminUserRow[]; total: number }> {
   const term = filter.q?.trim() ?? '';
   const scoped = () => {
     let q = db.kysely.selectFrom('users');
@@ -42,6 +46,7 @@ export async function listUsers(db: Db, filter: UserFilter, page: { limit: numbe
   };
   const { rows, total } = await scanPageAndTotal(
     db,
+    signal === undefined ? { lane: 'admin' } : { lane: 'admin', signal },
     scoped().select(['users.id', 'users.username', 'users.email', 'users.role', 'users.locked_at', 'users.created_at']).orderBy('users.id', 'desc').limit(page.limit).offset(page.offset),
     scoped().select((eb) => eb.fn.countAll<number>().as('n')),
   );

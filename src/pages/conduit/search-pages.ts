@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { SEARCH_MAX, searchArticles } from '../../conduit/search.js';
+import { SEARCH_MAX, SEARCH_WORD_MAX, SEARCH_WORDS_MAX, searchArticles, searchTerms } from '../../conduit/search.js';
+import { clientGone } from '../../http/client-gone.js';
 import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from './paging.js';
 import { pageField } from './schemas.js';
@@ -18,8 +19,17 @@ export async function searchPages(app: FastifyInstance, runtime: Runtime): Promi
 
   app.get<{ Querystring: { q: string; page: number } }>('/search', { config: { access: 'public' }, schema: { querystring: searchQuery } }, async function searchPage(request, reply) {
     const { q, page } = request.query;
-    const found = q.trim() === '' ? { items: [], total: 0 } : await app.clientScan(request, () => searchArticles(db, q, pageRequest(page), request.user?.id ?? null));
+    // A word too long to be one is refused before anything is read (src/conduit/search.ts).
+    const { words, leftOut, tooLong } = searchTerms(q);
+    const refused = tooLong === undefined ? null : `Words can be at most ${SEARCH_WORD_MAX} characters long; shorten “${[...tooLong].slice(0, 20).join('')}…”.`;
+    const found =
+      words.length === 0 || refused !== null
+        ? { items: [], total: 0 }
+        : await app.clientScan(request, () => searchArticles(db, q, pageRequest(page), request.user?.id ?? null, clientGone(reply)));
+    if (refused !== null) reply.code(422);
     return reply.page('conduit/search', {
+      refused,
+      notice: leftOut > 0 ? `Only the first ${SEARCH_WORDS_MAX} words were searched for.` : null,
       title: q.trim() === '' ? 'Search' : `Search: ${q}`,
       q,
       max: SEARCH_MAX,
