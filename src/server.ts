@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { preparePasswordStrength } from './accounts/password-strength.js';
 import { buildApp } from './app.js';
+import { markdownPool } from './content/markdown-pool.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
 export interface RunningServer {
@@ -20,6 +21,7 @@ export async function startServer(config: Config, notices: readonly string[] = [
   const app = await buildApp(runtime);
   for (const notice of notices) app.log.warn(notice);
   preparePasswordStrength();
+  markdownPool().warm();
   const address = await app.listen({ host: config.host, port: config.port });
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>

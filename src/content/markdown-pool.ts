@@ -16,16 +16,15 @@ import { boundedAdmission, type Admission } from '../security/admission.js';
 export const RENDER_THREADS = Math.max(1, Math.min(2, availableParallelism() - 1));
 /**
  * Far above the slowest 100 KB body measured (0.6 s on an idle core, 2.2 s with the machine's two
- * cores loaded 3.5×, and the niced thread gets less still when the machine is crowded), so that
- * an honest body is not refused on a busy machine. Markdown-it and the sanitizer are linear and
+ * cores loaded 3.5×), so that an honest body is not refused on a busy machine. (The threads are
+ * not niced, unlike the scan readers: on a crowded machine a niced renderer got under 1% of a
+ * core and honest 30 KB bodies ran out of time; RENDER_THREADS leaves the event loop its core.) Markdown-it and the sanitizer are linear and
  * bodies are at most 100 KB, so no known source comes near it: it is the backstop for one that
  * would hold a thread for longer, whatever that source may be.
  */
 export const RENDER_DEADLINE_MS = 10_000;
 /** Renders waiting for a thread beyond the running ones: a second or two of honest writes, more only under attack. */
 export const RENDER_QUEUE_LIMIT = RENDER_THREADS * 16;
-/** The renderer's nice value on Linux, against the event loop's 0 (as the scan readers'). */
-const RENDERER_NICENESS = 10;
 /** A render that allocates past this is stopped by V8 and refused like one too large. */
 const RENDERER_HEAP_MB = 256;
 
@@ -65,7 +64,7 @@ class RenderThread {
   alive = true;
 
   constructor() {
-    this.worker = new Worker(LOADER, { workerData: { module: MODULE, niceness: RENDERER_NICENESS }, resourceLimits: { maxOldGenerationSizeMb: RENDERER_HEAP_MB } });
+    this.worker = new Worker(LOADER, { workerData: { module: MODULE }, resourceLimits: { maxOldGenerationSizeMb: RENDERER_HEAP_MB } });
     // Held open only while it renders: an idle renderer never keeps the process alive.
     this.worker.unref();
     let started: (loaded: boolean) => void = () => {};
@@ -136,12 +135,13 @@ export class MarkdownPool {
   private readonly idle: RenderThread[] = [];
   private readonly running = new Set<RenderThread>();
   private readonly deadlineMs: number;
+  private readonly threads: number;
   private closed = false;
 
   constructor(options: MarkdownPoolOptions = {}) {
-    const threads = options.threads ?? RENDER_THREADS;
+    this.threads = options.threads ?? RENDER_THREADS;
     this.deadlineMs = options.deadlineMs ?? RENDER_DEADLINE_MS;
-    this.admission = boundedAdmission(threads, options.queueLimit ?? RENDER_QUEUE_LIMIT);
+    this.admission = boundedAdmission(this.threads, options.queueLimit ?? RENDER_QUEUE_LIMIT);
   }
 
   /** The source's sanitized HTML, or why it is refused; AppError UNAVAILABLE (503) when the queue is full. */
@@ -161,6 +161,14 @@ export class MarkdownPool {
         if (!this.closed) this.idle.push(thread.alive ? thread : new RenderThread());
       }
     });
+  }
+
+  /**
+   * Starts the threads now rather than on the first write, which would otherwise wait for one
+   * to load (a second or more; far more on a crowded machine). The server calls it as it starts.
+   */
+  warm(): void {
+    while (!this.closed && this.idle.length + this.running.size < this.threads) this.idle.push(new RenderThread());
   }
 
   /** Sources being rendered on a thread right now (not those waiting for one). */

@@ -1,16 +1,10 @@
-import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { renderMarkdownBounded } from './markdown.js';
 import type { RenderReply, RenderRequest } from './markdown-pool.js';
 
 // One Markdown renderer thread (src/content/markdown-pool.ts): renders one source at a time and
 // answers with the HTML, or with null when it outgrew its bound. It says when it is ready, so
 // the pool's deadline counts rendering only, not loading markdown-it and the sanitizer.
-
-const { niceness } = workerData as { niceness: number };
-// Linux keeps a nice value per thread: this lowers only the renderer's, so on contended cores
-// the event loop runs first (elsewhere the call would renice the whole process).
-if (process.platform === 'linux') setPriority(niceness);
 
 parentPort!.on('message', ({ id, source }: RenderRequest) => {
   const reply: RenderReply = { id, html: renderMarkdownBounded(source) };
