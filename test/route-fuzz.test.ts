@@ -116,11 +116,19 @@ for (const backend of BACKENDS) {
           } catch {
             throw new Finding(`the server stopped answering after:\n    ${said()}`);
           }
-          const cost = after - before;
+          let cost = after - before;
           cpuMark = after;
+          if (cost > budget) {
+            // Once is a warm-up (a reader thread starting, a template compiling): the same request
+            // again must come in under budget. A cost that comes with the request repeats.
+            const again = await target.cpu(REQUEST_TIMEOUT_MS);
+            await target.send(req, REQUEST_TIMEOUT_MS).catch(() => null);
+            cpuMark = await target.cpu(REQUEST_TIMEOUT_MS);
+            cost = Math.min(cost, cpuMark - again);
+          }
           heaviest = Math.max(heaviest, cost);
           if (res && res.status >= 500) throw new Finding(`answered ${res.status}:\n    ${said()}\n    → ${res.body.slice(0, 200)}`);
-          if (cost > budget) throw new Finding(`cost ${Math.round(cost / 1000)} ms of CPU, over the budget of ${Math.round(budget / 1000)} ms (${CPU_RATIO} × a trivial request):\n    ${said()}`);
+          if (cost > budget) throw new Finding(`cost ${Math.round(cost / 1000)} ms of CPU twice in a row, over the budget of ${Math.round(budget / 1000)} ms (${CPU_RATIO} × a trivial request):\n    ${said()}`);
           if (res) {
             const sessionChanged = keepCookies(identity.jar, res);
             if (sessionChanged || (UNSAFE.has(req.method) && res.status < 400) || res.status === 401 || res.status === 403) identity.dirty = true;
