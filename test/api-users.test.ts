@@ -104,9 +104,9 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const jake = await makeUser(app, runtime, 'jake');
     const second = await app.apiTokens.issue(jake.id, 'other device');
-    const weak = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { password: 'short' } } });
+    const weak = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { password: 'short', currentPassword: STRONG_PASSWORD } } });
     assert.equal(weak.statusCode, 422);
-    const res = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { password: 'a-new-Strong-passphrase-9' } } });
+    const res = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { password: 'a-new-Strong-passphrase-9', currentPassword: STRONG_PASSWORD } } });
     assert.equal(res.statusCode, 200);
     const fresh = res.json().user.token as string;
     assert.notEqual(fresh, jake.token);

@@ -24,7 +24,7 @@ for (const backend of BACKENDS) {
     await app.inject({ url: '/api/user', headers: { authorization: `Token ${token}` } });
     const newPassword = 'another long and unguessable phrase';
     secrets.push(newPassword);
-    await app.inject({ method: 'PUT', url: '/api/user', headers: { authorization: `Token ${token}` }, payload: { user: { password: newPassword } } });
+    await app.inject({ method: 'PUT', url: '/api/user', headers: { authorization: `Token ${token}` }, payload: { user: { password: newPassword, currentPassword: STRONG_PASSWORD } } });
     const wrongPassword = 'a wrong guess that is long enough';
     secrets.push(wrongPassword);
     await api(app, 'POST', '/api/users/login', { body: { user: { email: 'larry@example.com', password: wrongPassword } } });

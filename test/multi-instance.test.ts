@@ -168,7 +168,7 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
     }
 
     const newPassword = `cobalt ${randomBytes(8).toString('hex')} lantern`;
-    const changed = await api(a, 'PUT', '/api/user', { token: user.token, body: { user: { password: newPassword } } });
+    const changed = await api(a, 'PUT', '/api/user', { token: user.token, body: { user: { password: newPassword, currentPassword: user.password } } });
     assert.equal(changed.status, 200);
     const fresh: string = changed.body.user.token;
     assert.notEqual(fresh, user.token);

@@ -158,8 +158,8 @@ for (const backend of BACKENDS) {
     const refused = {
       'API registration': await app.inject({ method: 'POST', url: '/api/users', payload: { user: { username: 'crowdapi', email: 'crowdapi@example.com', password: STRONG_PASSWORD } } }),
       'form registration': await visitor.post('/register', { username: 'crowdform', email: 'crowdform@example.com', password: STRONG_PASSWORD }, { from: '/register' }),
-      'API password change': await app.inject({ method: 'PUT', url: '/api/user', headers: apiMember.headers, payload: { user: { password: NEW_PASSWORD } } }),
-      'form password change': await formMember.post('/settings/password', { current_password: STRONG_PASSWORD, password: NEW_PASSWORD }, { from: '/settings' }),
+      'API password change': await app.inject({ method: 'PUT', url: '/api/user', headers: apiMember.headers, payload: { user: { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD } } }),
+      'form password change': await formMember.post('/settings/password', { currentPassword: STRONG_PASSWORD, password: NEW_PASSWORD }, { from: '/settings' }),
     };
     for (const [what, res] of Object.entries(refused)) {
       assert.equal(res.statusCode, 503, `${what} is refused while the queue is full`);
@@ -180,7 +180,7 @@ for (const backend of BACKENDS) {
     // Once the crowd is gone, the same requests go through.
     const again = await app.inject({ method: 'POST', url: '/api/users', payload: { user: { username: 'crowdapi', email: 'crowdapi@example.com', password: STRONG_PASSWORD } } });
     assert.equal(again.statusCode, 201);
-    const changed = await app.inject({ method: 'PUT', url: '/api/user', headers: apiMember.headers, payload: { user: { password: NEW_PASSWORD } } });
+    const changed = await app.inject({ method: 'PUT', url: '/api/user', headers: apiMember.headers, payload: { user: { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD } } });
     assert.equal(changed.statusCode, 200);
   });
 }

@@ -1,5 +1,6 @@
 import { EMAIL_MAX, USERNAME_MAX } from '../accounts/account-rules.js';
 import { PASSWORD_MAX } from '../accounts/password-policy.js';
+import { BIO_MAX, IMAGE_MAX, profileFieldSchemas } from '../accounts/profile-fields.js';
 import { SLUG_MAX } from '../conduit/slugs.js';
 import { TAG_MAX, TAGS_PER_ARTICLE } from '../conduit/tags.js';
 
@@ -12,8 +13,8 @@ export const LIMITS = {
   description: 1024,
   body: 100_000,
   comment: 20_000,
-  bio: 2_000,
-  image: 2_048,
+  bio: BIO_MAX,
+  image: IMAGE_MAX,
 } as const;
 
 const str = (maxLength: number, minLength = 0) => ({ type: 'string', minLength, maxLength }) as const;
@@ -28,18 +29,10 @@ export function envelope(name: string, properties: Record<string, object>, requi
   } as const;
 }
 
-// Only absolute http(s) URLs (or nothing): no javascript:, data: or protocol-relative images.
-export const imageSchema = { type: ['string', 'null'], maxLength: LIMITS.image, pattern: '^(https?://[^\\s<>"]+)?$' } as const;
-
 export const registerBody = envelope('user', { username: str(USERNAME_MAX, 1), email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) }, ['username', 'email', 'password']);
 export const loginBody = envelope('user', { email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) }, ['email', 'password']);
-export const updateUserBody = envelope('user', {
-  username: str(USERNAME_MAX, 1),
-  email: str(EMAIL_MAX, 1),
-  password: str(PASSWORD_MAX * 4, 1),
-  bio: { type: ['string', 'null'], maxLength: LIMITS.bio },
-  image: imageSchema,
-});
+// The same field schemas as the /settings form (src/accounts/profile-fields.ts).
+export const updateUserBody = envelope('user', profileFieldSchemas);
 
 const tagList = { type: 'array', maxItems: TAGS_PER_ARTICLE, items: str(TAG_MAX, 1) } as const;
 export const newArticleBody = envelope(

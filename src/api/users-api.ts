@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { typedIdentifier } from '../audit/audit-log.js';
 import { admitPasswordWork } from '../security/password-admission.js';
-import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, updateUser } from '../conduit/users.js';
+import { changeOwnAccount } from '../auth/account-changes.js';
+import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { loginBody, noQuery, registerBody, updateUserBody } from './schemas.js';
@@ -11,7 +12,7 @@ import { userJson } from './serialize.js';
 
 interface RegisterBody { user: { username: string; email: string; password: string } }
 interface LoginBody { user: { email: string; password: string } }
-interface UpdateBody { user: { username?: string; email?: string; password?: string; bio?: string | null; image?: string | null } }
+interface UpdateBody { user: { username?: string; email?: string; password?: string; currentPassword?: string; bio?: string | null; image?: string | null } }
 
 // One answer for an unknown email, a wrong password and a locked account alike.
 const badCredentials = () => new AppError('UNAUTHORIZED', { 'email or password': ['is invalid'] });
@@ -60,21 +61,20 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
   // The token layer has just read this user (with the token, in one query): no second read.
   app.get('/user', { config: { access: 'member' }, schema: { querystring: noQuery } }, async (request) => ({ user: userJson(request.member, presentedToken(request)) }));
 
+  // A new password or email needs user.currentPassword (SPEC §2); checking it, like hashing a
+  // new password, waits its turn in the password queue.
   app.put<{ Body: UpdateBody }>('/user', { config: { access: 'member' }, schema: { body: updateUserBody, querystring: noQuery } }, (request) =>
-    request.body.user.password === undefined ? updateProfile(request) : admitPasswordWork(() => updateProfile(request)),
+    request.body.user.password === undefined && request.body.user.currentPassword === undefined ? updateProfile(request) : admitPasswordWork(() => updateProfile(request)),
   );
 
   async function updateProfile(request: FastifyRequest<{ Body: UpdateBody }>) {
     // Profile and email changes: 10 an hour per account (SPEC §3, src/security/write-limits.ts).
     await app.writeLimit(request, 'profile');
     const { bio, ...rest } = request.body.user;
-    const userId = request.member.id;
-    // Whoever else held a session or token (perhaps the reason for the change) is logged out:
-    // sessions before the new password is written, tokens in its transaction. The caller gets
-    // a fresh token in the answer.
-    const { user, passwordChanged, authVersion } = await updateUser(db, userId, { ...rest, ...(bio !== undefined ? { bio: bio ?? '' } : {}) }, { beforePasswordChange: () => app.sessions.revokeAllForUser(userId) });
+    // Everyone else holding a session or token is logged out by a password change; the caller
+    // gets a fresh token in the answer.
+    const { user, passwordChanged, authVersion } = await changeOwnAccount(app, db, request, { ...rest, ...(bio !== undefined ? { bio: bio ?? '' } : {}) }, 'api');
     if (!passwordChanged) return { user: userJson(user, presentedToken(request)) };
-    await app.audit(request, 'password.change', { actorId: user.id, actorName: user.username, details: { via: 'api' } });
     return { user: userJson(user, await app.apiTokens.issue(user.id, 'api', authVersion)) };
   }
 }

@@ -5,7 +5,7 @@ import type { Runtime } from '../runtime.js';
 // written to the log. Never a secret: callers pass identifiers, not passwords or tokens.
 
 export const AUDIT_EVENTS = [
-  'login.success', 'login.failure', 'login.lockout', 'logout', 'password.change',
+  'login.success', 'login.failure', 'login.lockout', 'logout', 'password.change', 'email.change',
   'session.revoke', 'token.revoke', 'role.change', 'account.lock', 'account.unlock', 'csrf.reject',
   'authz.deny', 'ratelimit.hit', 'register', 'admin.created', 'content.moderate',
   // Written by migration 007 when it renamed a later case twin of an older account's name.

@@ -32,6 +32,8 @@ export interface UserChanges {
   readonly password?: string;
   readonly bio?: string;
   readonly image?: string | null;
+  /** Needed when the password or the email changes (SPEC §2); ignored otherwise. */
+  readonly currentPassword?: string;
 }
 
 const USER_COLUMNS = ['id', 'username', 'email', 'bio', 'image', 'role'] as const;
@@ -99,21 +101,45 @@ export async function findUser(db: ConduitDb, id: number): Promise<UserRecord | 
 
 export interface UpdateHooks {
   /**
+   * A password or email change, before the current password is verified: the caller's limits
+   * (the login limits, the email-change limit) throw here to refuse the attempt.
+   */
+  readonly beforeReauthentication?: (change: { readonly password: boolean; readonly email: boolean }) => Promise<void>;
+  /** The current password given was wrong: the caller counts it as a failed login. */
+  readonly reauthenticationFailed?: () => Promise<void>;
+  /** The current password given was right. */
+  readonly reauthenticated?: () => Promise<void>;
+  /**
    * Runs after every check has passed and before a new password is written (the session
    * store's revokeAllForUser): if it fails, nothing has changed but the sessions it ended.
    */
   readonly beforePasswordChange?: () => Promise<void>;
 }
 
+export interface UpdateResult {
+  readonly user: UserRecord;
+  readonly passwordChanged: boolean;
+  /** The address the account had before this change, or null when the email did not change. */
+  readonly previousEmail: string | null;
+  /** users.auth_version now: the session or token the caller hands out next carries it. */
+  readonly authVersion: number;
+}
+
+const wrongCurrentPassword = (): AppError => new AppError('VALIDATION', { currentPassword: ['is invalid'] });
+
 /**
- * Changes a user's own details. A new password is written in one transaction with the deletion
- * of every API token of the user, so no crash or outage can leave the new password in place
- * beside a token issued under the old one; the caller issues a fresh token or session after.
+ * Changes a user's own details. A new password or email needs the current password, so a
+ * stolen token or session alone cannot take the account; the email sent back unchanged (any
+ * case) is no change, since RealWorld clients send it with every save. A new password is written
+ * in one transaction with the deletion of every API token of the user, so no crash or outage can
+ * leave the new password in place beside a token issued under the old one; the caller issues a
+ * fresh token or session after.
  */
-export async function updateUser(db: ConduitDb, userId: number, changes: UserChanges, hooks: UpdateHooks = {}): Promise<{ user: UserRecord; passwordChanged: boolean; authVersion: number }> {
-  const current = await findUser(db, userId);
+export async function updateUser(db: ConduitDb, userId: number, changes: UserChanges, hooks: UpdateHooks = {}): Promise<UpdateResult> {
+  const current = await db.selectFrom('users').select([...USER_COLUMNS, 'password_hash', 'auth_version']).where('id', '=', userId).executeTakeFirst();
   if (!current) throw new AppError('UNAUTHORIZED');
-  const email = changes.email !== undefined ? normalizeEmail(changes.email) : undefined;
+  const sentEmail = changes.email !== undefined ? normalizeEmail(changes.email) : undefined;
+  const email = sentEmail !== undefined && sentEmail !== current.email ? sentEmail : undefined;
   // The stored name and email take part so a new password cannot just be the user's name.
   const problems = accountProblems({
     username: changes.username ?? current.username,
@@ -121,6 +147,18 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
     ...(changes.password !== undefined ? { password: changes.password } : {}),
   });
   if (Object.keys(problems).length > 0) refuse(problems);
+  const sensitive = { password: changes.password !== undefined, email: email !== undefined };
+  const reauthenticate = sensitive.password || sensitive.email;
+  if (reauthenticate) {
+    if (!changes.currentPassword) refuse({ currentPassword: ['is required'] });
+    await hooks.beforeReauthentication?.(sensitive);
+    if (!(await verifyPassword(current.password_hash, changes.currentPassword))) {
+      await hooks.reauthenticationFailed?.();
+      throw wrongCurrentPassword();
+    }
+    await hooks.reauthenticated?.();
+  }
+  // Only now, behind the password: "has already been taken" tells whether an address has an account.
   const taken = await takenFields(db, changes.username, email, userId);
   if (Object.keys(taken).length > 0) refuse(taken);
   const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
@@ -128,7 +166,7 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
   try {
     const updated = await db.transaction().execute(async (trx) => {
       if (passwordHash !== undefined) await trx.deleteFrom('api_tokens').where('user_id', '=', userId).execute();
-      return trx
+      let update = trx
         .updateTable('users')
         .set({
           ...(changes.username !== undefined ? { username: changes.username } : {}),
@@ -140,14 +178,27 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
           ...(passwordHash !== undefined ? { password_hash: passwordHash, auth_version: (eb) => eb('auth_version', '+', 1) } : {}),
           updated_at: new Date().toISOString(),
         })
-        .where('id', '=', userId)
-        .returning([...USER_COLUMNS, 'auth_version'])
-        .executeTakeFirstOrThrow();
+        .where('id', '=', userId);
+      // No password change or "log out everywhere" came between the check above and this write:
+      // otherwise the change would rest on a password that no longer holds.
+      if (reauthenticate) update = update.where('auth_version', '=', current.auth_version);
+      const row = await update.returning([...USER_COLUMNS, 'auth_version']).executeTakeFirst();
+      if (!row) throw wrongCurrentPassword();
+      return row;
     });
     const { auth_version: authVersion, ...user } = updated;
-    return { user, passwordChanged: passwordHash !== undefined, authVersion };
+    return { user, passwordChanged: passwordHash !== undefined, previousEmail: email !== undefined ? current.email : null, authVersion };
   } catch (err) {
     if (isUniqueViolation(err)) refuse(await takenFields(db, changes.username, email, userId));
     throw err;
   }
+}
+
+/**
+ * "Log out everywhere": a new users.auth_version makes every session and token of the user
+ * dead at once, and also those of logins still in flight, whose password check saw the old
+ * version (migration 004); deleting them is only the clean-up that follows.
+ */
+export async function voidAllLogins(db: ConduitDb, userId: number): Promise<void> {
+  await db.updateTable('users').set({ auth_version: (eb) => eb('auth_version', '+', 1) }).where('id', '=', userId).execute();
 }

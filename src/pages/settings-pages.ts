@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EMAIL_MAX } from '../accounts/account-rules.js';
-import { verifyPassword } from '../accounts/password-hasher.js';
+import { BIO_MAX, IMAGE_MAX, isImageUrl, profileFieldSchemas } from '../accounts/profile-fields.js';
+import { changeOwnAccount } from '../auth/account-changes.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
-import { updateUser } from '../conduit/users.js';
+import { voidAllLogins } from '../conduit/users.js';
 import { admitPasswordWork } from '../security/password-admission.js';
 
 // /settings: the profile, the password, and the user's own sessions and API tokens with revoke.
@@ -13,11 +13,12 @@ const csrfField = { type: 'string', maxLength: 128 } as const;
 const form = (properties: Record<string, object>, required: string[]) =>
   ({ type: 'object', additionalProperties: false, required, properties: { ...properties, _csrf: csrfField } }) as const;
 
-const profileBody = form(
-  { image: { type: 'string', maxLength: 2048 }, username: { type: 'string', maxLength: 64 }, bio: { type: 'string', maxLength: 1000 }, email: { type: 'string', maxLength: EMAIL_MAX } },
-  ['image', 'username', 'bio', 'email'],
-);
-const passwordBody = form({ current_password: { type: 'string', maxLength: 1024 }, password: { type: 'string', maxLength: 1024 } }, ['current_password', 'password']);
+// The API's field schemas (src/accounts/profile-fields.ts). The picture URL is only bounded
+// here and then checked against the same rule in the handler, so a mistyped URL comes back in
+// the form with a message rather than as an error page.
+const { username, email, bio, currentPassword, password } = profileFieldSchemas;
+const profileBody = form({ image: { type: 'string', maxLength: IMAGE_MAX }, username, bio, email, currentPassword }, ['image', 'username', 'bio', 'email']);
+const passwordBody = form({ currentPassword, password: { ...password, minLength: 0 } }, ['currentPassword', 'password']);
 const sessionBody = form({ session: { type: 'string', maxLength: 64 } }, ['session']);
 const tokenBody = form({ token: { type: 'string', pattern: '^[0-9]{1,12}$' } }, ['token']);
 const emptyBody = form({}, []);
@@ -26,29 +27,23 @@ const NOTICES = { profile: 'Your profile was saved.', password: 'Your password w
 type Notice = keyof typeof NOTICES;
 const settingsQuery = { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(NOTICES) } } } as const;
 
-interface ProfileBody { image: string; username: string; bio: string; email: string }
+interface ProfileFields { image: string; username: string; bio: string; email: string }
+interface ProfileBody extends ProfileFields { currentPassword?: string }
 type FieldErrors = Readonly<Record<string, readonly string[]>>;
-interface PasswordBody { current_password: string; password: string }
+interface PasswordBody { currentPassword: string; password: string }
+
+const FIELD_LABELS: Readonly<Record<string, string>> = { currentPassword: 'current password', password: 'new password', image: 'picture URL' };
+const fieldLabel = (field: string): string => FIELD_LABELS[field] ?? field;
 
 /** "29 Nov 2026, 10:15 UTC": the server has no idea of the reader's zone, so it says which. */
 const readableTime = (iso: string): string =>
   `${new Date(iso).toLocaleString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })} UTC`;
 
-function validImage(image: string): boolean {
-  if (image === '') return true;
-  try {
-    const url = new URL(image);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
-
 export async function settingsPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
   const guarded = { config: { access: 'member' as const } };
 
-  async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileBody; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
+  async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileFields; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
     const user = request.member;
     const [sessions, tokens] = await Promise.all([app.sessions.list(request, user.id), app.apiTokens.list(user.id)]);
     return reply
@@ -60,6 +55,8 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
         profile: extra.profile ?? { image: user.image ?? '', username: user.username, bio: user.bio, email: user.email },
         profileErrors: extra.profileErrors ?? {},
         passwordErrors: extra.passwordErrors ?? {},
+        fieldLabel,
+        limits: { bio: BIO_MAX, image: IMAGE_MAX },
         sessions,
         tokens,
         when: readableTime,
@@ -71,46 +68,41 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
     return render(request, reply, done ? { notice: NOTICES[done] } : {});
   });
 
-  app.post<{ Body: ProfileBody }>('/settings', { ...guarded, schema: { body: profileBody } }, async (request, reply) => {
+  // A new email needs the current password, like a new password (SPEC §2): a stolen session
+  // alone cannot move the account to another address and reset it from there.
+  // Checking the current password waits its turn in the password queue; a save without one does not.
+  app.post<{ Body: ProfileBody }>('/settings', { ...guarded, schema: { body: profileBody } }, (request, reply) =>
+    request.body.currentPassword ? admitPasswordWork(() => saveProfile(request, reply)) : saveProfile(request, reply),
+  );
+
+  async function saveProfile(request: FastifyRequest<{ Body: ProfileBody }>, reply: FastifyReply) {
     // Profile and email changes: 10 an hour per account (SPEC §3, src/security/write-limits.ts).
     await app.writeLimit(request, 'profile');
-    const user = request.member;
-    const input = request.body;
-    if (!validImage(input.image)) return render(request, reply, { status: 422, profile: input, profileErrors: { image: ['must be an http(s) URL'] } });
+    const { currentPassword: given, ...profile } = request.body;
+    if (!isImageUrl(profile.image)) return render(request, reply, { status: 422, profile, profileErrors: { image: ['must be an http(s) URL'] } });
     try {
-      // The same rules as PUT /api/user: names unique whatever their case, emails normalized.
-      await updateUser(db, user.id, { username: input.username, email: input.email, bio: input.bio, image: input.image });
+      await changeOwnAccount(app, db, request, { ...profile, ...(given !== undefined ? { currentPassword: given } : {}) }, 'page');
     } catch (err) {
-      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, profile: input, profileErrors: err.fields });
+      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, profile, profileErrors: err.fields });
       throw err;
     }
     return reply.redirect('/settings?done=profile', 303);
-  });
+  }
 
   app.post<{ Body: PasswordBody }>('/settings/password', { ...guarded, schema: { body: passwordBody } }, (request, reply) =>
     // It verifies one password and hashes another: it waits its turn (src/security/password-admission.ts).
     admitPasswordWork(async () => {
       const user = request.member;
-      // Guessing the current password from a stolen session is a login attempt like any other.
-      await app.loginGuard.check(request, user.email);
-      const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
-      if (!(await verifyPassword(row.password_hash, request.body.current_password))) {
-        await app.loginGuard.failed(request, user.email);
-        return render(request, reply, { status: 422, passwordErrors: { current_password: ['is wrong'] } });
-      }
-      await app.loginGuard.succeeded(request, user.email);
-      // Whoever else held a session or token (perhaps the reason for the change) is out: sessions
-      // before the new password is written, tokens in its transaction. This browser stays in on a
-      // fresh session id.
+      // Every other session and token is logged out (perhaps the reason for the change); this
+      // browser stays in on a fresh session id.
       let authVersion: number;
       try {
-        ({ authVersion } = await updateUser(db, user.id, { password: request.body.password }, { beforePasswordChange: () => app.sessions.revokeAllForUser(user.id) }));
+        ({ authVersion } = await changeOwnAccount(app, db, request, { password: request.body.password, currentPassword: request.body.currentPassword }, 'page'));
       } catch (err) {
         if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, passwordErrors: err.fields });
         throw err;
       }
       await app.sessions.start(request, reply, user, authVersion);
-      await app.audit(request, 'password.change');
       return reply.redirect('/settings?done=password', 303);
     }),
   );
@@ -133,6 +125,9 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
 
   app.post('/settings/logout-everywhere', { ...guarded, schema: { body: emptyBody } }, async (request, reply) => {
     const user = request.member;
+    // The new auth version ends every session and token at once, logins still in flight
+    // included; the deletions after it only clean up.
+    await voidAllLogins(db, user.id);
     await app.sessions.revokeAllForUser(user.id);
     await app.apiTokens.revokeAllForUser(user.id);
     await app.audit(request, 'session.revoke', { details: { scope: 'all' } });

@@ -16,6 +16,12 @@ export type { LoginGuard } from './login-limits.js';
 
 export const GENERAL_RULE = { name: 'general', points: 300, duration: 60 } as const;
 export const REGISTRATION_RULE = { name: 'register', points: 5, duration: 60 * 60 } as const;
+// Changing one's email answers "has already been taken" like registration does, so it is an
+// address probe too: limited with registration's numbers, per IP and per account.
+export const EMAIL_CHANGE_RULES = {
+  ip: { ...REGISTRATION_RULE, name: 'email-change-ip' },
+  account: { ...REGISTRATION_RULE, name: 'email-change-acct' },
+} as const;
 // The ratelimit.hit audit is written once per key per minute, so a flood of refusals cannot
 // flood the audit table.
 const AUDIT_ONCE_RULE = { name: 'audit-once', points: 1, duration: 60 } as const;
@@ -30,6 +36,8 @@ declare module 'fastify' {
     loginGuard: LoginGuard;
     /** Throws AppError('RATE_LIMITED') past 5 registrations per hour per IP. */
     registrationLimit(request: FastifyRequest): Promise<void>;
+    /** Throws AppError('RATE_LIMITED') past 5 email-change attempts per hour per IP or per account. */
+    emailChangeLimit(request: FastifyRequest, userId: number): Promise<void>;
     /** Runs a request's scanning read (src/security/scan-admission.ts) unless its IP already has SCANS_PER_CLIENT in flight: 429 then. */
     clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
     /** Audits the event only the first time `key` is seen in a minute (for refusals anyone can repeat at will). */
@@ -42,6 +50,8 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
   const general = limit(GENERAL_RULE);
   const generalLocal = localLimit(GENERAL_RULE, app.log);
   const registration = limit(REGISTRATION_RULE);
+  const emailChangeIp = limit(EMAIL_CHANGE_RULES.ip);
+  const emailChangeAccount = limit(EMAIL_CHANGE_RULES.account);
   const auditMarker = limit(AUDIT_ONCE_RULE);
 
   async function auditOnce(request: FastifyRequest, key: string, account: string | null, ms: number): Promise<void> {
@@ -77,6 +87,16 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
     if (used.count > REGISTRATION_RULE.points) {
       await auditOnce(request, `register|${client}`, null, used.msLeft);
       throw rateLimited(used.msLeft);
+    }
+  });
+
+  app.decorate('emailChangeLimit', async function emailChangeLimit(request: FastifyRequest, userId: number) {
+    const client = clientKey(request.ip);
+    const [byIp, byAccount] = await Promise.all([emailChangeIp.hit(client), emailChangeAccount.hit(String(userId))]);
+    const wait = Math.max(byIp.count > EMAIL_CHANGE_RULES.ip.points ? byIp.msLeft : 0, byAccount.count > EMAIL_CHANGE_RULES.account.points ? byAccount.msLeft : 0);
+    if (wait > 0) {
+      await auditOnce(request, byIp.count > EMAIL_CHANGE_RULES.ip.points ? `email-change|${client}` : `email-change|user:${userId}`, null, wait);
+      throw rateLimited(wait);
     }
   });
 

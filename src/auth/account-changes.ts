@@ -1,0 +1,38 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { updateUser, type UpdateResult, type UserChanges } from '../conduit/users.js';
+import type { ConduitDb } from '../conduit/types.js';
+
+// A signed-in user changing their own account, the same way through both faces (PUT /api/user
+// and /settings). A new password or email needs the current password (src/conduit/users.ts);
+// here that check is wired to the limits and the audit log:
+//  - a wrong current password is a failed login: counted per account+IP and per account, so a
+//    stolen token or session cannot guess it faster than a login could;
+//  - an email change is an address probe ("has already been taken"): counted like registration;
+//  - email and password changes are audited (the addresses' domains only; the actor by id).
+
+/** "example.com" of "jake@example.com": enough to see an address move, without the address. */
+const domainOf = (email: string): string => email.slice(email.lastIndexOf('@') + 1);
+
+export async function changeOwnAccount(app: FastifyInstance, db: ConduitDb, request: FastifyRequest, changes: UserChanges, via: 'api' | 'page'): Promise<UpdateResult> {
+  const user = request.member;
+  const result = await updateUser(db, user.id, changes, {
+    async beforeReauthentication(change) {
+      if (change.email) await app.emailChangeLimit(request, user.id);
+      await app.loginGuard.check(request, user.email);
+    },
+    async reauthenticationFailed() {
+      await app.loginGuard.failed(request, user.email);
+      await app.audit(request, 'login.failure', { details: { reason: 'current-password', via } });
+    },
+    reauthenticated: () => app.loginGuard.succeeded(request, user.email),
+    // Whoever else held a session (perhaps the reason for the change) is logged out before the
+    // new password is written; tokens go in its transaction.
+    beforePasswordChange: () => app.sessions.revokeAllForUser(user.id),
+  });
+  // The old address is to be told of the change once the app sends mail; until then the audit log says it.
+  if (result.previousEmail !== null) {
+    await app.audit(request, 'email.change', { details: { via, fromDomain: domainOf(result.previousEmail), toDomain: domainOf(result.user.email) } });
+  }
+  if (result.passwordChanged) await app.audit(request, 'password.change', { details: { via } });
+  return result;
+}
