@@ -20,8 +20,8 @@ const parse = (log: string): Line[] => log.trim().split('\n').map((l) => JSON.pa
 for (const backend of BACKENDS) {
   test(`[${backend}] each request is logged once, when it finishes, with method, redacted URL, client, status and time`, async (t) => {
     const { app, logs } = await startTestApp(t, backend, { LOG_LEVEL: 'info' });
-    // An unknown query parameter is refused (422): refusals are logged like any other answer.
-    const res = await app.inject({ url: '/api/tags?token=abc123secret', remoteAddress: '198.51.100.7' });
+    // A refused query (limit=0 is out of range) is logged like any other answer, its URL as sent and redacted.
+    const res = await app.inject({ url: '/api/articles?limit=0&token=abc123secret', remoteAddress: '198.51.100.7' });
     assert.equal(res.statusCode, 422);
     const reqId = res.headers['x-request-id'];
     // The error handler adds its own "request refused" line; the access line is one.
@@ -29,7 +29,7 @@ for (const backend of BACKENDS) {
     assert.equal(lines.length, 1, 'exactly one access line for the request');
     const [line] = lines;
     assert.equal(line!.msg, 'request completed');
-    assert.deepEqual(line!.req, { method: 'GET', url: '/api/tags?token=[REDACTED]', ip: '198.51.100.7' });
+    assert.deepEqual(line!.req, { method: 'GET', url: '/api/articles?limit=0&token=[REDACTED]', ip: '198.51.100.7' });
     assert.deepEqual(line!.res, { statusCode: 422 });
     assert.ok(typeof line!.responseTime === 'number' && line!.responseTime >= 0);
     assert.ok(!logs().includes('abc123secret'));

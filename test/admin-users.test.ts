@@ -131,7 +131,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] bad user-list filters are refused with a 4xx`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const admin = await adminBrowser(app, runtime);
-    for (const query of [`q=${'a'.repeat(255)}`, 'role=root', 'role=__proto__', 'page=0', 'page=x', 'sort=id', 'done=pwned']) {
+    for (const query of [`q=${'a'.repeat(255)}`, 'role=root', 'role=__proto__', 'page=0', 'page=x', 'done=pwned']) {
       const res = await admin.get(`/admin?${query}`);
       assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${query}: ${res.statusCode}`);
     }

@@ -5,6 +5,7 @@ import type { AuthUser } from '../src/auth/current-user.js';
 import { ROLE_GRANTS, STATEMENTS, assertCan, authorize, can } from '../src/auth/roles.js';
 import { noBody } from '../src/http/route-rules.js';
 import type { Role } from '../src/db/schema.js';
+import { queryInteger } from '../src/http/query-integer.js';
 import { BACKENDS } from './helpers/backends.js';
 import { startTestApp } from './helpers/test-app.js';
 
@@ -87,7 +88,7 @@ const guardedApi: FastifyPluginAsync = async (api) => {
   api.get('/test-moderate', { config: { access: 'moderator' } }, async () => ({ ok: true }));
   api.delete<{ Querystring: { authorId: number } }>('/test-content', {
     config: { access: 'public' },
-    schema: { querystring: { type: 'object', additionalProperties: false, required: ['authorId'], properties: { authorId: { type: 'integer' } } }, body: noBody },
+    schema: { querystring: { type: 'object', additionalProperties: false, required: ['authorId'], properties: { authorId: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) } }, body: noBody },
   }, async (request) => {
     await assertCan(request, 'article:delete', { authorId: request.query.authorId });
     return { deleted: true };

@@ -3,6 +3,8 @@ import { PASSWORD_MAX } from '../accounts/password-policy.js';
 import { BIO_MAX, IMAGE_MAX, profileFieldSchemas } from '../accounts/profile-fields.js';
 import { SLUG_MAX } from '../conduit/slugs.js';
 import { TAG_MAX, TAGS_PER_ARTICLE } from '../conduit/tags.js';
+import { MAX_OFFSET } from '../conduit/types.js';
+import { queryInteger } from '../http/query-integer.js';
 
 // The JSON schemas of the API: every object closed (additionalProperties: false), every string
 // bounded. Account rules (patterns, password policy) are checked by the services so the
@@ -53,11 +55,12 @@ export const commentParams = {
   type: 'object',
   additionalProperties: false,
   required: ['slug', 'id'],
-  properties: { slug: str(SLUG_MAX, 1), id: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
+  properties: { slug: str(SLUG_MAX, 1), id: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
 } as const;
 export const usernameParams = { type: 'object', additionalProperties: false, required: ['username'], properties: { username: str(USERNAME_MAX + 32, 1) } } as const;
 
-const page = { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, offset: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 } } as const;
+// An offset deeper than MAX_OFFSET is a 422: a database skips offset rows one by one.
+const page = { limit: queryInteger({ minimum: 1, maximum: 100, default: 20 }), offset: queryInteger({ minimum: 0, maximum: MAX_OFFSET, default: 0 }) } as const;
 export const listQuery = {
   type: 'object',
   additionalProperties: false,

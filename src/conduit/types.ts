@@ -60,9 +60,17 @@ export interface PageRequest {
   readonly offset: number;
 }
 
-/** Clamps a page request to what the services accept (limit 1–100, offset ≥ 0). */
+/**
+ * The deepest offset any list reads (the API's `offset`, the pages' `?page=`): a database skips
+ * offset rows one by one, and an offset of 1,000,000 scanned ~100 ms on a big table. Deeper is
+ * refused by the schemas (SPEC §3 "query strings"); narrow the list with a filter instead.
+ */
+export const MAX_OFFSET = 10_000;
+
+const within = (value: number | undefined, fallback: number, min: number, max: number): number =>
+  value !== undefined && Number.isFinite(value) ? Math.min(Math.max(Math.trunc(value), min), max) : fallback;
+
+/** Clamps a page request to what the services accept (limit 1–100, offset 0–MAX_OFFSET). */
 export function clampPage(page: Partial<PageRequest>): PageRequest {
-  const limit = Math.min(Math.max(Math.trunc(page.limit ?? 20), 1), 100);
-  const offset = Math.max(Math.trunc(page.offset ?? 0), 0);
-  return { limit, offset };
+  return { limit: within(page.limit, 20, 1, 100), offset: within(page.offset, 0, 0, MAX_OFFSET) };
 }

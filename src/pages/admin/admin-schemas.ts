@@ -1,4 +1,5 @@
 import { EMAIL_MAX } from '../../accounts/account-rules.js';
+import { queryInteger } from '../../http/query-integer.js';
 import { csrfField, pageField } from '../conduit/schemas.js';
 
 // Request schemas and small URL helpers shared by the admin pages. Every object is closed and
@@ -11,7 +12,7 @@ export const idParams = {
   type: 'object',
   additionalProperties: false,
   required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
+  properties: { id: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
 } as const;
 export interface IdParams {
   id: number;

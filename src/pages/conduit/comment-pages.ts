@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { addComment, deleteComment } from '../../conduit/comments.js';
 import { LIMITS } from '../../api/schemas.js';
+import { queryInteger } from '../../http/query-integer.js';
 import type { Runtime } from '../../runtime.js';
 import { renderArticlePage } from './article-view.js';
 import { refusedAsTooFast } from './too-fast.js';
@@ -20,7 +21,7 @@ const commentParams = {
   type: 'object',
   additionalProperties: false,
   required: ['slug', 'id'],
-  properties: { ...slugParams.properties, id: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
+  properties: { ...slugParams.properties, id: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
 } as const;
 
 const commentsAnchor = (slug: string): string => `/article/${encodeURIComponent(slug)}#comments`;

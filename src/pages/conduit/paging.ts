@@ -1,8 +1,16 @@
+import { MAX_OFFSET } from '../../conduit/types.js';
+
 // Page numbers for list pages: ten items a page, links that keep the list's other query
 // parameters, and a short window of numbers around the current page instead of hundreds.
 
 export const PAGE_SIZE = 10;
+/** The deepest page any list shows (its offset within MAX_OFFSET); pageField refuses beyond. */
+export const MAX_PAGE = Math.floor(MAX_OFFSET / PAGE_SIZE);
 const WINDOW = 2;
+
+// The schemas let only whole pages 1..MAX_PAGE through; this keeps the pager's loop and the
+// offset bounded even if a caller passes something else (Infinity once ran the loop forever).
+const pageWithin = (page: number): number => (Number.isSafeInteger(page) ? Math.min(Math.max(page, 1), MAX_PAGE) : 1);
 
 export interface PageLink {
   readonly number: number;
@@ -19,11 +27,13 @@ export interface Pagination {
   readonly links: readonly (PageLink | null)[];
 }
 
-export const pageRequest = (page: number): { limit: number; offset: number } => ({ limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
+export const pageRequest = (page: number): { limit: number; offset: number } => ({ limit: PAGE_SIZE, offset: (pageWithin(page) - 1) * PAGE_SIZE });
 
 /** `params` are the list's other query parameters (empty values are left out of the links). */
-export function paginate(path: string, page: number, total: number, params: Record<string, string | undefined> = {}): Pagination {
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+export function paginate(path: string, requested: number, total: number, params: Record<string, string | undefined> = {}): Pagination {
+  const page = pageWithin(requested);
+  // Links past MAX_PAGE would only be refused.
+  const pages = Math.min(Math.max(1, Math.ceil(total / PAGE_SIZE)), MAX_PAGE);
   const href = (n: number): string => {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== '') query.set(key, value);
@@ -32,7 +42,7 @@ export function paginate(path: string, page: number, total: number, params: Reco
     return text === '' ? path : `${path}?${text}`;
   };
   const wanted = new Set([1, pages]);
-  for (let n = page - WINDOW; n <= page + WINDOW; n++) if (n >= 1 && n <= pages) wanted.add(n);
+  for (let step = -WINDOW; step <= WINDOW; step++) if (page + step >= 1 && page + step <= pages) wanted.add(page + step);
   const links: (PageLink | null)[] = [];
   let last = 0;
   for (const n of [...wanted].sort((a, b) => a - b)) {

@@ -1,9 +1,11 @@
 import { USERNAME_MAX } from '../../accounts/account-rules.js';
 import { SLUG_MAX } from '../../conduit/slugs.js';
 import { TAG_MAX } from '../../conduit/tags.js';
+import { queryInteger } from '../../http/query-integer.js';
+import { MAX_PAGE } from './paging.js';
 
 // Request schemas shared by the Conduit pages: every object closed, every string bounded.
-// Query strings and path parameters are coerced from text; bodies are taken exactly as sent.
+// Numbers in the URL are read by queryInteger(); bodies are taken exactly as sent.
 
 export const csrfField = { type: 'string', maxLength: 128 } as const;
 
@@ -37,5 +39,6 @@ export interface UsernameParams {
   username: string;
 }
 
-export const pageField = { type: 'integer', minimum: 1, maximum: 100_000, default: 1 } as const;
+/** `?page=`: 1 to MAX_PAGE (deeper offsets are refused, see MAX_OFFSET). */
+export const pageField = queryInteger({ minimum: 1, maximum: MAX_PAGE, default: 1 });
 export const tagField = { type: 'string', maxLength: TAG_MAX } as const;
