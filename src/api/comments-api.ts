@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { addComment, deleteComment, listComments } from '../conduit/comments.js';
+import { queryInteger } from '../http/query-integer.js';
 import { noBody } from '../http/route-rules.js';
 import type { Runtime } from '../runtime.js';
 import { commentParams, newCommentBody, noQuery, slugParams } from './schemas.js';
@@ -7,12 +8,35 @@ import { commentJson } from './serialize.js';
 
 // GET|POST /articles/:slug/comments, DELETE /articles/:slug/comments/:id.
 
+/**
+ * RealWorld's comment list has no paging: its clients show what they get. They get the newest
+ * COMMENTS_API_LIMIT, newest first; `?before=<id>` pages further back (every comment reachable)
+ * and `?limit=` asks for fewer. Bounded because a comment may be 20,000 characters, each up to
+ * six in JSON: 50 of them are at most ~6 MB, where an unbounded list was tens of megabytes.
+ */
+export const COMMENTS_API_LIMIT = 50;
+
+const commentsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: queryInteger({ minimum: 1, maximum: COMMENTS_API_LIMIT, default: COMMENTS_API_LIMIT }),
+    before: queryInteger({ minimum: 1, maximum: 2_147_483_647 }),
+  },
+} as const;
+
 export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
 
-  app.get<{ Params: { slug: string } }>('/articles/:slug/comments', { config: { access: 'public' }, schema: { params: slugParams, querystring: noQuery } }, async (request) => ({
-    comments: (await listComments(db, request.params.slug, request.user?.id ?? null)).map(commentJson),
-  }));
+  app.get<{ Params: { slug: string }; Querystring: { limit: number; before?: number } }>(
+    '/articles/:slug/comments',
+    { config: { access: 'public' }, schema: { params: slugParams, querystring: commentsQuery } },
+    async (request) => {
+      const { limit, before } = request.query;
+      const page = await listComments(db, request.params.slug, request.user?.id ?? null, before === undefined ? {} : { before }, limit);
+      return { comments: page.items.map(commentJson) };
+    },
+  );
 
   app.post<{ Params: { slug: string }; Body: { comment: { body: string } } }>(
     '/articles/:slug/comments',

@@ -3,9 +3,9 @@ import { AppError } from '../http/app-error.js';
 import { actorNow, mayDeleteComment, type Actor } from './access.js';
 import type { CommentView, ConduitDb, ViewerId } from './types.js';
 
-// Comments on an article, oldest first. Each list is one query: the comments with their
-// authors and the viewer's following flag (a correlated EXISTS on the follows primary key),
-// prepared once per shape.
+// Comments on an article, newest first, a page at a time. Each page is one query: the comments
+// with their authors and the viewer's following flag (a correlated EXISTS on the follows
+// primary key), prepared once per shape.
 
 const articleIdQuery = prepared<{ slug: string }, { id: number }>((db, slot) => db.selectFrom('articles').select('id').where('slug', '=', slot('slug')));
 
@@ -44,23 +44,70 @@ const toView = (r: CommentRow): CommentView => ({
   author: { id: r.author_id, username: r.username, bio: r.bio, image: r.image, following: Boolean(r.following) },
 });
 
-// The article page and GET .../comments: prepared once per viewer shape (src/db/prepared.ts).
-const listQuery = prepared<{ article: number; viewer: number }, CommentRow>((db, slot, shape) =>
-  selectComments(db, shape === 'V' ? slot('viewer') : null)
-    .where('comments.article_id', '=', slot('article'))
-    .orderBy('comments.id')
-    .limit(500),
-);
+/** Comments on one page of the article page. */
+export const COMMENTS_PER_PAGE = 20;
 
-/** The comments on the article `slug` (at most 500, oldest first); NOT_FOUND for no article. */
-export async function listComments(db: ConduitDb, slug: string, viewer: ViewerId): Promise<CommentView[]> {
-  return commentsOf(db, await articleId(db, slug), viewer);
+/**
+ * Where a page of comments starts: the newest (neither), the ones older than comment `before`,
+ * or the ones newer than comment `after`. Pages are read by id from a cursor (keyset), not by
+ * offset: each costs a range of `limit` rows of the (article_id, id) index however deep it is,
+ * so every comment stays reachable, and a link still shows the same comments after new ones
+ * are posted.
+ */
+export interface CommentCursor {
+  readonly before?: number;
+  readonly after?: number;
 }
 
-/** The comments on an article already found (the article page has it): no second lookup by slug. */
-export async function commentsOf(db: ConduitDb, articleId: number, viewer: ViewerId): Promise<CommentView[]> {
-  const rows = await listQuery.execute(db, { article: articleId, viewer: viewer ?? 0 }, viewer === null ? '' : 'V');
-  return rows.map(toView);
+export interface CommentPage {
+  /** Newest first. */
+  readonly items: CommentView[];
+  /** There are comments newer than the first item (a link to them is worth showing). */
+  readonly newer: boolean;
+  /** There are comments older than the last item. */
+  readonly older: boolean;
+}
+
+interface PageValues {
+  readonly article: number;
+  readonly viewer: number;
+  readonly cursor: number;
+  readonly limit: number;
+}
+
+// One prepared query per shape (src/db/prepared.ts): B older than the cursor, A newer than it
+// (read upwards, then turned round), V with the viewer's following flags.
+const pageQuery = prepared<PageValues, CommentRow>((db, slot, shape) => {
+  let q = selectComments(db, shape.includes('V') ? slot('viewer') : null).where('comments.article_id', '=', slot('article'));
+  if (shape.includes('B')) q = q.where('comments.id', '<', slot('cursor'));
+  if (shape.includes('A')) q = q.where('comments.id', '>', slot('cursor'));
+  return q.orderBy('comments.id', shape.includes('A') ? 'asc' : 'desc').limit(slot('limit'));
+});
+
+// Whether anything lies on the far side of the cursor: at or after `before`, at or before `after`.
+const beyondQuery = prepared<Pick<PageValues, 'article' | 'cursor'>, { id: number }>((db, slot, shape) =>
+  db.selectFrom('comments').select('id').where('article_id', '=', slot('article')).where('id', shape === 'B' ? '>=' : '<=', slot('cursor')).limit(1),
+);
+
+/** A page of the comments on the article `slug` (see CommentCursor); NOT_FOUND for no article. */
+export async function listComments(db: ConduitDb, slug: string, viewer: ViewerId, cursor: CommentCursor, limit: number): Promise<CommentPage> {
+  return commentsOf(db, await articleId(db, slug), viewer, cursor, limit);
+}
+
+/** A page of the comments on an article already found (the article page has it): no second lookup by slug. */
+export async function commentsOf(db: ConduitDb, articleId: number, viewer: ViewerId, cursor: CommentCursor = {}, limit = COMMENTS_PER_PAGE): Promise<CommentPage> {
+  const direction = cursor.after !== undefined ? 'A' : cursor.before !== undefined ? 'B' : '';
+  const at = cursor.after ?? cursor.before ?? 0;
+  // One row past the page says whether there is more in the direction read.
+  const values = { article: articleId, viewer: viewer ?? 0, cursor: at, limit: limit + 1 };
+  const [rows, beyond] = await Promise.all([
+    pageQuery.execute(db, values, viewer === null ? direction : `${direction}V`),
+    direction === '' ? Promise.resolve(undefined) : beyondQuery.executeTakeFirst(db, values, direction),
+  ]);
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  if (direction === 'A') return { items: page.reverse().map(toView), newer: more, older: beyond !== undefined };
+  return { items: page.map(toView), newer: beyond !== undefined, older: more };
 }
 
 /** Adds a comment by `authorId` to the article `slug`. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { deleteArticle, favoriteArticle, unfavoriteArticle } from '../../conduit/articles.js';
+import { queryInteger } from '../../http/query-integer.js';
 import type { Runtime } from '../../runtime.js';
 import { safeNext } from '../safe-next.js';
 import { renderArticlePage } from './article-view.js';
@@ -10,12 +11,26 @@ import { buttonBody, slugParams, type ButtonBody, type SlugParams } from './sche
 
 const articlePath = (slug: string): string => `/article/${encodeURIComponent(slug)}`;
 
+/** Which page of comments: older than comment `before`, or newer than comment `after` (src/conduit/comments.ts). */
+const commentCursor = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { before: queryInteger({ minimum: 1, maximum: 2_147_483_647 }), after: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
+} as const;
+interface CommentCursorQuery {
+  before?: number;
+  after?: number;
+}
+
 export async function articlePages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
   const button = { config: { access: 'member' as const }, schema: { params: slugParams, body: buttonBody } };
 
-  app.get<{ Params: SlugParams }>('/article/:slug', { config: { access: 'public' }, schema: { params: slugParams } }, async function articlePage(request, reply) {
-    return renderArticlePage(db, request, reply, request.params.slug);
+  app.get<{ Params: SlugParams; Querystring: CommentCursorQuery }>('/article/:slug', { config: { access: 'public' }, schema: { params: slugParams, querystring: commentCursor } }, async function articlePage(request, reply) {
+    const { before, after } = request.query;
+    // One cursor at a time: `after` (a "Newer" link) wins.
+    const cursor = after !== undefined ? { after } : before !== undefined ? { before } : {};
+    return renderArticlePage(db, request, reply, request.params.slug, undefined, cursor);
   });
 
   app.post<{ Params: SlugParams; Body: ButtonBody }>('/article/:slug/favorite', button, async function favorite(request, reply) {
