@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { sql } from 'kysely';
 import { SCAN_CONCURRENCY, scanning, scansInFlight, waitingForScan } from '../src/security/scan-admission.js';
 import { BACKENDS } from './helpers/backends.js';
 import { createUser } from './helpers/browser.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { newBrowser } from './helpers/login.js';
-import { endlessScansFor, until } from './helpers/scan-fixtures.js';
+import { endlessRunning, endlessScansFor, until } from './helpers/scan-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
 
 // A client that hangs up gives its place back at once: waiting, it leaves the scan queue; with
@@ -49,11 +48,7 @@ for (const backend of BACKENDS) {
     for (const client of running) client.hangUp();
     await until(() => scanning() === 0, () => `${scanning()} scans of clients that hung up still hold their slots`);
     if (backend === 'postgres') {
-      const active = async () => {
-        const { rows } = await sql<{ n: number }>`select count(*) as n from pg_stat_activity where state = 'active' and query like '%with recursive%' and pid <> pg_backend_pid()`.execute(runtime.db.kysely);
-        return Number(rows[0]!.n);
-      };
-      await until(async () => (await active()) === 0, () => 'the server still runs the scans of clients that hung up');
+      await until(async () => (await endlessRunning(runtime.db.kysely, endless.tag)) === 0, () => 'the server still runs the scans of clients that hung up');
     }
 
     // The reader threads (or connections) are free again: the next search is answered.

@@ -12,7 +12,7 @@ import { BACKENDS } from './helpers/backends.js';
 import { createUser } from './helpers/browser.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { newBrowser } from './helpers/login.js';
-import { endlessCount, endlessScansFor } from './helpers/scan-fixtures.js';
+import { endlessCount, endlessRunning, endlessScansFor } from './helpers/scan-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
 
 // Every scan has a deadline (src/db/scan-deadline.ts): a search that would read without end is
@@ -29,7 +29,7 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend, {}, { scanTimeoutMs: DEADLINE_MS });
     const author = await createUser(runtime);
     await writeArticle(runtime, author.username, { title: 'Needle in a haystack' });
-    endlessScansFor(t, runtime.db, 'endless');
+    const { tag } = endlessScansFor(t, runtime.db, 'endless');
     const visitor = newBrowser(app);
 
     const stopped = await visitor.get('/search?q=endless');
@@ -42,8 +42,7 @@ for (const backend of BACKENDS) {
     assert.deepEqual(titles(next.body), ['Needle in a haystack']);
     if (backend === 'postgres') {
       // Stopped by the server, not only given up on by the app: nothing of it still runs.
-      const running = await sql<{ n: number }>`select count(*) as n from pg_stat_activity where state = 'active' and query like '%with recursive%' and pid <> pg_backend_pid()`.execute(runtime.db.kysely);
-      assert.equal(Number(running.rows[0]!.n), 0, 'the endless statement was cancelled on the server');
+      assert.equal(await endlessRunning(runtime.db.kysely, tag), 0, 'the endless statement was cancelled on the server');
     }
   });
 }
