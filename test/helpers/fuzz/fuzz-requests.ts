@@ -186,24 +186,22 @@ export function describeRequest(req: RawRequest, identity: IdentityName): string
 }
 
 /**
- * Besides the random requests: every hostile number through every integer parameter and query
- * field, and every encoding of `/` and `.` through every path parameter of a GET route, once
- * each, as a member. A random draw might take thousands of runs to pair `page` with `1e400`;
- * the sweep pairs them on every run.
+ * Besides the random requests: every hostile number through every query field and path
+ * parameter, whatever its schema says it holds (a number may be declared as text, or through a
+ * keyword of ours such as queryInteger), and every encoding of `/` and `.` through every path
+ * parameter of a GET route, once each, as a member. A random draw might take thousands of runs
+ * to pair `page` with `1e400`; the sweep pairs them on every run.
  */
 export function sweepSpecs(route: FuzzRoute): RequestSpec[] {
   const base: RequestSpec = { identity: 'member', method: route.method, params: {}, wildcard: null, query: null, body: undefined, contentType: null, csrf: 'real', headers: {} };
   const paramNames = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
   const knownParams = Object.fromEntries(paramNames.map((n) => [n, new Known(n)]));
   const specs: RequestSpec[] = [];
-  const isNumber = (s: { type?: string | readonly string[] } | undefined) => [s?.type].flat().some((t) => t === 'integer' || t === 'number');
-  for (const [name, schema] of Object.entries(route.schema.querystring?.properties ?? {})) {
-    if (!isNumber(schema)) continue;
+  for (const name of Object.keys(route.schema.querystring?.properties ?? {})) {
     for (const value of HOSTILE_NUMBERS) specs.push({ ...base, params: knownParams, query: { [name]: value } });
   }
   for (const name of paramNames) {
-    const schema = route.schema.params?.properties?.[name];
-    const values = isNumber(schema) ? HOSTILE_NUMBERS.map((v) => new Raw(percentEncode(v))) : route.method === 'GET' ? HOSTILE_PATH_FRAGMENTS.map((f) => new Raw(f)) : [];
+    const values = [...HOSTILE_NUMBERS.map((v) => new Raw(percentEncode(v))), ...(route.method === 'GET' ? HOSTILE_PATH_FRAGMENTS.map((f) => new Raw(f)) : [])];
     for (const value of values) specs.push({ ...base, params: { ...knownParams, [name]: value } });
   }
   return specs;

@@ -37,6 +37,8 @@ function fittingArb(schema: JsonSchema, name: string, part: Part, knownNames: Re
   if (variants) return fc.oneof(...variants.map((s) => fittingArb(s, name, part, knownNames, depth)));
   const options: fc.Arbitrary<unknown>[] = [];
   if (knownNames.has(name)) options.push(fc.constant(new Known(name)), fc.constant(new Known(name)));
+  // Our keyword for numbers in a URL (src/http/query-integer.ts): digits within its bounds.
+  if (schema.queryInteger) options.push(numberArb(schema.queryInteger, 'integer', part));
   for (const type of types(schema)) {
     if (type === 'string') options.push(stringArb(schema));
     else if (type === 'integer' || type === 'number') options.push(numberArb(schema, type, part));

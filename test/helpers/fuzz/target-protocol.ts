@@ -18,6 +18,8 @@ export interface JsonSchema {
   readonly maximum?: number;
   readonly minItems?: number;
   readonly maxItems?: number;
+  /** src/http/query-integer.ts's keyword: a whole number within these bounds, sent as text. */
+  readonly queryInteger?: { readonly minimum: number; readonly maximum: number };
 }
 
 export interface FuzzRoute {
