@@ -43,7 +43,7 @@ for (const backend of BACKENDS) {
     const { app } = await startTestApp(t, backend, PRODUCTION);
     const noQuery = { querystring: { type: 'object', additionalProperties: false, properties: {} } };
     app.get('/test-throw-string', { schema: noQuery, config: { access: 'public' } }, async () => {
-      throw LEAKY_MESSAGE; // eslint-disable-line @typescript-eslint/only-throw-error -- the bug being simulated
+      throw LEAKY_MESSAGE;
     });
     app.get('/test-reject', { schema: noQuery, config: { access: 'public' } }, () => Promise.reject(new TypeError(LEAKY_MESSAGE)));
     for (const url of ['/test-throw-string', '/test-reject']) {

@@ -22,7 +22,7 @@ function sessionRows(html: string): Row[] {
     .map((row) => ({
       handle: /name="session" value="([^"]+)"/.exec(row[2]!)![1]!,
       current: /class=current/.test(row[1]!) && row[2]!.includes('(this session)'),
-      text: row[2]!.replace(/<[^>]+>/g, ' '),
+      text: row[2]!.replace(/<[^<>]*>/g, ' '),
     }));
 }
 
