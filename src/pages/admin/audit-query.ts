@@ -11,7 +11,7 @@ import { containsText, startsWithText } from './text-match.js';
 
 export interface AuditFilter {
   readonly event?: AuditEvent;
-  /** Part of the actor's name (a username, or the email tried at a failed login), any case. */
+  /** Part of the actor's username, any case (what a client typed at a login is in the details, not here). */
   readonly actor?: string;
   /** The start of an address: "10.0.0.7" or "10.0.". */
   readonly ip?: string;
@@ -48,7 +48,8 @@ export async function listAudit(db: Db, filter: AuditFilter, page: { limit: numb
   const scoped = () => {
     let q = db.kysely.selectFrom('audit_log');
     if (filter.event !== undefined) q = q.where('audit_log.event', '=', filter.event);
-    if (actor !== '') q = q.where(containsText('audit_log.actor_name', actor));
+    // Rows from before actors were named only by id may hold a typed login identifier there.
+    if (actor !== '') q = q.where('audit_log.actor_id', 'is not', null).where(containsText('audit_log.actor_name', actor));
     if (ip !== '') q = q.where(startsWithText('audit_log.ip', ip));
     return q;
   };
@@ -59,7 +60,7 @@ export async function listAudit(db: Db, filter: AuditFilter, page: { limit: numb
     scoped().select((eb) => eb.fn.countAll<number>().as('n')),
   );
   return {
-    items: rows.map((r) => ({ id: r.id, at: r.at, event: r.event, actorId: r.actor_id, actorName: r.actor_name, ip: r.ip, userAgent: r.user_agent, details: detailPairs(r.details) })),
+    items: rows.map((r) => ({ id: r.id, at: r.at, event: r.event, actorId: r.actor_id, actorName: r.actor_id === null ? null : r.actor_name, ip: r.ip, userAgent: r.user_agent, details: detailPairs(r.details) })),
     total,
   };
 }
