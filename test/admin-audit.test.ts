@@ -27,7 +27,8 @@ async function seed(runtime: Runtime, rows: Seed[]): Promise<number[]> {
   for (const [i, r] of rows.entries()) {
     const { id } = await runtime.db.kysely
       .insertInto('audit_log')
-      .values({ at: new Date(start + i * 1000).toISOString(), event: r.event, actor_id: null, actor_name: r.actor, ip: r.ip, user_agent: 'seed-agent', details: JSON.stringify({ n: i }) })
+      // An actor is always an account (its id and username), never text a client typed.
+      .values({ at: new Date(start + i * 1000).toISOString(), event: r.event, actor_id: 9_000 + r.actor.charCodeAt(0), actor_name: r.actor, ip: r.ip, user_agent: 'seed-agent', details: JSON.stringify({ n: i }) })
       .returning('id')
       .executeTakeFirstOrThrow();
     ids.push(id);
@@ -86,6 +87,10 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await get('actor=mallory'), all.slice(0, 10));
     assert.deepEqual(await get('actor=mallory&page=3'), all.slice(20));
     assert.deepEqual(await get('actor=mallory&page=4'), [], 'past the end is an empty page, not an error');
+    // A row written before actors were named only by id, its actor the text a client typed.
+    await runtime.db.kysely.insertInto('audit_log').values({ at: new Date().toISOString(), event: 'login.failure', actor_id: null, actor_name: 'mallory typed this', ip: '192.0.2.99', user_agent: 'seed-agent', details: '{}' }).execute();
+    assert.deepEqual(await get('actor=typed'), [], 'typed text is no actor to filter by');
+    assert.doesNotMatch((await admin.get('/admin/audit?ip=192.0.2.99')).body, /mallory typed this/, 'nor shown as one');
     const page = await admin.get('/admin/audit?event=account.lock&actor=mallory&ip=19');
     assert.match(page.body, /href="\/admin\/audit\?event=account.lock&amp;actor=mallory&amp;ip=19&amp;page=2"/);
     assert.match(page.body, /<option value="account.lock" selected>/);
