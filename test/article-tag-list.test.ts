@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Migrator, sql, type MigrationProvider } from 'kysely';
-import { migrateToLatest, migrationsFor } from '../src/db/migrate.js';
+import { migrationsFor } from '../src/db/migrate.js';
 import type { Runtime } from '../src/runtime.js';
 import { BACKENDS } from './helpers/backends.js';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
@@ -84,7 +84,10 @@ for (const backend of BACKENDS) {
     const first = await db.selectFrom('articles').select('id').orderBy('id').executeTakeFirstOrThrow();
     await db.insertInto('article_tags').values({ article_id: first.id, tag_id: await tagId(db, 'while-down') }).execute();
 
-    assert.deepEqual(await migrateToLatest(runtime.db), ['006-article-tag-list']);
+    // Up to 006 only: later migrations are not this test's business.
+    const up = await migrator.migrateTo('006-article-tag-list');
+    assert.equal(up.error, undefined, String(up.error));
+    assert.deepEqual(up.results?.map((r) => r.migrationName), ['006-article-tag-list']);
     assert.deepEqual(await drift(db), [], 'every article filled in');
     const kept = await db.selectFrom('articles').select('tag_list').where('id', '=', first.id).executeTakeFirstOrThrow();
     assert.deepEqual(asList(kept.tag_list), ['while-down']);
