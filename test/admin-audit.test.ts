@@ -28,7 +28,7 @@ async function seed(runtime: Runtime, rows: Seed[]): Promise<number[]> {
     const { id } = await runtime.db.kysely
       .insertInto('audit_log')
       // An actor is always an account (its id and username), never text a client typed.
-      .values({ at: new Date(start + i * 1000).toISOString(), event: r.event, actor_id: 9_000 + r.actor.charCodeAt(0), actor_name: r.actor, ip: r.ip, user_agent: 'seed-agent', details: JSON.stringify({ n: i }) })
+      .values({ at: new Date(start + i * 1000).toISOString(), event: r.event, actor_id: r.actor === null ? null : 9_000 + r.actor.charCodeAt(0), actor_name: r.actor, ip: r.ip, user_agent: 'seed-agent', details: JSON.stringify({ n: i }) })
       .returning('id')
       .executeTakeFirstOrThrow();
     ids.push(id);

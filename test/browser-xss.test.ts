@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { XSS_VECTORS, SHORT_VECTORS, type XssVector } from './fixtures/xss-vectors.js';
+import { createArticle } from '../src/conduit/articles.js';
+import { WRITE_RULES } from '../src/security/write-limits.js';
 import { BACKENDS } from './helpers/backends.js';
 import { ApiClient, nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
 
@@ -126,11 +128,20 @@ for (const backend of BACKENDS) {
     const bodyPacks = pack(storable, 4000, '\n\n');
     const descriptionPacks = pack(storable, 1024, ' ');
     const articles = Math.max(titlePacks.length, bodyPacks.length, descriptionPacks.length);
+    // The API takes as many as one account may write in a minute; the rest go in through the
+    // same service the route calls (same rendering and sanitizing), past the write limit.
+    const throughApi = WRITE_RULES.article.points;
+    const authorId = (await target.runtime.db.kysely.selectFrom('users').select('id').where('username', '=', author.username).executeTakeFirstOrThrow()).id;
     for (let i = 0; i < articles; i++) {
       const at = <T>(list: T[][]): T[] => list[i % list.length]!;
       const tagList = tags.slice((i * 6) % tags.length, ((i * 6) % tags.length) + 6).map((v) => v.payload);
-      const created = (await api.ok('POST', '/api/articles', { article: { title: at(titlePacks).join(' '), description: at(descriptionPacks).join(' '), body: at(bodyPacks).join('\n\n'), tagList } }, author.token)) as { article: { slug: string } };
-      slugs.push(created.article.slug);
+      const article = { title: at(titlePacks).join(' '), description: at(descriptionPacks).join(' '), body: at(bodyPacks).join('\n\n'), tagList };
+      if (i < throughApi) {
+        const created = (await api.ok('POST', '/api/articles', { article }, author.token)) as { article: { slug: string } };
+        slugs.push(created.article.slug);
+      } else {
+        slugs.push((await createArticle(target.runtime.db.kysely, authorId, article)).slug);
+      }
     }
     const commentPacks = pack(storable, 2000, '\n');
     for (const [i, comment] of commentPacks.entries()) {
