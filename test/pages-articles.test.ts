@@ -147,3 +147,17 @@ for (const backend of BACKENDS) {
     assert.equal((await fan.post('/article/no-such-article/favorite')).statusCode, 404);
   });
 }
+
+for (const backend of BACKENDS) {
+  // Found by the route fuzzer: the form's error list was a plain object, so a field named after
+  // an Object.prototype member made the editor answer 500.
+  test(`[${backend}] editor fields named constructor, __proto__ or toString are refused as unknown fields, never a 500`, async (t) => {
+    const { app } = await startTestApp(t, backend);
+    const author = await registeredBrowser(app);
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const res = await author.post('/editor', { title: 't', description: 'd', body: 'b', tagList: '', [name]: 'x' }, { from: '/editor' });
+      assert.equal(res.statusCode, 422, name);
+      assert.match(res.body, /is not a field of this form/, name);
+    }
+  });
+}

@@ -48,7 +48,9 @@ export const splitTags = (text: string): string[] => [...new Set(text.split(/[\s
 
 /** Schema problems as per-field messages a person can act on. */
 function schemaErrors(request: FastifyRequest): Errors {
-  const errors: Errors = {};
+  // Field names can come from the attacker ("constructor", "__proto__"): with a null prototype
+  // they are ordinary keys, not Object.prototype's members.
+  const errors: Errors = Object.create(null);
   for (const v of request.validationError?.validation ?? []) {
     const params = v.params as { missingProperty?: string; additionalProperty?: string; limit?: number };
     const field = params.missingProperty ?? params.additionalProperty ?? (v.instancePath.split('/').pop() || 'form');
