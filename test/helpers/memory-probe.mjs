@@ -5,25 +5,18 @@
 // Plain JavaScript: NODE_OPTIONS imports load before the process's own `--import tsx`.
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 
 const PROBE_INTERVAL_MS = 2_000;
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
 
-// The heap's objects, not its code: the code and trusted spaces (machine code, bytecode and their
-// metadata) grow in steps as V8 compiles and optimises hot functions. On Node 24 the heap once
-// stepped up ~24 MiB, once, mid-load, and stayed level; a step is no leak, and objects kept per
-// request land in the other spaces.
-const objectHeapUsed = () =>
-  v8
-    .getHeapSpaceStatistics()
-    .filter((space) => !space.space_name.includes('code') && !space.space_name.includes('trusted'))
-    .reduce((n, space) => n + space.space_used_size, 0);
-
-setInterval(() => {
+// NODE_OPTIONS reaches worker threads too (the Markdown renderers, the SQLite scan readers):
+// only the main thread reports, or the series mixes its heap with theirs (~60 MiB beside ~13)
+// and a median flips between them as the mix of samples shifts.
+if (isMainThread) setInterval(() => {
   gc();
-  const { rss } = process.memoryUsage();
-  const heapUsed = objectHeapUsed();
+  const { heapUsed, rss } = process.memoryUsage();
   process.stdout.write(`bastion-test-memory ${JSON.stringify({ at: Date.now(), heapUsed, rss })}\n`);
 }, PROBE_INTERVAL_MS).unref();
