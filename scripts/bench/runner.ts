@@ -98,7 +98,7 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
     for (let round = 0; round < rounds; round++) {
       for (const s of round === rounds - 1 ? [...repeated, ...once] : repeated) {
         const server = serverFor(s);
-        const seconds = s.probe ? options.duration : slice;
+        const seconds = Math.max(s.probe ? options.duration : slice, s.minSeconds ?? 0);
         log(`${s.id}: ${s.label} (${seconds} s${s.probe ? '' : `, round ${round + 1} of ${rounds}`}) …`);
         if (round === 0 && !s.probe && options.duration >= 5) await runLoad(server.url, s.requests, { connections: options.connections, duration: 1 });
         const prober = s.probe
