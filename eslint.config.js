@@ -1,4 +1,5 @@
 // @ts-check
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 import regexp from 'eslint-plugin-regexp';
 
@@ -29,7 +30,8 @@ export const nullableUser = [
   },
 ];
 
-export default tseslint.config(
+// ESLint's own defineConfig: typescript-eslint deprecated its config() helper in its favour.
+export default defineConfig(
   { ignores: ['node_modules/', 'data/', 'dist/', 'artifacts/', 'test/fixtures/'] },
   ...tseslint.configs.recommended,
   // Every regular expression proven free of super-linear backtracking: a pattern that can take
