@@ -6,6 +6,8 @@ import sanitizeHtml from 'sanitize-html';
 // sanitize-html with an allowlist of tags, attributes and URL schemes. Articles are rendered
 // once when written and the result is stored (articles.body_html); reads never re-render.
 // Writes render on a worker thread, bounded in size and time (src/content/markdown-pool.ts).
+// A change here that changes the output raises RENDER_RULES (src/content/renderer-version.ts), so
+// that `bastion rerender` redoes the HTML stored before it.
 
 const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false });
 // markdown-it 15's linkify-it 6 no longer links bare domains (`www.example.com`) by default;
