@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 // The renderer is named by the two libraries' installed versions and RENDER_RULES. A patch
 // release is counted as a new renderer too: a sanitizer's patch releases are where its security
 // fixes come. Read here from their package.json files, without loading the libraries, so the
-// main thread (which never renders) can name the renderer its threads run.
+// main thread (whose writes render on the renderer threads) can name the renderer they run.
 
 /** Raise by one whenever src/content/markdown.ts changes what it outputs (options, allowlist, transforms). */
 export const RENDER_RULES = 1;
