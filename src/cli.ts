@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatFindings, hasErrors, loadConfig, type LoadedConfig } from './config/load-config.js';
 
-// `bastion <command>`: start, migrate, check, create-admin. Every command reads the same
+// `bastion <command>`: start, migrate, check, create-admin, seed, rerender. Every command reads the same
 // validated configuration; `start` refuses to run in production while any error stands.
 
 const USAGE = `usage: bastion <command>
@@ -12,6 +12,8 @@ commands:
   check          print the deployment report; exit 1 on any error
   create-admin   --username NAME --email ADDRESS  (password read from standard input)
   seed           [--users N] [--articles N]  fill the database with demo data (not in production)
+  rerender       [--all] [--batch N]  render stored article HTML again with this release's renderer
+                 (after upgrading markdown-it or sanitize-html); exit 1 if some Markdown is refused
 `;
 
 function load(): LoadedConfig {
@@ -86,6 +88,10 @@ async function main(argv: string[]): Promise<number> {
     case 'seed': {
       const { runSeedCommand } = await import('./seed/seed-command.js');
       return runSeedCommand(load().config, rest);
+    }
+    case 'rerender': {
+      const { runRerenderCommand } = await import('./content/rerender-command.js');
+      return runRerenderCommand(load().config, rest);
     }
     default:
       process.stderr.write(USAGE);

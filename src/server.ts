@@ -3,6 +3,7 @@ import type { Config } from './config/config.js';
 import { preparePasswordStrength } from './accounts/password-strength.js';
 import { buildApp } from './app.js';
 import { markdownPool } from './content/markdown-pool.js';
+import { staleRenderNotice } from './content/rerender.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
 export interface RunningServer {
@@ -20,6 +21,11 @@ export async function startServer(config: Config, notices: readonly string[] = [
   const runtime = await openRuntime(config, runtimeOptions);
   const app = await buildApp(runtime);
   for (const notice of notices) app.log.warn(notice);
+  // Stored HTML is rendered once, when written: after a renderer upgrade the older rows keep the
+  // older renderer's HTML until `bastion rerender` (one indexed count, migration 008).
+  // A warning, never a reason not to start.
+  const stale = await staleRenderNotice(runtime.db).catch(() => null);
+  if (stale !== null) app.log.warn(stale);
   preparePasswordStrength();
   markdownPool().warm();
   const address = await app.listen({ host: config.host, port: config.port });

@@ -3,6 +3,7 @@ import { prepared, type SlotFn } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { markdownPool } from '../content/markdown-pool.js';
+import { RENDERER } from '../content/renderer-version.js';
 import { actorNow, mayDeleteArticle, mayEditArticle, type Actor } from './access.js';
 import { isUniqueViolation } from './db-errors.js';
 import { retrySlug, uniqueSlug } from './slugs.js';
@@ -227,7 +228,7 @@ export async function createArticle(db: ConduitDb, authorId: number, input: Arti
         const now = new Date().toISOString();
         const { id } = await trx
           .insertInto('articles')
-          .values({ slug, title: input.title, description: input.description, body: input.body, body_html: bodyHtml, author_id: authorId, created_at: now, updated_at: now })
+          .values({ slug, title: input.title, description: input.description, body: input.body, body_html: bodyHtml, rendered_with: RENDERER, author_id: authorId, created_at: now, updated_at: now })
           .returning('id')
           .executeTakeFirstOrThrow();
         await setArticleTags(trx, id, input.tagList ?? []);
@@ -258,7 +259,7 @@ export async function updateArticle(db: ConduitDb, slug: string, actor: Actor, c
       .set({
         ...(changes.title !== undefined ? { title: changes.title } : {}),
         ...(changes.description !== undefined ? { description: changes.description } : {}),
-        ...(changes.body !== undefined && bodyHtml !== undefined ? { body: changes.body, body_html: bodyHtml } : {}),
+        ...(changes.body !== undefined && bodyHtml !== undefined ? { body: changes.body, body_html: bodyHtml, rendered_with: RENDERER } : {}),
         updated_at: new Date().toISOString(),
       })
       .where('id', '=', found.id)

@@ -6,8 +6,16 @@ import sanitizeHtml from 'sanitize-html';
 // sanitize-html with an allowlist of tags, attributes and URL schemes. Articles are rendered
 // once when written and the result is stored (articles.body_html); reads never re-render.
 // Writes render on a worker thread, bounded in size and time (src/content/markdown-pool.ts).
+// A change here that changes the output raises RENDER_RULES (src/content/renderer-version.ts), so
+// that `bastion rerender` redoes the HTML stored before it.
 
 const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false });
+// markdown-it 15's linkify-it 6 no longer links bare domains (`www.example.com`) by default;
+// authors have written them expecting a link, and a dependency upgrade should not take those
+// links out of their articles. Its other new defaults are kept: a URL's link ends at Unicode
+// punctuation (`。`), and a user:password@ part is no longer taken into a link (the
+// `https://bank.example@evil.example` disguise).
+markdown.linkify.set({ fuzzyLink: true });
 
 const ALLOWED_TAGS = [
   'p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'em', 'strong', 'del', 's', 'a', 'code', 'pre', 'blockquote',

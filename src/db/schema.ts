@@ -60,6 +60,8 @@ export interface ArticlesTable {
   body: string;
   /** Sanitized HTML rendered from body when the article is written, so reads never re-render. */
   body_html: string;
+  /** The renderer that produced body_html (src/content/renderer-version.ts); '' for unknown (migration 008). */
+  rendered_with: ColumnType<string, string | undefined, string>;
   author_id: number;
   favorites_count: Generated<number>;
   /** The sorted tag names, kept by triggers on article_tags (migration 006): JSON text on SQLite, text[] on PostgreSQL. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { hashPassword } from '../accounts/password-hasher.js';
 import { renderMarkdown } from '../content/markdown.js';
+import { RENDERER } from '../content/renderer-version.js';
 import type { Db } from '../db/database.js';
 import type { Database, NewUser } from '../db/schema.js';
 import * as content from './content.js';
@@ -94,7 +95,7 @@ export async function seedDatabase(database: Db, options: SeedOptions): Promise<
           const when = new Date(created + content.between(random, 60, 86_400) * 1000).toISOString();
           return { author_id: content.pick(random, userIds), body: content.commentBody(random), created_at: when, updated_at: when };
         });
-        const row = { slug, title, description: content.description(random), body, body_html: renderMarkdown(body), author_id: content.pick(random, userIds), favorites_count: fans.length, created_at: at, updated_at: at };
+        const row = { slug, title, description: content.description(random), body, body_html: renderMarkdown(body), rendered_with: RENDERER, author_id: content.pick(random, userIds), favorites_count: fans.length, created_at: at, updated_at: at };
         return { row, fans, tags, notes };
       });
       const bySlug = new Map(planned.map((p) => [p.row.slug, p]));
