@@ -7,6 +7,7 @@ import { authVersion } from './migrations/004-auth-version.js';
 import { articleTotal } from './migrations/005-article-total.js';
 import { articleTagList } from './migrations/006-article-tag-list.js';
 import { usernameCase } from './migrations/007-username-case.js';
+import { mailFailures } from './migrations/008-mail-failures.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -18,6 +19,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '005-article-total': articleTotal(db.dialect),
     '006-article-tag-list': articleTagList(db.dialect),
     '007-username-case': usernameCase(db.dialect),
+    '008-mail-failures': mailFailures(db.dialect),
   };
 }
 
