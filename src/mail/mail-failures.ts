@@ -17,7 +17,9 @@ export interface StoredMailFailure {
   readonly error: string;
 }
 
-export async function recordMailFailure(db: Db, failure: MailFailure, now: Date = new Date()): Promise<void> {
+export async function recordMailFailure(db: Db, failure: MailFailure, options: { readonly now?: Date; readonly keep?: number } = {}): Promise<void> {
+  const now = options.now ?? new Date();
+  const keep = options.keep ?? KEPT_MAIL_FAILURES;
   await db.kysely
     .insertInto('mail_failures')
     .values({
@@ -30,7 +32,7 @@ export async function recordMailFailure(db: Db, failure: MailFailure, now: Date 
       error: failure.error.slice(0, 64),
     })
     .execute();
-  const oldestKept = await db.kysely.selectFrom('mail_failures').select('id').orderBy('id', 'desc').limit(1).offset(KEPT_MAIL_FAILURES - 1).executeTakeFirst();
+  const oldestKept = await db.kysely.selectFrom('mail_failures').select('id').orderBy('id', 'desc').limit(1).offset(keep - 1).executeTakeFirst();
   if (oldestKept) await db.kysely.deleteFrom('mail_failures').where('id', '<', oldestKept.id).execute();
 }
 

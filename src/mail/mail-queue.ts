@@ -65,6 +65,8 @@ export class MailQueue {
   readonly #ready: QueuedMail[] = [];
   readonly #sending = new Set<QueuedMail>();
   readonly #backingOff = new Set<QueuedMail>();
+  /** Handed back by drain() as undelivered: a late failure of theirs is not reported twice. */
+  readonly #abandoned = new Set<QueuedMail>();
   readonly #stop = new AbortController();
   #closing = false;
   readonly #idleWaiters: Array<() => void> = [];
@@ -109,6 +111,7 @@ export class MailQueue {
     }
     const left = [...this.#ready, ...this.#sending, ...this.#backingOff];
     this.#ready.length = 0;
+    for (const item of left) this.#abandoned.add(item);
     return left;
   }
 
@@ -131,6 +134,7 @@ export class MailQueue {
       events.sent(item, receipt);
     } catch (error) {
       this.#sending.delete(item);
+      if (this.#abandoned.has(item)) return;
       if (isPermanent(error)) events.failed(item, error, 'permanent');
       else if (item.attempts >= retry.maxAttempts) events.failed(item, error, 'retries-exhausted');
       else if (this.#closing) events.failed(item, error, 'shutdown');
@@ -146,6 +150,7 @@ export class MailQueue {
       .catch(() => undefined)
       .then(() => {
         this.#backingOff.delete(item);
+        if (this.#abandoned.has(item)) return;
         this.#ready.push(item);
         this.#pump();
       });
