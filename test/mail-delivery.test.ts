@@ -235,6 +235,8 @@ for (const backend of BACKENDS) {
     const failures = await failuresOf(refused.app, refused.runtime);
     assert.equal(refused.smtp.messages.length, 0);
     assert.deepEqual([failures[0]?.reason, failures[0]?.error], ['permanent', 'EAUTH 535']);
+    // Even a careless line that logs the whole configuration: smtpUrl is a secret-named key.
+    good.app.log.info({ config: good.config }, 'careless configuration dump');
     for (const logs of [good.logs(), refused.logs()]) {
       assert.ok(logs.length > 0);
       assert.ok(!logs.includes(LOGIN.pass), 'the password is nowhere in the log');
