@@ -82,13 +82,14 @@ const failuresOf = (app: FastifyInstance, runtime: TestApp['runtime']) => app.ma
 
 for (const backend of BACKENDS) {
   test(`[${backend}] mail goes over STARTTLS with the login to a real SMTP server: From is MAIL_FROM, a text and an HTML part, user data escaped in the HTML`, async (t) => {
-    const { app, smtp, send, logs } = await mailTest(t, backend);
+    const { app, smtp, send, logs } = await mailTest(t, backend, { env: { PUBLIC_ORIGIN: 'https://conduit.example.com' } });
     const { result } = await send('Dave@Example.com', '<script>alert(1)</script> & "co"');
     assert.equal(result.status, 'queued');
     const [mail] = await smtp.waitForMessages(1);
     assert.ok(mail);
     assert.equal(mail.secure, true, 'the message travelled inside TLS (STARTTLS)');
     assert.equal(mail.user, LOGIN.user, 'the client logged in with the URL\'s user');
+    assert.equal(mail.ehlo, 'conduit.example.com', 'EHLO names the site, not the machine');
     assert.deepEqual(mail.rcptTo, ['Dave@example.com'], 'nodemailer lower-cases the domain only');
     assert.deepEqual(mail.parsed.from?.value, [{ name: 'Conduit', address: 'no-reply@conduit.example.com' }], 'From is MAIL_FROM');
     assert.equal(mail.parsed.subject, 'Welcome to Conduit, <script>alert(1)</script> & "co"', 'a subject is plain text: not HTML-escaped');

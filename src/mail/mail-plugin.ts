@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -24,8 +25,19 @@ export const DEVELOPMENT_FROM = 'Bastion <no-reply@localhost>';
 /** What tests (or an application built on Bastion) may set beyond the configuration. */
 export type MailerOverrides = Partial<Pick<MailerOptions, 'templatesDir' | 'tlsCa' | 'retry' | 'wait' | 'queueLimit' | 'drainMs' | 'timeouts'>>;
 
+/** PUBLIC_ORIGIN's host name, or null for an address or an unreadable origin (nodemailer's default then applies). */
+function ehloName(publicOrigin: string): string | null {
+  try {
+    const { hostname } = new URL(publicOrigin);
+    return hostname === '' || isIP(hostname.replace(/^\[(.*)\]$/, '$1')) !== 0 ? null : hostname;
+  } catch {
+    return null;
+  }
+}
+
 export function registerMailer(app: FastifyInstance, runtime: Runtime, overrides: MailerOverrides = {}): Mailer {
   const { config, db } = runtime;
+  const clientName = ehloName(config.publicOrigin);
   const mailer = new Mailer({
     from: config.mailFrom ?? DEVELOPMENT_FROM,
     smtpUrl: config.smtpUrl,
@@ -34,6 +46,8 @@ export function registerMailer(app: FastifyInstance, runtime: Runtime, overrides
     outboxDir: config.isProduction ? null : join(config.dataDir, 'outbox'),
     templatesDir: MAIL_TEMPLATES_DIR,
     cacheTemplates: config.nodeEnv !== 'development',
+    // EHLO names the site, not the machine: an internal host name stays out of Received headers.
+    ...(clientName ? { clientName } : {}),
     log: app.log,
     logHashKey: config.secretKey,
     recordFailure: (failure) => recordMailFailure(db, failure),

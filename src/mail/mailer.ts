@@ -49,8 +49,10 @@ export interface MailerOptions {
   readonly queueLimit?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly wait?: Wait;
-  /** Extra trust for the SMTP server's certificate (tests). */
+  /** The CA to trust for the SMTP server's certificate instead of the system's (tests); a deployment uses NODE_EXTRA_CA_CERTS. */
   readonly tlsCa?: string | Buffer;
+  /** The name the mailer gives in EHLO (default: the machine's host name). */
+  readonly clientName?: string;
   /** How long close() waits for queued mail (default 5 s). */
   readonly drainMs?: number;
   readonly timeouts?: { readonly connectionMs?: number; readonly greetingMs?: number; readonly socketMs?: number };
@@ -184,6 +186,7 @@ function createTransport(options: MailerOptions): MailTransport | null {
   return smtpTransport(endpoint, {
     requireTls: options.requireTls ?? true,
     ...(options.tlsCa ? { ca: options.tlsCa } : {}),
+    ...(options.clientName ? { clientName: options.clientName } : {}),
     ...(options.timeouts?.connectionMs ? { connectionTimeoutMs: options.timeouts.connectionMs } : {}),
     ...(options.timeouts?.greetingMs ? { greetingTimeoutMs: options.timeouts.greetingMs } : {}),
     ...(options.timeouts?.socketMs ? { socketTimeoutMs: options.timeouts.socketMs } : {}),

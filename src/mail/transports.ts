@@ -25,8 +25,10 @@ export interface MailTransport {
 export interface SmtpTransportOptions {
   /** smtp:// must upgrade with STARTTLS before anything is sent (nodemailer's requireTLS). */
   readonly requireTls: boolean;
-  /** Extra trust for the server's certificate (tests pass their own CA). Verification is never off. */
+  /** The CA to trust for the server's certificate instead of the system's (tests pass their own). Verification is never off. */
   readonly ca?: string | Buffer;
+  /** The name given in EHLO (and so in the Received header): the public host, not the machine's own name. */
+  readonly clientName?: string;
   readonly connectionTimeoutMs?: number;
   readonly greetingTimeoutMs?: number;
   readonly socketTimeoutMs?: number;
@@ -52,6 +54,7 @@ export function smtpTransport(endpoint: SmtpEndpoint, options: SmtpTransportOpti
     requireTLS: !endpoint.secure && options.requireTls,
     ...(endpoint.user !== null ? { auth: { user: endpoint.user, pass: endpoint.pass ?? '' } } : {}),
     tls,
+    ...(options.clientName ? { name: options.clientName } : {}),
     connectionTimeout: options.connectionTimeoutMs ?? 10_000,
     greetingTimeout: options.greetingTimeoutMs ?? 10_000,
     socketTimeout: options.socketTimeoutMs ?? 30_000,

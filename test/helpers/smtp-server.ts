@@ -18,6 +18,8 @@ export interface DeliveredMail {
   /** The login the client used, if any. */
   readonly user: string | null;
   readonly rcptTo: readonly string[];
+  /** The name the client gave in EHLO. */
+  readonly ehlo: string;
 }
 
 export interface TestSmtpServerOptions {
@@ -102,7 +104,7 @@ export async function createTestSmtpServer(options: TestSmtpServerOptions = {}):
         if (options.rejectWith) return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: options.rejectWith }));
         const raw = Buffer.concat(chunks).toString('utf8');
         simpleParser(raw).then((parsed) => {
-          messages.push({ raw, parsed, secure: session.secure, user: typeof session.user === 'string' ? session.user : null, rcptTo: session.envelope.rcptTo.map((r) => r.address) });
+          messages.push({ raw, parsed, secure: session.secure, user: typeof session.user === 'string' ? session.user : null, rcptTo: session.envelope.rcptTo.map((r) => r.address), ehlo: session.hostNameAppearsAs });
           callback();
           for (const wake of waiters.splice(0)) wake();
         }, (err: Error) => callback(err));
