@@ -54,6 +54,19 @@ for (const backend of BACKENDS) {
     assert.ok(!logs().includes(token));
   });
 
+  test(`[${backend}] a flood of refusals is not a flood of database writes: failure records in flight are bounded`, async (t) => {
+    const port = await freePort();
+    const { app, runtime, logs } = await appFor(t, backend, port, { queueLimit: 1, wait: untilShutdown });
+    const results = Array.from({ length: 300 }, (_, i) => app.mailer.send({ to: `u${i}@example.com`, template: 'greeting', data: data('x') }).status);
+    assert.equal(results.filter((s) => s === 'queued').length, 1);
+    await app.mailer.close(); // the one queued mail waits for a retry until shutdown; close() also awaits the records
+    const stored = await listMailFailures(runtime.db, { limit: 1000 });
+    assert.equal(stored.filter((f) => f.reason === 'queue-full').length, 100, 'the first hundred refusals recorded, the rest only logged');
+    // 299 refusals and the one mail dropped at shutdown: each is either recorded or logged as not recorded.
+    assert.equal(stored.length + (logs().match(/mail failure not recorded: too many at once/g) ?? []).length, 300);
+    assert.equal((logs().match(/"msg":"mail could not be sent"/g) ?? []).length, 300, 'every one is logged');
+  });
+
   test(`[${backend}] a server that accepts and never greets is given up at the greeting timeout, not waited on forever`, async (t) => {
     const silent = await silentServer(t);
     const { app, runtime } = await appFor(t, backend, silent.port, { timeouts: { connectionMs: 1_000, greetingMs: 150 }, retry: { maxAttempts: 2 }, wait: async () => {} });

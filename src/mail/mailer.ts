@@ -72,6 +72,7 @@ export type SendResult =
 
 export const DEFAULT_QUEUE_LIMIT = 1000;
 export const DEFAULT_DRAIN_MS = 5_000;
+const MAX_RECORDS_IN_FLIGHT = 100;
 
 export class Mailer {
   readonly #options: MailerOptions;
@@ -119,7 +120,7 @@ export class Mailer {
     await Promise.all(this.#recording);
   }
 
-  /** Checks, renders and queues a mail; returns at once. Throws only for a template that does not exist (a bug). */
+  /** Checks, renders and queues a mail; returns at once. Throws only for a template that is missing or fails to render (a bug). */
   send(request: MailRequest): SendResult {
     if (this.#closed) return { status: 'refused', reason: 'closed' };
     if (!isSingleAddress(request.to)) return this.#refuse(request, 'unsafe-recipient');
@@ -164,6 +165,11 @@ export class Mailer {
     this.#options.log.error({ mail: this.#describe(item), error, reason }, 'mail could not be sent');
     const record = this.#options.recordFailure;
     if (!record) return;
+    // A flood of refusals (queue full) must not become a flood of database writes.
+    if (this.#recording.size >= MAX_RECORDS_IN_FLIGHT) {
+      this.#options.log.error({ mail: this.#describe(item) }, 'mail failure not recorded: too many at once');
+      return;
+    }
     const failure: MailFailure = { mailId: item.id, template: item.template, recipient: item.mail.to, attempts: item.attempts, reason, error };
     const pending = record(failure)
       .catch((err: unknown) => this.#options.log.error({ mail: this.#describe(item), error: errorCode(err) }, 'mail failure could not be recorded'))
