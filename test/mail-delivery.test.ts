@@ -206,6 +206,8 @@ for (const backend of BACKENDS) {
     assert.equal(smtp.messages.length, 0);
     assert.equal(failures[0]?.reason, 'retries-exhausted');
     assert.match(failures[0]?.error ?? '', /^E(TLS|SOCKET|CONNECTION)/);
+    assert.equal(smtp.connections(), 1, 'the server was reached');
+    assert.equal(smtp.logins(), 0, 'the password was never sent to a server whose certificate failed');
     assert.ok(!logs().includes(LOGIN.pass));
   });
 
@@ -216,6 +218,7 @@ for (const backend of BACKENDS) {
     const failures = await failuresOf(strict.app, strict.runtime);
     assert.equal(strict.smtp.messages.length, 0, 'nothing sent in clear text');
     assert.equal(strict.smtp.connections(), 1, 'the server was reached, and refused for its lack of TLS');
+    assert.equal(strict.smtp.logins(), 0, 'the password was never sent in clear');
     assert.match(failures[0]?.error ?? '', /^E(REQUIRETLS|TLS)/);
 
     // Opted out, without a login (a relay on the same host): the mail goes, unencrypted.

@@ -40,6 +40,8 @@ export interface TestSmtpServer {
   readonly messages: DeliveredMail[];
   /** Connections the server saw (so a test can tell "never connected" from "refused"). */
   readonly connections: () => number;
+  /** Logins the server was sent (right or wrong). */
+  readonly logins: () => number;
   /** Starts listening on `port` (the server is created stopped: connections are refused until then). */
   start(): Promise<void>;
   /** Resolves when `count` messages have arrived. */
@@ -81,6 +83,7 @@ export async function createTestSmtpServer(options: TestSmtpServerOptions = {}):
   const messages: DeliveredMail[] = [];
   const waiters: Array<() => void> = [];
   let connections = 0;
+  let logins = 0;
   const config: SMTPServerOptions = {
     key,
     cert,
@@ -93,6 +96,7 @@ export async function createTestSmtpServer(options: TestSmtpServerOptions = {}):
       callback();
     },
     onAuth(auth, _session, callback) {
+      logins += 1;
       if (options.login && auth.username === options.login.user && auth.password === options.login.pass) return callback(null, { user: auth.username });
       const refused = Object.assign(new Error('Invalid username or password'), { responseCode: 535 });
       return callback(refused);
@@ -119,6 +123,7 @@ export async function createTestSmtpServer(options: TestSmtpServerOptions = {}):
     ca: cert,
     messages,
     connections: () => connections,
+    logins: () => logins,
     async start() {
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
       listening = true;
