@@ -24,6 +24,7 @@ import { registerSessions } from './sessions/sessions.js';
 import { registerApiTokens } from './auth/api-tokens.js';
 import { apiRoutes, type ApiRoutesOptions } from './api/api-routes.js';
 import { pageRoutes, type PageRoutesOptions } from './pages/page-routes.js';
+import { registerMailer, type MailerOverrides } from './mail/mail-plugin.js';
 
 export interface AppOptions {
   /**
@@ -35,6 +36,8 @@ export interface AppOptions {
   readonly logStream?: Writable;
   /** Sees every route as it is registered, with its schema (the route fuzzer enumerates them). */
   readonly onRoute?: (route: RouteOptions) => void;
+  /** Mailer settings beyond the configuration (tests: the test CA, a quick backoff, templates). */
+  readonly mailer?: MailerOverrides;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -76,6 +79,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
 
   registerCurrentUser(app);
   registerAudit(app, runtime);
+  registerMailer(app, runtime, options.mailer);
   await registerRateLimits(app, runtime);
   const pageSessions = await registerSessions(app, runtime);
   await registerApiTokens(app, runtime);

@@ -28,7 +28,7 @@ function backendEnv(backend: BackendName): Env {
 
 /** A production environment that passes every check on this backend. */
 function goodProduction(t: TestContext, backend: BackendName): Env {
-  return { NODE_ENV: 'production', SECRET_KEY: randomKey(), PUBLIC_ORIGIN: 'https://conduit.example.com', DATA_DIR: tempDir(t), REDIS_URL, ...backendEnv(backend) };
+  return { NODE_ENV: 'production', SECRET_KEY: randomKey(), PUBLIC_ORIGIN: 'https://conduit.example.com', DATA_DIR: tempDir(t), REDIS_URL, SMTP_URL: GOOD_SMTP_URL, MAIL_FROM: 'Conduit <no-reply@conduit.example.com>', ...backendEnv(backend) };
 }
 
 const load = (env: Env): LoadedConfig => loadConfig({ env, dotenvPath: null });
@@ -48,6 +48,8 @@ interface Case {
 }
 
 const STRONG = randomKey();
+const SMTP_PASSWORD = `smtp-${randomKey().slice(0, 24)}`;
+const GOOD_SMTP_URL = `smtp://mailer:${SMTP_PASSWORD}@mail.example.com:587`;
 const CASES: readonly Case[] = [
   { id: 'bastion.E001', what: 'a missing SECRET_KEY', bad: () => ({ SECRET_KEY: '' }), good: () => ({ SECRET_KEY: randomKey() }) },
   { id: 'bastion.E002', what: 'a SECRET_KEY under 32 bytes', bad: () => ({ SECRET_KEY: 'Xk9#mP2$vL5qR8@w' }), good: () => ({ SECRET_KEY: randomKey() }) },
@@ -90,6 +92,14 @@ const CASES: readonly Case[] = [
   { id: 'bastion.E015', what: 'a REDIS_URL that is not redis', bad: () => ({ REDIS_URL: 'http://127.0.0.1:6379' }), good: () => ({ REDIS_URL: 'rediss://cache.example.com:6380' }), off: () => ({ REDIS_URL: '' }) },
   { id: 'bastion.E016', what: 'a TRUST_PROXY entry that is not an address', bad: () => ({ TRUST_PROXY: '10.0.0.1,proxy.local' }), good: () => ({ TRUST_PROXY: 'loopback,10.0.0.1,fd00::/8' }), off: () => ({ TRUST_PROXY: '' }) },
   { id: 'bastion.E016', what: 'a TRUST_PROXY CIDR with a bad prefix', bad: () => ({ TRUST_PROXY: '10.0.0.0/99' }), good: () => ({ TRUST_PROXY: '10.0.0.0/8' }), off: () => ({ TRUST_PROXY: '' }) },
+  { id: 'bastion.E018', what: 'an SMTP_URL that is not smtp(s)', bad: () => ({ SMTP_URL: `http://mailer:${SMTP_PASSWORD}@mail.example.com` }), good: () => ({ SMTP_URL: `smtps://mailer:${SMTP_PASSWORD}@mail.example.com` }), off: () => ({ SMTP_URL: '' }) },
+  // Nodemailer would read transport options from the query (this one switches certificate checks off).
+  { id: 'bastion.E018', what: 'an SMTP_URL with a query', bad: () => ({ SMTP_URL: `${GOOD_SMTP_URL}?tls.rejectUnauthorized=false` }), good: () => ({ SMTP_URL: `${GOOD_SMTP_URL}/` }), off: () => ({ SMTP_URL: '' }) },
+  { id: 'bastion.E019', what: 'SMTP_URL without MAIL_FROM', bad: () => ({ MAIL_FROM: '' }), good: () => ({ MAIL_FROM: 'no-reply@conduit.example.com' }) },
+  { id: 'bastion.E020', what: 'an SMTP password over smtp:// with STARTTLS opted out', bad: () => ({ SMTP_REQUIRE_TLS: 'false' }), good: () => ({ SMTP_URL: 'smtp://127.0.0.1:25', SMTP_REQUIRE_TLS: 'false' }) },
+  { id: 'bastion.E021', what: 'a MAIL_FROM that is a list', bad: () => ({ MAIL_FROM: 'no-reply@conduit.example.com, other@evil.example' }), good: () => ({ MAIL_FROM: '"Conduit, the blog" <no-reply@conduit.example.com>' }), off: () => ({ MAIL_FROM: '' }) },
+  { id: 'bastion.E021', what: 'a MAIL_FROM that is no address', bad: () => ({ MAIL_FROM: 'Conduit' }), good: () => ({ MAIL_FROM: 'no-reply@conduit.example.com' }), off: () => ({ MAIL_FROM: '' }) },
+  { id: 'bastion.W002', what: 'no SMTP_URL (account recovery by mail is off)', severity: 'warning', bad: () => ({ SMTP_URL: '' }), good: () => ({ SMTP_URL: GOOD_SMTP_URL }) },
   { id: 'bastion.W001', what: 'in-process stores (no REDIS_URL)', severity: 'warning', bad: () => ({ REDIS_URL: '' }), good: () => ({ REDIS_URL }) },
 ];
 
@@ -104,6 +114,7 @@ for (const backend of BACKENDS) {
       const f = loaded.findings.find((x) => x.id === c.id)!;
       assert.ok(f.message.length > 10 && f.fix.length > 10, 'each finding says what is wrong and how to fix it');
       assert.doesNotMatch(f.message + f.fix, new RegExp(STRONG), 'a finding never repeats a good key');
+      assert.ok(!(f.message + f.fix).includes(SMTP_PASSWORD), 'a finding never repeats the SMTP password');
     });
 
     test(`[${backend}] ${c.id} is not an error when off, for ${c.what}`, (t) => {
@@ -246,6 +257,14 @@ for (const backend of BACKENDS) {
     assert.equal(res.code, 0, res.stdout + res.stderr);
     assert.doesNotMatch(res.stdout, /ERROR/);
     assert.ok(!res.stdout.includes(env.SECRET_KEY!), 'the report never prints the key');
+    assert.ok(!res.stdout.includes(SMTP_PASSWORD), 'nor the SMTP password');
+  });
+
+  test(`[${backend}] \`bastion check\` refuses a bad SMTP_URL and never prints its password`, async (t) => {
+    const res = await bastion(t, ['check'], { ...goodProduction(t, backend), SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@mail.example.com:587/path?x=1`, SMTP_REQUIRE_TLS: 'false' });
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, /bastion\.E018/);
+    assert.ok(!(res.stdout + res.stderr).includes(SMTP_PASSWORD));
   });
 
   test(`[${backend}] \`bastion start\` in production with a bad env refuses, lists the ids and never listens`, async (t) => {

@@ -23,6 +23,12 @@ export interface Config {
   /** false, a hop count, or a list of addresses/CIDRs whose X-Forwarded-* headers are believed. */
   readonly trustProxy: false | number | readonly string[];
   readonly corsOrigins: readonly string[];
+  /** Where account mail goes; `null` writes each mail to `<dataDir>/outbox/` instead. Holds the SMTP password: never log it. */
+  readonly smtpUrl: string | null;
+  /** smtp:// must upgrade with STARTTLS (the default); false only when the operator opted out. */
+  readonly smtpRequireTls: boolean;
+  /** The sender of account mail, e.g. `Conduit <no-reply@conduit.example.com>`; `null` when unset. */
+  readonly mailFrom: string | null;
   readonly logLevel: string;
   readonly debug: boolean;
   readonly cookieSecure: boolean;

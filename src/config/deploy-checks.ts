@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
+import { isSenderAddress } from '../mail/mail-address.js';
+import { parseSmtpUrl } from '../mail/smtp-url.js';
 
 // Deploy checks as data (modelled on Django's `check --deploy`): one list drives both the
 // production refusal to start and `bastion check`. Each id is stable and never reused.
@@ -134,6 +136,28 @@ const checks: readonly Check[] = [
     const v = rawTrustProxy.trim().toLowerCase();
     if (v !== 'true' && v !== '*' && v !== '0.0.0.0/0' && v !== '::/0') return [];
     return [finding('bastion.E013', 'error', `TRUST_PROXY="${rawTrustProxy}" believes X-Forwarded-For from anyone: clients could spoof their address past the rate limits.`, 'Set TRUST_PROXY to the hop count or the addresses of your own proxies.')];
+  },
+  // Never a finding that quotes SMTP_URL: it holds the SMTP password.
+  function smtpUrlValid({ config }) {
+    if (config.smtpUrl === null || parseSmtpUrl(config.smtpUrl) !== null) return [];
+    return [finding('bastion.E018', 'error', 'SMTP_URL is not an smtp:// or smtps:// URL with a host (and nothing after the port).', 'Give smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 (TLS), the login percent-encoded; or unset SMTP_URL.')];
+  },
+  function mailFromPresent({ config }, prod) {
+    if (config.smtpUrl === null || config.mailFrom !== null) return [];
+    return [finding('bastion.E019', prodOnly(prod), 'SMTP_URL is set but MAIL_FROM is not: account mail would go out from a made-up sender and be rejected as spam.', 'Set MAIL_FROM to an address of your domain, e.g. "Conduit <no-reply@conduit.example.com>".')];
+  },
+  function smtpPasswordEncrypted({ config }, prod) {
+    const endpoint = config.smtpUrl === null ? null : parseSmtpUrl(config.smtpUrl);
+    if (!endpoint || endpoint.secure || config.smtpRequireTls || endpoint.pass === null) return [];
+    return [finding('bastion.E020', prodOnly(prod), 'SMTP_REQUIRE_TLS=false with a password in an smtp:// SMTP_URL: the SMTP login could travel in clear text.', 'Unset SMTP_REQUIRE_TLS (STARTTLS is then required), or use smtps://.')];
+  },
+  function mailFromValid({ config }) {
+    if (config.mailFrom === null || isSenderAddress(config.mailFrom)) return [];
+    return [finding('bastion.E021', 'error', 'MAIL_FROM is not one email address (optionally with a display name).', 'Set MAIL_FROM like no-reply@conduit.example.com or "Conduit <no-reply@conduit.example.com>".')];
+  },
+  function mailConfigured({ config }, prod) {
+    if (!prod || config.smtpUrl !== null) return [];
+    return [finding('bastion.W002', 'warning', 'SMTP_URL is not set: no account mail is sent, so account recovery by mail (password reset, email confirmation) is off.', 'Set SMTP_URL and MAIL_FROM to send account mail.')];
   },
   function sharedStores({ config }, prod) {
     if (!prod || config.redisUrl !== null) return [];

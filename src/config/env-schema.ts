@@ -18,6 +18,12 @@ export const EnvSchema = Type.Object({
   PUBLIC_ORIGIN: Type.String({ maxLength: 2048, default: '' }),
   TRUST_PROXY: Type.String({ maxLength: 4096, default: '' }),
   CORS_ORIGINS: Type.String({ maxLength: 65536, default: '' }),
+  // Account mail (src/mail): smtp:// (STARTTLS required) or smtps:// (implicit TLS), with the
+  // login as the URL's user:password. Unset: mails are written to DATA_DIR/outbox instead.
+  SMTP_URL: Type.String({ maxLength: 4096, default: '' }),
+  // 'false' lets smtp:// send without STARTTLS (a relay on the same host); never with a password in production.
+  SMTP_REQUIRE_TLS: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], { default: '' }),
+  MAIL_FROM: Type.String({ maxLength: 512, default: '' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },

@@ -8,6 +8,7 @@ import { articleTotal } from './migrations/005-article-total.js';
 import { articleTagList } from './migrations/006-article-tag-list.js';
 import { usernameCase } from './migrations/007-username-case.js';
 import { renderedWith } from './migrations/008-rendered-with.js';
+import { mailFailures } from './migrations/009-mail-failures.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -20,6 +21,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '006-article-tag-list': articleTagList(db.dialect),
     '007-username-case': usernameCase(db.dialect),
     '008-rendered-with': renderedWith(),
+    '009-mail-failures': mailFailures(db.dialect),
   };
 }
 

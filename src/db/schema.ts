@@ -120,6 +120,21 @@ export interface AuditLogTable {
   details: string;
 }
 
+/** Account mail given up (migration 008): never the body, which may hold a token. */
+export interface MailFailuresTable {
+  id: Generated<number>;
+  failed_at: string;
+  mail_id: string;
+  /** The template's id, e.g. `password-reset`. */
+  template: string;
+  recipient: string;
+  attempts: number;
+  /** retries-exhausted, permanent, shutdown or queue-full. */
+  reason: string;
+  /** A code such as `ECONNECTION` or `EENVELOPE 550`, never the server's text. */
+  error: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -132,6 +147,7 @@ export interface Database {
   follows: FollowsTable;
   comments: CommentsTable;
   audit_log: AuditLogTable;
+  mail_failures: MailFailuresTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -10,7 +10,8 @@ import type { Config } from '../config/config.js';
 // 50 µs per request (two lines), more than the rest of Fastify's work on a trivial route; the
 // check below costs one regular-expression scan for a line that holds no such key.
 
-const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'token', 'secret', 'csrf', '_csrf', 'authorization', 'cookie', 'secretKey', 'apiToken'];
+// smtpUrl / SMTP_URL carry the SMTP login (Config, the environment).
+const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'token', 'secret', 'csrf', '_csrf', 'authorization', 'cookie', 'secretKey', 'apiToken', 'smtpUrl', 'SMTP_URL'];
 const SECRET_KEYS: ReadonlySet<string> = new Set([...SECRET_FIELDS, 'set-cookie', 'x-csrf-token'].map((k) => k.toLowerCase()));
 export const CENSOR = '[REDACTED]';
 
