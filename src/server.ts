@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { preparePasswordStrength } from './accounts/password-strength.js';
-import { buildApp } from './app.js';
+import { buildApp, type AppOptions } from './app.js';
 import { markdownPool } from './content/markdown-pool.js';
+import { installCrashHandlers } from './crash-handlers.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
 export interface RunningServer {
@@ -15,14 +16,19 @@ export interface RunningServer {
 /** How long a SIGTERM waits for requests in flight before exiting anyway (non-zero). */
 export const DRAIN_DEADLINE_MS = 10_000;
 
-/** Opens the runtime, builds the app and listens; SIGTERM/SIGINT drain and close cleanly. */
-export async function startServer(config: Config, notices: readonly string[] = [], runtimeOptions: RuntimeOptions = {}): Promise<RunningServer> {
+/**
+ * Opens the runtime, builds the app and listens; SIGTERM/SIGINT drain and close cleanly, and an
+ * error nothing caught is logged with its request and ends the process (src/crash-handlers.ts).
+ * `appOptions` adds routes (an application built on Bastion; tests).
+ */
+export async function startServer(
+  config: Config,
+  notices: readonly string[] = [],
+  runtimeOptions: RuntimeOptions = {},
+  appOptions: Pick<AppOptions, 'extraRoutes'> = {},
+): Promise<RunningServer> {
   const runtime = await openRuntime(config, runtimeOptions);
-  const app = await buildApp(runtime);
-  for (const notice of notices) app.log.warn(notice);
-  preparePasswordStrength();
-  markdownPool().warm();
-  const address = await app.listen({ host: config.host, port: config.port });
+  const app = await buildApp(runtime, appOptions);
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -35,12 +41,25 @@ export async function startServer(config: Config, notices: readonly string[] = [
       await app.close();
       await runtime.close();
       clearTimeout(deadline);
+      removeCrashHandlers();
       app.log.info('shut down: requests drained, pools closed');
     })());
+  const removeCrashHandlers = installCrashHandlers(app.log, stop);
+  for (const notice of notices) app.log.warn(notice);
+  preparePasswordStrength();
+  markdownPool().warm();
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    removeCrashHandlers();
+    throw err;
+  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       app.log.info({ signal }, 'shutting down');
-      stop().then(() => process.exit(0), () => process.exit(1));
+      // exit() without a code: 0, unless a crash during the drain has set process.exitCode.
+      stop().then(() => process.exit(), () => process.exit(1));
     });
   }
   return { app, runtime, address, stop };
