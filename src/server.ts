@@ -29,6 +29,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const runtime = await openRuntime(config, runtimeOptions);
   const app = await buildApp(runtime, appOptions);
+  for (const notice of notices) app.log.warn(notice);
+  preparePasswordStrength();
+  markdownPool().warm();
+  const address = await app.listen({ host: config.host, port: config.port });
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -44,17 +48,8 @@ export async function startServer(
       removeCrashHandlers();
       app.log.info('shut down: requests drained, pools closed');
     })());
+  // Installed once there is a stop to call; an error before this gets Node's own report and exit 1.
   const removeCrashHandlers = installCrashHandlers(app.log, stop);
-  for (const notice of notices) app.log.warn(notice);
-  preparePasswordStrength();
-  markdownPool().warm();
-  let address: string;
-  try {
-    address = await app.listen({ host: config.host, port: config.port });
-  } catch (err) {
-    removeCrashHandlers();
-    throw err;
-  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       app.log.info({ signal }, 'shutting down');
