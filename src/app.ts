@@ -16,6 +16,7 @@ import { AccessLogController } from './http/access-log.js';
 import { registerViews } from './http/views.js';
 import { trustProxyOption } from './http/trust-proxy.js';
 import { registerDraining } from './http/draining.js';
+import { registerRequestContext } from './http/request-context.js';
 import { healthRoutes } from './routes/health.js';
 import { registerCurrentUser } from './auth/current-user.js';
 import { registerAudit } from './audit/audit-log.js';
@@ -69,6 +70,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   registerRouteRules(app);
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
 
+  // The first onRequest hook: every other hook, the handler and the work they start run inside it.
+  registerRequestContext(app);
   registerHttpsRedirect(app, config);
   registerSecurityHeaders(app, config);
   registerViews(app, config);

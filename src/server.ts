@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { preparePasswordStrength } from './accounts/password-strength.js';
-import { buildApp } from './app.js';
+import { buildApp, type AppOptions } from './app.js';
 import { markdownPool } from './content/markdown-pool.js';
 import { staleRenderNotice } from './content/rerender.js';
+import { installCrashHandlers } from './crash-handlers.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 
 export interface RunningServer {
@@ -16,10 +17,19 @@ export interface RunningServer {
 /** How long a SIGTERM waits for requests in flight before exiting anyway (non-zero). */
 export const DRAIN_DEADLINE_MS = 10_000;
 
-/** Opens the runtime, builds the app and listens; SIGTERM/SIGINT drain and close cleanly. */
-export async function startServer(config: Config, notices: readonly string[] = [], runtimeOptions: RuntimeOptions = {}): Promise<RunningServer> {
+/**
+ * Opens the runtime, builds the app and listens; SIGTERM/SIGINT drain and close cleanly, and an
+ * error nothing caught is logged with its request and ends the process (src/crash-handlers.ts).
+ * `appOptions` adds routes (an application built on Bastion; tests).
+ */
+export async function startServer(
+  config: Config,
+  notices: readonly string[] = [],
+  runtimeOptions: RuntimeOptions = {},
+  appOptions: Pick<AppOptions, 'extraRoutes'> = {},
+): Promise<RunningServer> {
   const runtime = await openRuntime(config, runtimeOptions);
-  const app = await buildApp(runtime);
+  const app = await buildApp(runtime, appOptions);
   for (const notice of notices) app.log.warn(notice);
   // Stored HTML is rendered once, when written: after a renderer upgrade the older rows keep the
   // older renderer's HTML until `bastion rerender` (one indexed count, migration 008).
@@ -41,12 +51,16 @@ export async function startServer(config: Config, notices: readonly string[] = [
       await app.close();
       await runtime.close();
       clearTimeout(deadline);
+      removeCrashHandlers();
       app.log.info('shut down: requests drained, pools closed');
     })());
+  // Installed once there is a stop to call; an error before this gets Node's own report and exit 1.
+  const removeCrashHandlers = installCrashHandlers(app.log, stop);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       app.log.info({ signal }, 'shutting down');
-      stop().then(() => process.exit(0), () => process.exit(1));
+      // exit() without a code: 0, unless a crash during the drain has set process.exitCode.
+      stop().then(() => process.exit(), () => process.exit(1));
     });
   }
   return { app, runtime, address, stop };

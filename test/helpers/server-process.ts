@@ -26,6 +26,8 @@ export interface InstanceOptions {
   readonly redisPrefix?: string;
   /** How long to wait for /healthz (default 30 s). */
   readonly startTimeoutMs?: number;
+  /** The script to run instead of server-entry.ts (one that adds test-only routes). */
+  readonly entry?: string;
 }
 
 export interface Instance {
@@ -56,7 +58,7 @@ export async function startInstance(t: TestContext, options: InstanceOptions): P
     ...(options.searchPath ? { BASTION_TEST_SEARCH_PATH: options.searchPath } : {}),
     ...(options.redisPrefix ? { BASTION_TEST_REDIS_PREFIX: options.redisPrefix } : {}),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   child.stdout!.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
