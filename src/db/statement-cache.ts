@@ -69,5 +69,8 @@ export function namedStatementsPool(pool: pg.Pool, deadlines: QueryDeadlines, ma
   return {
     connect: async () => wrap(await pool.connect()),
     end: () => pool.end(),
+    // Kysely 0.29 reads the pool's options only to open a control connection when a query is
+    // aborted through Kysely (which we do not do: deadlines are ours, src/db/query-deadline.ts).
+    options: pool.options,
   };
 }
