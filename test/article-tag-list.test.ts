@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Migrator, sql, type MigrationProvider } from 'kysely';
+import { sql } from 'kysely';
+import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { migrationsFor } from '../src/db/migrate.js';
 import type { Runtime } from '../src/runtime.js';
 import { BACKENDS } from './helpers/backends.js';

@@ -228,6 +228,42 @@ for (const backend of BACKENDS) {
   });
 }
 
+// The .env file is parsed by Node (util.parseEnv), as dotenv files are written in the wild.
+test('a .env file: BOM, export, comments, quotes, multi-line and empty values, CRLF, no expansion', (t) => {
+  const dir = tempDir(t);
+  const [key, other] = [randomKey(), randomKey()];
+  const dotenv = join(dir, '.env');
+  const lines = [
+    '\uFEFFLOG_LEVEL=debug', // a byte-order mark must not hide the first key
+    '# a comment line',
+    `export SECRET_KEY=${key} # a trailing comment`,
+    'PUBLIC_ORIGIN="https://quoted.example.com"',
+    "HOST='local#host'", // a # inside quotes is part of the value
+    'CORS_ORIGINS="https://a.example.com,', // a quoted value across lines
+    '  https://b.example.com"',
+    `SECRET_KEY_FALLBACKS=${key}`,
+    `SECRET_KEY_FALLBACKS=${other}`, // the last of a repeated key wins
+    'DATABASE_URL=',
+  ];
+  writeFileSync(dotenv, lines.join('\r\n') + '\r\n');
+  const { config } = loadConfig({ env: { DATA_DIR: dir }, dotenvPath: dotenv });
+  assert.equal(config.logLevel, 'debug');
+  assert.equal(config.secretKey, key);
+  assert.equal(config.publicOrigin, 'https://quoted.example.com');
+  assert.equal(config.host, 'local#host');
+  assert.deepEqual(config.corsOrigins, ['https://a.example.com', 'https://b.example.com']);
+  assert.deepEqual(config.secretKeyFallbacks, [other]);
+  assert.equal(config.databaseUrl, null);
+
+  // No variable expansion: ${...} is text.
+  writeFileSync(dotenv, 'SECRET_KEY_FALLBACKS=${SECRET_KEY}\n');
+  assert.deepEqual(loadConfig({ env: { DATA_DIR: dir, SECRET_KEY: key }, dotenvPath: dotenv }).config.secretKeyFallbacks, ['${SECRET_KEY}']);
+
+  // An empty value is read as empty, not skipped: REDIS_PREFIX= is refused, not defaulted.
+  writeFileSync(dotenv, 'REDIS_PREFIX=\n');
+  assert.throws(() => loadConfig({ env: { DATA_DIR: dir, SECRET_KEY: key }, dotenvPath: dotenv }), (err: unknown) => err instanceof ConfigError && /REDIS_PREFIX/.test(err.message));
+});
+
 // The CLI, as an operator runs it: a child process with only the environment we give it.
 const BIN = fileURLToPath(new URL('../bin/bastion.js', import.meta.url));
 

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { Migrator, NO_MIGRATIONS, type MigrationProvider } from 'kysely';
+import { Migrator, NO_MIGRATIONS, type MigrationProvider } from 'kysely/migration';
 import { loadConfig } from '../src/config/load-config.js';
 import { openDatabase, type Db } from '../src/db/database.js';
 import { migrateToLatest, migrationsFor } from '../src/db/migrate.js';

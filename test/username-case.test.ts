@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Migrator, type MigrationProvider } from 'kysely';
+import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { takenBy } from '../src/accounts/account-uniqueness.js';
 import { hashPassword } from '../src/accounts/password-hasher.js';
 import { loadConfig } from '../src/config/load-config.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
+import { parseEnv } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
 import type { Config } from './config.js';
 import { EnvSchema, type RawEnv } from './env-schema.js';
@@ -107,9 +107,12 @@ export function formatFindings(findings: readonly Finding[]): string {
 
 export const hasErrors = (findings: readonly Finding[]): boolean => findings.some((f) => f.severity === 'error');
 
-function readDotenv(path: string | null): Record<string, string> {
+// Node's own .env parser (the one behind --env-file): KEY=value lines, `export` prefixes, #
+// comments, single/double/backtick quotes, multi-line quoted values, no variable expansion. It
+// does not skip a byte-order mark, which would silently rename the first key, so that goes first.
+function readDotenv(path: string | null): Record<string, string | undefined> {
   if (path === null || !existsSync(path)) return {};
-  return parseDotenv(readFileSync(path));
+  return parseEnv(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
 }
 
 function splitList(value: string): string[] {

@@ -1,6 +1,4 @@
 import {
-  DEFAULT_MIGRATION_LOCK_TABLE,
-  DEFAULT_MIGRATION_TABLE,
   PostgresDialect,
   PostgresIntrospector,
   sql,
@@ -9,6 +7,7 @@ import {
   type Kysely,
   type TableMetadata,
 } from 'kysely';
+import { DEFAULT_MIGRATION_LOCK_TABLE, DEFAULT_MIGRATION_TABLE } from 'kysely/migration';
 
 // Kysely's PostgreSQL introspector (which its migrator uses to find its own tables) reads the
 // tables of every schema from its snapshot, then checks each schema and table by name
@@ -52,7 +51,7 @@ export class OwnSchemaIntrospector extends PostgresIntrospector {
       join pg_catalog.pg_attribute a on a.attrelid = c.oid
       join pg_catalog.pg_type typ on typ.oid = a.atttypid
       join pg_catalog.pg_namespace tns on tns.oid = typ.typnamespace
-      where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p')
+      where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p', 'f')
         and a.attnum > 0 and not a.attisdropped
       order by c.relname, a.attnum`.execute(this.#db);
     const tables = new Map<string, TableMetadata>();
@@ -61,7 +60,7 @@ export class OwnSchemaIntrospector extends PostgresIntrospector {
       if (!options.withInternalKyselyTables && internal.includes(row.table)) continue;
       let table = tables.get(row.table);
       if (!table) {
-        table = { name: row.table, schema: row.schema, isView: row.table_type === 'v', columns: [] };
+        table = { name: row.table, schema: row.schema, isView: row.table_type === 'v', isForeign: row.table_type === 'f', columns: [] };
         tables.set(row.table, table);
       }
       table.columns.push({

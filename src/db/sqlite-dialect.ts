@@ -1,6 +1,6 @@
 import { SqliteDialect, SqliteQueryCompiler, type LimitNode, type QueryCompiler } from 'kysely';
 
-// SQLite (3.53, as better-sqlite3 12 bundles it) plans `LIMIT ?` with the value bound to it, so
+// SQLite (3.53 and 3.54, as better-sqlite3 12 and 13 bundle it) plans `LIMIT ?` with the value bound to it, so
 // binding that parameter marks the statement as expired (sqlite3ExprIsInteger →
 // sqlite3VdbeSetVarmask) and every execution compiles it again: the article list's statement
 // took 71 µs instead of 54, the comments' 18 instead of 8. `LIMIT +?` means the same (unary plus changes nothing) but is not

@@ -14,7 +14,7 @@ const QUERY = /^\s*(?:select|insert|update|delete|with)\b/i;
 
 /** better-sqlite3 as Kysely's SqliteDialect sees it, reusing prepared statements (least recently used dropped first). */
 export function cachingSqlite(db: BetterSqlite3.Database, max = STATEMENT_CACHE_SIZE): SqliteDatabase {
-  const statements = new Map<string, SqliteStatement>();
+  const statements = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => db.close(),
     prepare(sql: string) {
@@ -22,39 +22,11 @@ export function cachingSqlite(db: BetterSqlite3.Database, max = STATEMENT_CACHE_
       if (statement) {
         statements.delete(sql); // re-inserted below: most recently used last
       } else {
-        statement = rowsFromArrays(db.prepare(sql));
+        statement = db.prepare(sql);
         if (statements.size >= max) statements.delete(statements.keys().next().value!);
       }
       statements.set(sql, statement);
       return statement;
-    },
-  };
-}
-
-type SqliteStatement = ReturnType<SqliteDatabase['prepare']>;
-
-// better-sqlite3 builds each row object through V8's C++ API, property by property: for a page of
-// twenty articles that took longer than SQLite's own work. Reading rows as arrays and naming the
-// values here gives the same plain objects (same keys, same order, later duplicates win) for
-// about half the cost.
-function rowsFromArrays(statement: BetterSqlite3.Statement): SqliteStatement {
-  if (!statement.reader) return statement;
-  let names = statement.columns().map((c) => c.name);
-  if (names.includes('__proto__')) return statement; // would set the prototype, not a key
-  statement.raw(true);
-  const toObject = (values: unknown[]): Record<string, unknown> => {
-    // SQLite re-prepares a statement whose tables changed (`select *` may gain a column).
-    if (values.length !== names.length) names = statement.columns().map((c) => c.name);
-    const row: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
-    return row;
-  };
-  return {
-    reader: true,
-    all: (parameters: ReadonlyArray<unknown>) => (statement.all(parameters) as unknown[][]).map(toObject),
-    run: (parameters: ReadonlyArray<unknown>) => statement.run(parameters),
-    *iterate(parameters: ReadonlyArray<unknown>) {
-      for (const values of statement.iterate(parameters) as IterableIterator<unknown[]>) yield toObject(values);
     },
   };
 }
@@ -97,5 +69,8 @@ export function namedStatementsPool(pool: pg.Pool, deadlines: QueryDeadlines, ma
   return {
     connect: async () => wrap(await pool.connect()),
     end: () => pool.end(),
+    // Kysely 0.29 reads the pool's options only to open a control connection when a query is
+    // aborted through Kysely (which we do not do: deadlines are ours, src/db/query-deadline.ts).
+    options: pool.options,
   };
 }

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import proxyAddr from '@fastify/proxy-addr';
 import type { Config } from '../config/config.js';
 
 // Which peers' X-Forwarded-* headers are believed (TRUST_PROXY). For a list of addresses and
@@ -9,8 +9,9 @@ import type { Config } from '../config/config.js';
 
 type TrustFn = (address: string, hop: number) => boolean;
 
-// The proxy-addr that Fastify itself depends on, so the rule cannot drift from Fastify's.
-const proxyAddr = createRequire(import.meta.resolve('fastify'))('@fastify/proxy-addr') as { compile(list: string[]): (address: string) => boolean };
+// The proxy-addr Fastify itself uses, so the rule cannot drift from Fastify's: package.json
+// declares it with Fastify's own range, and test/trust-proxy-module.test.ts checks that both
+// resolve to the one copy.
 
 /** At most this many addresses are remembered; others are checked each time (an attacker's spread of addresses cannot grow memory). */
 export const TRUST_MEMO_SIZE = 1024;
@@ -21,10 +22,11 @@ export function trustProxyOption(value: Config['trustProxy']): false | TrustFn {
   if (typeof value === 'number') return (_address, hop) => hop < value;
   const trusted = proxyAddr.compile([...value]);
   const memo = new Map<string, boolean>();
-  return (address) => {
+  // A list's answer depends on the address only (proxy-addr ignores the hop for it), so the memo is per address.
+  return (address, hop) => {
     let answer = memo.get(address);
     if (answer === undefined) {
-      answer = trusted(address);
+      answer = trusted(address, hop);
       if (memo.size < TRUST_MEMO_SIZE) memo.set(address, answer);
     }
     return answer;

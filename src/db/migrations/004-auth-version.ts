@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely';
+import type { Migration } from 'kysely/migration';
 
 // users.auth_version counts the user's password changes. A session or API token records the
 // version its password check saw, and is honoured only while the user's version is the same.

@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
 import type { DialectName } from '../database.js';
 
 // The total of the unfiltered article list (articlesCount of GET /api/articles, the home page's

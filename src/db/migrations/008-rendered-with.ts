@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely';
+import type { Migration } from 'kysely/migration';
 
 // articles.rendered_with names the renderer that produced the row's body_html
 // (src/content/renderer-version.ts). Rows written before this migration get '' (unknown), so
