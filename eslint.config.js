@@ -30,7 +30,7 @@ export const nullableUser = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'artifacts/', 'test/fixtures/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', '.dist-*/', 'artifacts/', 'test/fixtures/'] },
   ...tseslint.configs.recommended,
   // Every regular expression proven free of super-linear backtracking: a pattern that can take
   // quadratic or exponential time on crafted input is a denial of service in one request.
