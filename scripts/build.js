@@ -9,19 +9,29 @@ import { createRequire } from 'node:module';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STAMP_FILE, sourceDigest, staleBuild } from '../bin/build-stamp.js';
+import { STAMP_FILE, readStamp, sourceDigest, staleBuild } from '../bin/build-stamp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 
+const require = createRequire(import.meta.url);
+
+/** The installed TypeScript's version, or null without it (installed with --omit=dev). */
+function typescriptVersion() {
+  try {
+    return require('typescript/package.json').version;
+  } catch {
+    return null;
+  }
+}
+
 /** Compiles src/ into dist/; throws with tsc's verdict when it fails. */
 export function build() {
-  let tsc;
-  try {
-    tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  } catch {
+  const typescript = typescriptVersion();
+  if (!typescript) {
     throw new Error('TypeScript (a dev dependency) is needed to build dist/: install with dev dependencies, build, then `npm prune --omit=dev` if wanted.');
   }
+  const tsc = require.resolve('typescript/bin/tsc');
   // Digest first: a source edited while tsc runs leaves a stamp that no longer matches (refused).
   const sources = sourceDigest(ROOT);
   const next = join(ROOT, `.dist-${process.pid}`);
@@ -32,7 +42,7 @@ export function build() {
     rmSync(next, { recursive: true, force: true });
     throw new Error(`tsc failed (${run.status ?? run.signal}): dist/ left as it was`);
   }
-  writeFileSync(join(next, STAMP_FILE), `${JSON.stringify({ sources, builtAt: new Date().toISOString() })}\n`);
+  writeFileSync(join(next, STAMP_FILE), `${JSON.stringify({ sources, typescript, builtAt: new Date().toISOString() })}\n`);
   rmSync(old, { recursive: true, force: true });
   try {
     renameSync(DIST, old);
@@ -43,9 +53,15 @@ export function build() {
   rmSync(old, { recursive: true, force: true });
 }
 
-/** Builds only when dist/ is missing or its stamp no longer matches src/; true if it built. */
+/**
+ * Builds only when dist/ is missing, its stamp no longer matches src/, or it was compiled by
+ * another TypeScript than the one installed (an upgrade may change the output; the bin does not
+ * check this, as production may run without TypeScript); true if it built.
+ */
 export function buildIfStale() {
-  const stale = staleBuild(ROOT);
+  const installed = typescriptVersion();
+  const compiledBy = readStamp(DIST)?.typescript;
+  const stale = staleBuild(ROOT) ?? (installed && compiledBy !== installed ? `dist/ was compiled by TypeScript ${compiledBy ?? '(unknown)'}, ${installed} is installed` : null);
   if (!stale) return false;
   process.stderr.write(`${stale}: building it (npm run build)\n`);
   build();
