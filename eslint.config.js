@@ -32,7 +32,7 @@ export const nullableUser = [
 
 // ESLint's own defineConfig: typescript-eslint deprecated its config() helper in its favour.
 export default defineConfig(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'artifacts/', 'test/fixtures/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', '.dist-*/', 'artifacts/', 'test/fixtures/'] },
   ...tseslint.configs.recommended,
   // Every regular expression proven free of super-linear backtracking: a pattern that can take
   // quadratic or exponential time on crafted input is a denial of service in one request.

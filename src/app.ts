@@ -42,6 +42,7 @@ export interface AppOptions {
 }
 
 export const BODY_LIMIT = 1024 * 1024;
+// The package's public/, from src/app.ts and from the built dist/app.js alike.
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 
 /** Builds the whole application on an open runtime. Every layer is on; none can be skipped. */

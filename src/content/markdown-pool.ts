@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { boundedAdmission, type Admission } from '../security/admission.js';
 
@@ -46,9 +47,9 @@ export interface MarkdownPoolOptions {
   readonly queueLimit?: number;
 }
 
-// Worker threads cannot start from a .ts file under tsx on Node 20: see src/db/ts-worker.mjs.
-const LOADER = new URL('../db/ts-worker.mjs', import.meta.url);
-const MODULE = new URL('./markdown-worker.ts', import.meta.url).href;
+// Beside this module and in its form: dist/…/markdown-worker.js when built, the .ts source when
+// the tests run src/ under tsx (a worker inherits the process's `--import tsx` with its execArgv).
+const RENDERER = new URL(`./markdown-worker${extname(import.meta.url)}`, import.meta.url);
 
 interface Job {
   readonly id: number;
@@ -64,7 +65,7 @@ class RenderThread {
   alive = true;
 
   constructor() {
-    this.worker = new Worker(LOADER, { workerData: { module: MODULE }, resourceLimits: { maxOldGenerationSizeMb: RENDERER_HEAP_MB } });
+    this.worker = new Worker(RENDERER, { resourceLimits: { maxOldGenerationSizeMb: RENDERER_HEAP_MB } });
     // Held open only while it renders: an idle renderer never keeps the process alive.
     this.worker.unref();
     let started: (loaded: boolean) => void = () => {};

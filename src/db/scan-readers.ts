@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CompiledQuery, QueryId, RootOperationNode } from 'kysely';
 import { withCheckpoints } from './scan-checkpoint.js';
@@ -27,6 +28,9 @@ export const READER_NICENESS = 10;
 export const STOP_SLOTS = 64;
 /** How long a reader told to stop may take to let go of its statement before it is replaced. */
 export const STOP_GRACE_MS = 500;
+// Beside this module and in its form: dist/…/scan-reader-worker.js when built, the .ts source when
+// the tests run src/ under tsx (a worker inherits the process's `--import tsx` with its execArgv).
+const READER = new URL(`./scan-reader-worker${extname(import.meta.url)}`, import.meta.url);
 
 export interface ScanRequest {
   readonly id: number;
@@ -77,8 +81,7 @@ class ScanReader {
   ) {
     let onStarted!: () => void;
     this.started = new Promise((resolve) => (onStarted = resolve));
-    const module = new URL('./scan-reader-worker.ts', import.meta.url).href;
-    this.worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), { workerData: { module, file, niceness: READER_NICENESS, stops: this.stops } });
+    this.worker = new Worker(READER, { workerData: { file, niceness: READER_NICENESS, stops: this.stops } });
     this.worker.unref();
     this.worker.on('message', (reply: ScanReply) => ('ready' in reply ? onStarted() : this.answer(reply)));
     // A reader that fails to start or dies fails its own queries only; the next scan starts another.

@@ -6,7 +6,9 @@ import type { Config } from '../config/config.js';
 // Eta with auto-escaping on: `<%= %>` always escapes. The raw form `<%~ %>` is used only for
 // the layout's body slot and for HTML that came out of the one Markdown sanitizer.
 
-export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
+// Read from the sources whether this runs from src/http or dist/http (both two levels below the
+// package root): the templates are not compiled, so the build has no copy of them to go stale.
+export const VIEWS_DIR = fileURLToPath(new URL('../../src/views/', import.meta.url));
 
 /** Data every page may use; routes add their own fields. */
 export interface PageData {

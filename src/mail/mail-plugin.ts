@@ -16,8 +16,8 @@ declare module 'fastify' {
   }
 }
 
-/** The application's mail templates: one folder per template (src/mail/mail-templates.ts). */
-export const MAIL_TEMPLATES_DIR = fileURLToPath(new URL('../views/mail/', import.meta.url));
+/** The application's mail templates: one folder per template (src/mail/mail-templates.ts), read from src/views whether this runs from src/mail or dist/mail, as src/http/views.ts does. */
+export const MAIL_TEMPLATES_DIR = fileURLToPath(new URL('../../src/views/mail/', import.meta.url));
 
 /** The sender when MAIL_FROM is unset (development; production with SMTP_URL refuses that, bastion.E019). */
 export const DEVELOPMENT_FROM = 'Bastion <no-reply@localhost>';
