@@ -22,6 +22,7 @@ import { registerCurrentUser } from './auth/current-user.js';
 import { registerAudit } from './audit/audit-log.js';
 import { registerRateLimits } from './security/rate-limits.js';
 import { registerSessions } from './sessions/sessions.js';
+import { registerAccountTokens } from './accounts/account-tokens.js';
 import { registerApiTokens } from './auth/api-tokens.js';
 import { apiRoutes, type ApiRoutesOptions } from './api/api-routes.js';
 import { pageRoutes, type PageRoutesOptions } from './pages/page-routes.js';
@@ -39,6 +40,8 @@ export interface AppOptions {
   readonly onRoute?: (route: RouteOptions) => void;
   /** Mailer settings beyond the configuration (tests: the test CA, a quick backoff, templates). */
   readonly mailer?: MailerOverrides;
+  /** The clock of time-limited account tokens (tests move it instead of sleeping). */
+  readonly now?: () => number;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -87,6 +90,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   await registerRateLimits(app, runtime);
   const pageSessions = await registerSessions(app, runtime);
   await registerApiTokens(app, runtime);
+  registerAccountTokens(app, runtime, options.now ? { now: options.now } : {});
 
   await registerVendorPlugin(app, fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, dotfiles: 'deny', maxAge: '1h' });
   await app.register(healthRoutes, runtime);

@@ -10,6 +10,7 @@ import { articleTagList } from './migrations/006-article-tag-list.js';
 import { usernameCase } from './migrations/007-username-case.js';
 import { renderedWith } from './migrations/008-rendered-with.js';
 import { mailFailures } from './migrations/009-mail-failures.js';
+import { accountTokens } from './migrations/010-account-tokens.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -23,6 +24,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '007-username-case': usernameCase(db.dialect),
     '008-rendered-with': renderedWith(),
     '009-mail-failures': mailFailures(db.dialect),
+    '010-account-tokens': accountTokens(db.dialect),
   };
 }
 

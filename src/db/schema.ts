@@ -135,6 +135,22 @@ export interface MailFailuresTable {
   error: string;
 }
 
+/** One-time tokens carried by account mail (migration 010, src/accounts/account-tokens.ts). */
+export interface AccountTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  purpose: string;
+  /** SHA-256 (hex) of the token; the token itself is only ever in the mail. */
+  token_hash: string;
+  /** The address the token was sent to. */
+  email: string;
+  /** users.auth_version at issue: a password change voids the token. */
+  auth_version: number;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -148,6 +164,7 @@ export interface Database {
   comments: CommentsTable;
   audit_log: AuditLogTable;
   mail_failures: MailFailuresTable;
+  account_tokens: AccountTokensTable;
 }
 
 export type User = Selectable<UsersTable>;
