@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CRASH_EXIT_CODE } from '../src/crash-handlers.js';
 import { isolate, randomKey } from './helpers/backends.js';
-import { startInstance, type Instance } from './helpers/server-process.js';
+import { startInstance, within, type Instance } from './helpers/server-process.js';
 import { OUTSIDE_REJECTION_MESSAGE, OUTSIDE_THROW_MESSAGE, PENDING_MESSAGE, REJECTION_MESSAGE, TIMER_MESSAGE } from './fixtures/crash-routes.js';
 
 // An error nothing caught ends the process: a real Bastion process (the production startServer)
@@ -16,7 +16,6 @@ import { OUTSIDE_REJECTION_MESSAGE, OUTSIDE_THROW_MESSAGE, PENDING_MESSAGE, REJE
 // involved: SQLite only.
 
 const ENTRY = fileURLToPath(new URL('./fixtures/crash-server.ts', import.meta.url));
-const EXIT_BOUND_MS = 20_000;
 const FATAL = 60;
 
 interface LogLine {
@@ -26,16 +25,6 @@ interface LogLine {
   readonly origin?: string;
   readonly err?: { readonly type: string; readonly message: string; readonly stack?: string };
   readonly req?: { readonly url: string };
-}
-
-async function within<T>(what: string, p: Promise<T>, ms = EXIT_BOUND_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, bound]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function crashFixture(t: TestContext, env: Record<string, string> = {}): Promise<Instance> {

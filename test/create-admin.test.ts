@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { createAdmin } from '../src/accounts/create-admin.js';
 import type { Config } from '../src/config/config.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { openDatabase, type Db } from '../src/db/database.js';
 import { BACKENDS, PG_URL, isolate, type BackendName } from './helpers/backends.js';
+import { runBin } from './helpers/run-bin.js';
 
 // `bastion create-admin` is the only way an admin comes to exist; there are no default
 // credentials. Driven through the real CLI, as an operator would, on both databases.
 
-const BIN = fileURLToPath(new URL('../bin/bastion.js', import.meta.url));
 const STRONG = 'violet-anchor-Orbit-7-canyon';
 
 interface Run {
@@ -37,17 +35,7 @@ async function cli(t: TestContext, backend: BackendName): Promise<Cli> {
   const dbs: Db[] = [];
   t.after(() => Promise.all(dbs.map((d) => d.close())));
   return {
-    run: (args, stdin) =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += String(c)));
-        child.stderr.on('data', (c: Buffer) => (stderr += String(c)));
-        child.once('error', reject);
-        child.once('close', (code) => resolve({ code, stdout, stderr }));
-        child.stdin.end(stdin);
-      }),
+    run: (args, stdin) => runBin(args, { PATH: process.env.PATH ?? '', ...env }, stdin),
     db() {
       const { config } = loadConfig({ env: { ...env, DATABASE_URL: iso.searchPath ? PG_URL : '' }, dotenvPath: null });
       const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});

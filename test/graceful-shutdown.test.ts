@@ -4,27 +4,16 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
 import { newAccount, registerOverApi } from './helpers/http-client.js';
-import { startInstance, type Instance } from './helpers/server-process.js';
+import { startInstance, within, type Instance } from './helpers/server-process.js';
 
 // SIGTERM, as an orchestrator sends it before replacing an instance: the listener closes at
 // once (the load balancer's next connection goes elsewhere), requests already being served
 // finish with their normal answer, the database and Redis pools are closed, and the process
 // exits 0, all within a bound. A request that never finishes cannot hold the shutdown forever.
 
-const EXIT_BOUND_MS = 20_000;
 // At debug level each request is logged as it arrives (before its body is read); registration came before.
 const INCOMING_LOGIN = /"url":"\/api\/users\/login"[^\n]*"msg":"incoming request"|"msg":"incoming request"[^\n]*"url":"\/api\/users\/login"/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function within<T>(what: string, p: Promise<T>, ms = EXIT_BOUND_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, bound]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Polls until `ready()` holds; fails after `ms` and stops polling (a failed wait must not hang the file). */
 async function waitFor(what: string, ready: () => boolean, ms = 10_000): Promise<void> {

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { Kysely } from 'kysely';
 import { registerUser } from '../src/conduit/users.js';
@@ -15,6 +13,7 @@ import type { Database } from '../src/db/schema.js';
 import { BACKENDS, PG_URL, isolate, randomKey } from './helpers/backends.js';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
+import { runBin } from './helpers/run-bin.js';
 import { startInstance } from './helpers/server-process.js';
 import { startTestApp } from './helpers/test-app.js';
 
@@ -24,7 +23,6 @@ import { startTestApp } from './helpers/test-app.js';
 // that HTML with this renderer's, touch nothing else, leave an edit saved meanwhile alone, and
 // have nothing to do the second time.
 
-const BIN = fileURLToPath(new URL('../bin/bastion.js', import.meta.url));
 const OLD_RENDERER = 'markdown-it 14.3.3, sanitize-html 2.17.5, rules 1';
 
 /** Articles as a laxer sanitizer stored them: an event handler and a javascript: link kept. */
@@ -155,16 +153,7 @@ for (const backend of BACKENDS) {
     const db = database.kysely;
     const author = await registerUser(db, { username: 'jake', email: 'jake@example.com', password: 'violet-kettle-Tr0mbone-47' });
     for (const row of LEGACY) await storeLegacy(db, author.id, row);
-    const cli = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += String(c)));
-        child.stderr.on('data', (c: Buffer) => (stderr += String(c)));
-        child.once('error', reject);
-        child.once('close', (code) => resolve({ code, stdout, stderr }));
-      });
+    const cli = (args: string[]) => runBin(args, env);
 
     const server = await startInstance(t, { env: { SECRET_KEY: env.SECRET_KEY!, ...iso.env }, ...(iso.searchPath ? { searchPath: iso.searchPath } : {}), ...(iso.redisPrefix ? { redisPrefix: iso.redisPrefix } : {}) });
     assert.match(server.logs(), /2 articles store HTML made by another Markdown renderer than this one \(markdown-it [^)]+\): run `bastion rerender`/);

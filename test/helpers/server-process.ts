@@ -9,6 +9,20 @@ import type { TestContext } from 'node:test';
 
 const ENTRY = fileURLToPath(new URL('./server-entry.ts', import.meta.url));
 
+/** A generous bound on a process's exit or answer: a hang fails the test with a name instead of holding it. */
+export const EXIT_BOUND_MS = 20_000;
+
+/** `p`, or a failure naming `what` if it has not settled within `ms`. */
+export async function within<T>(what: string, p: Promise<T>, ms = EXIT_BOUND_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));

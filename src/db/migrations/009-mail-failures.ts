@@ -1,19 +1,15 @@
-import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import type { DialectName } from '../database.js';
+import { createTableWithId } from './table-with-id.js';
 
 // Account mail that could not be sent (src/mail): what the admin sees to know that a user never
 // got their reset or confirmation mail. A row names the mail by its template and recipient and
 // says why; it never holds the body, which may carry a token. Kept bounded by the writer.
 
 export function mailFailures(dialect: DialectName): Migration {
-  const id = (db: Kysely<unknown>) =>
-    dialect === 'postgres'
-      ? db.schema.createTable('mail_failures').addColumn('id', 'serial', (c) => c.primaryKey())
-      : db.schema.createTable('mail_failures').addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
   return {
     async up(db) {
-      await id(db)
+      await createTableWithId(db, dialect, 'mail_failures')
         .addColumn('failed_at', 'varchar(32)', (c) => c.notNull())
         .addColumn('mail_id', 'varchar(36)', (c) => c.notNull())
         .addColumn('template', 'varchar(64)', (c) => c.notNull())

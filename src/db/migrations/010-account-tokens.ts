@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import type { DialectName } from '../database.js';
+import { createTableWithId } from './table-with-id.js';
 
 // One-time tokens that account mail carries (src/accounts/account-tokens.ts): password reset,
 // email confirmation, email change. Only the SHA-256 of a token is stored; `email` is the
@@ -8,13 +8,9 @@ import type { DialectName } from '../database.js';
 // issue, so a password change (which bumps it) voids every token still out.
 
 export function accountTokens(dialect: DialectName): Migration {
-  const id = (db: Kysely<unknown>) =>
-    dialect === 'postgres'
-      ? db.schema.createTable('account_tokens').addColumn('id', 'serial', (c) => c.primaryKey())
-      : db.schema.createTable('account_tokens').addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
   return {
     async up(db) {
-      await id(db)
+      await createTableWithId(db, dialect, 'account_tokens')
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('purpose', 'varchar(16)', (c) => c.notNull())
         .addColumn('token_hash', 'varchar(64)', (c) => c.notNull().unique())
