@@ -22,6 +22,9 @@ export const EMAIL_CHANGE_RULES = {
   ip: { ...REGISTRATION_RULE, name: 'email-change-ip' },
   account: { ...REGISTRATION_RULE, name: 'email-change-acct' },
 } as const;
+// A new confirmation link (POST /email/confirm/resend): each one is a mail to the account's
+// address, so a signed-in account cannot turn the site into a mail cannon.
+export const CONFIRMATION_RESEND_RULE = { name: 'confirm-resend', points: 3, duration: 60 * 60 } as const;
 // The ratelimit.hit audit is written once per key per minute, so a flood of refusals cannot
 // flood the audit table.
 const AUDIT_ONCE_RULE = { name: 'audit-once', points: 1, duration: 60 } as const;
@@ -38,6 +41,8 @@ declare module 'fastify' {
     registrationLimit(request: FastifyRequest): Promise<void>;
     /** Throws AppError('RATE_LIMITED') past 5 email-change attempts per hour per IP or per account. */
     emailChangeLimit(request: FastifyRequest, userId: number): Promise<void>;
+    /** Throws AppError('RATE_LIMITED') past 3 confirmation mails asked for per hour per account. */
+    confirmationResendLimit(request: FastifyRequest, userId: number): Promise<void>;
     /** Runs a request's scanning read (src/security/scan-admission.ts) unless its IP already has SCANS_PER_CLIENT in flight: 429 then. */
     clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
     /** Audits the event only the first time `key` is seen in a minute (for refusals anyone can repeat at will). */
@@ -52,6 +57,7 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
   const registration = limit(REGISTRATION_RULE);
   const emailChangeIp = limit(EMAIL_CHANGE_RULES.ip);
   const emailChangeAccount = limit(EMAIL_CHANGE_RULES.account);
+  const confirmationResend = limit(CONFIRMATION_RESEND_RULE);
   const auditMarker = limit(AUDIT_ONCE_RULE);
 
   async function auditOnce(request: FastifyRequest, key: string, account: string | null, ms: number): Promise<void> {
@@ -97,6 +103,14 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
     if (wait > 0) {
       await auditOnce(request, byIp.count > EMAIL_CHANGE_RULES.ip.points ? `email-change|${client}` : `email-change|user:${userId}`, null, wait);
       throw rateLimited(wait);
+    }
+  });
+
+  app.decorate('confirmationResendLimit', async function confirmationResendLimit(request: FastifyRequest, userId: number) {
+    const used = await confirmationResend.hit(String(userId));
+    if (used.count > CONFIRMATION_RESEND_RULE.points) {
+      await auditOnce(request, `confirm-resend|user:${userId}`, null, used.msLeft);
+      throw rateLimited(used.msLeft);
     }
   });
 
