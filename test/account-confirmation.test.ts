@@ -135,7 +135,7 @@ for (const backend of BACKENDS) {
     assert.equal(comments.length, 0);
   });
 
-  test(`[${backend}] a sign-up with a taken address answers exactly as a fresh one, creates nothing, signs nobody in, and mails the owner instead`, async (t) => {
+  test(`[${backend}] a sign-up with a taken address answers exactly as a fresh one, creates nothing, signs nobody in, and mails the owner instead (3 a day at most)`, async (t) => {
     const ctx = await confirmTest(t, backend);
     const owner = await makeUser(ctx.app, ctx.runtime, `own${Date.now() % 100000}`);
     const fresh = newBrowser(ctx.app);
@@ -155,6 +155,12 @@ for (const backend of BACKENDS) {
     assert.equal(ownerMails[0]?.parsed.subject, 'Someone tried to sign up to Conduit with your address');
     assert.match(String(ownerMails[0]?.parsed.text), /sign in at https:\/\/conduit\.example\.com\/login, or reset your password/);
     assert.equal(linkToken(ownerMails[0]!.parsed as ParsedMail), null, 'no confirmation link goes to the owner');
+    // More attempts from other client addresses: the same answer, but the owner's inbox gets at most 3 a day.
+    for (let i = 0; i < 3; i++) {
+      const again = await signUp(newBrowser(ctx.app), owner.email);
+      assert.deepEqual([again.statusCode, again.headers.location], [303, '/register/check-email']);
+    }
+    assert.equal((await ctx.mailsTo(owner.email)).length, 3, 'the "someone tried" mail is limited per address');
     // The attacker still learns nothing by signing in with the password they chose.
     assert.equal((await signIn(attacker, owner.email)).statusCode, 422);
     // A taken username is still answered (usernames are public).

@@ -103,7 +103,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
         await sendConfirmation(app, runtime.config, outcome.user);
         await app.audit(request, 'register', { actorId: outcome.user.id, actorName: outcome.user.username });
       } else {
-        sendAddressTaken(app, runtime.config, outcome.owner);
+        if (await app.addressTakenMailAllowed(outcome.owner.id)) sendAddressTaken(app, runtime.config, outcome.owner);
         // The owner is not the actor: whoever typed their address is unknown.
         await app.audit(request, 'register', { actorId: null, details: { outcome: 'address-taken', username: typedIdentifier(username) } });
       }
