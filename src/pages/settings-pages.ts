@@ -28,7 +28,10 @@ const NOTICES = {
   profile: 'Your profile was saved.',
   'email-pending': 'Your profile was saved. We sent a link to your new email address: your address changes when you follow it (within 24 hours). Until then it stays as it was.',
   resent: 'We sent a new confirmation link to your email address.',
-  password: 'Your password was changed; every other session and API token was signed out.', session: 'The session was revoked.', token: 'The API token was revoked.' } as const;
+  password: 'Your password was changed; every other session and API token was signed out.',
+  session: 'The session was revoked.',
+  token: 'The API token was revoked.',
+} as const;
 type Notice = keyof typeof NOTICES;
 const settingsQuery = { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(NOTICES) } } } as const;
 
