@@ -6,6 +6,7 @@ import { BACKENDS } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD, type TestUser } from './helpers/conduit-api.js';
 import { loggedInBrowser } from './helpers/login.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
+import { confirmationTokenFor } from './helpers/account-mail.js';
 import { startTestApp } from './helpers/test-app.js';
 import type { Runtime } from '../src/runtime.js';
 
@@ -57,12 +58,16 @@ for (const backend of BACKENDS) {
     // The owner, who knows the password, changes both.
     const moved = await put(app, jake, { email: 'Jake@New.Example', currentPassword: STRONG_PASSWORD });
     assert.equal(moved.statusCode, 200);
-    assert.equal(moved.json().user.email, 'jake@new.example');
+    // Requested, not applied: the answer keeps the old address until the new one's link is followed.
+    assert.equal(moved.json().user.email, 'jake@example.com');
     assert.equal(moved.json().user.token, jake.token, 'an email change keeps the token');
     const [change, ...more] = await auditRows(runtime, 'email.change');
     assert.equal(more.length, 0);
     assert.equal(change!.actor_id, jake.id);
-    assert.deepEqual(JSON.parse(change!.details), { via: 'api', fromDomain: 'example.com', toDomain: 'new.example' });
+    assert.deepEqual(JSON.parse(change!.details), { via: 'api', stage: 'requested', fromDomain: 'example.com', toDomain: 'new.example' });
+    const link = await app.inject({ url: `/email/confirm/${await confirmationTokenFor(app, 'jake@new.example')}` });
+    assert.equal(link.headers.location, '/email/confirmed?result=changed');
+    assert.equal(await storedEmail(runtime, jake.id), 'jake@new.example');
     const changed = await put(app, jake, { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD });
     assert.equal(changed.statusCode, 200);
     assert.ok(await signsIn(app, 'jake@new.example', NEW_PASSWORD));
@@ -100,9 +105,15 @@ for (const backend of BACKENDS) {
 
     const moved = await form({ email: 'owner@new.example', currentPassword: STRONG_PASSWORD });
     assert.equal(moved.statusCode, 303);
+    assert.equal(moved.headers.location, '/settings?done=email-pending');
+    assert.equal(await storedEmail(runtime, owner.id), owner.email, 'not before the new address confirms');
+    await browser.get(`/email/confirm/${await confirmationTokenFor(app, 'owner@new.example')}`);
     assert.equal(await storedEmail(runtime, owner.id), 'owner@new.example');
     const rows = await auditRows(runtime, 'email.change');
-    assert.deepEqual(rows.map((r) => [r.actor_id, JSON.parse(r.details)]), [[owner.id, { via: 'page', fromDomain: 'example.com', toDomain: 'new.example' }]]);
+    assert.deepEqual(rows.map((r) => [r.actor_id, JSON.parse(r.details)]), [
+      [owner.id, { via: 'page', stage: 'requested', fromDomain: 'example.com', toDomain: 'new.example' }],
+      [owner.id, { stage: 'completed', fromDomain: 'example.com', toDomain: 'new.example' }],
+    ]);
   });
 
   test(`[${backend}] a wrong current password is a failed login: the login limits count it per account+IP and per account`, async (t) => {

@@ -5,6 +5,7 @@ import type { Page } from 'playwright-core';
 import { createAdmin } from '../src/accounts/create-admin.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { BACKENDS, PG_URL, randomKey } from './helpers/backends.js';
+import { confirmationTokenFor } from './helpers/account-mail.js';
 import { nextClientIp, openSession, startListeningApp, strongPassword, useBrowser, type BrowserSession, type ListeningApp } from './helpers/chromium.js';
 
 // The main user journeys of SPEC §2, in real Chromium, through the pages only (no API shortcut):
@@ -36,13 +37,27 @@ async function submit(session: BrowserSession, page: Page, button: string, expec
   await session.settle(page);
 }
 
-async function register(session: BrowserSession, page: Page, who: Member): Promise<void> {
+/**
+ * Signs up, reads the confirmation mail the app wrote to its outbox (the .eml SMTP would carry),
+ * follows its link in this browser, and signs in: registration itself signs nobody in.
+ * `shots` names screenshots of the "check your email" and "confirmed" pages.
+ */
+async function register(target: ListeningApp, session: BrowserSession, page: Page, who: Member, shots?: string): Promise<void> {
   await session.visit(page, '/register');
   await page.fill('input[name=username]', who.username);
   await page.fill('input[name=email]', who.email);
   await page.fill('input[name=password]', who.password);
-  await submit(session, page, 'form.stack button[type=submit]', (p) => p === '/');
-  assert.equal(await page.locator(`.nav-links a[href="/profile/${who.username}"]`).count(), 1, `${who.username} is signed in after registering`);
+  await submit(session, page, 'form.stack button[type=submit]', (p) => p === '/register/check-email');
+  assert.equal(await page.locator('h1').textContent(), 'Check your email');
+  assert.equal(await page.locator(`.nav-links a[href="/profile/${who.username}"]`).count(), 0, 'registering signs nobody in');
+  if (shots) await session.screenshot(page, `${shots}-check-email`);
+  const token = await confirmationTokenFor(target.app, who.email);
+  await session.visit(page, `/email/confirm/${token}`);
+  assert.equal(new URL(page.url()).pathname, '/email/confirmed', 'the token left the address bar');
+  assert.ok(!page.url().includes(token));
+  assert.equal(await page.locator('h1').textContent(), 'Email confirmed');
+  if (shots) await session.screenshot(page, `${shots}-confirmed`);
+  await login(session, page, who);
 }
 
 async function login(session: BrowserSession, page: Page, who: Pick<Member, 'email' | 'password' | 'username'>): Promise<void> {
@@ -130,7 +145,7 @@ for (const backend of BACKENDS) {
     });
 
     await t.test('a member registers, signs out and signs in again, with a fresh HttpOnly session cookie each time', async () => {
-      await register(aliceSession, alicePage, alice);
+      await register(target, aliceSession, alicePage, alice, 'confirm');
       await assertCookieHidden(aliceSession, alicePage);
       const first = (await sessionCookie(aliceSession))!.value;
       await logout(aliceSession, alicePage);
@@ -171,7 +186,7 @@ for (const backend of BACKENDS) {
     });
 
     await t.test('a second member favorites the article, follows the author, finds it in the following feed and comments', async () => {
-      await register(bobSession, bobPage, bob);
+      await register(target, bobSession, bobPage, bob);
       await bobSession.visit(bobPage, '/?feed=following');
       assert.equal(await bobPage.locator('.preview').count(), 0, 'the following feed starts empty');
 
@@ -257,7 +272,7 @@ for (const backend of BACKENDS) {
     const dave = member('dave');
     const session = await openSession(t, browser(), target, { clientIp: nextClientIp(), javaScriptEnabled: false });
     const page = await session.newPage();
-    await register(session, page, carol);
+    await register(target, session, page, carol);
     await assertCookieHidden(session, page);
     await logout(session, page);
     await login(session, page, carol);
@@ -277,7 +292,7 @@ for (const backend of BACKENDS) {
     // A second visitor, also without JavaScript, signs up and comments on the first one's article.
     const other = await openSession(t, browser(), target, { clientIp: nextClientIp(), javaScriptEnabled: false });
     const otherPage = await other.newPage();
-    await register(other, otherPage, dave);
+    await register(target, other, otherPage, dave);
     await other.visit(otherPage, articlePath);
     await otherPage.fill('#comment-body', 'Me too, no scripts.');
     await submit(other, otherPage, 'form.comment-form button[type=submit]', (p) => p === articlePath);

@@ -22,6 +22,14 @@ test('query values whose names suggest a secret are redacted, others kept', () =
   for (const [url, logged] of cases) assert.equal(redactUrl(url), logged, url);
 });
 
+test('the token of an account-mail link in the path is redacted, the rest of the URL kept', () => {
+  const token = 'x'.repeat(43);
+  assert.equal(redactUrl(`/email/confirm/${token}`), '/email/confirm/[REDACTED]');
+  assert.equal(redactUrl(`/email/confirm/${token}?utm_source=mail`), '/email/confirm/[REDACTED]?utm_source=mail');
+  assert.equal(redactUrl(`/password/reset/${token}`), '/password/reset/[REDACTED]');
+  assert.equal(redactUrl('/email/confirmed?result=invalid'), '/email/confirmed?result=invalid', 'the token-free landing page is kept');
+});
+
 test('an over-long URL is logged as its bounded start, and a secret cut by the bound stays redacted', () => {
   const url = `/search?q=${'a'.repeat(MAX_LOGGED_URL - 20)}&token=${'s'.repeat(5000)}`;
   const logged = redactUrl(url);

@@ -23,7 +23,7 @@ export async function createAdmin(config: Config, input: { username: string; ema
       const id = await db.transaction().execute(async (trx) => {
         const row = await trx
           .insertInto('users')
-          .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'admin', locked_at: null, created_at: now, updated_at: now })
+          .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'admin', locked_at: null, created_at: now, updated_at: now, email_confirmed_at: now })
           .returning('id')
           .executeTakeFirstOrThrow();
         await trx.insertInto('audit_log').values({ at: now, event: 'admin.created', actor_id: row.id, actor_name: input.username, ip: 'cli', user_agent: 'bastion create-admin', details: '{}' }).execute();

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { confirmationGates, requireConfirmed } from '../accounts/account-mail.js';
 import {
   createArticle, deleteArticle, favoriteArticle, feedArticles, getArticle, listArticles, unfavoriteArticle, updateArticle,
   type ArticleChanges, type ArticleInput,
@@ -20,6 +21,10 @@ const listJson = (page: Page<ArticleSummary>) => ({ articles: page.items.map(art
 
 export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
+  // ACCOUNT_CONFIRMATION=all: an unconfirmed account may not write here either (off by default: RealWorld clients have no confirmation step).
+  const gateUnconfirmed = async (userId: number): Promise<void> => {
+    if (confirmationGates(runtime.config, 'api')) await requireConfirmed(db, userId);
+  };
   const bySlug = { params: slugParams, querystring: noQuery };
   const one = { 200: articleResponse, 201: articleResponse };
   const many = { 200: articleListResponse };
@@ -34,6 +39,7 @@ export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promi
   );
 
   app.post<{ Body: { article: ArticleInput } }>('/articles', { config: { access: 'member' }, schema: { body: newArticleBody, querystring: noQuery, response: one } }, async (request, reply) => {
+    await gateUnconfirmed(request.member.id);
     await app.writeLimit(request, 'article');
     const article = await createArticle(db, request.member.id, request.body.article);
     return reply.code(201).send({ article: articleJson(article) });
@@ -47,6 +53,7 @@ export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promi
     '/articles/:slug',
     { config: { access: 'member' }, schema: { ...bySlug, body: updateArticleBody, response: one } },
     async (request) => {
+      await gateUnconfirmed(request.member.id);
       // An edit re-renders the body as a new article does: it counts against the same limit.
       await app.writeLimit(request, 'article');
       return { article: articleJson(await updateArticle(db, request.params.slug, request.member, request.body.article)) };

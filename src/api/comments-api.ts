@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { confirmationGates, requireConfirmed } from '../accounts/account-mail.js';
 import { addComment, deleteComment, listComments } from '../conduit/comments.js';
 import { queryInteger } from '../http/query-integer.js';
 import { noBody } from '../http/route-rules.js';
@@ -27,6 +28,10 @@ const commentsQuery = {
 
 export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
+  // ACCOUNT_CONFIRMATION=all: an unconfirmed account may not write here either (off by default: RealWorld clients have no confirmation step).
+  const gateUnconfirmed = async (userId: number): Promise<void> => {
+    if (confirmationGates(runtime.config, 'api')) await requireConfirmed(db, userId);
+  };
 
   app.get<{ Params: { slug: string }; Querystring: { limit: number; before?: number } }>(
     '/articles/:slug/comments',
@@ -42,6 +47,7 @@ export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promi
     '/articles/:slug/comments',
     { config: { access: 'member' }, schema: { params: slugParams, querystring: noQuery, body: newCommentBody } },
     async (request) => {
+      await gateUnconfirmed(request.member.id);
       await app.writeLimit(request, 'comment');
       return { comment: commentJson(await addComment(db, request.params.slug, request.member.id, request.body.comment.body)) };
     },

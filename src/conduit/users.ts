@@ -36,7 +36,7 @@ export interface UserChanges {
   readonly currentPassword?: string;
 }
 
-const USER_COLUMNS = ['id', 'username', 'email', 'bio', 'image', 'role'] as const;
+export const USER_COLUMNS = ['id', 'username', 'email', 'bio', 'image', 'role'] as const;
 
 /** users.auth_version of a new account: its first session or token carries it. */
 export const NEW_ACCOUNT_AUTH_VERSION = 0;
@@ -119,8 +119,11 @@ export interface UpdateHooks {
 export interface UpdateResult {
   readonly user: UserRecord;
   readonly passwordChanged: boolean;
-  /** The address the account had before this change, or null when the email did not change. */
-  readonly previousEmail: string | null;
+  /**
+   * A new address asked for (current password checked, not taken), or null. It is not written:
+   * it replaces the old one only once a link mailed to it is followed (src/accounts/account-mail.ts).
+   */
+  readonly requestedEmail: string | null;
   /** users.auth_version now: the session or token the caller hands out next carries it. */
   readonly authVersion: number;
 }
@@ -130,7 +133,9 @@ const wrongCurrentPassword = (): AppError => new AppError('VALIDATION', { curren
 /**
  * Changes a user's own details. A new password or email needs the current password, so a
  * stolen token or session alone cannot take the account; the email sent back unchanged (any
- * case) is no change, since RealWorld clients send it with every save. A new password is written
+ * case) is no change, since RealWorld clients send it with every save. A new email is checked
+ * and handed back as requestedEmail, never written here: the address must prove it reaches
+ * whoever asked for it first. A new password is written
  * in one transaction with the deletion of every API token of the user, so no crash or outage can
  * leave the new password in place beside a token issued under the old one; the caller issues a
  * fresh token or session after.
@@ -170,7 +175,6 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
         .updateTable('users')
         .set({
           ...(changes.username !== undefined ? { username: changes.username } : {}),
-          ...(email !== undefined ? { email } : {}),
           ...(changes.bio !== undefined ? { bio: changes.bio } : {}),
           ...(changes.image !== undefined ? { image: changes.image === '' ? null : changes.image } : {}),
           // A new version kills every session and token made under the old password, even one
@@ -187,7 +191,7 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
       return row;
     });
     const { auth_version: authVersion, ...user } = updated;
-    return { user, passwordChanged: passwordHash !== undefined, previousEmail: email !== undefined ? current.email : null, authVersion };
+    return { user, passwordChanged: passwordHash !== undefined, requestedEmail: email ?? null, authVersion };
   } catch (err) {
     if (isUniqueViolation(err)) refuse(await takenFields(db, changes.username, email, userId));
     throw err;

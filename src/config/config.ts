@@ -29,6 +29,8 @@ export interface Config {
   readonly smtpRequireTls: boolean;
   /** The sender of account mail, e.g. `Conduit <no-reply@conduit.example.com>`; `null` when unset. */
   readonly mailFrom: string | null;
+  /** Where an unconfirmed account may not write articles or comments: the pages only ('html'), or the API too ('all'). */
+  readonly accountConfirmation: 'html' | 'all';
   readonly logLevel: string;
   readonly debug: boolean;
   readonly cookieSecure: boolean;

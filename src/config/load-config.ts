@@ -75,6 +75,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     smtpUrl: raw.SMTP_URL === '' ? null : raw.SMTP_URL,
     smtpRequireTls: raw.SMTP_REQUIRE_TLS !== '0' && raw.SMTP_REQUIRE_TLS !== 'false',
     mailFrom: raw.MAIL_FROM === '' ? null : raw.MAIL_FROM,
+    accountConfirmation: raw.ACCOUNT_CONFIRMATION,
     logLevel: raw.LOG_LEVEL,
     debug: raw.DEBUG === '1' || raw.DEBUG === 'true',
     cookieSecure: raw.COOKIE_SECURE === '' ? isProduction : raw.COOKIE_SECURE === '1' || raw.COOKIE_SECURE === 'true',

@@ -11,6 +11,7 @@ import { usernameCase } from './migrations/007-username-case.js';
 import { renderedWith } from './migrations/008-rendered-with.js';
 import { mailFailures } from './migrations/009-mail-failures.js';
 import { accountTokens } from './migrations/010-account-tokens.js';
+import { emailConfirmed } from './migrations/011-email-confirmed.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -25,6 +26,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '008-rendered-with': renderedWith(),
     '009-mail-failures': mailFailures(db.dialect),
     '010-account-tokens': accountTokens(db.dialect),
+    '011-email-confirmed': emailConfirmed,
   };
 }
 

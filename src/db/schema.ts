@@ -21,6 +21,8 @@ export interface UsersTable {
   auth_version: Generated<number>;
   created_at: string;
   updated_at: string;
+  /** When the address was confirmed through a mailed link; NULL: not yet (migration 011). Unset on insert means unconfirmed. */
+  email_confirmed_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Server-side HTML sessions (database store). Only the SHA-256 of the id is kept. */

@@ -46,9 +46,21 @@ export function redactLine(line: string): string {
 export const MAX_LOGGED_URL = 2048;
 const SECRET_NAME = /password|token|secret|key|csrf|session/i;
 
+// Paths whose last segment is a one-time token from a mail (account mail links): logged as the
+// prefix and a mark, so the log never holds a live link.
+const TOKEN_PATHS = ['/email/confirm/', '/password/reset/'] as const;
+
 export function redactUrl(url: string): string {
-  if (url.length <= MAX_LOGGED_URL) return redactQuery(url);
-  return `${redactQuery(url.slice(0, MAX_LOGGED_URL))}…[truncated]`;
+  const bounded = url.length <= MAX_LOGGED_URL ? redactQuery(url) : `${redactQuery(url.slice(0, MAX_LOGGED_URL))}…[truncated]`;
+  return redactTokenPath(bounded);
+}
+
+function redactTokenPath(url: string): string {
+  const prefix = TOKEN_PATHS.find((p) => url.startsWith(p));
+  if (prefix === undefined) return url;
+  const rest = url.slice(prefix.length);
+  const end = rest.search(/[?#]/);
+  return end === -1 ? `${prefix}[REDACTED]` : `${prefix}[REDACTED]${rest.slice(end)}`;
 }
 
 // `pass%77ord` is `password` to the server, so it is to the redaction too.

@@ -109,6 +109,11 @@ export class Mailer {
     return this.#transport !== null;
   }
 
+  /** The folder mail is written to instead of sent (no SMTP_URL, outside production), or null when it goes by SMTP or nowhere. */
+  get outboxDir(): string | null {
+    return this.#options.smtpUrl === null ? this.#options.outboxDir : null;
+  }
+
   /** Mails queued and not yet delivered or given up. */
   get pending(): number {
     return this.#queue.size;

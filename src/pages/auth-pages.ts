@@ -3,7 +3,9 @@ import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
 import { typedIdentifier } from '../audit/audit-log.js';
 import { deviceCookies } from '../security/device-cookies.js';
 import { admitPasswordWork } from '../security/password-admission.js';
-import { checkCredentials, NEW_ACCOUNT_AUTH_VERSION, registerUser, type UserRecord } from '../conduit/users.js';
+import { sendAddressTaken, sendConfirmation } from '../accounts/account-mail.js';
+import { signUp, type SignUpOutcome } from '../accounts/sign-up.js';
+import { checkCredentials } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { safeNext } from './safe-next.js';
@@ -74,24 +76,38 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     return privatePage(reply).page('register', { title: 'Sign up', errors: {}, username: '', email: '' });
   });
 
+  // Registration does not say whether the address already has an account (SPEC §3 "account
+  // mail"): a new address gets an unconfirmed account and a confirmation link, a taken one a
+  // mail to its owner ("someone tried to sign up with your address") and nothing else, and the
+  // visitor sees the same 303 to the same "check your email" page either way, with the same
+  // cookies. That is why neither path signs anybody in: the taken path cannot (the account is
+  // someone else's), so a fresh sign-up that did would give the difference away at once. The
+  // new member signs in with their password, before or after confirming (an unconfirmed account
+  // may sign in and read; writing waits for the link, src/accounts/account-mail.ts). Both paths
+  // hash the password (src/accounts/sign-up.ts), so the time does not tell them apart either.
+  // A taken username is still answered on the form: usernames are public on every profile.
   app.post<{ Body: RegisterBody }>('/register', { config: { access: 'public' }, schema: { body: registerBody } }, (request, reply) =>
     admitPasswordWork(async () => {
       await app.registrationLimit(request);
       const { username, email } = request.body;
-      let user: UserRecord;
+      let outcome: SignUpOutcome;
       try {
-        user = await registerUser(db, request.body);
+        outcome = await signUp(db, request.body);
       } catch (err) {
         if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) {
           return privatePage(reply).code(422).page('register', { title: 'Sign up', errors: err.fields, username, email });
         }
         throw err;
       }
-      await app.sessions.start(request, reply, user, NEW_ACCOUNT_AUTH_VERSION);
-      // The browser that made the account signed in to it: the owner's, as far as the limits go.
-      devices.issue(reply, user.id);
-      await app.audit(request, 'register', { actorId: user.id, actorName: user.username });
-      return reply.redirect('/', 303);
+      if (outcome.kind === 'created') {
+        await sendConfirmation(app, runtime.config, outcome.user);
+        await app.audit(request, 'register', { actorId: outcome.user.id, actorName: outcome.user.username });
+      } else {
+        if (await app.addressTakenMailAllowed(outcome.owner.id)) sendAddressTaken(app, runtime.config, outcome.owner);
+        // The owner is not the actor: whoever typed their address is unknown.
+        await app.audit(request, 'register', { actorId: null, details: { outcome: 'address-taken', username: typedIdentifier(username) } });
+      }
+      return reply.redirect('/register/check-email', 303);
     }),
   );
 

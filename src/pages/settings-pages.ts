@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BIO_MAX, IMAGE_MAX, isImageUrl, profileFieldSchemas } from '../accounts/profile-fields.js';
+import { isConfirmed } from '../accounts/account-mail.js';
 import { changeOwnAccount } from '../auth/account-changes.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -23,7 +24,14 @@ const sessionBody = form({ session: { type: 'string', maxLength: 64 } }, ['sessi
 const tokenBody = form({ token: { type: 'string', pattern: '^[0-9]{1,12}$' } }, ['token']);
 const emptyBody = form({}, []);
 
-const NOTICES = { profile: 'Your profile was saved.', password: 'Your password was changed; every other session and API token was signed out.', session: 'The session was revoked.', token: 'The API token was revoked.' } as const;
+const NOTICES = {
+  profile: 'Your profile was saved.',
+  'email-pending': 'Your profile was saved. We sent a link to your new email address: your address changes when you follow it (within 24 hours). Until then it stays as it was.',
+  resent: 'We sent a new confirmation link to your email address.',
+  password: 'Your password was changed; every other session and API token was signed out.',
+  session: 'The session was revoked.',
+  token: 'The API token was revoked.',
+} as const;
 type Notice = keyof typeof NOTICES;
 const settingsQuery = { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(NOTICES) } } } as const;
 
@@ -45,13 +53,14 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
 
   async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileFields; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
     const user = request.member;
-    const [sessions, tokens] = await Promise.all([app.sessions.list(request, user.id), app.apiTokens.list(user.id)]);
+    const [sessions, tokens, confirmed] = await Promise.all([app.sessions.list(request, user.id), app.apiTokens.list(user.id), isConfirmed(db, user.id)]);
     return reply
       .header('cache-control', 'no-store')
       .code(extra.status ?? 200)
       .page('settings', {
         title: 'Settings',
         notice: extra.notice ?? null,
+        confirmed,
         profile: extra.profile ?? { image: user.image ?? '', username: user.username, bio: user.bio, email: user.email },
         profileErrors: extra.profileErrors ?? {},
         passwordErrors: extra.passwordErrors ?? {},
@@ -81,7 +90,8 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
     const { currentPassword: given, ...profile } = request.body;
     if (!isImageUrl(profile.image)) return render(request, reply, { status: 422, profile, profileErrors: { image: ['must be an http(s) URL'] } });
     try {
-      await changeOwnAccount(app, db, request, { ...profile, ...(given !== undefined ? { currentPassword: given } : {}) }, 'page');
+      const { requestedEmail } = await changeOwnAccount(app, runtime, request, { ...profile, ...(given !== undefined ? { currentPassword: given } : {}) }, 'page');
+      if (requestedEmail !== null) return reply.redirect('/settings?done=email-pending', 303);
     } catch (err) {
       if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, profile, profileErrors: err.fields });
       throw err;
@@ -97,7 +107,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
       // browser stays in on a fresh session id.
       let authVersion: number;
       try {
-        ({ authVersion } = await changeOwnAccount(app, db, request, { password: request.body.password, currentPassword: request.body.currentPassword }, 'page'));
+        ({ authVersion } = await changeOwnAccount(app, runtime, request, { password: request.body.password, currentPassword: request.body.currentPassword }, 'page'));
       } catch (err) {
         if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, passwordErrors: err.fields });
         throw err;

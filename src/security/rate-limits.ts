@@ -22,6 +22,13 @@ export const EMAIL_CHANGE_RULES = {
   ip: { ...REGISTRATION_RULE, name: 'email-change-ip' },
   account: { ...REGISTRATION_RULE, name: 'email-change-acct' },
 } as const;
+// A new confirmation link (POST /email/confirm/resend): each one is a mail to the account's
+// address, so a signed-in account cannot turn the site into a mail cannon.
+export const CONFIRMATION_RESEND_RULE = { name: 'confirm-resend', points: 3, duration: 60 * 60 } as const;
+// "Someone tried to sign up with your address": at most this many a day per address, whatever
+// the number of client addresses trying, so sign-ups cannot be used to flood an owner's inbox.
+// Past it the mail is skipped silently: the visitor's answer never changes (src/pages/auth-pages.ts).
+export const ADDRESS_TAKEN_MAIL_RULE = { name: 'taken-mail', points: 3, duration: 24 * 60 * 60 } as const;
 // The ratelimit.hit audit is written once per key per minute, so a flood of refusals cannot
 // flood the audit table.
 const AUDIT_ONCE_RULE = { name: 'audit-once', points: 1, duration: 60 } as const;
@@ -38,6 +45,10 @@ declare module 'fastify' {
     registrationLimit(request: FastifyRequest): Promise<void>;
     /** Throws AppError('RATE_LIMITED') past 5 email-change attempts per hour per IP or per account. */
     emailChangeLimit(request: FastifyRequest, userId: number): Promise<void>;
+    /** Throws AppError('RATE_LIMITED') past 3 confirmation mails asked for per hour per account. */
+    confirmationResendLimit(request: FastifyRequest, userId: number): Promise<void>;
+    /** Whether another "someone tried to sign up with your address" mail may go to account `userId` (ADDRESS_TAKEN_MAIL_RULE). */
+    addressTakenMailAllowed(userId: number): Promise<boolean>;
     /** Runs a request's scanning read (src/security/scan-admission.ts) unless its IP already has SCANS_PER_CLIENT in flight: 429 then. */
     clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
     /** Audits the event only the first time `key` is seen in a minute (for refusals anyone can repeat at will). */
@@ -52,6 +63,8 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
   const registration = limit(REGISTRATION_RULE);
   const emailChangeIp = limit(EMAIL_CHANGE_RULES.ip);
   const emailChangeAccount = limit(EMAIL_CHANGE_RULES.account);
+  const confirmationResend = limit(CONFIRMATION_RESEND_RULE);
+  const addressTakenMail = limit(ADDRESS_TAKEN_MAIL_RULE);
   const auditMarker = limit(AUDIT_ONCE_RULE);
 
   async function auditOnce(request: FastifyRequest, key: string, account: string | null, ms: number): Promise<void> {
@@ -98,6 +111,18 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
       await auditOnce(request, byIp.count > EMAIL_CHANGE_RULES.ip.points ? `email-change|${client}` : `email-change|user:${userId}`, null, wait);
       throw rateLimited(wait);
     }
+  });
+
+  app.decorate('confirmationResendLimit', async function confirmationResendLimit(request: FastifyRequest, userId: number) {
+    const used = await confirmationResend.hit(String(userId));
+    if (used.count > CONFIRMATION_RESEND_RULE.points) {
+      await auditOnce(request, `confirm-resend|user:${userId}`, null, used.msLeft);
+      throw rateLimited(used.msLeft);
+    }
+  });
+
+  app.decorate('addressTakenMailAllowed', async function addressTakenMailAllowed(userId: number) {
+    return (await addressTakenMail.hit(String(userId))).count <= ADDRESS_TAKEN_MAIL_RULE.points;
   });
 
   app.decorate('writeLimit', createWriteLimit(limit, auditOnce));

@@ -133,7 +133,7 @@ async function seedUsers(db: Kysely<Database>, count: number, passwordHash: stri
     if (taken.has(username)) continue;
     taken.add(username);
     const at = new Date(now - YEAR_MS - content.between(random, 0, 86_400) * 1000).toISOString();
-    rows.push({ username, email: `${username}@example.com`, password_hash: passwordHash, bio: content.bio(random), image: null, role: 'member', locked_at: null, created_at: at, updated_at: at });
+    rows.push({ username, email: `${username}@example.com`, password_hash: passwordHash, bio: content.bio(random), image: null, role: 'member', locked_at: null, created_at: at, updated_at: at, email_confirmed_at: at });
   }
   progress('users', 0, count);
   const ids: number[] = [];

@@ -75,7 +75,7 @@ export interface TestUser {
 
 let counter = 0;
 /** A user straight in the database (no HTTP), with a password that passes the policy. */
-export async function createUser(runtime: Runtime, overrides: Partial<{ username: string; email: string; password: string; hash: string; locked: boolean }> = {}): Promise<TestUser> {
+export async function createUser(runtime: Runtime, overrides: Partial<{ username: string; email: string; password: string; hash: string; locked: boolean; unconfirmed: boolean }> = {}): Promise<TestUser> {
   counter++;
   const username = overrides.username ?? `user${counter}x${process.pid}`;
   const email = overrides.email ?? `${username}@example.com`;
@@ -93,6 +93,8 @@ export async function createUser(runtime: Runtime, overrides: Partial<{ username
       locked_at: overrides.locked ? now : null,
       created_at: now,
       updated_at: now,
+      // A fixture account as one that followed its confirmation link (the flow itself: test/account-confirmation.test.ts).
+      email_confirmed_at: overrides.unconfirmed ? null : now,
     })
     .returning('id')
     .executeTakeFirstOrThrow();

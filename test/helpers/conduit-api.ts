@@ -17,9 +17,16 @@ export interface TestUser {
   readonly headers: Record<string, string>;
 }
 
-export async function makeUser(app: FastifyInstance, runtime: Runtime, username: string, role: Role = 'member'): Promise<TestUser> {
+/**
+ * A member made through the registration service, with its address marked confirmed in the
+ * database as a fixture (as the role is set): the tests that use it are about what members do,
+ * not about confirming (test/account-confirmation.test.ts is). `confirmed: false` leaves it as
+ * registration does.
+ */
+export async function makeUser(app: FastifyInstance, runtime: Runtime, username: string, role: Role = 'member', options: { confirmed?: boolean } = {}): Promise<TestUser> {
   const email = `${username.toLowerCase()}@example.com`;
   const user = await registerUser(runtime.db.kysely, { username, email, password: STRONG_PASSWORD });
+  if (options.confirmed !== false) await runtime.db.kysely.updateTable('users').set({ email_confirmed_at: new Date().toISOString() }).where('id', '=', user.id).execute();
   if (role !== 'member') await runtime.db.kysely.updateTable('users').set({ role }).where('id', '=', user.id).execute();
   const token = await app.apiTokens.issue(user.id, 'test');
   return { id: user.id, username, email, token, headers: { authorization: `Token ${token}` } };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { confirmationTokenFor } from './account-mail.js';
 
 // A tiny browser for the HTML pages: it keeps cookies, submits a form with the CSRF token
 // inside that very form (as a real browser does: a form that lost its own `_csrf` field fails
@@ -124,11 +125,23 @@ export function newBrowser(app: FastifyInstance, identity: { username?: string }
   return browser;
 }
 
-/** A new member, registered and logged in through the pages. */
-export async function registeredBrowser(app: FastifyInstance, identity: { username?: string } = {}): Promise<PageBrowser> {
+/**
+ * A new member, registered through the pages, confirmed by following the link mailed to them
+ * (read from the app's outbox: the real mail, the real link) and signed in through POST /login,
+ * as a person does: registration itself signs nobody in (src/pages/auth-pages.ts).
+ * `confirm: false` leaves the address unconfirmed (the account may sign in and read, not write).
+ */
+export async function registeredBrowser(app: FastifyInstance, identity: { username?: string; confirm?: boolean } = {}): Promise<PageBrowser> {
   const browser = newBrowser(app, identity);
   const res = await browser.post('/register', { username: browser.username, email: browser.email, password: browser.password }, { from: '/register' });
   assert.equal(res.statusCode, 303, `registration of ${browser.username} redirects (got ${res.statusCode})`);
+  assert.equal(res.headers.location, '/register/check-email');
+  if (identity.confirm !== false) {
+    const confirmed = await browser.get(`/email/confirm/${await confirmationTokenFor(app, browser.email)}`);
+    assert.equal(confirmed.headers.location, '/email/confirmed?result=confirmed', `${browser.username} confirmed the address`);
+  }
+  const login = await browser.post('/login', { email: browser.email, password: browser.password }, { from: '/login' });
+  assert.equal(login.statusCode, 303, 'login redirects');
   const home = await browser.get('/');
   assert.match(home.body, new RegExp(`href="/profile/${browser.username}"`), 'the new member is logged in');
   return browser;

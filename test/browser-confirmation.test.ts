@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { confirmationTokenFor, outboxMailsTo } from './helpers/account-mail.js';
+import { BACKENDS } from './helpers/backends.js';
+import { nextClientIp, openSession, startListeningApp, strongPassword, useBrowser, type BrowserSession } from './helpers/chromium.js';
+
+// Email confirmation in real Chromium, with JavaScript on and every page watched (CSP, console):
+// an account that has not confirmed signs in, sees why it cannot publish (the draft kept), asks
+// for a new link from /settings, follows it from the mail, and publishes. Screenshots of each
+// new page at desktop and phone width.
+
+const browser = useBrowser();
+
+async function submit(session: BrowserSession, page: Page, button: string, expectPath: (path: string) => boolean): Promise<void> {
+  await Promise.all([page.waitForURL((url) => expectPath(url.pathname), { waitUntil: 'load' }), page.click(button)]);
+  await session.settle(page);
+}
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] an unconfirmed member signs in, is told why publishing waits, sends a new link from settings, follows it and publishes`, async (t) => {
+    const target = await startListeningApp(t, backend);
+    const session = await openSession(t, browser(), target, { clientIp: nextClientIp() });
+    const page = await session.newPage();
+    const username = `conf${randomBytes(3).toString('hex')}`;
+    const email = `${username}@example.com`;
+    const password = strongPassword();
+
+    await session.visit(page, '/register');
+    await page.fill('input[name=username]', username);
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=password]', password);
+    await submit(session, page, 'form.stack button[type=submit]', (p) => p === '/register/check-email');
+
+    await session.visit(page, '/login');
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=password]', password);
+    await submit(session, page, 'form.stack button[type=submit]', (p) => p === '/');
+    assert.equal(await page.locator(`.nav-links a[href="/profile/${username}"]`).count(), 1, 'an unconfirmed account signs in');
+
+    await session.visit(page, '/editor');
+    assert.match((await page.locator('.notice').textContent()) ?? '', /Confirm your email address to publish/);
+    await session.screenshot(page, 'confirm-editor-unconfirmed');
+    await page.fill('input[name=title]', 'Waiting for my link');
+    await page.fill('input[name=description]', 'a draft');
+    await page.fill('textarea[name=body]', 'Kept while I confirm.');
+    // The refusal is a 403 page: the browser stays on /editor with the draft.
+    await Promise.all([page.waitForLoadState('load'), page.click('form.stack button[type=submit]')]);
+    await session.settle(page);
+    assert.match((await page.locator('.errors').textContent()) ?? '', /must be confirmed before you can write/);
+    assert.equal(await page.locator('textarea[name=body]').inputValue(), 'Kept while I confirm.');
+    await session.screenshot(page, 'confirm-editor-refused');
+
+    await session.visit(page, '/settings');
+    assert.match((await page.locator('.notice').first().textContent()) ?? '', /not confirmed yet/);
+    await session.screenshot(page, 'confirm-settings-unconfirmed');
+    await submit(session, page, 'form[action="/email/confirm/resend"] button[type=submit]', (p) => p === '/settings');
+    assert.match((await page.locator('.notice').first().textContent()) ?? '', /We sent a new confirmation link/);
+    assert.equal((await outboxMailsTo(target.app, email)).length, 2, 'the sign-up mail and the new one');
+
+    await session.visit(page, '/email/confirm/not-a-real-token-at-all', 400);
+    assert.equal(new URL(page.url()).pathname, '/email/confirmed');
+    await session.screenshot(page, 'confirm-link-invalid');
+
+    await session.visit(page, `/email/confirm/${await confirmationTokenFor(target.app, email)}`);
+    assert.equal(await page.locator('h1').textContent(), 'Email confirmed');
+
+    await session.visit(page, '/editor');
+    assert.equal(await page.locator('.notice').count(), 0);
+    await page.fill('input[name=title]', 'Confirmed and published');
+    await page.fill('input[name=description]', 'after the link');
+    await page.fill('textarea[name=body]', 'Now *it* goes out.');
+    await submit(session, page, 'form.stack button[type=submit]', (p) => p.startsWith('/article/'));
+    assert.equal(await page.locator('.markdown em').textContent(), 'it');
+    // The two refusals this journey provokes are Chromium's console lines for a 4xx document
+    // (403 from the editor, 400 for the dead link); anything else is a problem.
+    const expected = (p: { kind: string; detail: string; url: string }) =>
+      p.kind === 'console' && ((/status of 403/.test(p.detail) && p.url.endsWith('/editor')) || (/status of 400/.test(p.detail) && p.url.endsWith('/email/confirmed?result=invalid')));
+    const problems = session.fresh();
+    assert.equal(problems.filter(expected).length, 2);
+    assert.deepEqual(problems.filter((p) => !expected(p)), [], 'no CSP violation, console or page error');
+    // Accounted for above: the session's own check at close judges whatever comes after.
+    session.problems.splice(0, session.problems.length);
+  });
+}

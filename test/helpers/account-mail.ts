@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { simpleParser, type ParsedMail } from 'mailparser';
+
+// Reading the account mail an app wrote to its outbox (no SMTP_URL: .eml files, exactly what
+// SMTP would carry) and following the link in it, as the address's owner would.
+
+/** The token of an account-mail link in a mail's text part, or null. */
+export function linkToken(mail: ParsedMail): string | null {
+  return /\/email\/confirm\/([\w-]{43})\b/.exec(String(mail.text ?? ''))?.[1] ?? null;
+}
+
+/** Every mail in the app's outbox addressed to `to`, oldest first (after the queue has settled). */
+export async function outboxMailsTo(app: FastifyInstance, to: string): Promise<ParsedMail[]> {
+  await app.mailer.settled();
+  const dir = app.mailer.outboxDir;
+  assert.ok(dir, 'the app writes mail to an outbox (no SMTP_URL)');
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+  } catch {
+    return [];
+  }
+  const mails = await Promise.all(files.map((f) => simpleParser(readFileSync(join(dir, f)))));
+  return mails
+    .filter((m) => (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).some((a) => a.value.some((v) => v.address?.toLowerCase() === to.toLowerCase())))
+    .sort((a, b) => (a.date?.getTime() ?? 0) - (b.date?.getTime() ?? 0));
+}
+
+/** The newest confirmation link mailed to `to`, from the outbox. */
+export async function confirmationTokenFor(app: FastifyInstance, to: string): Promise<string> {
+  const tokens = (await outboxMailsTo(app, to)).map(linkToken).filter((t): t is string => t !== null);
+  const token = tokens.at(-1);
+  assert.ok(token, `a confirmation link was mailed to ${to}`);
+  return token;
+}
