@@ -22,6 +22,14 @@ test('query values whose names suggest a secret are redacted, others kept', () =
   for (const [url, logged] of cases) assert.equal(redactUrl(url), logged, url);
 });
 
+test('the token in an account-mail link path is redacted, query and all', () => {
+  const token = 'Abc_def-0123456789012345678901234567890123a';
+  assert.equal(redactUrl(`/password/reset/${token}`), '/password/reset/[REDACTED]');
+  assert.equal(redactUrl(`/password/reset/${token}?utm_source=mail`), '/password/reset/[REDACTED]?utm_source=mail');
+  assert.equal(redactUrl(`/email/confirm/${token}`), '/email/confirm/[REDACTED]');
+  assert.equal(redactUrl('/password/reset'), '/password/reset', 'the token-free page is logged as it is');
+});
+
 test('an over-long URL is logged as its bounded start, and a secret cut by the bound stays redacted', () => {
   const url = `/search?q=${'a'.repeat(MAX_LOGGED_URL - 20)}&token=${'s'.repeat(5000)}`;
   const logged = redactUrl(url);

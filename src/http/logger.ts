@@ -46,9 +46,13 @@ export function redactLine(line: string): string {
 export const MAX_LOGGED_URL = 2048;
 const SECRET_NAME = /password|token|secret|key|csrf|session/i;
 
+// Paths that carry an account-mail token (SPEC §2 "account pages") lose it the same way.
+const TOKEN_PATH = /^(\/password\/reset\/|\/email\/confirm\/)[^?#]+/i;
+
 export function redactUrl(url: string): string {
-  if (url.length <= MAX_LOGGED_URL) return redactQuery(url);
-  return `${redactQuery(url.slice(0, MAX_LOGGED_URL))}…[truncated]`;
+  const path = url.replace(TOKEN_PATH, '$1[REDACTED]');
+  if (path.length <= MAX_LOGGED_URL) return redactQuery(path);
+  return `${redactQuery(path.slice(0, MAX_LOGGED_URL))}…[truncated]`;
 }
 
 // `pass%77ord` is `password` to the server, so it is to the redaction too.

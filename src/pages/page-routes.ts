@@ -5,6 +5,7 @@ import type { PageSessionLayer } from '../sessions/sessions.js';
 import { conduitPages } from './conduit/conduit-pages.js';
 import { authPages } from './auth-pages.js';
 import { settingsPages } from './settings-pages.js';
+import { passwordResetPages } from './password-reset-pages.js';
 import { adminPages } from './admin/admin-pages.js';
 
 export interface PageRoutesOptions {
@@ -24,6 +25,7 @@ export async function pageRoutes(app: FastifyInstance, { runtime, sessions, extr
   await app.register(conduitPages, runtime);
   await app.register(authPages, runtime);
   await app.register(settingsPages, runtime);
+  await app.register(passwordResetPages, runtime);
   await app.register(adminPages, runtime);
   if (extra) await app.register(extra);
 }

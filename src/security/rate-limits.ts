@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { typedIdentifier, type AuditEvent, type AuditFields } from '../audit/audit-log.js';
+import { sha256Hex } from '../sessions/derive-keys.js';
 import { clientKey } from './client-key.js';
 import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
@@ -22,6 +23,13 @@ export const EMAIL_CHANGE_RULES = {
   ip: { ...REGISTRATION_RULE, name: 'email-change-ip' },
   account: { ...REGISTRATION_RULE, name: 'email-change-acct' },
 } as const;
+// "Forgot password" (SPEC §3 gives no numbers): per IP it answers 429 like any limit; per
+// address the page answers as usual and no mail goes out, so the limit cannot tell whether the
+// address has an account, and nobody can flood an inbox with reset mail.
+export const PASSWORD_RESET_RULES = {
+  ip: { name: 'reset-ip', points: 20, duration: 60 * 60 },
+  address: { name: 'reset-addr', points: 5, duration: 60 * 60 },
+} as const;
 // The ratelimit.hit audit is written once per key per minute, so a flood of refusals cannot
 // flood the audit table.
 const AUDIT_ONCE_RULE = { name: 'audit-once', points: 1, duration: 60 } as const;
@@ -38,6 +46,8 @@ declare module 'fastify' {
     registrationLimit(request: FastifyRequest): Promise<void>;
     /** Throws AppError('RATE_LIMITED') past 5 email-change attempts per hour per IP or per account. */
     emailChangeLimit(request: FastifyRequest, userId: number): Promise<void>;
+    /** Throws AppError('RATE_LIMITED') past 20 reset requests per hour per IP; false (send nothing) past 5 per hour for the address. */
+    passwordResetLimit(request: FastifyRequest, email: string): Promise<boolean>;
     /** Runs a request's scanning read (src/security/scan-admission.ts) unless its IP already has SCANS_PER_CLIENT in flight: 429 then. */
     clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
     /** Audits the event only the first time `key` is seen in a minute (for refusals anyone can repeat at will). */
@@ -53,6 +63,8 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
   const emailChangeIp = limit(EMAIL_CHANGE_RULES.ip);
   const emailChangeAccount = limit(EMAIL_CHANGE_RULES.account);
   const auditMarker = limit(AUDIT_ONCE_RULE);
+  const resetIp = limit(PASSWORD_RESET_RULES.ip);
+  const resetAddress = limit(PASSWORD_RESET_RULES.address);
 
   async function auditOnce(request: FastifyRequest, key: string, account: string | null, ms: number): Promise<void> {
     const mark = await auditMarker.hit(key);
@@ -98,6 +110,18 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
       await auditOnce(request, byIp.count > EMAIL_CHANGE_RULES.ip.points ? `email-change|${client}` : `email-change|user:${userId}`, null, wait);
       throw rateLimited(wait);
     }
+  });
+
+  app.decorate('passwordResetLimit', async function passwordResetLimit(request: FastifyRequest, email: string) {
+    const client = clientKey(request.ip);
+    const byIp = await resetIp.hit(client);
+    if (byIp.count > PASSWORD_RESET_RULES.ip.points) {
+      await auditOnce(request, `reset|${client}`, null, byIp.msLeft);
+      throw rateLimited(byIp.msLeft);
+    }
+    // Keyed by a digest: the shared store never holds the address.
+    const byAddress = await resetAddress.hit(sha256Hex(`reset-address:${email}`).slice(0, 32));
+    return byAddress.count <= PASSWORD_RESET_RULES.address.points;
   });
 
   app.decorate('writeLimit', createWriteLimit(limit, auditOnce));
