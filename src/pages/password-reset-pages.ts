@@ -41,7 +41,7 @@ class SpentToken extends Error {}
 interface ForgotBody { email: string }
 interface ResetBody { password: string }
 
-const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
 export async function passwordResetPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const cookie = resetCookie(runtime.config);
@@ -69,7 +69,9 @@ export async function passwordResetPages(app: FastifyInstance, runtime: Runtime)
     if (grant) cookie.set(reply, request.params.token);
     else cookie.clear(reply);
     // The token-free page says whether the link was good; this answer is the same either way.
-    return privatePage(reply).redirect('/password/reset', 303);
+    // no-referrer here only: the token's URL must not travel on, but a form page under that
+    // policy would post with `Origin: null`, which the CSRF layer rightly refuses.
+    return privatePage(reply).header('referrer-policy', 'no-referrer').redirect('/password/reset', 303);
   });
 
   app.get('/password/reset', publicPage, async (request, reply) => {
