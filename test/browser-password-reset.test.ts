@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import type { Page } from 'playwright-core';
+import { recordMailFailure } from '../src/mail/mail-failures.js';
 import { BACKENDS } from './helpers/backends.js';
 import { ApiClient, nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
 
@@ -66,5 +67,35 @@ for (const backend of BACKENDS) {
     const login = await new ApiClient(target.baseUrl).request('POST', '/api/users/login', { user: { email: owner.email, password: newPassword } });
     assert.equal(login.status, 200, 'the new password works');
     session.assertClean('the reset journey');
+  });
+
+  test(`[${backend}] in Chromium: an admin sends a user a reset mail from /admin and reads /admin/mail`, async (t) => {
+    const target = await startListeningApp(t, backend);
+    const client = new ApiClient(target.baseUrl);
+    const admin = await client.register('admin');
+    const user = await client.register('forgetful');
+    await target.runtime.db.kysely.updateTable('users').set({ role: 'admin' }).where('username', '=', admin.username).execute();
+    // One given-up mail for the page to show (the real failure path is proved in admin-reset-mail.test.ts).
+    await recordMailFailure(target.runtime.db, { mailId: 'f0e1d2c3', template: 'password-reset', recipient: user.email, attempts: 5, reason: 'retries-exhausted', error: 'ECONNECTION' });
+
+    const session = await openSession(t, browser(), target, { clientIp: nextClientIp() });
+    const page = await session.newPage();
+    await session.visit(page, '/login');
+    await page.fill('input[name=email]', admin.email);
+    await page.fill('input[name=password]', admin.password);
+    await submit(session, page, 'form.stack button[type=submit]', (p) => p === '/');
+    await session.visit(page, `/admin?q=${user.username}`);
+    await submit(session, page, 'form[action$="/reset-mail"] button[type=submit]', (p) => p === '/admin');
+    assert.match(await page.locator('.notice').innerText(), /A password reset mail was queued/);
+    await session.screenshot(page, 'admin-reset-mail');
+    await target.app.passwordResets.settled();
+    assert.equal(readdirSync(join(target.config.dataDir, 'outbox')).filter((f) => f.endsWith('.eml')).length, 1, 'the mail went out');
+
+    await session.visit(page, '/admin/mail');
+    const row = page.locator('table.admin-mail tbody tr');
+    assert.equal(await row.count(), 1);
+    assert.match(await row.innerText(), new RegExp(`password-reset[\\s\\S]*${user.email.replace(/[.+]/g, '\\$&')}[\\s\\S]*retries-exhausted`));
+    await session.screenshot(page, 'admin-mail');
+    session.assertClean('the admin pages');
   });
 }
