@@ -1,7 +1,8 @@
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { typedIdentifier, type AuditEvent, type AuditFields } from '../audit/audit-log.js';
-import { sha256Hex } from '../sessions/derive-keys.js';
+import { deriveKeys } from '../sessions/derive-keys.js';
 import { clientKey } from './client-key.js';
 import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
@@ -65,6 +66,7 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
   const auditMarker = limit(AUDIT_ONCE_RULE);
   const resetIp = limit(PASSWORD_RESET_RULES.ip);
   const resetAddress = limit(PASSWORD_RESET_RULES.address);
+  const resetAddressKey = deriveKeys(runtime.config, 'reset-address-limit')[0]!;
 
   async function auditOnce(request: FastifyRequest, key: string, account: string | null, ms: number): Promise<void> {
     const mark = await auditMarker.hit(key);
@@ -119,8 +121,8 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
       await auditOnce(request, `reset|${client}`, null, byIp.msLeft);
       throw rateLimited(byIp.msLeft);
     }
-    // Keyed by a digest: the shared store never holds the address.
-    const byAddress = await resetAddress.hit(sha256Hex(`reset-address:${email}`).slice(0, 32));
+    // Keyed by a keyed digest: the shared store never holds the address, nor a hash anyone could match to one.
+    const byAddress = await resetAddress.hit(createHmac('sha256', resetAddressKey).update(email).digest('hex').slice(0, 32));
     return byAddress.count <= PASSWORD_RESET_RULES.address.points;
   });
 
