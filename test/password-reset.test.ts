@@ -5,6 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { MailerOverrides } from '../src/mail/mail-plugin.js';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { api } from './helpers/conduit-api.js';
+import { pauseNextCall } from './helpers/pause-next-call.js';
 import { loggedInBrowser, newBrowser, registeredBrowser, type PageBrowser } from './helpers/login.js';
 import { createTestSmtpServer, type DeliveredMail, type TestSmtpServer } from './helpers/smtp-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -136,6 +137,38 @@ for (const backend of BACKENDS) {
     const outcomes = await runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'password.reset.request').orderBy('id').execute();
     // Both requests are worked on after their answers, so their audit rows may land in either order.
     assert.deepEqual(outcomes.map((r) => (JSON.parse(r.details) as { outcome: string }).outcome).sort(), ['queued', 'unknown']);
+  });
+
+  test(`[${backend}] the answer does not wait for the work that differs between known and unknown addresses`, async (t) => {
+    const { app, smtp } = await resetTest(t, backend);
+    const owner = await registeredBrowser(app);
+    // Issuing the token is what only a known address costs: hold it, and the page still comes.
+    const issue = pauseNextCall(t, app.accountTokens, 'issue');
+    const res = await forgot(newBrowser(app), owner.email);
+    assert.equal(res.statusCode, 200);
+    await issue.started;
+    assert.equal(smtp.messages.length, 0, 'answered while the token was not even issued');
+    issue.release();
+    await app.passwordResets.settled();
+    await smtp.waitForMessages(1);
+  });
+
+  test(`[${backend}] two requests racing with one reset token: one sets the password, the other is refused`, async (t) => {
+    const { app, smtp } = await resetTest(t, backend);
+    const owner = await registeredBrowser(app);
+    await forgot(newBrowser(app), owner.email);
+    const token = tokenOf((await smtp.waitForMessages(1))[0]!);
+    const visitor = newBrowser(app);
+    await visitor.get(`/password/reset/${token}`);
+    // Both requests leave with the same cookies and form token, as two tabs (or a thief's copy) would.
+    const _csrf = await visitor.csrf('/password/reset');
+    const cookie = visitor.cookieHeader();
+    const race = (password: string) =>
+      app.inject({ method: 'POST', url: '/password/reset', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ password, _csrf }).toString() });
+    const statuses = (await Promise.all([race('first racer picks this 2027'), race('second racer picks this 2027')])).map((r) => r.statusCode);
+    assert.deepEqual(statuses.sort(), [303, 400]);
+    const oneWorks = await Promise.all(['first racer picks this 2027', 'second racer picks this 2027'].map(async (password) => (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password } } })).statusCode));
+    assert.deepEqual(oneWorks.sort(), [200, 401], 'exactly one of the two passwords was set');
   });
 
   test(`[${backend}] an expired, foreign-purpose, malformed or made-up token gets one and the same answer`, async (t) => {
