@@ -60,6 +60,24 @@ for (const backend of BACKENDS) {
     assert.ok(rows.every((r) => !r.details.includes(token)));
   });
 
+  test(`[${backend}] no reset mail for a locked account, nor for the admin's own account through /admin`, async (t) => {
+    const { app, runtime, smtp } = await adminTest(t, backend);
+    const admin = await registeredBrowser(app);
+    await setRole(runtime, admin.username, 'admin');
+    const user = await registeredBrowser(app);
+    const ids = await runtime.db.kysely.selectFrom('users').select(['id', 'username']).where('username', 'in', [admin.username, user.username]).execute();
+    const idOf = (name: string) => ids.find((r) => r.username === name)!.id;
+    await runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('id', '=', idOf(user.username)).execute();
+
+    assert.doesNotMatch((await admin.get('/admin')).body, new RegExp(`action="/admin/users/${idOf(user.username)}/reset-mail"`), 'no button for a locked account');
+    const locked = await admin.post(`/admin/users/${idOf(user.username)}/reset-mail`, { back: '/admin' }, { from: '/admin' });
+    assert.equal(locked.statusCode, 303);
+    assert.match((await admin.get(String(locked.headers.location))).body, /The account is locked: no reset mail was sent/);
+    assert.equal((await admin.post(`/admin/users/${idOf(admin.username)}/reset-mail`, { back: '/admin' }, { from: '/admin' })).statusCode, 403, 'an admin resets their own password the way everyone does');
+    await app.passwordResets.settled();
+    assert.equal(smtp.connections(), 0, 'no mail went out');
+  });
+
   test(`[${backend}] /admin/mail lists each mail the app gave up on (time, template, recipient, reason) to admins only`, async (t) => {
     const { app, runtime } = await adminTest(t, backend, 550);
     const admin = await registeredBrowser(app);
