@@ -5,8 +5,9 @@ import { mailFailurePages } from './mail-failure-pages.js';
 import { moderationPages } from './moderation-pages.js';
 import { userAdminPages } from './user-admin-pages.js';
 
-// The admin area (SPEC §2 /admin): users and roles, content moderation, the audit log, mail that could not be sent. Each
-// route carries its own role guard; nothing here is reachable by a member.
+// The admin area (SPEC §2 /admin): users and roles, content moderation, the audit log, mail
+// that could not be sent. Each route carries its own role guard; nothing here is reachable by a
+// member.
 export async function adminPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   await app.register(userAdminPages, runtime);
   await app.register(moderationPages, runtime);
