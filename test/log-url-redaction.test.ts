@@ -30,6 +30,14 @@ test('the token of an account-mail link in the path is redacted, the rest of the
   assert.equal(redactUrl('/email/confirmed?result=invalid'), '/email/confirmed?result=invalid', 'the token-free landing page is kept');
 });
 
+test('the token in an account-mail link path is redacted, query and all', () => {
+  const token = 'Abc_def-0123456789012345678901234567890123a';
+  assert.equal(redactUrl(`/password/reset/${token}`), '/password/reset/[REDACTED]');
+  assert.equal(redactUrl(`/password/reset/${token}?utm_source=mail`), '/password/reset/[REDACTED]?utm_source=mail');
+  assert.equal(redactUrl(`/email/confirm/${token}`), '/email/confirm/[REDACTED]');
+  assert.equal(redactUrl('/password/reset'), '/password/reset', 'the token-free page is logged as it is');
+});
+
 test('an over-long URL is logged as its bounded start, and a secret cut by the bound stays redacted', () => {
   const url = `/search?q=${'a'.repeat(MAX_LOGGED_URL - 20)}&token=${'s'.repeat(5000)}`;
   const logged = redactUrl(url);

@@ -8,6 +8,8 @@ export const AUDIT_EVENTS = [
   'login.success', 'login.failure', 'login.lockout', 'logout', 'password.change', 'email.change',
   'session.revoke', 'token.revoke', 'role.change', 'account.lock', 'account.unlock', 'csrf.reject',
   'authz.deny', 'ratelimit.hit', 'register', 'admin.created', 'content.moderate',
+  // Account mail (src/pages/password-reset-pages.ts): never the token, only whose and by whom.
+  'password.reset.request', 'password.reset.complete',
   // Written by migration 007 when it renamed a later case twin of an older account's name.
   'username.rename',
 ] as const;

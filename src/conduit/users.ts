@@ -1,7 +1,8 @@
 import { accountProblems, normalizeEmail, type FieldErrors } from '../accounts/account-rules.js';
 import { takenBy, takenFields } from '../accounts/account-uniqueness.js';
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../accounts/password-hasher.js';
-import type { Role } from '../db/schema.js';
+import type { ExpressionBuilder } from 'kysely';
+import type { Database, Role } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { isUniqueViolation } from './db-errors.js';
 import type { ConduitDb } from './types.js';
@@ -170,7 +171,7 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
   if (passwordHash !== undefined) await hooks.beforePasswordChange?.();
   try {
     const updated = await db.transaction().execute(async (trx) => {
-      if (passwordHash !== undefined) await trx.deleteFrom('api_tokens').where('user_id', '=', userId).execute();
+      if (passwordHash !== undefined) await deleteApiTokens(trx, userId);
       let update = trx
         .updateTable('users')
         .set({
@@ -179,7 +180,7 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
           ...(changes.image !== undefined ? { image: changes.image === '' ? null : changes.image } : {}),
           // A new version kills every session and token made under the old password, even one
           // whose login is still in flight (migration 004).
-          ...(passwordHash !== undefined ? { password_hash: passwordHash, auth_version: (eb) => eb('auth_version', '+', 1) } : {}),
+          ...(passwordHash !== undefined ? newPasswordColumns(passwordHash) : {}),
           updated_at: new Date().toISOString(),
         })
         .where('id', '=', userId);
@@ -196,6 +197,44 @@ export async function updateUser(db: ConduitDb, userId: number, changes: UserCha
     if (isUniqueViolation(err)) refuse(await takenFields(db, changes.username, email, userId));
     throw err;
   }
+}
+
+// What every password change writes, whichever way it comes (updateUser, resetPassword): the
+// user's API tokens go in the same transaction as the new hash and auth_version.
+const deleteApiTokens = (trx: ConduitDb, userId: number) => trx.deleteFrom('api_tokens').where('user_id', '=', userId).execute();
+const newPasswordColumns = (passwordHash: string) => ({ password_hash: passwordHash, auth_version: (eb: ExpressionBuilder<Database, 'users'>) => eb('auth_version', '+', 1) });
+
+/**
+ * Sets a new password for a user who proved control of their address (a spent reset token)
+ * instead of the current password: the password policy applies as for any change, and the
+ * write is the same as updateUser's (API tokens deleted, auth_version bumped, so every session
+ * and token made before is dead). Null when the account is gone or locked.
+ */
+export async function resetPassword(db: ConduitDb, userId: number, password: string, hooks: Pick<UpdateHooks, 'beforePasswordChange'> = {}): Promise<{ readonly user: UserRecord; readonly authVersion: number } | null> {
+  const current = await db.selectFrom('users').select([...USER_COLUMNS, 'locked_at']).where('id', '=', userId).executeTakeFirst();
+  if (!current || current.locked_at !== null) return null;
+  const problems = passwordProblems(current, password);
+  if (Object.keys(problems).length > 0) refuse(problems);
+  const passwordHash = await hashPassword(password);
+  await hooks.beforePasswordChange?.();
+  const row = await db.transaction().execute(async (trx) => {
+    await deleteApiTokens(trx, userId);
+    return trx
+      .updateTable('users')
+      .set({ ...newPasswordColumns(passwordHash), updated_at: new Date().toISOString() })
+      .where('id', '=', userId)
+      .where('locked_at', 'is', null)
+      .returning([...USER_COLUMNS, 'auth_version'])
+      .executeTakeFirst();
+  });
+  if (!row) return null;
+  const { auth_version: authVersion, ...user } = row;
+  return { user, authVersion };
+}
+
+/** The policy's verdict on a new password for this account (its name and address take part). */
+export function passwordProblems(account: { readonly username: string; readonly email: string }, password: string): FieldErrors {
+  return accountProblems({ username: account.username, email: account.email, password });
 }
 
 /**

@@ -6,6 +6,7 @@ import { conduitPages } from './conduit/conduit-pages.js';
 import { authPages } from './auth-pages.js';
 import { settingsPages } from './settings-pages.js';
 import { emailPages } from './email-pages.js';
+import { passwordResetPages } from './password-reset-pages.js';
 import { adminPages } from './admin/admin-pages.js';
 
 export interface PageRoutesOptions {
@@ -26,6 +27,7 @@ export async function pageRoutes(app: FastifyInstance, { runtime, sessions, extr
   await app.register(authPages, runtime);
   await app.register(settingsPages, runtime);
   await app.register(emailPages, runtime);
+  await app.register(passwordResetPages, runtime);
   await app.register(adminPages, runtime);
   if (extra) await app.register(extra);
 }

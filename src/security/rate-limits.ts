@@ -1,6 +1,8 @@
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { typedIdentifier, type AuditEvent, type AuditFields } from '../audit/audit-log.js';
+import { deriveKeys } from '../sessions/derive-keys.js';
 import { clientKey } from './client-key.js';
 import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
@@ -29,6 +31,13 @@ export const CONFIRMATION_RESEND_RULE = { name: 'confirm-resend', points: 3, dur
 // the number of client addresses trying, so sign-ups cannot be used to flood an owner's inbox.
 // Past it the mail is skipped silently: the visitor's answer never changes (src/pages/auth-pages.ts).
 export const ADDRESS_TAKEN_MAIL_RULE = { name: 'taken-mail', points: 3, duration: 24 * 60 * 60 } as const;
+// "Forgot password" (SPEC §3 gives no numbers): per IP it answers 429 like any limit; per
+// address the page answers as usual and no mail goes out, so the limit cannot tell whether the
+// address has an account, and nobody can flood an inbox with reset mail.
+export const PASSWORD_RESET_RULES = {
+  ip: { name: 'reset-ip', points: 20, duration: 60 * 60 },
+  address: { name: 'reset-addr', points: 5, duration: 60 * 60 },
+} as const;
 // The ratelimit.hit audit is written once per key per minute, so a flood of refusals cannot
 // flood the audit table.
 const AUDIT_ONCE_RULE = { name: 'audit-once', points: 1, duration: 60 } as const;
@@ -49,6 +58,8 @@ declare module 'fastify' {
     confirmationResendLimit(request: FastifyRequest, userId: number): Promise<void>;
     /** Whether another "someone tried to sign up with your address" mail may go to account `userId` (ADDRESS_TAKEN_MAIL_RULE). */
     addressTakenMailAllowed(userId: number): Promise<boolean>;
+    /** Throws AppError('RATE_LIMITED') past 20 reset requests per hour per IP; false (send nothing) past 5 per hour for the address. */
+    passwordResetLimit(request: FastifyRequest, email: string): Promise<boolean>;
     /** Runs a request's scanning read (src/security/scan-admission.ts) unless its IP already has SCANS_PER_CLIENT in flight: 429 then. */
     clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
     /** Audits the event only the first time `key` is seen in a minute (for refusals anyone can repeat at will). */
@@ -66,6 +77,9 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
   const confirmationResend = limit(CONFIRMATION_RESEND_RULE);
   const addressTakenMail = limit(ADDRESS_TAKEN_MAIL_RULE);
   const auditMarker = limit(AUDIT_ONCE_RULE);
+  const resetIp = limit(PASSWORD_RESET_RULES.ip);
+  const resetAddress = limit(PASSWORD_RESET_RULES.address);
+  const resetAddressKey = deriveKeys(runtime.config, 'reset-address-limit')[0]!;
 
   async function auditOnce(request: FastifyRequest, key: string, account: string | null, ms: number): Promise<void> {
     const mark = await auditMarker.hit(key);
@@ -123,6 +137,18 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
 
   app.decorate('addressTakenMailAllowed', async function addressTakenMailAllowed(userId: number) {
     return (await addressTakenMail.hit(String(userId))).count <= ADDRESS_TAKEN_MAIL_RULE.points;
+  });
+
+  app.decorate('passwordResetLimit', async function passwordResetLimit(request: FastifyRequest, email: string) {
+    const client = clientKey(request.ip);
+    const byIp = await resetIp.hit(client);
+    if (byIp.count > PASSWORD_RESET_RULES.ip.points) {
+      await auditOnce(request, `reset|${client}`, null, byIp.msLeft);
+      throw rateLimited(byIp.msLeft);
+    }
+    // Keyed by a keyed digest: the shared store never holds the address, nor a hash anyone could match to one.
+    const byAddress = await resetAddress.hit(createHmac('sha256', resetAddressKey).update(email).digest('hex').slice(0, 32));
+    return byAddress.count <= PASSWORD_RESET_RULES.address.points;
   });
 
   app.decorate('writeLimit', createWriteLimit(limit, auditOnce));

@@ -19,6 +19,9 @@ const NOTICES = {
   lock: 'The account was locked; its sessions and API tokens were revoked.',
   unlock: 'The account was unlocked; the user may sign in again.',
   unchanged: 'Nothing changed.',
+  reset: "A password reset mail was queued for the user's address. Nobody, an admin included, sees or sets the password.",
+  'reset-locked': 'The account is locked: no reset mail was sent. Unlock it first.',
+  'reset-failed': 'The reset mail could not be queued (mail is off or the queue is full); see Mail failures.',
 } as const;
 type Notice = keyof typeof NOTICES;
 
@@ -106,6 +109,15 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     if (!changed) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
     await app.audit(request, 'account.lock', { details: { targetId: account.id, target: account.username } });
     return reply.redirect(backWithNotice(request.body.back, '/admin', 'lock'), 303);
+  });
+
+  // A reset mail, never a password: the admin starts the owner's own reset (a fresh link to the
+  // account's address), which ends every session only once the owner sets a new password.
+  app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/reset-mail', { ...adminOnly, schema: { params: idParams, body: buttonBody } }, async function sendResetMail(request, reply) {
+    const account = await target(request, 'user:lock', request.params.id);
+    const outcome = await app.passwordResets.sendFor(request, account.id);
+    const notice = outcome === 'queued' ? 'reset' : outcome === 'locked' ? 'reset-locked' : 'reset-failed';
+    return reply.redirect(backWithNotice(request.body.back, '/admin', notice), 303);
   });
 
   app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/unlock', { ...adminOnly, schema: { params: idParams, body: buttonBody } }, async function unlock(request, reply) {
