@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { setRole } from './helpers/conduit-fixtures.js';
-import { newBrowser, registeredBrowser } from './helpers/login.js';
+import { memberBrowser, newBrowser } from './helpers/login.js';
 import { createTestSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -24,13 +24,13 @@ async function adminTest(t: TestContext, backend: BackendName, rejectWith?: numb
 for (const backend of BACKENDS) {
   test(`[${backend}] an admin sends a user a reset mail: delivered with a working link, audited, no password shown or set; a member or a forged form cannot`, async (t) => {
     const { app, runtime, smtp } = await adminTest(t, backend);
-    const admin = await registeredBrowser(app);
+    const admin = await memberBrowser(app, runtime);
     await setRole(runtime, admin.username, 'admin');
-    const user = await registeredBrowser(app);
+    const user = await memberBrowser(app, runtime);
     const id = (await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', user.username).executeTakeFirstOrThrow()).id;
     const hashBefore = (await runtime.db.kysely.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash;
 
-    const member = await registeredBrowser(app);
+    const member = await memberBrowser(app, runtime);
     assert.equal((await member.post(`/admin/users/${id}/reset-mail`, {})).statusCode, 403, 'a member is refused');
     assert.equal((await admin.post(`/admin/users/${id}/reset-mail`, { _csrf: 'forged' }, { csrf: false })).statusCode, 403, 'a form without the CSRF token is refused');
     assert.equal(smtp.connections(), 0);
@@ -62,9 +62,9 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] no reset mail for a locked account, nor for the admin's own account through /admin`, async (t) => {
     const { app, runtime, smtp } = await adminTest(t, backend);
-    const admin = await registeredBrowser(app);
+    const admin = await memberBrowser(app, runtime);
     await setRole(runtime, admin.username, 'admin');
-    const user = await registeredBrowser(app);
+    const user = await memberBrowser(app, runtime);
     const ids = await runtime.db.kysely.selectFrom('users').select(['id', 'username']).where('username', 'in', [admin.username, user.username]).execute();
     const idOf = (name: string) => ids.find((r) => r.username === name)!.id;
     await runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('id', '=', idOf(user.username)).execute();
@@ -80,9 +80,9 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] /admin/mail lists each mail the app gave up on (time, template, recipient, reason) to admins only`, async (t) => {
     const { app, runtime } = await adminTest(t, backend, 550);
-    const admin = await registeredBrowser(app);
+    const admin = await memberBrowser(app, runtime);
     await setRole(runtime, admin.username, 'admin');
-    const user = await registeredBrowser(app);
+    const user = await memberBrowser(app, runtime);
     assert.match((await admin.get('/admin/mail')).body, /No mail has failed\./);
 
     assert.equal((await newBrowser(app).post('/password/forgot', { email: user.email }, { from: '/password/forgot' })).statusCode, 200);

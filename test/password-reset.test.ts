@@ -6,7 +6,7 @@ import type { MailerOverrides } from '../src/mail/mail-plugin.js';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { api } from './helpers/conduit-api.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
-import { loggedInBrowser, newBrowser, registeredBrowser, type PageBrowser } from './helpers/login.js';
+import { loggedInBrowser, newBrowser, memberBrowser, type PageBrowser } from './helpers/login.js';
 import { createTestSmtpServer, type DeliveredMail, type TestSmtpServer } from './helpers/smtp-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -55,7 +55,7 @@ const isSignedIn = async (browser: PageBrowser, username: string): Promise<boole
 for (const backend of BACKENDS) {
   test(`[${backend}] forgot → mail over STARTTLS → link → token-free page → new password: signed in, old sessions and API tokens dead, told by mail, audited without the token`, async (t) => {
     const { app, runtime, smtp, logs } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const owner = await memberBrowser(app, runtime);
     const thief = await loggedInBrowser(app, owner);
     const apiToken = (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).json().user.token as string;
 
@@ -125,7 +125,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] an unknown address gets the same page and status as a known one, and no mail`, async (t) => {
     const { app, runtime, smtp } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const owner = await memberBrowser(app, runtime);
     const known = await forgot(newBrowser(app), owner.email);
     const unknown = await forgot(newBrowser(app), `nobody-${randomBytes(4).toString('hex')}@example.com`);
     assert.equal(unknown.statusCode, known.statusCode);
@@ -140,8 +140,8 @@ for (const backend of BACKENDS) {
   });
 
   test(`[${backend}] the answer does not wait for the work that differs between known and unknown addresses`, async (t) => {
-    const { app, smtp } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const { app, runtime, smtp } = await resetTest(t, backend);
+    const owner = await memberBrowser(app, runtime);
     // Issuing the token is what only a known address costs: hold it, and the page still comes.
     const issue = pauseNextCall(t, app.accountTokens, 'issue');
     const res = await forgot(newBrowser(app), owner.email);
@@ -154,8 +154,8 @@ for (const backend of BACKENDS) {
   });
 
   test(`[${backend}] two requests racing with one reset token: one sets the password, the other is refused`, async (t) => {
-    const { app, smtp } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const { app, runtime, smtp } = await resetTest(t, backend);
+    const owner = await memberBrowser(app, runtime);
     await forgot(newBrowser(app), owner.email);
     const token = tokenOf((await smtp.waitForMessages(1))[0]!);
     const visitor = newBrowser(app);
@@ -173,7 +173,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] an expired, foreign-purpose, malformed or made-up token gets one and the same answer`, async (t) => {
     const { app, runtime, smtp, clock } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const owner = await memberBrowser(app, runtime);
     const id = (await runtime.db.kysely.selectFrom('users').select('id').where('email', '=', owner.email).executeTakeFirstOrThrow()).id;
     await forgot(newBrowser(app), owner.email);
     const expiring = tokenOf((await smtp.waitForMessages(1))[0]!);
@@ -199,8 +199,8 @@ for (const backend of BACKENDS) {
   });
 
   test(`[${backend}] a reset link is dead after a password change made another way`, async (t) => {
-    const { app, smtp } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const { app, runtime, smtp } = await resetTest(t, backend);
+    const owner = await memberBrowser(app, runtime);
     await forgot(newBrowser(app), owner.email);
     const token = tokenOf((await smtp.waitForMessages(1))[0]!);
     const changed = await owner.post('/settings/password', { currentPassword: owner.password, password: NEW_PASSWORD }, { from: '/settings' });
@@ -210,9 +210,26 @@ for (const backend of BACKENDS) {
     assert.ok((await attacker.get('/password/reset')).body.includes(INVALID));
   });
 
+  test(`[${backend}] a password changed from /settings or PUT /api/user is told to the address by mail, with no link`, async (t) => {
+    const { app, runtime, smtp } = await resetTest(t, backend);
+    const owner = await memberBrowser(app, runtime);
+    const changed = await owner.post('/settings/password', { currentPassword: owner.password, password: NEW_PASSWORD }, { from: '/settings' });
+    assert.equal(changed.statusCode, 303);
+    const token = (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: NEW_PASSWORD } } })).json().user.token as string;
+    const viaApi = await app.inject({ method: 'PUT', url: '/api/user', headers: { authorization: `Token ${token}`, 'content-type': 'application/json' }, payload: { user: { password: 'yet another sentence for 2028', currentPassword: NEW_PASSWORD } } });
+    assert.equal(viaApi.statusCode, 200, viaApi.body);
+    const notices = await smtp.waitForMessages(2);
+    for (const notice of notices) {
+      assert.deepEqual(notice.rcptTo, [owner.email]);
+      assert.equal(notice.parsed.subject, 'Your Conduit password was changed');
+      assert.match(String(notice.parsed.text), /was changed at .* \(UTC\) from the account itself/);
+      assert.doesNotMatch(`${String(notice.parsed.text)}${String(notice.parsed.html)}`, /https?:\/\/|href=/, 'no link');
+    }
+  });
+
   test(`[${backend}] a weak new password is refused without spending the token; the token then works once, and a second request's link dies with it`, async (t) => {
-    const { app, smtp } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const { app, runtime, smtp } = await resetTest(t, backend);
+    const owner = await memberBrowser(app, runtime);
     await forgot(newBrowser(app), owner.email);
     await forgot(newBrowser(app), owner.email);
     const [first, second] = await smtp.waitForMessages(2);
@@ -229,8 +246,8 @@ for (const backend of BACKENDS) {
   });
 
   test(`[${backend}] per address: past 5 an hour the page answers as usual and sends nothing; per IP: past 20 an hour 429`, async (t) => {
-    const { app, smtp } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const { app, runtime, smtp } = await resetTest(t, backend);
+    const owner = await memberBrowser(app, runtime);
     const answers: string[] = [];
     for (let i = 0; i < 7; i++) {
       const res = await forgot(newBrowser(app), owner.email);
@@ -250,7 +267,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] CR/LF or another control character in the email field is refused with a 4xx and nothing is queued`, async (t) => {
     const { app, runtime, smtp } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const owner = await memberBrowser(app, runtime);
     for (const email of [`${owner.email}\r\nBcc: attacker@evil.example`, `${owner.email}\nBcc: attacker@evil.example`, `${owner.email}\u0000`, `\t${owner.email}`]) {
       const res = await forgot(newBrowser(app), email);
       assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${JSON.stringify(email)} answered ${res.statusCode}`);
@@ -267,8 +284,8 @@ for (const backend of BACKENDS) {
     let release: () => void = () => {};
     const retried = new Promise<void>((resolve) => { release = resolve; });
     const waits: number[] = [];
-    const { app, smtp } = await resetTest(t, backend, { started: false, mailer: { wait: async (ms) => { waits.push(ms); await retried; } } });
-    const owner = await registeredBrowser(app);
+    const { app, runtime, smtp } = await resetTest(t, backend, { started: false, mailer: { wait: async (ms) => { waits.push(ms); await retried; } } });
+    const owner = await memberBrowser(app, runtime);
     const res = await forgot(newBrowser(app), owner.email);
     assert.equal(res.statusCode, 200, 'answered while the server is down');
     assert.match(res.body, /a link to choose a new password is on its way/);
@@ -283,7 +300,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] a locked account gets no reset mail`, async (t) => {
     const { app, runtime, smtp } = await resetTest(t, backend);
-    const owner = await registeredBrowser(app);
+    const owner = await memberBrowser(app, runtime);
     await runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('email', '=', owner.email).execute();
     assert.equal((await forgot(newBrowser(app), owner.email)).statusCode, 200);
     await app.passwordResets.settled();

@@ -98,3 +98,10 @@ export const confirmationGates = (config: Pick<Config, 'accountConfirmation'>, f
 export async function requireConfirmed(db: ConduitDb, userId: number): Promise<void> {
   if (!(await isConfirmed(db, userId))) throw new AppError('FORBIDDEN', { email: [UNCONFIRMED_MESSAGE] });
 }
+
+const PASSWORD_CHANGED_HOW = { reset: 'through a reset link', settings: 'from the account itself (its settings or the API), with the current password' } as const;
+
+/** The data of the "your password was changed" notice (SPEC §3: the address is told of every password change); no link. */
+export function passwordChangedMail(username: string, how: keyof typeof PASSWORD_CHANGED_HOW): Record<string, string> {
+  return { username, at: new Date().toISOString().slice(0, 16).replace('T', ' '), how: PASSWORD_CHANGED_HOW[how] };
+}

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requestEmailChange } from '../accounts/account-mail.js';
+import { passwordChangedMail, requestEmailChange } from '../accounts/account-mail.js';
 import { updateUser, type UpdateResult, type UserChanges } from '../conduit/users.js';
 import type { Runtime } from '../runtime.js';
 
@@ -9,7 +9,8 @@ import type { Runtime } from '../runtime.js';
 //  - a wrong current password is a failed login: counted per account+IP and per account, so a
 //    stolen token or session cannot guess it faster than a login could;
 //  - an email change is an address probe ("has already been taken"): counted like registration;
-//  - email and password changes are audited (the addresses' domains only; the actor by id);
+//  - email and password changes are audited (the addresses' domains only; the actor by id), and
+//    a password change is told to the address by mail, with no link;
 //  - a new email is not applied: the new address is mailed a link that applies it, the old one
 //    a notice (src/accounts/account-mail.ts). Both faces alike: through the API too the answer
 //    still shows the old address until the link is followed (README "Account mail").
@@ -37,6 +38,10 @@ export async function changeOwnAccount(app: FastifyInstance, runtime: Runtime, r
     await requestEmailChange(app, runtime.config, result.user, result.requestedEmail);
     await app.audit(request, 'email.change', { details: { via, stage: 'requested', fromDomain: domainOf(result.user.email), toDomain: domainOf(result.requestedEmail) } });
   }
-  if (result.passwordChanged) await app.audit(request, 'password.change', { details: { via } });
+  if (result.passwordChanged) {
+    await app.audit(request, 'password.change', { details: { via } });
+    // Told at the address, so an owner whose session or token was stolen learns of it.
+    app.mailer.send({ to: result.user.email, template: 'password-changed', data: passwordChangedMail(result.user.username, 'settings') });
+  }
   return result;
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { passwordChangedMail } from '../accounts/account-mail.js';
 import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
 import { resetCookie } from '../accounts/reset-cookie.js';
 import { resetPassword } from '../conduit/users.js';
@@ -109,7 +110,7 @@ export async function passwordResetPages(app: FastifyInstance, runtime: Runtime)
       await app.sessions.start(request, reply, changed.user, changed.authVersion);
       devices.issue(reply, changed.user.id);
       await app.audit(request, 'password.reset.complete', { actorId: changed.user.id, actorName: changed.user.username });
-      app.mailer.send({ to: changed.user.email, template: 'password-changed', data: { username: changed.user.username, at: new Date().toISOString().slice(0, 16).replace('T', ' ') } });
+      app.mailer.send({ to: changed.user.email, template: 'password-changed', data: passwordChangedMail(changed.user.username, 'reset') });
       return reply.redirect('/', 303);
     }),
   );

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { registerUser } from '../../src/conduit/users.js';
+import type { Runtime } from '../../src/runtime.js';
 import { confirmationTokenFor } from './account-mail.js';
 
 // A tiny browser for the HTML pages: it keeps cookies, submits a form with the CSRF token
@@ -153,4 +155,19 @@ export async function loggedInBrowser(app: FastifyInstance, account: { email: st
   const res = await browser.post('/login', { email: account.email, password: account.password }, { from: '/login' });
   assert.equal(res.statusCode, 303, 'login redirects');
   return Object.assign(browser, { email: account.email, password: account.password });
+}
+
+/**
+ * An existing member with a confirmed address, signed in through POST /login: made through the
+ * registration service with the address marked confirmed as a fixture (as makeUser does), so no
+ * mail is sent. For tests about what an existing account does (reset, admin actions), whose mail
+ * counts must not include a sign-up's confirmation.
+ */
+export async function memberBrowser(app: FastifyInstance, runtime: Runtime, identity: { username?: string } = {}): Promise<PageBrowser> {
+  const fresh = newBrowser(app, identity);
+  const user = await registerUser(runtime.db.kysely, { username: fresh.username, email: fresh.email, password: fresh.password });
+  await runtime.db.kysely.updateTable('users').set({ email_confirmed_at: new Date().toISOString() }).where('id', '=', user.id).execute();
+  const browser = await loggedInBrowser(app, fresh);
+  assert.match((await browser.get('/')).body, new RegExp(`href="/profile/${fresh.username}"`), 'the member is logged in');
+  return browser;
 }
