@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Migrator, type MigrationProvider } from 'kysely/migration';
-import { loadConfig } from '../src/config/load-config.js';
 import { registerUser } from '../src/conduit/users.js';
-import { openDatabase } from '../src/db/database.js';
-import { migrationsFor } from '../src/db/migrate.js';
-import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
+import { BACKENDS } from './helpers/backends.js';
+import { unmigratedDatabase } from './helpers/migration-db.js';
 
 // Migration 011 on a database that already has accounts: they count as confirmed (stamped with
 // their creation time), so an upgrade stops nobody writing; accounts made afterwards start
@@ -13,15 +10,7 @@ import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
 
 for (const backend of BACKENDS) {
   test(`[${backend}] migration 011 marks the accounts that exist as confirmed and leaves new ones unconfirmed`, async (t) => {
-    const iso = await isolate(backend);
-    const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
-    const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
-    t.after(async () => {
-      await db.close();
-      await iso.cleanup();
-    });
-    const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db) };
-    const migrator = new Migrator({ db: db.kysely, provider, ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
+    const { db, migrator } = await unmigratedDatabase(t, backend);
     assert.equal((await migrator.migrateTo('010-account-tokens')).error, undefined);
     const created = '2024-03-01T10:00:00.000Z';
     // Written as the code of that release would (no email_confirmed_at column yet).

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { takenBy } from '../src/accounts/account-uniqueness.js';
 import { hashPassword } from '../src/accounts/password-hasher.js';
-import { loadConfig } from '../src/config/load-config.js';
-import { openDatabase, type Db } from '../src/db/database.js';
-import { migrationsFor } from '../src/db/migrate.js';
-import { BACKENDS, isolate, randomKey, type BackendName } from './helpers/backends.js';
+import type { Db } from '../src/db/database.js';
+import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { newBrowser, registeredBrowser } from './helpers/login.js';
+import { unmigratedDatabase } from './helpers/migration-db.js';
 import { startTestApp } from './helpers/test-app.js';
 
 // Usernames are unique regardless of case, so "Carol" cannot pose as "carol". The services read
@@ -28,15 +26,7 @@ function register(app: FastifyInstance, user: { username: string; email: string 
 
 /** A database migrated up to 006 only, as the release before left it; `upgrade` applies 007. */
 async function olderDatabase(t: { after(fn: () => Promise<void>): void }, backend: BackendName): Promise<{ db: Db; upgrade(): Promise<void> }> {
-  const iso = await isolate(backend);
-  const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
-  const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
-  t.after(async () => {
-    await db.close();
-    await iso.cleanup();
-  });
-  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db) };
-  const migrator = new Migrator({ db: db.kysely, provider, ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
+  const { db, migrator } = await unmigratedDatabase(t, backend);
   const migrate = async (target: string) => {
     const { error, results } = await migrator.migrateTo(target);
     assert.equal(error, undefined, String(error));
