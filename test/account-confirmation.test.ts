@@ -6,6 +6,7 @@ import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { linkToken } from './helpers/account-mail.js';
 import { newBrowser, type PageBrowser } from './helpers/login.js';
+import { pauseNextCall } from './helpers/pause-next-call.js';
 import { createTestSmtpServer, type DeliveredMail, type TestSmtpServer } from './helpers/smtp-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -34,7 +35,7 @@ async function confirmTest(t: TestContext, backend: BackendName, env: Record<str
     now: () => Date.now() + offset,
   });
   const mailsTo = async (to: string) => {
-    await testApp.app.mailer.settled();
+    await testApp.app.signUps.settled();
     return smtp.messages.filter((m) => m.rcptTo.includes(to));
   };
   return { ...testApp, smtp, tick: (ms) => void (offset += ms), mailsTo };
@@ -46,8 +47,11 @@ const tokenIn = (mail: DeliveredMail | undefined): string => {
   return token;
 };
 
-async function signUp(browser: PageBrowser, email = browser.email, username = browser.username) {
-  return browser.post('/register', { username, email, password: browser.password }, { from: '/register' });
+/** Signs up through the form and waits for the work done after the answer (src/accounts/sign-up.ts). */
+async function signUp(ctx: TestApp, browser: PageBrowser, email = browser.email, username = browser.username) {
+  const res = await browser.post('/register', { username, email, password: browser.password }, { from: '/register' });
+  await ctx.app.signUps.settled();
+  return res;
 }
 
 const signIn = (browser: PageBrowser, email = browser.email) => browser.post('/login', { email, password: browser.password }, { from: '/login' });
@@ -64,7 +68,7 @@ for (const backend of BACKENDS) {
     const ctx = await confirmTest(t, backend);
     const { app } = ctx;
     const alice = newBrowser(app);
-    const res = await signUp(alice);
+    const res = await signUp(ctx, alice);
     assert.equal(res.statusCode, 303);
     assert.equal(res.headers.location, '/register/check-email');
     assert.ok(!res.cookies.some((c) => c.name.includes('session') && c.value !== ''), 'registration signs nobody in');
@@ -124,7 +128,7 @@ for (const backend of BACKENDS) {
     assert.equal(posted.statusCode, 201);
     const slug = posted.json<{ article: { slug: string } }>().article.slug;
     const bob = newBrowser(ctx.app);
-    await signUp(bob);
+    await signUp(ctx, bob);
     assert.equal((await signIn(bob)).statusCode, 303);
     const article = await bob.get(`/article/${slug}`);
     assert.equal(article.statusCode, 200, 'an unconfirmed account reads');
@@ -135,13 +139,35 @@ for (const backend of BACKENDS) {
     assert.equal(comments.length, 0);
   });
 
+  test(`[${backend}] the sign-up answer waits for nothing that depends on the address: not the account, its link, or the owner's mail`, async (t) => {
+    const ctx = await confirmTest(t, backend);
+    const owner = await makeUser(ctx.app, ctx.runtime, `own${Date.now() % 100000}`);
+    // What only a free address costs (the account's confirmation token) and what only a taken one
+    // costs (the owner's mail limit) are both held: the answers still come, the same.
+    const issue = pauseNextCall(t, ctx.app.accountTokens, 'issue');
+    const ownerMail = pauseNextCall(t, ctx.app, 'addressTakenMailAllowed');
+    const fresh = newBrowser(ctx.app);
+    const attacker = newBrowser(ctx.app);
+    const answers = [
+      await fresh.post('/register', { username: fresh.username, email: fresh.email, password: fresh.password }, { from: '/register' }),
+      await attacker.post('/register', { username: attacker.username, email: owner.email, password: attacker.password }, { from: '/register' }),
+    ];
+    await Promise.all([issue.started, ownerMail.started]);
+    assert.deepEqual(answers.map((r) => [r.statusCode, r.headers.location]), [[303, '/register/check-email'], [303, '/register/check-email']], 'both answered while their differing work was held');
+    assert.equal(ctx.smtp.messages.length, 0);
+    issue.release();
+    ownerMail.release();
+    assert.equal((await ctx.mailsTo(fresh.email)).length, 1, 'the confirmation link, once released');
+    assert.equal((await ctx.mailsTo(owner.email)).length, 1, "the owner's notice, once released");
+  });
+
   test(`[${backend}] a sign-up with a taken address answers exactly as a fresh one, creates nothing, signs nobody in, and mails the owner instead (3 a day at most)`, async (t) => {
     const ctx = await confirmTest(t, backend);
     const owner = await makeUser(ctx.app, ctx.runtime, `own${Date.now() % 100000}`);
     const fresh = newBrowser(ctx.app);
     const attacker = newBrowser(ctx.app);
-    const a = await signUp(fresh);
-    const b = await signUp(attacker, owner.email.toUpperCase());
+    const a = await signUp(ctx, fresh);
+    const b = await signUp(ctx, attacker, owner.email.toUpperCase());
     const shape = (r: typeof a) => ({ status: r.statusCode, location: r.headers.location, cookies: r.cookies.map((c) => c.name).sort(), body: r.body });
     assert.deepEqual(shape(b), shape(a), 'status, location, cookies and body are the same');
     const pageA = await fresh.get('/register/check-email');
@@ -157,14 +183,14 @@ for (const backend of BACKENDS) {
     assert.equal(linkToken(ownerMails[0]!.parsed as ParsedMail), null, 'no confirmation link goes to the owner');
     // More attempts from other client addresses: the same answer, but the owner's inbox gets at most 3 a day.
     for (let i = 0; i < 3; i++) {
-      const again = await signUp(newBrowser(ctx.app), owner.email);
+      const again = await signUp(ctx, newBrowser(ctx.app), owner.email);
       assert.deepEqual([again.statusCode, again.headers.location], [303, '/register/check-email']);
     }
     assert.equal((await ctx.mailsTo(owner.email)).length, 3, 'the "someone tried" mail is limited per address');
     // The attacker still learns nothing by signing in with the password they chose.
     assert.equal((await signIn(attacker, owner.email)).statusCode, 422);
     // A taken username is still answered (usernames are public).
-    const sameName = await signUp(newBrowser(ctx.app), `x${Date.now()}@example.com`, owner.username);
+    const sameName = await signUp(ctx, newBrowser(ctx.app), `x${Date.now()}@example.com`, owner.username);
     assert.equal(sameName.statusCode, 422);
     assert.match(sameName.body, /username has already been taken/);
   });
@@ -172,8 +198,8 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a confirmation link works once, expires after 24 hours, and a token of another purpose or a malformed one gets the same single message`, async (t) => {
     const ctx = await confirmTest(t, backend);
     const [carol, dave] = [newBrowser(ctx.app), newBrowser(ctx.app)];
-    await signUp(carol);
-    await signUp(dave);
+    await signUp(ctx, carol);
+    await signUp(ctx, dave);
     const carolToken = tokenIn((await ctx.mailsTo(carol.email))[0]);
     const daveToken = tokenIn((await ctx.mailsTo(dave.email))[0]);
     assert.equal((await carol.get(`/email/confirm/${carolToken}`)).headers.location, '/email/confirmed?result=confirmed');
@@ -204,7 +230,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] an email change on /settings mails the new address a link and the old one a notice without one; only the link changes the stored address`, async (t) => {
     const ctx = await confirmTest(t, backend);
     const eve = newBrowser(ctx.app);
-    await signUp(eve);
+    await signUp(ctx, eve);
     await eve.get(`/email/confirm/${tokenIn((await ctx.mailsTo(eve.email))[0])}`);
     await signIn(eve);
     const newEmail = `new-${eve.email}`;
@@ -249,7 +275,7 @@ for (const backend of BACKENDS) {
     const ctx = await confirmTest(t, backend);
     const injected = ['victim@example.com\r\nBcc: attacker@evil.example', 'victim@example.com\nBcc: attacker@evil.example', 'victim@example.com\rBcc: attacker@evil.example'];
     for (const email of injected) {
-      const res = await signUp(newBrowser(ctx.app), email);
+      const res = await signUp(ctx, newBrowser(ctx.app), email);
       assert.equal(res.statusCode, 422, JSON.stringify(email));
     }
     const user = await makeUser(ctx.app, ctx.runtime, `crlf${Date.now() % 100000}`);

@@ -32,6 +32,8 @@ for (const backend of BACKENDS) {
     await page.fill('input[name=email]', email);
     await page.fill('input[name=password]', password);
     await submit(session, page, 'form.stack button[type=submit]', (p) => p === '/register/check-email');
+    // The account is made just after the answer (src/accounts/sign-up.ts); a person takes longer.
+    await target.app.signUps.settled();
 
     await session.visit(page, '/login');
     await page.fill('input[name=email]', email);

@@ -198,6 +198,7 @@ for (const backend of BACKENDS) {
     const newcomer = browserAt(app);
     const registered = await newcomer.submit('/register', '/register', { username: 'newcomer', email: 'newcomer@example.com', password: `Correct ${randomBytes(9).toString('base64url')} horse battery` });
     assert.equal(registered.statusCode, 303);
+    await app.signUps.settled();
     const row = await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', 'newcomer').executeTakeFirstOrThrow();
     // Registration answers a taken address exactly as a new one (src/pages/auth-pages.ts): a
     // device cookie here would tell them apart. The browser is known once it signs in.

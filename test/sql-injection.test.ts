@@ -305,6 +305,7 @@ for (const backend of BACKENDS) {
         harmless(res, `register form ${field}=${p}`);
         if (res.statusCode === 303) {
           registered += 1;
+          await app.signUps.settled();
           const stored = await db.selectFrom('users').select(['username', 'email']).where('username', '=', form.username).executeTakeFirstOrThrow();
           assert.deepEqual(stored, { username: form.username, email: form.email.toLowerCase() }, `register form ${field}=${p} stored literally`);
         } else {

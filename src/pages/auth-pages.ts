@@ -3,8 +3,7 @@ import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
 import { typedIdentifier } from '../audit/audit-log.js';
 import { deviceCookies } from '../security/device-cookies.js';
 import { admitPasswordWork } from '../security/password-admission.js';
-import { sendAddressTaken, sendConfirmation } from '../accounts/account-mail.js';
-import { signUp, type SignUpOutcome } from '../accounts/sign-up.js';
+import { checkSignUp, type SignUpRequest } from '../accounts/sign-up.js';
 import { checkCredentials } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -80,33 +79,26 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
   // mail"): a new address gets an unconfirmed account and a confirmation link, a taken one a
   // mail to its owner ("someone tried to sign up with your address") and nothing else, and the
   // visitor sees the same 303 to the same "check your email" page either way, with the same
-  // cookies. That is why neither path signs anybody in: the taken path cannot (the account is
-  // someone else's), so a fresh sign-up that did would give the difference away at once. The
-  // new member signs in with their password, before or after confirming (an unconfirmed account
-  // may sign in and read; writing waits for the link, src/accounts/account-mail.ts). Both paths
-  // hash the password (src/accounts/sign-up.ts), so the time does not tell them apart either.
+  // cookies, after the same work: the checks and the password's hash. What differs is done after
+  // the answer (src/accounts/sign-up.ts). That is why neither path signs anybody in: the taken
+  // path cannot (the account is someone else's), so a fresh sign-up that did would give the
+  // difference away at once. The new member signs in with their password, before or after
+  // confirming (an unconfirmed account may sign in and read; writing waits for the link).
   // A taken username is still answered on the form: usernames are public on every profile.
   app.post<{ Body: RegisterBody }>('/register', { config: { access: 'public' }, schema: { body: registerBody } }, (request, reply) =>
     admitPasswordWork(async () => {
       await app.registrationLimit(request);
       const { username, email } = request.body;
-      let outcome: SignUpOutcome;
+      let signUp: SignUpRequest;
       try {
-        outcome = await signUp(db, request.body);
+        signUp = await checkSignUp(db, request.body);
       } catch (err) {
         if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) {
           return privatePage(reply).code(422).page('register', { title: 'Sign up', errors: err.fields, username, email });
         }
         throw err;
       }
-      if (outcome.kind === 'created') {
-        await sendConfirmation(app, runtime.config, outcome.user);
-        await app.audit(request, 'register', { actorId: outcome.user.id, actorName: outcome.user.username });
-      } else {
-        if (await app.addressTakenMailAllowed(outcome.owner.id)) sendAddressTaken(app, runtime.config, outcome.owner);
-        // The owner is not the actor: whoever typed their address is unknown.
-        await app.audit(request, 'register', { actorId: null, details: { outcome: 'address-taken', username: typedIdentifier(username) } });
-      }
+      app.signUps.start(request, signUp);
       return reply.redirect('/register/check-email', 303);
     }),
   );

@@ -14,7 +14,8 @@ export function linkToken(mail: ParsedMail): string | null {
 
 /** Every mail in the app's outbox addressed to `to`, oldest first (after the queue has settled). */
 export async function outboxMailsTo(app: FastifyInstance, to: string): Promise<ParsedMail[]> {
-  await app.mailer.settled();
+  // Sign-ups finish after their answer (src/accounts/sign-up.ts): their mail is queued then.
+  await app.signUps.settled();
   const dir = app.mailer.outboxDir;
   assert.ok(dir, 'the app writes mail to an outbox (no SMTP_URL)');
   let files: string[];

@@ -138,6 +138,8 @@ export async function registeredBrowser(app: FastifyInstance, identity: { userna
   const res = await browser.post('/register', { username: browser.username, email: browser.email, password: browser.password }, { from: '/register' });
   assert.equal(res.statusCode, 303, `registration of ${browser.username} redirects (got ${res.statusCode})`);
   assert.equal(res.headers.location, '/register/check-email');
+  // The account is made after the answer (src/accounts/sign-up.ts).
+  await app.signUps.settled();
   if (identity.confirm !== false) {
     const confirmed = await browser.get(`/email/confirm/${await confirmationTokenFor(app, browser.email)}`);
     assert.equal(confirmed.headers.location, '/email/confirmed?result=confirmed', `${browser.username} confirmed the address`);
