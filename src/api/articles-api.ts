@@ -7,7 +7,8 @@ import {
 import type { ArticleSummary, Page } from '../conduit/types.js';
 import { noBody } from '../http/route-rules.js';
 import type { Runtime } from '../runtime.js';
-import { feedQuery, listQuery, newArticleBody, noQuery, slugParams, updateArticleBody } from './schemas.js';
+import { feedQuery, listQuery, newArticleBody, noQuery, updateArticleBody } from './schemas.js';
+import { slugParams } from '../conduit/route-params.js';
 import { articleListResponse, articleResponse } from './response-schemas.js';
 import { articleJson, articleSummaryJson } from './serialize.js';
 

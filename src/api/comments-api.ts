@@ -4,7 +4,8 @@ import { addComment, deleteComment, listComments } from '../conduit/comments.js'
 import { queryInteger } from '../http/query-integer.js';
 import { noBody } from '../http/route-rules.js';
 import type { Runtime } from '../runtime.js';
-import { commentParams, newCommentBody, noQuery, slugParams } from './schemas.js';
+import { commentParams, newCommentBody, noQuery } from './schemas.js';
+import { slugParams } from '../conduit/route-params.js';
 import { commentJson } from './serialize.js';
 
 // GET|POST /articles/:slug/comments, DELETE /articles/:slug/comments/:id.

@@ -3,7 +3,8 @@ import { follow, getProfile, unfollow } from '../conduit/profiles.js';
 import type { Profile } from '../conduit/types.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
-import { followBody, noQuery, usernameParams } from './schemas.js';
+import { followBody, noQuery } from './schemas.js';
+import { usernameParams } from '../conduit/route-params.js';
 import { profileJson } from './serialize.js';
 
 // GET /profiles/:username, POST|DELETE /profiles/:username/follow.

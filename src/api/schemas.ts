@@ -2,6 +2,7 @@ import { EMAIL_MAX, USERNAME_MAX } from '../accounts/account-rules.js';
 import { PASSWORD_MAX } from '../accounts/password-policy.js';
 import { BIO_MAX, IMAGE_MAX, profileFieldSchemas } from '../accounts/profile-fields.js';
 import { SLUG_MAX } from '../conduit/slugs.js';
+import { NAME_IN_PATH_MAX } from '../conduit/route-params.js';
 import { TAG_MAX, TAGS_PER_ARTICLE } from '../conduit/tags.js';
 import { MAX_OFFSET } from '../conduit/types.js';
 import { queryInteger } from '../http/query-integer.js';
@@ -50,21 +51,19 @@ export const updateArticleBody = envelope('article', {
 });
 export const newCommentBody = envelope('comment', { body: str(LIMITS.comment, 1) }, ['body']);
 
-export const slugParams = { type: 'object', additionalProperties: false, required: ['slug'], properties: { slug: str(SLUG_MAX, 1) } } as const;
 export const commentParams = {
   type: 'object',
   additionalProperties: false,
   required: ['slug', 'id'],
   properties: { slug: str(SLUG_MAX, 1), id: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
 } as const;
-export const usernameParams = { type: 'object', additionalProperties: false, required: ['username'], properties: { username: str(USERNAME_MAX + 32, 1) } } as const;
 
 // An offset deeper than MAX_OFFSET is a 422: a database skips offset rows one by one.
 const page = { limit: queryInteger({ minimum: 1, maximum: 100, default: 20 }), offset: queryInteger({ minimum: 0, maximum: MAX_OFFSET, default: 0 }) } as const;
 export const listQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { tag: str(TAG_MAX), author: str(USERNAME_MAX + 32), favorited: str(USERNAME_MAX + 32), ...page },
+  properties: { tag: str(TAG_MAX), author: str(NAME_IN_PATH_MAX), favorited: str(NAME_IN_PATH_MAX), ...page },
 } as const;
 export const feedQuery = { type: 'object', additionalProperties: false, properties: { ...page } } as const;
 export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { deleteArticle, listArticles } from '../../conduit/articles.js';
 import { deleteComment } from '../../conduit/comments.js';
-import { SLUG_MAX } from '../../conduit/slugs.js';
+import { slugParams } from '../../conduit/route-params.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from '../conduit/paging.js';
@@ -30,13 +30,6 @@ interface ContentQuery {
   page: number;
   done?: Notice;
 }
-
-const slugParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['slug'],
-  properties: { slug: { type: 'string', minLength: 1, maxLength: SLUG_MAX } },
-} as const;
 
 export async function moderationPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;

@@ -4,7 +4,8 @@ import { queryInteger } from '../../http/query-integer.js';
 import type { Runtime } from '../../runtime.js';
 import { safeNext } from '../safe-next.js';
 import { renderArticlePage } from './article-view.js';
-import { buttonBody, slugParams, type ButtonBody, type SlugParams } from './schemas.js';
+import { buttonBody, type ButtonBody } from './schemas.js';
+import { slugParams, type SlugParams } from '../../conduit/route-params.js';
 
 // The article page and its buttons: favorite, unfavorite and delete. Authorization is the
 // services' (src/conduit/access.ts); these routes only require a member and redirect after.

@@ -6,7 +6,8 @@ import type { Runtime } from '../../runtime.js';
 import { renderArticlePage } from './article-view.js';
 import { refusedAsTooFast } from './too-fast.js';
 import { isConfirmed } from '../../accounts/account-mail.js';
-import { buttonBody, csrfField, slugParams, type SlugParams } from './schemas.js';
+import { buttonBody, csrfField } from './schemas.js';
+import { slugParams, type SlugParams } from '../../conduit/route-params.js';
 
 // Adding and deleting comments from the article page. A blank comment shows the page again
 // with a message; deleting is for the comment's author and for moderators (the service decides).

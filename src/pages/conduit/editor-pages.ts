@@ -5,7 +5,8 @@ import { LIMITS } from '../../api/schemas.js';
 import { can } from '../../auth/roles.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
-import { csrfField, slugParams, type SlugParams } from './schemas.js';
+import { csrfField } from './schemas.js';
+import { slugParams, type SlugParams } from '../../conduit/route-params.js';
 import { refusedAsTooFast } from './too-fast.js';
 import { isConfirmed, UNCONFIRMED_MESSAGE } from '../../accounts/account-mail.js';
 

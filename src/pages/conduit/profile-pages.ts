@@ -5,7 +5,8 @@ import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
 import { safeNext } from '../safe-next.js';
 import { paginate, pageRequest } from './paging.js';
-import { buttonBody, pageField, usernameParams, type ButtonBody, type UsernameParams } from './schemas.js';
+import { buttonBody, pageField, type ButtonBody } from './schemas.js';
+import { usernameParams, type UsernameParams } from '../../conduit/route-params.js';
 
 // A profile: who they are, their articles or the ones they favorited, and a follow button.
 

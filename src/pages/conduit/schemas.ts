@@ -1,5 +1,3 @@
-import { USERNAME_MAX } from '../../accounts/account-rules.js';
-import { SLUG_MAX } from '../../conduit/slugs.js';
 import { TAG_MAX } from '../../conduit/tags.js';
 import { queryInteger } from '../../http/query-integer.js';
 import { MAX_PAGE } from './paging.js';
@@ -17,26 +15,6 @@ export const buttonBody = {
 } as const;
 export interface ButtonBody {
   next?: string;
-}
-
-export const slugParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['slug'],
-  properties: { slug: { type: 'string', minLength: 1, maxLength: SLUG_MAX } },
-} as const;
-export interface SlugParams {
-  slug: string;
-}
-
-export const usernameParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['username'],
-  properties: { username: { type: 'string', minLength: 1, maxLength: USERNAME_MAX } },
-} as const;
-export interface UsernameParams {
-  username: string;
 }
 
 /** `?page=`: 1 to MAX_PAGE (deeper offsets are refused, see MAX_OFFSET). */
