@@ -22,6 +22,7 @@ import { registerCurrentUser } from './auth/current-user.js';
 import { registerAudit } from './audit/audit-log.js';
 import { registerRateLimits } from './security/rate-limits.js';
 import { registerSessions } from './sessions/sessions.js';
+import { registerReauth } from './auth/reauth.js';
 import { registerAccountTokens } from './accounts/account-tokens.js';
 import { registerApiTokens } from './auth/api-tokens.js';
 import { apiRoutes, type ApiRoutesOptions } from './api/api-routes.js';
@@ -42,7 +43,7 @@ export interface AppOptions {
   readonly onRoute?: (route: RouteOptions) => void;
   /** Mailer settings beyond the configuration (tests: the test CA, a quick backoff, templates). */
   readonly mailer?: MailerOverrides;
-  /** The clock of time-limited account tokens (tests move it instead of sleeping). */
+  /** The clock of sessions, the re-authentication window and account tokens (tests move it instead of sleeping). */
   readonly now?: () => number;
 }
 
@@ -90,9 +91,12 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   registerAudit(app, runtime);
   registerMailer(app, runtime, options.mailer);
   await registerRateLimits(app, runtime);
-  const pageSessions = await registerSessions(app, runtime);
+  // One clock for the sessions and the re-authentication window they remember.
+  const clock = options.now ? { now: options.now } : {};
+  const pageSessions = await registerSessions(app, runtime, clock);
+  registerReauth(app, config, clock);
   await registerApiTokens(app, runtime);
-  registerAccountTokens(app, runtime, options.now ? { now: options.now } : {});
+  registerAccountTokens(app, runtime, clock);
   registerPasswordResets(app, runtime);
   registerSignUps(app, runtime);
 

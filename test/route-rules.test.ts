@@ -61,6 +61,23 @@ const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['ext
     routes: api(async (a) => void a.delete('/things/:id', { config: { access: 'member' }, schema: { params: idParams } }, async () => ({}))),
     message: /DELETE \/api\/things\/:id is refused: it must declare a body schema/,
   },
+  // Re-authentication (src/auth/reauth.ts): only a signed-in caller of the pages can have proved
+  // who they are again; a declaration that could never be met is refused, not silently ignored.
+  {
+    what: 'a public page declaring reauth',
+    routes: pages(async (p) => void p.get('/open-sensitive', { config: { access: 'public', reauth: true } }, async () => 'x')),
+    message: /^GET \/open-sensitive is refused: it must declare an access of 'member' or higher for reauth: true/,
+  },
+  {
+    what: 'an API route declaring reauth (a bearer token has no session to remember a proof)',
+    routes: api(async (a) => void a.get('/sensitive', { config: { access: 'member', reauth: true } }, async () => ({}))),
+    message: /^GET \/api\/sensitive is refused: it must declare reauth: true only in the pages' scope/,
+  },
+  {
+    what: 'a reauth value that is not a boolean',
+    routes: pages(async (p) => void p.get('/typo-sensitive', { config: { access: 'member', reauth: 'yes' as unknown as boolean } }, async () => 'x')),
+    message: /GET \/typo-sensitive is refused: it must declare reauth as true or false/,
+  },
 ];
 
 for (const backend of BACKENDS) {

@@ -10,6 +10,8 @@ export const AUDIT_EVENTS = [
   'authz.deny', 'ratelimit.hit', 'register', 'admin.created', 'content.moderate',
   // Account mail (src/pages/password-reset-pages.ts): never the token, only whose and by whom.
   'password.reset.request', 'password.reset.complete',
+  // Re-authentication (src/auth/reauth.ts): the method, never what was typed.
+  'reauthenticate.success', 'reauthenticate.failure',
   // Written by migration 007 when it renamed a later case twin of an older account's name.
   'username.rename',
 ] as const;

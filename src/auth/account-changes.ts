@@ -11,6 +11,8 @@ import type { Runtime } from '../runtime.js';
 //  - an email change is an address probe ("has already been taken"): counted like registration;
 //  - email and password changes are audited (the addresses' domains only; the actor by id), and
 //    a password change is told to the address by mail, with no link;
+//  - a correct current password through the pages also renews the session's proof of identity
+//    (the re-authentication window, src/auth/reauth.ts), audited as reauthenticate.success;
 //  - a new email is not applied: the new address is mailed a link that applies it, the old one
 //    a notice (src/accounts/account-mail.ts). Both faces alike: through the API too the answer
 //    still shows the old address until the link is followed (README "Account mail").
@@ -29,7 +31,13 @@ export async function changeOwnAccount(app: FastifyInstance, runtime: Runtime, r
       await app.loginGuard.failed(request, user.email);
       await app.audit(request, 'login.failure', { details: { reason: 'current-password', via } });
     },
-    reauthenticated: () => app.loginGuard.succeeded(request, user.email),
+    async reauthenticated() {
+      await app.loginGuard.succeeded(request, user.email);
+      // A correct current password in a page's form is a fresh proof of identity: the session
+      // remembers it (src/auth/reauth.ts), so the next sensitive change does not ask again.
+      // The API has no session: each of its sensitive calls carries the password itself.
+      if (via === 'page') await app.reauth.confirm(request, 'password');
+    },
     // Whoever else held a session (perhaps the reason for the change) is logged out before the
     // new password is written; tokens go in its transaction.
     beforePasswordChange: () => app.sessions.revokeAllForUser(user.id),

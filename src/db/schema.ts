@@ -39,6 +39,8 @@ export interface SessionsTable {
   user_agent: string;
   /** users.auth_version when the session's password check passed. */
   auth_version: Generated<number>;
+  /** When the owner last proved who they are (login, /reauthenticate); NULL: never (migration 012). */
+  authenticated_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Opaque bearer tokens for /api. Only the SHA-256 of the token is kept. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, FastifyPluginOptions, RouteOptions } from 'fastify';
 import { ACCESS, accessGuard, isAccess } from '../auth/guards.js';
+import { requireRecentProof } from '../auth/reauth.js';
 
 // Every route is checked when it is registered, so a route that would take unchecked input or
 // forget its guard never starts (STYLE: "a bad route value is refused when the route is
@@ -9,6 +10,10 @@ import { ACCESS, accessGuard, isAccess } from '../auth/guards.js';
 //  - a params schema naming each parameter of its path;
 //  - a body schema if its method carries one (POST, PUT, PATCH, DELETE): `noBody` when it takes
 //    none.
+// A route may also declare `reauth: true` (a sensitive change: src/auth/reauth.ts): its guard
+// comes right after the access guard. Only a signed-in caller can have proved who they are, and
+// only the pages' session remembers that proof, so the declaration is refused on a public route
+// and in any scope without the session (the API's routes ask for currentPassword instead).
 // A route without a querystring schema gets an empty one: the query validator drops parameters a
 // route does not know (src/http/validation.ts), so such a handler sees `{}`, never raw input.
 // All of this happens once, at registration; a request only runs the guard it was given.
@@ -34,10 +39,15 @@ interface RouteSchema {
   querystring?: unknown;
 }
 
-/** What the route still has to declare; empty when it may be registered. */
-function problemsOf(route: RouteOptions): string[] {
+/** What the route still has to declare (or must not); empty when it may be registered. */
+function problemsOf(route: RouteOptions, scope: FastifyInstance): string[] {
   const problems: string[] = [];
-  if (!isAccess(route.config?.access)) problems.push(`who may call it: config: { access: ${ACCESS.map((a) => `'${a}'`).join(' | ')} }`);
+  const access = route.config?.access;
+  if (!isAccess(access)) problems.push(`who may call it: config: { access: ${ACCESS.map((a) => `'${a}'`).join(' | ')} }`);
+  const reauth = route.config?.reauth;
+  if (reauth !== undefined && typeof reauth !== 'boolean') problems.push('reauth as true or false');
+  if (reauth === true && access === 'public') problems.push("an access of 'member' or higher for reauth: true (only a signed-in caller can prove who they are again)");
+  if (reauth === true && !scope.hasRequestDecorator('session')) problems.push("reauth: true only in the pages' scope, where a session remembers the proof (an API route asks for currentPassword in its body)");
   const schema = (route.schema ?? {}) as RouteSchema;
   for (const [match, name] of route.url.matchAll(PATH_PARAM)) {
     const param = name ?? match;
@@ -52,14 +62,14 @@ function problemsOf(route: RouteOptions): string[] {
 export function registerRouteRules(app: FastifyInstance): void {
   app.addHook('onRoute', function checkRoute(this: Scope, route) {
     if (this[kVendorRoutes]) return;
-    const problems = problemsOf(route);
+    const problems = problemsOf(route, this);
     if (problems.length > 0) {
       const methods = Array.isArray(route.method) ? route.method.join('|') : route.method;
       throw new RouteRuleError(`${methods} ${route.url} is refused: it must declare ${problems.join('; ')}.`);
     }
     if ((route.schema as RouteSchema | undefined)?.querystring === undefined) route.schema = { ...route.schema, querystring: emptyQuery };
-    const guard = accessGuard(route.config!.access!);
-    if (guard) route.onRequest = [guard, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
+    const guards = [accessGuard(route.config!.access!), route.config!.reauth === true ? requireRecentProof : null].filter((g) => g !== null);
+    if (guards.length > 0) route.onRequest = [...guards, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
   });
 }
 

@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.js';
 import type { PageSessionLayer } from '../sessions/sessions.js';
 import { conduitPages } from './conduit/conduit-pages.js';
 import { authPages } from './auth-pages.js';
+import { reauthPages } from './reauth-pages.js';
 import { settingsPages } from './settings-pages.js';
 import { emailPages } from './email-pages.js';
 import { passwordResetPages } from './password-reset-pages.js';
@@ -25,6 +26,7 @@ export async function pageRoutes(app: FastifyInstance, { runtime, sessions, extr
   await sessions(app);
   await app.register(conduitPages, runtime);
   await app.register(authPages, runtime);
+  await app.register(reauthPages, runtime);
   await app.register(settingsPages, runtime);
   await app.register(emailPages, runtime);
   await app.register(passwordResetPages, runtime);

@@ -50,6 +50,11 @@ const readableTime = (iso: string): string =>
 export async function settingsPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
   const guarded = { config: { access: 'member' as const } };
+  // A sensitive change with no password field of its own needs a recent proof of identity
+  // (SPEC §3 "re-authentication", src/auth/reauth.ts). The password and email forms ask for
+  // the current password themselves: a correct one there is that proof (it is stamped, so the
+  // owner is not asked twice), and a wrong one is a counted, audited failed login.
+  const sensitive = { config: { access: 'member' as const, reauth: true } };
 
   async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileFields; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
     const user = request.member;
@@ -125,7 +130,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
     return reply.redirect(wasCurrent ? '/login' : '/settings?done=session', 303);
   });
 
-  app.post<{ Body: { token: string } }>('/settings/tokens/revoke', { ...guarded, schema: { body: tokenBody } }, async (request, reply) => {
+  app.post<{ Body: { token: string } }>('/settings/tokens/revoke', { ...sensitive, schema: { body: tokenBody } }, async (request, reply) => {
     const user = request.member;
     const tokenId = Number(request.body.token);
     if (!(await app.apiTokens.revoke(user.id, tokenId))) throw new AppError('NOT_FOUND');

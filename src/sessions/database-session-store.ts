@@ -18,6 +18,7 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
     ip: row.ip,
     userAgent: row.user_agent,
     authVersion: row.auth_version,
+    authenticatedAt: row.authenticated_at === null ? 0 : Date.parse(row.authenticated_at),
   };
 }
 
@@ -43,6 +44,7 @@ export class DatabaseSessionStore implements SessionStore {
         ip: r.ip,
         user_agent: r.userAgent,
         auth_version: r.authVersion,
+        authenticated_at: iso(r.authenticatedAt),
       })
       .execute();
     // Expired rows would otherwise pile up; a user's own are swept whenever they log in.
@@ -61,6 +63,10 @@ export class DatabaseSessionStore implements SessionStore {
 
   async touch(idHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
     await this.db.updateTable('sessions').set({ last_seen_at: iso(lastSeenAt), idle_expires_at: iso(idleExpiresAt) }).where('id_hash', '=', idHash).execute();
+  }
+
+  async reauthenticated(idHash: string, authenticatedAt: number): Promise<void> {
+    await this.db.updateTable('sessions').set({ authenticated_at: iso(authenticatedAt) }).where('id_hash', '=', idHash).execute();
   }
 
   async delete(idHash: string): Promise<void> {

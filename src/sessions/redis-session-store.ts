@@ -11,8 +11,11 @@ const userKey = (userId: number): string => `user-sessions:${userId}`;
 function parse(text: string | null): SessionRecord | null {
   if (text === null) return null;
   try {
-    const r = JSON.parse(text) as SessionRecord;
-    return typeof r.idHash === 'string' && typeof r.userId === 'number' && typeof r.authVersion === 'number' ? r : null;
+    const r = JSON.parse(text) as Omit<SessionRecord, 'authenticatedAt'> & { authenticatedAt?: unknown };
+    if (typeof r.idHash !== 'string' || typeof r.userId !== 'number' || typeof r.authVersion !== 'number') return null;
+    // A session stored before re-authentication existed was made by a password login: its
+    // creation is its proof (as migration 012 does for the database store).
+    return { ...r, authenticatedAt: typeof r.authenticatedAt === 'number' ? r.authenticatedAt : r.createdAt };
   } catch {
     return null;
   }
@@ -44,9 +47,17 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async touch(idHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
+    await this.update(idHash, { lastSeenAt, idleExpiresAt });
+  }
+
+  async reauthenticated(idHash: string, authenticatedAt: number): Promise<void> {
+    await this.update(idHash, { authenticatedAt });
+  }
+
+  private async update(idHash: string, change: Partial<Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'authenticatedAt'>>): Promise<void> {
     const current = await this.get(idHash);
     if (!current) return;
-    const next: SessionRecord = { ...current, lastSeenAt, idleExpiresAt };
+    const next: SessionRecord = { ...current, ...change };
     // XX: never resurrect a session deleted meanwhile (logout racing a page load).
     await this.redis.set(sessionKey(idHash), JSON.stringify(next), 'PX', this.ttl(next), 'XX');
   }

@@ -15,6 +15,11 @@ export interface SessionRecord {
   readonly userAgent: string;
   /** users.auth_version when the login's password check passed (see migration 004). */
   readonly authVersion: number;
+  /**
+   * When the owner last proved who they are (epoch ms): the login that made the session, or a
+   * later re-authentication (src/auth/reauth.ts). 0 for never.
+   */
+  readonly authenticatedAt: number;
 }
 
 export interface SessionStore {
@@ -23,6 +28,8 @@ export interface SessionStore {
   get(idHash: string): Promise<SessionRecord | null>;
   /** Records activity: the new last-seen time and idle expiry. */
   touch(idHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<void>;
+  /** Records a fresh proof of identity (re-authentication); never brings back a deleted session. */
+  reauthenticated(idHash: string, authenticatedAt: number): Promise<void>;
   delete(idHash: string): Promise<void>;
   deleteAllForUser(userId: number): Promise<void>;
   /** The user's sessions, newest first. */

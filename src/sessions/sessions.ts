@@ -49,11 +49,18 @@ export interface SessionManager {
   list(request: FastifyRequest, userId: number): Promise<SessionInfo[]>;
   /** Deletes one of the user's own sessions by handle; false when there is no such session. */
   revoke(request: FastifyRequest, reply: FastifyReply, userId: number, handle: string): Promise<boolean>;
+  /**
+   * The request's session owner has just proved who they are again: stamps the session (start
+   * stamps a new one by itself). Use app.reauth.confirm, which also audits; false without a session.
+   */
+  stampAuthenticated(request: FastifyRequest): Promise<boolean>;
 }
 
 /** The session behind this request, if any (the CSRF token is bound to idHash). */
 export interface ActiveSession {
   readonly idHash: string;
+  /** When its owner last proved who they are (epoch ms; see SessionRecord.authenticatedAt). */
+  readonly authenticatedAt: number;
 }
 
 declare module 'fastify' {
@@ -99,9 +106,9 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
     request.viewLocals.currentUser = null;
     clearSessionCookie(reply);
   };
-  const signIn = (request: FastifyRequest, user: AuthUser, idHash: string): void => {
+  const signIn = (request: FastifyRequest, user: AuthUser, idHash: string, authenticatedAt: number): void => {
     request.user = user;
-    request.session = { idHash };
+    request.session = { idHash, authenticatedAt };
     request.viewLocals.currentUser = user;
   };
 
@@ -144,7 +151,7 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
         await store.delete(idHash);
         return becomeAnonymous(request, reply);
       }
-      signIn(request, user, idHash);
+      signIn(request, user, idHash, record.authenticatedAt);
       if (t - record.lastSeenAt >= TOUCH_INTERVAL_MS) {
         const idleExpiresAt = Math.min(t + IDLE_TIMEOUT_MS, record.absoluteExpiresAt);
         await store.touch(idHash, t, idleExpiresAt);
@@ -176,10 +183,13 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
         ip: request.ip.slice(0, 64),
         userAgent: (request.headers['user-agent'] ?? '').slice(0, 512),
         authVersion,
+        // Every caller has just checked a password (login, password change or reset) or, later,
+        // a second factor: the new session starts with a fresh proof.
+        authenticatedAt: t,
       };
       await store.create(record);
       setSessionCookie(reply, id, record, t);
-      signIn(request, user, idHash);
+      signIn(request, user, idHash, t);
     },
     async end(request, reply) {
       if (request.session) await store.delete(request.session.idHash);
@@ -205,6 +215,13 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
       if (!target) return false;
       await store.delete(target.idHash);
       if (target.idHash === request.session?.idHash) becomeAnonymous(request, reply);
+      return true;
+    },
+    async stampAuthenticated(request) {
+      if (!request.session) return false;
+      const t = now();
+      await store.reauthenticated(request.session.idHash, t);
+      request.session = { idHash: request.session.idHash, authenticatedAt: t };
       return true;
     },
   };

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { after, before, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppOptions } from '../../src/app.js';
 import type { Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
@@ -54,7 +54,7 @@ async function freePort(): Promise<number> {
  * API calls spread over X-Forwarded-For addresses (see `ApiClient`), so building fixtures does
  * not trip the per-IP limits the tests are not about. Closed and cleaned in t.after.
  */
-export async function startListeningApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}): Promise<ListeningApp> {
+export async function startListeningApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}, appOptions: Pick<AppOptions, 'now'> = {}): Promise<ListeningApp> {
   const iso = await isolate(backend);
   const port = await freePort();
   const { config } = loadConfig({
@@ -69,7 +69,7 @@ export async function startListeningApp(t: TestContext, backend: BackendName, en
       cb();
     },
   });
-  const app = await buildApp(runtime, { logStream });
+  const app = await buildApp(runtime, { logStream, ...appOptions });
   const beforeClose: Array<() => Promise<void>> = [];
   t.after(async () => {
     for (const work of beforeClose) await work().catch(() => {});

@@ -56,6 +56,9 @@ interface RoleBody {
 export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
   const adminOnly = { config: { access: 'admin' as const } };
+  // Changing who holds which rights needs the admin's recent proof of identity (SPEC §3
+  // "re-authentication"): a stolen admin session alone cannot promote or lock anyone.
+  const sensitive = { config: { access: 'admin' as const, reauth: true } };
 
   /** The account named in the path, once the caller may act on it (else 403, audited). */
   async function target(request: FastifyRequest, action: 'user:set-role' | 'user:lock', id: number): Promise<UserTarget> {
@@ -90,7 +93,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     });
   });
 
-  app.post<{ Params: IdParams; Body: RoleBody }>('/admin/users/:id/role', { ...adminOnly, schema: { params: idParams, body: roleBody } }, async function changeRole(request, reply) {
+  app.post<{ Params: IdParams; Body: RoleBody }>('/admin/users/:id/role', { ...sensitive, schema: { params: idParams, body: roleBody } }, async function changeRole(request, reply) {
     const account = await target(request, 'user:set-role', request.params.id);
     const to = request.body.role;
     if (!(await asStillAdmin(request, account.id, (trx) => setRole(trx, account.id, to)))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
@@ -100,7 +103,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     return reply.redirect(backWithNotice(request.body.back, '/admin', 'role'), 303);
   });
 
-  app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/lock', { ...adminOnly, schema: { params: idParams, body: buttonBody } }, async function lock(request, reply) {
+  app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/lock', { ...sensitive, schema: { params: idParams, body: buttonBody } }, async function lock(request, reply) {
     const account = await target(request, 'user:lock', request.params.id);
     // Locked first, then revoked: no new session or token can appear in between.
     const changed = await asStillAdmin(request, account.id, (trx) => setLocked(trx, account.id, true));
@@ -120,7 +123,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     return reply.redirect(backWithNotice(request.body.back, '/admin', notice), 303);
   });
 
-  app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/unlock', { ...adminOnly, schema: { params: idParams, body: buttonBody } }, async function unlock(request, reply) {
+  app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/unlock', { ...sensitive, schema: { params: idParams, body: buttonBody } }, async function unlock(request, reply) {
     const account = await target(request, 'user:lock', request.params.id);
     if (!(await asStillAdmin(request, account.id, (trx) => setLocked(trx, account.id, false)))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);
     await app.audit(request, 'account.unlock', { details: { targetId: account.id, target: account.username } });
