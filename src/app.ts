@@ -29,6 +29,7 @@ import { pageRoutes, type PageRoutesOptions } from './pages/page-routes.js';
 import { registerPasswordResets } from './accounts/password-resets.js';
 import { registerSignUps } from './accounts/sign-up.js';
 import { registerMailer, type MailerOverrides } from './mail/mail-plugin.js';
+import { registerTwoFactor } from './two-factor/two-factor.js';
 
 export interface AppOptions {
   /**
@@ -42,7 +43,7 @@ export interface AppOptions {
   readonly onRoute?: (route: RouteOptions) => void;
   /** Mailer settings beyond the configuration (tests: the test CA, a quick backoff, templates). */
   readonly mailer?: MailerOverrides;
-  /** The clock of time-limited account tokens (tests move it instead of sleeping). */
+  /** The clock of time-limited account tokens and of the second factor's codes (tests move it instead of sleeping). */
   readonly now?: () => number;
 }
 
@@ -95,6 +96,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   registerAccountTokens(app, runtime, options.now ? { now: options.now } : {});
   registerPasswordResets(app, runtime);
   registerSignUps(app, runtime);
+  registerTwoFactor(app, runtime, options.now ? { now: options.now } : {});
 
   await registerVendorPlugin(app, fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, dotfiles: 'deny', maxAge: '1h' });
   await app.register(healthRoutes, runtime);

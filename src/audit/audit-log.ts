@@ -10,6 +10,9 @@ export const AUDIT_EVENTS = [
   'authz.deny', 'ratelimit.hit', 'register', 'admin.created', 'content.moderate',
   // Account mail (src/pages/password-reset-pages.ts): never the token, only whose and by whom.
   'password.reset.request', 'password.reset.complete',
+  // The second factor (src/two-factor): turned on or off by its owner, reset by an admin, a new
+  // set of recovery codes, one spent.
+  'two-factor.enable', 'two-factor.disable', 'two-factor.reset', 'recovery-codes.regenerate', 'recovery-code.use',
   // Written by migration 007 when it renamed a later case twin of an older account's name.
   'username.rename',
 ] as const;

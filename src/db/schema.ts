@@ -153,6 +153,39 @@ export interface AccountTokensTable {
   used_at: string | null;
 }
 
+/** A user's authenticator app (migration 013, src/two-factor/totp-credentials.ts). */
+export interface TotpCredentialsTable {
+  user_id: number;
+  /** The base32 secret sealed with AES-256-GCM (src/security/sealed-box.ts); never stored in the clear. */
+  secret: string;
+  /** RFC 6238 time step of the last accepted code; a code of this step or an earlier one is refused. */
+  last_step: number | null;
+  created_at: string;
+  /** NULL while the enrolment waits for its first code. */
+  enabled_at: string | null;
+}
+
+/** Single-use recovery codes (migration 013, src/two-factor/recovery-codes.ts). */
+export interface RecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** SHA-256 (hex) of the normalized code. */
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+/** A password step waiting for its second factor (migration 013, src/two-factor/login-challenges.ts). */
+export interface LoginChallengesTable {
+  id_hash: string;
+  user_id: number;
+  auth_version: number;
+  /** 1 when the password was right: told to nobody until the second step is passed too. */
+  password_ok: number;
+  next: string;
+  expires_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -167,6 +200,9 @@ export interface Database {
   audit_log: AuditLogTable;
   mail_failures: MailFailuresTable;
   account_tokens: AccountTokensTable;
+  totp_credentials: TotpCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  login_challenges: LoginChallengesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -8,6 +8,9 @@ import { settingsPages } from './settings-pages.js';
 import { emailPages } from './email-pages.js';
 import { passwordResetPages } from './password-reset-pages.js';
 import { adminPages } from './admin/admin-pages.js';
+import { twoFactorPages } from './two-factor-pages.js';
+import { securityPages } from './security-pages.js';
+import { registerSecondFactorRequirement } from '../two-factor/require-second-factor.js';
 
 export interface PageRoutesOptions {
   readonly runtime: Runtime;
@@ -23,11 +26,14 @@ export interface PageRoutesOptions {
 export async function pageRoutes(app: FastifyInstance, { runtime, sessions, extra }: PageRoutesOptions): Promise<void> {
   registerErrorFace(app, runtime.config, 'page');
   await sessions(app);
+  registerSecondFactorRequirement(app, runtime.config.requireTwoFactorFor);
   await app.register(conduitPages, runtime);
   await app.register(authPages, runtime);
   await app.register(settingsPages, runtime);
   await app.register(emailPages, runtime);
   await app.register(passwordResetPages, runtime);
   await app.register(adminPages, runtime);
+  await app.register(twoFactorPages, runtime);
+  await app.register(securityPages, runtime);
   if (extra) await app.register(extra);
 }
