@@ -73,12 +73,19 @@ export function registerTwoFactor(app: FastifyInstance, runtime: Runtime, option
     },
   ];
 
+  // Whether a user has each kind of second factor; any one makes the second step required.
+  // (Recovery codes are not one: they back up a factor and go when the last factor goes.)
+  const ENROLLED: ReadonlyArray<(userId: number) => Promise<boolean>> = [totp.enabled];
+
   app.decorate('twoFactor', {
     totp,
     recovery,
     challenges: loginChallenges(runtime.config, db),
     now,
-    required: (userId: number) => totp.enabled(userId),
+    async required(userId: number) {
+      for (const enrolled of ENROLLED) if (await enrolled(userId)) return true;
+      return false;
+    },
     async verifyCode(request: FastifyRequest, user: Pick<AuthUser, 'id' | 'username' | 'email'>, typed: string) {
       const code = typed.trim().replace(/\s/g, '');
       const at = now();
