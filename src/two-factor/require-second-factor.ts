@@ -13,11 +13,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable by a user whom REQUIRE_TWO_FACTOR_FOR still asks to set up a second factor. */
     secondFactorSetup?: boolean;
-    /**
-     * Needs a recent proof of identity (SPEC §3 "re-authentication"). Declared here so the
-     * security pages can mark their changes; enforced by the re-authentication layer.
-     */
-    reauth?: boolean;
   }
 }
 
