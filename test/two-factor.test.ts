@@ -132,6 +132,18 @@ for (const backend of BACKENDS) {
     assert.equal(await isSignedIn(right), false, 'no session before the code');
     assert.equal((await right.get('/login/two-factor')).statusCode, 200);
 
+    // A locked account's right password is answered the same way too (locked is judged after the password).
+    const lockedBrowser = newBrowser(app);
+    await runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('email', '=', owner.email).execute();
+    const c = await lockedBrowser.post('/login', { email: owner.email, password: owner.password }, { from: '/login' });
+    await runtime.db.kysely.updateTable('users').set({ locked_at: null }).where('email', '=', owner.email).execute();
+    assert.deepEqual([c.statusCode, c.headers.location, c.body], [a.statusCode, a.headers.location, a.body]);
+    assert.equal((await codeStep(lockedBrowser, codeAt(secret, clock.ms))).statusCode, 422, 'and its code step fails');
+    // No challenge, or a forged one: back to the password.
+    assert.equal((await newBrowser(app).get('/login/two-factor')).headers.location, '/login');
+    const forged = await app.inject({ method: 'GET', url: '/login/two-factor', headers: { cookie: `two-factor=${'A'.repeat(43)}` } });
+    assert.equal(forged.headers.location, '/login');
+
     // The wrong password's code step fails with the right code, with the message any failure gets.
     const failed = await codeStep(wrong, codeAt(secret, clock.ms));
     assert.equal(failed.statusCode, 422);
@@ -394,6 +406,10 @@ for (const backend of BACKENDS) {
     assert.match(page.body, /Your role requires two-factor sign-in/);
     await enrol(admin, clock);
     assert.equal((await admin.get('/admin')).statusCode, 200, 'with a second factor every page works');
+    const stillNone = await loggedInBrowser(app, { email: (await makeUser(app, runtime, 'mod', 'moderator')).email, password: STRONG_PASSWORD, username: 'mod' });
+    assert.equal((await stillNone.get('/')).headers.location, '/settings/security?done=required', 'moderators too');
+    assert.equal((await stillNone.post('/logout', {}, { from: '/settings/security' })).statusCode, 303, 'signing out still works');
+    assert.equal(await isSignedIn(stillNone), false);
 
     const member = await memberBrowser(app, runtime);
     assert.equal((await member.get('/settings')).statusCode, 200);
