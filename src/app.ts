@@ -30,6 +30,7 @@ import { pageRoutes, type PageRoutesOptions } from './pages/page-routes.js';
 import { registerPasswordResets } from './accounts/password-resets.js';
 import { registerSignUps } from './accounts/sign-up.js';
 import { registerMailer, type MailerOverrides } from './mail/mail-plugin.js';
+import { registerTwoFactor } from './two-factor/two-factor.js';
 
 export interface AppOptions {
   /**
@@ -43,7 +44,7 @@ export interface AppOptions {
   readonly onRoute?: (route: RouteOptions) => void;
   /** Mailer settings beyond the configuration (tests: the test CA, a quick backoff, templates). */
   readonly mailer?: MailerOverrides;
-  /** The clock of sessions, the re-authentication window and account tokens (tests move it instead of sleeping). */
+  /** The clock of sessions, the re-authentication window, account tokens and the second factor's codes (tests move it instead of sleeping). */
   readonly now?: () => number;
 }
 
@@ -99,6 +100,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   registerAccountTokens(app, runtime, clock);
   registerPasswordResets(app, runtime);
   registerSignUps(app, runtime);
+  registerTwoFactor(app, runtime, options.now ? { now: options.now } : {});
 
   await registerVendorPlugin(app, fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, dotfiles: 'deny', maxAge: '1h' });
   await app.register(healthRoutes, runtime);

@@ -33,7 +33,8 @@ export function envelope(name: string, properties: Record<string, object>, requi
 }
 
 export const registerBody = envelope('user', { username: str(USERNAME_MAX, 1), email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) }, ['username', 'email', 'password']);
-export const loginBody = envelope('user', { email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) }, ['email', 'password']);
+// otp: the second factor of an account that has one (a TOTP code or a recovery code), SPEC §2.
+export const loginBody = envelope('user', { email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1), otp: str(64) }, ['email', 'password']);
 // The same field schemas as the /settings form (src/accounts/profile-fields.ts).
 export const updateUserBody = envelope('user', profileFieldSchemas);
 

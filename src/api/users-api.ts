@@ -12,11 +12,15 @@ import { userJson } from './serialize.js';
 // POST /users, POST /users/login, GET|PUT /user.
 
 interface RegisterBody { user: { username: string; email: string; password: string } }
-interface LoginBody { user: { email: string; password: string } }
+interface LoginBody { user: { email: string; password: string; otp?: string } }
 interface UpdateBody { user: { username?: string; email?: string; password?: string; currentPassword?: string; bio?: string | null; image?: string | null } }
 
 // One answer for an unknown email, a wrong password and a locked account alike.
 const badCredentials = () => new AppError('UNAUTHORIZED', { 'email or password': ['is invalid'] });
+// An account with a second factor: the answer says nothing about the password until the otp is
+// given and right too (README "Two-factor sign-in": an outsider still learns the account has one).
+const otpRequired = () => new AppError('UNAUTHORIZED', { otp: ['is required'] });
+const badSecondFactor = () => new AppError('UNAUTHORIZED', { 'email, password or otp': ['is invalid'] });
 
 /** The token the caller authenticated with (already checked by the token layer). */
 function presentedToken(request: FastifyRequest): string {
@@ -51,13 +55,21 @@ export async function usersApi(app: FastifyInstance, runtime: Runtime): Promise<
       // clients and reads no cookie, so a client kept out by the backoff signs in on the pages.
       await app.loginGuard.check(request, account);
       const result = await checkCredentials(db, email, password);
-      if (!result.ok) {
+      // Asked for every login (id 0 for an unknown address), so it costs the same for all.
+      const secondFactor = await app.twoFactor.required((result.ok ? result.user.id : result.userId) ?? 0);
+      const otp = request.body.user.otp;
+      // The otp is checked (and spent) only with the right password: a guess at it costs a password guess.
+      const verdict = result.ok && secondFactor && otp !== undefined && otp !== '' ? await app.twoFactor.verifyCode(request, result.user, otp) : null;
+      if (!result.ok || (secondFactor && verdict === null)) {
+        // Wrong password, or a missing or wrong otp: one failed attempt for the limits either way.
         await app.loginGuard.failed(request, account);
-        await app.audit(request, 'login.failure', { actorId: result.userId, details: { reason: result.reason, identifier: typedIdentifier(account), via: 'api' } });
-        throw badCredentials();
+        const reason = !result.ok ? result.reason : otp ? 'otp' : 'otp-missing';
+        await app.audit(request, 'login.failure', { actorId: result.ok ? result.user.id : result.userId, details: { reason, identifier: typedIdentifier(account), via: 'api' } });
+        if (!secondFactor) throw badCredentials();
+        throw otp ? badSecondFactor() : otpRequired();
       }
       await app.loginGuard.succeeded(request, account);
-      await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username, details: { via: 'api' } });
+      await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username, details: { via: 'api', ...(verdict ? { method: verdict.method } : {}) } });
       const token = await app.apiTokens.issue(result.user.id, 'api', result.authVersion);
       return { user: userJson(result.user, token) };
     }),

@@ -12,6 +12,9 @@ export const AUDIT_EVENTS = [
   'password.reset.request', 'password.reset.complete',
   // Re-authentication (src/auth/reauth.ts): the method, never what was typed.
   'reauthenticate.success', 'reauthenticate.failure',
+  // The second factor (src/two-factor): turned on or off by its owner, reset by an admin, a new
+  // set of recovery codes, one spent.
+  'two-factor.enable', 'two-factor.disable', 'two-factor.reset', 'recovery-codes.regenerate', 'recovery-code.use',
   // Written by migration 007 when it renamed a later case twin of an older account's name.
   'username.rename',
 ] as const;

@@ -1,5 +1,7 @@
 // The typed, frozen configuration every other module receives. Built once by load-config.ts.
 
+import type { Role } from '../db/schema.js';
+
 export type NodeEnv = 'development' | 'test' | 'production';
 
 export interface Config {
@@ -31,6 +33,8 @@ export interface Config {
   readonly mailFrom: string | null;
   /** Where an unconfirmed account may not write articles or comments: the pages only ('html'), or the API too ('all'). */
   readonly accountConfirmation: 'html' | 'all';
+  /** Roles that must have a second factor before any other page works (REQUIRE_TWO_FACTOR_FOR). */
+  readonly requireTwoFactorFor: readonly Role[];
   readonly logLevel: string;
   readonly debug: boolean;
   readonly cookieSecure: boolean;

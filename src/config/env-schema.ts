@@ -27,6 +27,9 @@ export const EnvSchema = Type.Object({
   // Which face refuses articles and comments from an account whose address is not confirmed:
   // 'html' (the pages; the RealWorld API keeps its spec) or 'all' (both: breaks RealWorld clients).
   ACCOUNT_CONFIRMATION: Type.Union([Type.Literal('html'), Type.Literal('all')], { default: 'html' }),
+  // Roles whose members must have a second factor: comma-separated, of member, moderator, admin
+  // (e.g. "admin,moderator"). Such a user without one is sent to /settings/security to set it up.
+  REQUIRE_TWO_FACTOR_FOR: Type.String({ pattern: '^\\s*(?:(?:member|moderator|admin)\\s*(?:,\\s*(?:member|moderator|admin)\\s*)*)?$', maxLength: 64, default: '' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
 import type { Config } from './config.js';
+import type { Role } from '../db/schema.js';
 import { EnvSchema, type RawEnv } from './env-schema.js';
 import { runDeployChecks, type Finding } from './deploy-checks.js';
 
@@ -76,6 +77,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     smtpRequireTls: raw.SMTP_REQUIRE_TLS !== '0' && raw.SMTP_REQUIRE_TLS !== 'false',
     mailFrom: raw.MAIL_FROM === '' ? null : raw.MAIL_FROM,
     accountConfirmation: raw.ACCOUNT_CONFIRMATION,
+    requireTwoFactorFor: [...new Set(splitList(raw.REQUIRE_TWO_FACTOR_FOR))] as Role[],
     logLevel: raw.LOG_LEVEL,
     debug: raw.DEBUG === '1' || raw.DEBUG === 'true',
     cookieSecure: raw.COOKIE_SECURE === '' ? isProduction : raw.COOKIE_SECURE === '1' || raw.COOKIE_SECURE === 'true',

@@ -13,6 +13,7 @@ import { mailFailures } from './migrations/009-mail-failures.js';
 import { accountTokens } from './migrations/010-account-tokens.js';
 import { emailConfirmed } from './migrations/011-email-confirmed.js';
 import { sessionAuthenticatedAt } from './migrations/012-session-authenticated-at.js';
+import { twoFactor } from './migrations/013-two-factor.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -29,6 +30,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '010-account-tokens': accountTokens(db.dialect),
     '011-email-confirmed': emailConfirmed,
     '012-session-authenticated-at': sessionAuthenticatedAt,
+    '013-two-factor': twoFactor(db.dialect),
   };
 }
 

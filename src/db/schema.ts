@@ -155,6 +155,39 @@ export interface AccountTokensTable {
   used_at: string | null;
 }
 
+/** A user's authenticator app (migration 013, src/two-factor/totp-credentials.ts). */
+export interface TotpCredentialsTable {
+  user_id: number;
+  /** The base32 secret sealed with AES-256-GCM (src/security/sealed-box.ts); never stored in the clear. */
+  secret: string;
+  /** RFC 6238 time step of the last accepted code; a code of this step or an earlier one is refused. */
+  last_step: number | null;
+  created_at: string;
+  /** NULL while the enrolment waits for its first code. */
+  enabled_at: string | null;
+}
+
+/** Single-use recovery codes (migration 013, src/two-factor/recovery-codes.ts). */
+export interface RecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** SHA-256 (hex) of the normalized code. */
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+/** A password step waiting for its second factor (migration 013, src/two-factor/login-challenges.ts). */
+export interface LoginChallengesTable {
+  id_hash: string;
+  user_id: number;
+  auth_version: number;
+  /** 1 when the password was right: told to nobody until the second step is passed too. */
+  password_ok: number;
+  next: string;
+  expires_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -169,13 +202,16 @@ export interface Database {
   audit_log: AuditLogTable;
   mail_failures: MailFailuresTable;
   account_tokens: AccountTokensTable;
+  totp_credentials: TotpCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  login_challenges: LoginChallengesTable;
 }
 
 /**
  * Every table, at run time: what tests walk (migrations bring exactly these, an attack leaves each
  * intact), so a new table is named once here, beside its type, and nowhere else.
  */
-export const TABLE_NAMES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'article_total', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens'] as const satisfies readonly (keyof Database)[];
+export const TABLE_NAMES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'article_total', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens', 'totp_credentials', 'recovery_codes', 'login_challenges'] as const satisfies readonly (keyof Database)[];
 // Fails to compile while a table of Database is missing from the list above.
 const everyTableListed: [Exclude<keyof Database, (typeof TABLE_NAMES)[number]>] extends [never] ? true : never = true;
 void everyTableListed;

@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
 import { typedIdentifier } from '../audit/audit-log.js';
 import { deviceCookies } from '../security/device-cookies.js';
 import { admitPasswordWork } from '../security/password-admission.js';
 import { checkSignUp, type SignUpRequest } from '../accounts/sign-up.js';
-import { checkCredentials } from '../conduit/users.js';
+import { checkCredentials, type CredentialCheck } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
 import { safeNext } from './safe-next.js';
@@ -58,6 +58,11 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
       await app.loginGuard.check(request, email, await devices.trustedFor(request, email));
       // The same check as the API: one argon2 verification whether or not the account exists.
       const result = await checkCredentials(db, email, request.body.password);
+      // An account with a second factor answers the same way whether the password was right or
+      // not: the half-login, then /login/two-factor (src/pages/two-factor-pages.ts). The
+      // question is asked for every login (id 0 for an unknown address) so it costs the same.
+      const userId = result.ok ? result.user.id : result.userId;
+      if (await app.twoFactor.required(userId ?? 0)) return secondStep(request, reply, email, next, result);
       if (!result.ok) {
         await app.loginGuard.failed(request, email);
         await app.audit(request, 'login.failure', { actorId: result.userId, details: { reason: result.reason, identifier: typedIdentifier(email) } });
@@ -70,6 +75,22 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
       return reply.redirect(next, 303);
     }),
   );
+
+  /**
+   * The password step of an account with a second factor. Nothing here depends on the password
+   * being right: the attempt stays counted as a failure (a right code clears the account's
+   * consecutive count later; giving the attempt back now would say the password was right), the
+   * challenge records the answer server-side, and the browser is sent to the code form either way.
+   */
+  async function secondStep(request: FastifyRequest, reply: FastifyReply, email: string, next: string, result: CredentialCheck): Promise<FastifyReply> {
+    await app.loginGuard.failed(request, email);
+    if (!result.ok) await app.audit(request, 'login.failure', { actorId: result.userId, details: { reason: result.reason, identifier: typedIdentifier(email), stage: 'password' } });
+    const challenge = result.ok
+      ? { userId: result.user.id, authVersion: result.authVersion, passwordOk: true, next }
+      : { userId: result.userId!, authVersion: -1, passwordOk: false, next };
+    await app.twoFactor.challenges.start(reply, challenge, app.twoFactor.now());
+    return reply.redirect('/login/two-factor', 303);
+  }
 
   app.get('/register', { config: { access: 'public' } }, async (_request, reply) => {
     return privatePage(reply).page('register', { title: 'Sign up', errors: {}, username: '', email: '' });
@@ -103,7 +124,7 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     }),
   );
 
-  app.post('/logout', { config: { access: 'public' }, schema: { body: { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } } }, async (request, reply) => {
+  app.post('/logout', { config: { access: 'public', secondFactorSetup: true }, schema: { body: { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } } }, async (request, reply) => {
     if (request.user) await app.audit(request, 'logout');
     await app.sessions.end(request, reply);
     return reply.redirect('/', 303);

@@ -9,6 +9,9 @@ import { settingsPages } from './settings-pages.js';
 import { emailPages } from './email-pages.js';
 import { passwordResetPages } from './password-reset-pages.js';
 import { adminPages } from './admin/admin-pages.js';
+import { twoFactorPages } from './two-factor-pages.js';
+import { securityPages } from './security-pages.js';
+import { registerSecondFactorRequirement } from '../two-factor/require-second-factor.js';
 
 export interface PageRoutesOptions {
   readonly runtime: Runtime;
@@ -24,6 +27,7 @@ export interface PageRoutesOptions {
 export async function pageRoutes(app: FastifyInstance, { runtime, sessions, extra }: PageRoutesOptions): Promise<void> {
   registerErrorFace(app, runtime.config, 'page');
   await sessions(app);
+  registerSecondFactorRequirement(app, runtime.config.requireTwoFactorFor);
   await app.register(conduitPages, runtime);
   await app.register(authPages, runtime);
   await app.register(reauthPages, runtime);
@@ -31,5 +35,7 @@ export async function pageRoutes(app: FastifyInstance, { runtime, sessions, extr
   await app.register(emailPages, runtime);
   await app.register(passwordResetPages, runtime);
   await app.register(adminPages, runtime);
+  await app.register(twoFactorPages, runtime);
+  await app.register(securityPages, runtime);
   if (extra) await app.register(extra);
 }

@@ -19,19 +19,20 @@ import { safeNext } from './safe-next.js';
 interface ReauthBody {
   method?: ReauthMethod;
   password?: string;
+  code?: string;
 }
 interface ReauthQuery {
   next?: string;
   resubmit?: '1';
 }
 
-/** One way to prove identity again: the fields its form sends, and their check. */
+/** One way to prove identity again: the fields its form sends, and their check (what proved it, or null). */
 interface ReauthStep {
   readonly fields: Readonly<Record<string, object>>;
-  verify(request: FastifyRequest<{ Body: ReauthBody }>, member: AuthUser): Promise<boolean>;
+  verify(request: FastifyRequest<{ Body: ReauthBody }>, member: AuthUser): Promise<ReauthMethod | null>;
 }
 
-const WRONG = { password: 'The password is incorrect.' } as const satisfies Partial<Record<ReauthMethod, string>>;
+const WRONG = { password: 'The password is incorrect.', totp: 'That code is not valid.' } as const satisfies Partial<Record<ReauthMethod, string>>;
 
 const csrfField = { type: 'string', maxLength: 128 } as const;
 const reauthQuery = {
@@ -52,7 +53,15 @@ export async function reauthPages(app: FastifyInstance, runtime: Runtime): Promi
       async verify(request, member) {
         // The same check as a login (one argon2 verification), for this very account.
         const result = await checkCredentials(db, member.email, request.body.password ?? '');
-        return result.ok && result.user.id === member.id;
+        return result.ok && result.user.id === member.id ? 'password' : null;
+      },
+    },
+    // A code from the authenticator app, or a recovery code (spent, audited and mailed as at sign-in).
+    totp: {
+      fields: { code: { type: 'string', maxLength: 64 } },
+      async verify(request, member) {
+        const verdict = await app.twoFactor.verifyCode(request, member, request.body.code ?? '');
+        return verdict?.method ?? null;
       },
     },
   };
@@ -63,12 +72,21 @@ export async function reauthPages(app: FastifyInstance, runtime: Runtime): Promi
     properties: { method: { type: 'string', enum: methods }, ...Object.assign({}, ...Object.values(steps).map((s) => s.fields)), _csrf: csrfField },
   } as const;
 
-  const form = (request: FastifyRequest<{ Querystring: ReauthQuery }>, reply: FastifyReply, status: number, errors: string[]) =>
+  const form = async (request: FastifyRequest<{ Querystring: ReauthQuery }>, reply: FastifyReply, status: number, errors: string[]) =>
     privatePage(reply)
       .code(status)
-      .page('reauthenticate', { title: 'Confirm your identity', errors, next: safeNext(request.query.next), resubmit: request.query.resubmit === '1', username: request.member.username });
+      .page('reauthenticate', {
+        title: 'Confirm your identity',
+        errors,
+        next: safeNext(request.query.next),
+        resubmit: request.query.resubmit === '1',
+        username: request.member.username,
+        // A member with a second factor may confirm with a code instead of the password.
+        hasCode: await app.twoFactor.required(request.member.id),
+      });
 
-  const member = { config: { access: 'member' as const } };
+  // Reachable while an admin who must enrol a second factor has none yet (src/two-factor/require-second-factor.ts).
+  const member = { config: { access: 'member' as const, secondFactorSetup: true } };
 
   app.get<{ Querystring: ReauthQuery }>('/reauthenticate', { ...member, schema: { querystring: reauthQuery } }, async (request, reply) => form(request, reply, 200, []));
 
@@ -79,13 +97,14 @@ export async function reauthPages(app: FastifyInstance, runtime: Runtime): Promi
       const step = steps[method]!;
       // Counted before the proof is checked, exactly as a login (src/security/login-limits.ts).
       await app.loginGuard.check(request, user.email, await devices.trustedFor(request, user.email));
-      if (!(await step.verify(request, user))) {
+      const proved = await step.verify(request, user);
+      if (proved === null) {
         await app.loginGuard.failed(request, user.email);
         await app.reauth.failed(request, method);
         return form(request, reply, 422, [WRONG[method as keyof typeof WRONG] ?? 'That did not confirm your identity.']);
       }
       await app.loginGuard.succeeded(request, user.email);
-      await app.reauth.confirm(request, method);
+      await app.reauth.confirm(request, proved);
       return reply.redirect(safeNext(request.query.next), 303);
     }),
   );

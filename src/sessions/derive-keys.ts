@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import type { Config } from '../config/config.js';
 
 // SECRET_KEY is never used directly: each purpose (cookie signatures, CSRF tokens) gets its own
@@ -7,6 +7,14 @@ import type { Config } from '../config/config.js';
 
 export function deriveKeys(config: Config, purpose: string): Buffer[] {
   return [config.secretKey, ...config.secretKeyFallbacks].map((key) => createHmac('sha256', key).update(`bastion:${purpose}`).digest());
+}
+
+/**
+ * 256-bit encryption keys for data at rest (RFC 5869 HKDF-SHA-256, the purpose as its info),
+ * current key first, then one per fallback: what was sealed under a retired key still opens.
+ */
+export function deriveEncryptionKeys(config: Config, purpose: string): Buffer[] {
+  return [config.secretKey, ...config.secretKeyFallbacks].map((key) => Buffer.from(hkdfSync('sha256', key, 'bastion', `bastion:${purpose}`, 32)));
 }
 
 export const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');

@@ -7,6 +7,7 @@ import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from '../conduit/paging.js';
 import { backField, backWithNotice, buttonBody, csrfField, idParams, listHref, pageField, searchTermField, type ButtonBody, type IdParams } from './admin-schemas.js';
 import { adminTabs } from './admin-tabs.js';
+import { twoFactorChangedMail } from '../../two-factor/two-factor-mail.js';
 import { findTarget, listUsers, setLocked, setRole, whileStillAdmin, type UserTarget } from './user-directory.js';
 
 // /admin: the users, with a role form and a lock button on each row. Admins only. Acting on
@@ -22,6 +23,8 @@ const NOTICES = {
   reset: "A password reset mail was queued for the user's address. Nobody, an admin included, sees or sets the password.",
   'reset-locked': 'The account is locked: no reset mail was sent. Unlock it first.',
   'reset-failed': 'The reset mail could not be queued (mail is off or the queue is full); see Mail failures.',
+  'two-factor-reset': "The user's authenticator app and recovery codes were removed and the user was told by mail: the account signs in with its password alone until its owner sets two-factor sign-in up again.",
+  'two-factor-none': 'The account has no second factor to reset.',
 } as const;
 type Notice = keyof typeof NOTICES;
 
@@ -121,6 +124,19 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     const outcome = await app.passwordResets.sendFor(request, account.id);
     const notice = outcome === 'queued' ? 'reset' : outcome === 'locked' ? 'reset-locked' : 'reset-failed';
     return reply.redirect(backWithNotice(request.body.back, '/admin', notice), 303);
+  });
+
+  // For an owner who lost both the phone and the recovery codes (after checking it is them). The
+  // account then signs in with its password alone; the owner is told at the address, so a reset
+  // nobody asked for does not pass unseen. Audited with whom it was done to.
+  app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/two-factor/reset', { ...sensitive, schema: { params: idParams, body: buttonBody } }, async function resetTwoFactor(request, reply) {
+    const account = await target(request, 'user:lock', request.params.id);
+    if (!(await app.twoFactor.required(account.id))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'two-factor-none'), 303);
+    await app.twoFactor.removeAll(account.id);
+    await app.audit(request, 'two-factor.reset', { details: { targetId: account.id, target: account.username } });
+    const owner = await db.selectFrom('users').select(['username', 'email']).where('id', '=', account.id).executeTakeFirst();
+    if (owner) app.mailer.send({ to: owner.email, template: 'two-factor-changed', data: twoFactorChangedMail(owner.username, 'reset', app.twoFactor.now()) });
+    return reply.redirect(backWithNotice(request.body.back, '/admin', 'two-factor-reset'), 303);
   });
 
   app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/unlock', { ...sensitive, schema: { params: idParams, body: buttonBody } }, async function unlock(request, reply) {

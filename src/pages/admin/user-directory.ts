@@ -22,6 +22,8 @@ export interface AdminUserRow {
   readonly role: Role;
   readonly lockedAt: string | null;
   readonly createdAt: string;
+  /** Whether the account has a second factor (an enabled authenticator app). */
+  readonly twoFactor: boolean;
 }
 
 export interface UserTarget {
@@ -47,11 +49,14 @@ export async function listUsers(db: Db, filter: UserFilter, page: { limit: numbe
   const { rows, total } = await scanPageAndTotal(
     db,
     signal === undefined ? { lane: 'admin' } : { lane: 'admin', signal },
-    scoped().select(['users.id', 'users.username', 'users.email', 'users.role', 'users.locked_at', 'users.created_at']).orderBy('users.id', 'desc').limit(page.limit).offset(page.offset),
+    scoped()
+      .select(['users.id', 'users.username', 'users.email', 'users.role', 'users.locked_at', 'users.created_at'])
+      .select((eb) => eb.exists(eb.selectFrom('totp_credentials').select('totp_credentials.user_id').whereRef('totp_credentials.user_id', '=', 'users.id').where('totp_credentials.enabled_at', 'is not', null)).as('two_factor'))
+      .orderBy('users.id', 'desc').limit(page.limit).offset(page.offset),
     scoped().select((eb) => eb.fn.countAll<number>().as('n')),
   );
   return {
-    items: rows.map((r) => ({ id: r.id, username: r.username, email: r.email, role: r.role, lockedAt: r.locked_at, createdAt: r.created_at })),
+    items: rows.map((r) => ({ id: r.id, username: r.username, email: r.email, role: r.role, lockedAt: r.locked_at, createdAt: r.created_at, twoFactor: Boolean(r.two_factor) })),
     total,
   };
 }
