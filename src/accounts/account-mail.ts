@@ -14,6 +14,22 @@ import { AppError } from '../http/app-error.js';
 /** The path a confirmation link points at; its token leaves the address bar at once (src/pages/email-pages.ts). */
 export const CONFIRM_PATH = '/email/confirm/';
 
+/** What a live confirmation link would do, told to the person before they press "Confirm". */
+export interface PendingConfirmation {
+  readonly purpose: 'confirm' | 'email-change';
+  /** The address the link was sent to (and, for a change, the account's address after it). */
+  readonly email: string;
+}
+
+/** What a confirmation link's token would do, without spending it; null for any token that would not work. */
+export async function peekConfirmation(app: FastifyInstance, token: string): Promise<PendingConfirmation | null> {
+  for (const purpose of ['confirm', 'email-change'] as const) {
+    const grant = await app.accountTokens.peek(purpose, token);
+    if (grant) return { purpose, email: grant.email };
+  }
+  return null;
+}
+
 const confirmLink = (config: Config, token: string): string => `${config.publicOrigin}${CONFIRM_PATH}${token}`;
 
 /** "j•••@example.com": enough for the owner to recognise an address, not to learn one. */
