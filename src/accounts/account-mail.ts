@@ -52,9 +52,11 @@ export function sendAddressTaken(app: FastifyInstance, config: Config, owner: Pi
 /**
  * An email change asked for (the current password already checked): the new address gets a
  * link bound to it (the token's email), the old one a notice without a link. Nothing changes
- * until the link is followed.
+ * until the link is followed. A new request replaces an older one: that one's link dies, so the
+ * pending change /settings shows is the only one there is.
  */
 export async function requestEmailChange(app: FastifyInstance, config: Config, user: Pick<UserRecord, 'id' | 'username' | 'email'>, newEmail: string): Promise<void> {
+  await app.accountTokens.voidAll(user.id, 'email-change');
   const token = await app.accountTokens.issue(user.id, 'email-change', newEmail);
   app.mailer.send({ to: newEmail, template: 'email-change-confirm', data: { username: user.username, link: confirmLink(config, token), site: config.publicOrigin } });
   app.mailer.send({ to: user.email, template: 'email-changed-notice', data: { username: user.username, to: maskedAddress(newEmail), completed: false, site: config.publicOrigin } });
@@ -94,6 +96,18 @@ export async function applyConfirmation(app: FastifyInstance, db: ConduitDb, con
   app.mailer.send({ to: user.email, template: 'email-changed-notice', data: { username: user.username, to: maskedAddress(change.email), completed: true, site: config.publicOrigin } });
   await app.audit(request, 'email.change', { actorId: user.id, actorName: user.username, details: { stage: 'completed', fromDomain: domainOf(user.email), toDomain: domainOf(change.email) } });
   return 'changed';
+}
+
+/**
+ * Calls off the account's pending email change (its link dies), audited; false when none was
+ * pending. The old address was told of the request, and nothing changed, so no mail goes out.
+ */
+export async function cancelEmailChange(app: FastifyInstance, request: FastifyRequest, user: Pick<UserRecord, 'id' | 'username'>): Promise<boolean> {
+  const pending = await app.accountTokens.pending(user.id, 'email-change');
+  if (!pending) return false;
+  await app.accountTokens.voidAll(user.id, 'email-change');
+  await app.audit(request, 'email.change', { actorId: user.id, actorName: user.username, details: { via: 'page', stage: 'cancelled', toDomain: domainOf(pending.email) } });
+  return true;
 }
 
 /** Whether the account's address is confirmed (read now, not from the session). */
