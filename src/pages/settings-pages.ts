@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BIO_MAX, IMAGE_MAX, isImageUrl, profileFieldSchemas } from '../accounts/profile-fields.js';
-import { cancelEmailChange, isConfirmed } from '../accounts/account-mail.js';
+import { cancelEmailChange, isConfirmed, mayWrite } from '../accounts/account-mail.js';
 import { changeOwnAccount } from '../auth/account-changes.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -54,10 +54,11 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
 
   async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileFields; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
     const user = request.member;
-    const [sessions, tokens, confirmed, pendingEmail] = await Promise.all([
+    const [sessions, tokens, confirmed, writable, pendingEmail] = await Promise.all([
       app.sessions.list(request, user.id),
       app.apiTokens.list(user.id),
       isConfirmed(db, user.id),
+      mayWrite(db, runtime.config, user.id),
       app.accountTokens.pending(user.id, 'email-change'),
     ]);
     return reply
@@ -67,6 +68,7 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
         title: 'Settings',
         notice: extra.notice ?? null,
         confirmed,
+        writable,
         // The address on file (the form below may show what was just typed instead).
         currentEmail: user.email,
         pendingEmail,
