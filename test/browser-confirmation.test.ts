@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { confirmationTokenFor, outboxMailsTo } from './helpers/account-mail.js';
 import { BACKENDS } from './helpers/backends.js';
-import { nextClientIp, openSession, startListeningApp, strongPassword, useBrowser, type BrowserSession } from './helpers/chromium.js';
+import { ApiClient, nextClientIp, openSession, startListeningApp, strongPassword, useBrowser, type BrowserSession } from './helpers/chromium.js';
 
 // Email confirmation in real Chromium, with JavaScript on and every page watched (CSP, console):
 // an account that has not confirmed signs in, sees why it cannot publish (the draft kept), asks
@@ -97,5 +97,48 @@ for (const backend of BACKENDS) {
     assert.deepEqual(problems.filter((p) => !expected(p)), [], 'no CSP violation, console or page error');
     // Accounted for above: the session's own check at close judges whatever comes after.
     session.problems.splice(0, session.problems.length);
+  });
+
+  test(`[${backend}] a member changes their email: settings shows the change waiting, Cancel kills its link, and a second change is confirmed from the page its link opens`, async (t) => {
+    const target = await startListeningApp(t, backend);
+    const member = await new ApiClient(target.baseUrl).register(`chg${randomBytes(3).toString('hex')}`);
+    const session = await openSession(t, browser(), target, { clientIp: nextClientIp() });
+    const page = await session.newPage();
+    await session.visit(page, '/login');
+    await page.fill('input[name=email]', member.email);
+    await page.fill('input[name=password]', member.password);
+    await submit(session, page, 'form.stack button[type=submit]', (p) => p === '/');
+
+    const changeTo = async (email: string) => {
+      await session.visit(page, '/settings');
+      await page.fill('input[name=email]', email);
+      await page.fill('form[action="/settings"] input[name=currentPassword]', member.password);
+      await submit(session, page, 'form[action="/settings"] button[type=submit]', (p) => p === '/settings');
+    };
+    const mistyped = `mistyped-${member.email}`;
+    await changeTo(mistyped);
+    const pending = (await page.locator('.pending-email').textContent()) ?? '';
+    assert.match(pending, new RegExp(`a link was sent to ${mistyped}\\. Your address stays ${member.email} until it is followed`));
+    await session.screenshot(page, 'settings-email-pending');
+    await submit(session, page, 'form[action="/settings/email/cancel"] button[type=submit]', (p) => p === '/settings');
+    assert.match((await page.locator('.notice').first().textContent()) ?? '', /The email change was cancelled/);
+    assert.equal(await page.locator('.pending-email').count(), 0);
+    await session.visit(page, `/email/confirm/${await confirmationTokenFor(target.app, mistyped)}`);
+    assert.match((await page.locator('.errors').textContent()) ?? '', /This link is not valid/, 'the cancelled link is dead');
+
+    const wanted = `wanted-${member.email}`;
+    await changeTo(wanted);
+    const token = await confirmationTokenFor(target.app, wanted);
+    await session.visit(page, `/email/confirm/${token}`);
+    assert.equal(new URL(page.url()).pathname, '/email/confirm');
+    assert.equal(await page.locator('h1').textContent(), 'Confirm your new email address');
+    assert.match((await page.locator('.auth-page p').first().textContent()) ?? '', new RegExp(`make ${wanted} the email address`));
+    await session.screenshot(page, 'confirm-email-change');
+    await submit(session, page, 'form[action="/email/confirm"] button[type=submit]', (p) => p === '/email/confirmed');
+    assert.equal(await page.locator('h1').textContent(), 'Email changed');
+    await session.visit(page, '/settings');
+    assert.equal(await page.locator('input[name=email]').inputValue(), wanted);
+    assert.equal(await page.locator('.pending-email').count(), 0);
+    session.assertClean('the email change journey');
   });
 }
