@@ -12,7 +12,7 @@ import { renderedWith } from './migrations/008-rendered-with.js';
 import { mailFailures } from './migrations/009-mail-failures.js';
 import { accountTokens } from './migrations/010-account-tokens.js';
 import { emailConfirmed } from './migrations/011-email-confirmed.js';
-import { signedUpVia } from './migrations/012-signed-up-via.js';
+import { signedUpVia } from './migrations/015-signed-up-via.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -28,7 +28,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '009-mail-failures': mailFailures(db.dialect),
     '010-account-tokens': accountTokens(db.dialect),
     '011-email-confirmed': emailConfirmed,
-    '012-signed-up-via': signedUpVia,
+    '015-signed-up-via': signedUpVia,
   };
 }
 
