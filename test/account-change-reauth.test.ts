@@ -4,9 +4,9 @@ import argon2 from 'argon2';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { BACKENDS } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD, type TestUser } from './helpers/conduit-api.js';
-import { loggedInBrowser } from './helpers/login.js';
+import { loggedInBrowser, newBrowser } from './helpers/login.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
-import { confirmationTokenFor } from './helpers/account-mail.js';
+import { confirmationTokenFor, confirmByLink } from './helpers/account-mail.js';
 import { startTestApp } from './helpers/test-app.js';
 import type { Runtime } from '../src/runtime.js';
 
@@ -65,7 +65,7 @@ for (const backend of BACKENDS) {
     assert.equal(more.length, 0);
     assert.equal(change!.actor_id, jake.id);
     assert.deepEqual(JSON.parse(change!.details), { via: 'api', stage: 'requested', fromDomain: 'example.com', toDomain: 'new.example' });
-    const link = await app.inject({ url: `/email/confirm/${await confirmationTokenFor(app, 'jake@new.example')}` });
+    const link = await confirmByLink(newBrowser(app), await confirmationTokenFor(app, 'jake@new.example'));
     assert.equal(link.headers.location, '/email/confirmed?result=changed');
     assert.equal(await storedEmail(runtime, jake.id), 'jake@new.example');
     const changed = await put(app, jake, { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD });
@@ -107,7 +107,7 @@ for (const backend of BACKENDS) {
     assert.equal(moved.statusCode, 303);
     assert.equal(moved.headers.location, '/settings?done=email-pending');
     assert.equal(await storedEmail(runtime, owner.id), owner.email, 'not before the new address confirms');
-    await browser.get(`/email/confirm/${await confirmationTokenFor(app, 'owner@new.example')}`);
+    await confirmByLink(browser, await confirmationTokenFor(app, 'owner@new.example'));
     assert.equal(await storedEmail(runtime, owner.id), 'owner@new.example');
     const rows = await auditRows(runtime, 'email.change');
     assert.deepEqual(rows.map((r) => [r.actor_id, JSON.parse(r.details)]), [

@@ -4,7 +4,7 @@ import type { ParsedMail } from 'mailparser';
 import { ACCOUNT_TOKEN_LIFETIME_MS } from '../src/accounts/account-tokens.js';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
-import { linkToken } from './helpers/account-mail.js';
+import { confirmByLink, linkToken } from './helpers/account-mail.js';
 import { newBrowser, type PageBrowser } from './helpers/login.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
 import { createTestSmtpServer, type DeliveredMail, type TestSmtpServer } from './helpers/smtp-server.js';
@@ -54,6 +54,17 @@ async function signUp(ctx: TestApp, browser: PageBrowser, email = browser.email,
   return res;
 }
 
+/** Opens a dead link: the page it lands on says so and offers no button; pressing one anyway (a forged POST with the session's token) confirms nothing. */
+async function deadLink(browser: PageBrowser, token: string): Promise<string> {
+  const opened = await browser.get(`/email/confirm/${token}`);
+  assert.deepEqual([opened.statusCode, opened.headers.location], [303, '/email/confirm'], 'every token gets the same redirect');
+  const page = await browser.get('/email/confirm');
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /This link is not valid/);
+  assert.doesNotMatch(page.body, /action="\/email\/confirm"/, 'no Confirm button');
+  return String((await browser.post('/email/confirm', {}, { from: '/email/confirm' })).headers.location);
+}
+
 const signIn = (browser: PageBrowser, email = browser.email) => browser.post('/login', { email, password: browser.password }, { from: '/login' });
 
 async function publish(browser: PageBrowser, title: string) {
@@ -101,11 +112,18 @@ for (const backend of BACKENDS) {
     const settings = await alice.get('/settings');
     assert.match(settings.body, /not confirmed yet/);
 
-    // The link: spent on the GET, answered with a token-free page and no Referer.
-    const confirm = await alice.get(`/email/confirm/${token}`);
+    // The link: a token-free page with a button, and no Referer; the button spends the token.
+    const opened = await alice.get(`/email/confirm/${token}`);
+    assert.equal(opened.statusCode, 303);
+    assert.equal(opened.headers.location, '/email/confirm');
+    assert.equal(opened.headers['referrer-policy'], 'no-referrer');
+    const asked = await alice.get('/email/confirm');
+    assert.equal(asked.statusCode, 200);
+    assert.match(asked.body, new RegExp(`Confirm ${alice.email}`));
+    assert.equal((await userRow(ctx, alice.username))?.email_confirmed_at, null, 'opening the link confirms nothing');
+    const confirm = await alice.post('/email/confirm', {}, { from: '/email/confirm' });
     assert.equal(confirm.statusCode, 303);
     assert.equal(confirm.headers.location, '/email/confirmed?result=confirmed');
-    assert.equal(confirm.headers['referrer-policy'], 'no-referrer');
     const landed = await alice.get('/email/confirmed?result=confirmed');
     assert.equal(landed.statusCode, 200);
     assert.match(landed.body, /Your email address is confirmed/);
@@ -202,17 +220,16 @@ for (const backend of BACKENDS) {
     await signUp(ctx, dave);
     const carolToken = tokenIn((await ctx.mailsTo(carol.email))[0]);
     const daveToken = tokenIn((await ctx.mailsTo(dave.email))[0]);
-    assert.equal((await carol.get(`/email/confirm/${carolToken}`)).headers.location, '/email/confirmed?result=confirmed');
-    const again = await carol.get(`/email/confirm/${carolToken}`);
-    assert.equal(again.headers.location, '/email/confirmed?result=invalid', 'a used link');
+    assert.equal((await confirmByLink(carol, carolToken)).headers.location, '/email/confirmed?result=confirmed');
+    assert.equal(await deadLink(carol, carolToken), '/email/confirmed?result=invalid', 'a used link');
     ctx.tick(ACCOUNT_TOKEN_LIFETIME_MS.confirm + 1000);
-    assert.equal((await dave.get(`/email/confirm/${daveToken}`)).headers.location, '/email/confirmed?result=invalid', 'an expired link');
+    assert.equal(await deadLink(dave, daveToken), '/email/confirmed?result=invalid', 'an expired link');
     assert.equal((await userRow(ctx, dave.username))?.email_confirmed_at, null);
     const daveRow = await userRow(ctx, dave.username);
     const reset = await ctx.app.accountTokens.issue(daveRow!.id, 'reset', dave.email);
-    assert.equal((await dave.get(`/email/confirm/${reset}`)).headers.location, '/email/confirmed?result=invalid', 'a reset token');
-    assert.equal((await dave.get(`/email/confirm/${'A'.repeat(43)}`)).headers.location, '/email/confirmed?result=invalid', 'a guessed token');
-    assert.equal((await dave.get(`/email/confirm/${'x'.repeat(256)}`)).headers.location, '/email/confirmed?result=invalid', 'a malformed token');
+    assert.equal(await deadLink(dave, reset), '/email/confirmed?result=invalid', 'a reset token');
+    assert.equal(await deadLink(dave, 'A'.repeat(43)), '/email/confirmed?result=invalid', 'a guessed token');
+    assert.equal(await deadLink(dave, 'x'.repeat(256)), '/email/confirmed?result=invalid', 'a malformed token');
     assert.equal((await dave.get(`/email/confirm/${'x'.repeat(257)}`)).statusCode, 400, 'an over-long one is a 4xx');
     const invalid = await dave.get('/email/confirmed?result=invalid');
     assert.equal(invalid.statusCode, 400);
@@ -224,14 +241,14 @@ for (const backend of BACKENDS) {
     assert.equal((await dave.post('/email/confirm/resend', {}, { from: '/settings' })).statusCode, 429);
     const daveMails = await ctx.mailsTo(dave.email);
     assert.equal(daveMails.length, 4, 'sign-up and three resends');
-    assert.equal((await dave.get(`/email/confirm/${tokenIn(daveMails.at(-1))}`)).headers.location, '/email/confirmed?result=confirmed');
+    assert.equal((await confirmByLink(dave, tokenIn(daveMails.at(-1)))).headers.location, '/email/confirmed?result=confirmed');
   });
 
   test(`[${backend}] an email change on /settings mails the new address a link and the old one a notice without one; only the link changes the stored address`, async (t) => {
     const ctx = await confirmTest(t, backend);
     const eve = newBrowser(ctx.app);
     await signUp(ctx, eve);
-    await eve.get(`/email/confirm/${tokenIn((await ctx.mailsTo(eve.email))[0])}`);
+    await confirmByLink(eve, tokenIn((await ctx.mailsTo(eve.email))[0]));
     await signIn(eve);
     const newEmail = `new-${eve.email}`;
     const saved = await eve.post('/settings', { image: '', username: eve.username, bio: '', email: newEmail, currentPassword: eve.password });
@@ -246,14 +263,14 @@ for (const backend of BACKENDS) {
     assert.doesNotMatch(String(notice?.parsed.html), /<a\b/, 'the notice has no link at all');
     assert.doesNotMatch(String(notice?.parsed.text), new RegExp(newEmail), 'the new address is masked');
     const changeToken = tokenIn(toNew);
-    const done = await eve.get(`/email/confirm/${changeToken}`);
+    const done = await confirmByLink(eve, changeToken);
     assert.equal(done.headers.location, '/email/confirmed?result=changed');
     assert.equal((await userRow(ctx, eve.username))?.email, newEmail);
     const completed = (await ctx.mailsTo(eve.email)).at(-1);
     assert.equal(completed?.parsed.subject, 'Your Conduit email address was changed');
     const audit = await ctx.runtime.db.kysely.selectFrom('audit_log').select(['details']).where('event', '=', 'email.change').execute();
     assert.deepEqual(audit.map((a) => JSON.parse(a.details).stage).sort(), ['completed', 'requested']);
-    assert.equal((await eve.get(`/email/confirm/${changeToken}`)).headers.location, '/email/confirmed?result=invalid', 'once only');
+    assert.equal(await deadLink(eve, changeToken), '/email/confirmed?result=invalid', 'once only');
     assert.equal((await signIn(eve, newEmail)).statusCode, 303, 'the new address signs in');
   });
 
@@ -266,8 +283,7 @@ for (const backend of BACKENDS) {
     const token = tokenIn((await ctx.mailsTo(`moved-${user.email}`))[0]);
     const pw = await api(ctx.app, 'PUT', '/api/user', { user, body: { user: { password: `${STRONG_PASSWORD}-and-more`, currentPassword: STRONG_PASSWORD } } });
     assert.equal(pw.statusCode, 200);
-    const res = await ctx.app.inject({ method: 'GET', url: `/email/confirm/${token}` });
-    assert.equal(res.headers.location, '/email/confirmed?result=invalid');
+    assert.equal(await deadLink(newBrowser(ctx.app), token), '/email/confirmed?result=invalid');
     assert.equal((await userRow(ctx, user.username))?.email, user.email);
   });
 
@@ -319,7 +335,7 @@ for (const backend of BACKENDS) {
     const slug = (await api(ctx.app, 'POST', '/api/articles', { user: author, body: { article: { title: 'Theirs', description: 'd', body: 'b' } } })).json<{ article: { slug: string } }>().article.slug;
     const comment = await ctx.app.inject({ method: 'POST', url: `/api/articles/${slug}/comments`, headers, payload: { comment: { body: 'hi' } } });
     assert.equal(comment.statusCode, 403);
-    await ctx.app.inject({ method: 'GET', url: `/email/confirm/${tokenIn((await ctx.mailsTo('strict1@example.com'))[0])}` });
+    await confirmByLink(newBrowser(ctx.app), tokenIn((await ctx.mailsTo('strict1@example.com'))[0]));
     assert.equal((await post()).statusCode, 201);
   });
 }

@@ -39,8 +39,8 @@ async function submit(session: BrowserSession, page: Page, button: string, expec
 
 /**
  * Signs up, reads the confirmation mail the app wrote to its outbox (the .eml SMTP would carry),
- * follows its link in this browser, and signs in: registration itself signs nobody in.
- * `shots` names screenshots of the "check your email" and "confirmed" pages.
+ * follows its link in this browser and presses Confirm there, and signs in: registration itself signs nobody in.
+ * `shots` names screenshots of the "check your email", "confirm" and "confirmed" pages.
  */
 async function register(target: ListeningApp, session: BrowserSession, page: Page, who: Member, shots?: string): Promise<void> {
   await session.visit(page, '/register');
@@ -53,8 +53,10 @@ async function register(target: ListeningApp, session: BrowserSession, page: Pag
   if (shots) await session.screenshot(page, `${shots}-check-email`);
   const token = await confirmationTokenFor(target.app, who.email);
   await session.visit(page, `/email/confirm/${token}`);
-  assert.equal(new URL(page.url()).pathname, '/email/confirmed', 'the token left the address bar');
+  assert.equal(new URL(page.url()).pathname, '/email/confirm', 'the token left the address bar');
   assert.ok(!page.url().includes(token));
+  if (shots) await session.screenshot(page, `${shots}-confirm`);
+  await submit(session, page, 'form[action="/email/confirm"] button[type=submit]', (p) => p === '/email/confirmed');
   assert.equal(await page.locator('h1').textContent(), 'Email confirmed');
   if (shots) await session.screenshot(page, `${shots}-confirmed`);
   await login(session, page, who);

@@ -21,6 +21,7 @@ for (const backend of BACKENDS) {
     assert.equal((await migrator.migrateTo('011-email-confirmed')).error, undefined);
     const veteran = await db.kysely.selectFrom('users').select('email_confirmed_at').where('username', '=', 'veteran').executeTakeFirstOrThrow();
     assert.equal(veteran.email_confirmed_at, created);
+    assert.equal((await migrator.migrateToLatest()).error, undefined);
     const newcomer = await registerUser(db.kysely, { username: 'newcomer', email: 'newcomer@example.com', password: 'violet-kettle-Tr0mbone-47' });
     const row = await db.kysely.selectFrom('users').select('email_confirmed_at').where('id', '=', newcomer.id).executeTakeFirstOrThrow();
     assert.equal(row.email_confirmed_at, null);

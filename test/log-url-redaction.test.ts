@@ -36,6 +36,7 @@ test('the token in an account-mail link path is redacted, query and all', () => 
   assert.equal(redactUrl(`/password/reset/${token}?utm_source=mail`), '/password/reset/[REDACTED]?utm_source=mail');
   assert.equal(redactUrl(`/email/confirm/${token}`), '/email/confirm/[REDACTED]');
   assert.equal(redactUrl('/password/reset'), '/password/reset', 'the token-free page is logged as it is');
+  assert.equal(redactUrl('/email/confirm'), '/email/confirm', 'the token-free confirm page too');
 });
 
 test('an over-long URL is logged as its bounded start, and a secret cut by the bound stays redacted', () => {

@@ -37,8 +37,10 @@ export interface AccountTokens {
   peek(purpose: AccountTokenPurpose, token: string): Promise<AccountTokenGrant | null>;
   /** Spends a live token, once: concurrent uses get one grant between them. Voids the user's other tokens of the purpose. */
   consume(purpose: AccountTokenPurpose, token: string): Promise<AccountTokenGrant | null>;
-  /** Voids every unused token of the user (of one purpose, or all). */
-  voidAll(userId: number, purpose?: AccountTokenPurpose): Promise<void>;
+  /** The user's newest live token of the purpose (its address and expiry), or null: what /settings shows as pending. */
+  pending(userId: number, purpose: AccountTokenPurpose): Promise<{ readonly email: string; readonly expiresAt: string } | null>;
+  /** Voids every unused token of the user (of one purpose, or all); says how many were live or not yet swept. */
+  voidAll(userId: number, purpose?: AccountTokenPurpose): Promise<number>;
 }
 
 declare module 'fastify' {
@@ -95,10 +97,26 @@ export function registerAccountTokens(app: FastifyInstance, runtime: Runtime, op
       await tokens.voidAll(row.user_id, purpose);
       return { userId: row.user_id, email: row.email };
     },
+    async pending(userId, purpose) {
+      const row = await db
+        .selectFrom('account_tokens')
+        .innerJoin('users', 'users.id', 'account_tokens.user_id')
+        .select(['account_tokens.email', 'account_tokens.expires_at'])
+        .where('account_tokens.user_id', '=', userId)
+        .where('account_tokens.purpose', '=', purpose)
+        .where('account_tokens.used_at', 'is', null)
+        .where('account_tokens.expires_at', '>', iso(now()))
+        .whereRef('account_tokens.auth_version', '=', 'users.auth_version')
+        .orderBy('account_tokens.id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row ? { email: row.email, expiresAt: row.expires_at } : null;
+    },
     async voidAll(userId, purpose) {
       let query = db.updateTable('account_tokens').set({ used_at: iso(now()) }).where('user_id', '=', userId).where('used_at', 'is', null);
       if (purpose) query = query.where('purpose', '=', purpose);
-      await query.execute();
+      const done = await query.executeTakeFirst();
+      return Number(done.numUpdatedRows);
     },
   };
   app.decorate('accountTokens', tokens);

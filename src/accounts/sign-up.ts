@@ -65,7 +65,7 @@ async function createAccount(db: ConduitDb, now: string, { username, email, pass
   try {
     const user = await db
       .insertInto('users')
-      .values({ username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, auth_version: NEW_ACCOUNT_AUTH_VERSION, created_at: now, updated_at: now, email_confirmed_at: null })
+      .values({ username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, auth_version: NEW_ACCOUNT_AUTH_VERSION, created_at: now, updated_at: now, email_confirmed_at: null, signed_up_via: 'page' })
       .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
     return { kind: 'created', user };

@@ -46,7 +46,7 @@ function refuse(errors: FieldErrors): never {
   throw new AppError('VALIDATION', errors);
 }
 
-/** Creates a member account; refuses weak passwords, bad names and taken username/email. */
+/** Creates a member account, as the RealWorld API registers it (signed_up_via 'api'); refuses weak passwords, bad names and taken username/email. */
 export async function registerUser(db: ConduitDb, input: Registration): Promise<UserRecord> {
   const email = normalizeEmail(input.email);
   const problems = accountProblems({ username: input.username, email, password: input.password });
@@ -58,7 +58,7 @@ export async function registerUser(db: ConduitDb, input: Registration): Promise<
   try {
     return await db
       .insertInto('users')
-      .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, auth_version: NEW_ACCOUNT_AUTH_VERSION, created_at: now, updated_at: now })
+      .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, auth_version: NEW_ACCOUNT_AUTH_VERSION, created_at: now, updated_at: now, signed_up_via: 'api' })
       .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
   } catch (err) {

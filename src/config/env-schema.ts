@@ -24,8 +24,9 @@ export const EnvSchema = Type.Object({
   // 'false' lets smtp:// send without STARTTLS (a relay on the same host); never with a password in production.
   SMTP_REQUIRE_TLS: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], { default: '' }),
   MAIL_FROM: Type.String({ maxLength: 512, default: '' }),
-  // Which face refuses articles and comments from an account whose address is not confirmed:
-  // 'html' (the pages; the RealWorld API keeps its spec) or 'all' (both: breaks RealWorld clients).
+  // Which unconfirmed accounts may not write articles and comments (on either face): 'html' those
+  // made on the pages (one made through the RealWorld API writes at once, as its spec has it) or
+  // 'all' every one (breaks RealWorld clients).
   ACCOUNT_CONFIRMATION: Type.Union([Type.Literal('html'), Type.Literal('all')], { default: 'html' }),
   // Roles whose members must have a second factor: comma-separated, of member, moderator, admin
   // (e.g. "admin,moderator"). Such a user without one is sent to /settings/security to set it up.

@@ -14,6 +14,7 @@ import { accountTokens } from './migrations/010-account-tokens.js';
 import { emailConfirmed } from './migrations/011-email-confirmed.js';
 import { sessionAuthenticatedAt } from './migrations/012-session-authenticated-at.js';
 import { twoFactor } from './migrations/013-two-factor.js';
+import { signedUpVia } from './migrations/015-signed-up-via.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -31,6 +32,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '011-email-confirmed': emailConfirmed,
     '012-session-authenticated-at': sessionAuthenticatedAt,
     '013-two-factor': twoFactor(db.dialect),
+    '015-signed-up-via': signedUpVia,
   };
 }
 

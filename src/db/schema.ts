@@ -23,7 +23,12 @@ export interface UsersTable {
   updated_at: string;
   /** When the address was confirmed through a mailed link; NULL: not yet (migration 011). Unset on insert means unconfirmed. */
   email_confirmed_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The face the account registered through; NULL: create-admin, the seed, or older (migration 015). Decides the confirmation gate. */
+  signed_up_via: ColumnType<SignUpFace | null, SignUpFace | null | undefined, never>;
 }
+
+/** Where an account was registered: the HTML pages or the RealWorld API. */
+export type SignUpFace = 'page' | 'api';
 
 /** Server-side HTML sessions (database store). Only the SHA-256 of the id is kept. */
 export interface SessionsTable {

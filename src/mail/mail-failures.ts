@@ -36,10 +36,11 @@ export async function recordMailFailure(db: Db, failure: MailFailure, options: {
   if (oldestKept) await db.kysely.deleteFrom('mail_failures').where('id', '<', oldestKept.id).execute();
 }
 
-/** The newest failures first, for the admin. */
-export async function listMailFailures(db: Db, options: { readonly limit?: number } = {}): Promise<StoredMailFailure[]> {
+/** The newest failures first, for the admin; `offset` skips that many (a page further back), within the kept rows. */
+export async function listMailFailures(db: Db, options: { readonly limit?: number; readonly offset?: number } = {}): Promise<StoredMailFailure[]> {
   const limit = Math.min(Math.max(1, options.limit ?? 50), KEPT_MAIL_FAILURES);
-  const rows = await db.kysely.selectFrom('mail_failures').selectAll().orderBy('id', 'desc').limit(limit).execute();
+  const offset = Math.min(Math.max(0, Math.trunc(options.offset ?? 0) || 0), KEPT_MAIL_FAILURES);
+  const rows = await db.kysely.selectFrom('mail_failures').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
   return rows.map((r) => ({
     id: r.id,
     failedAt: r.failed_at,
@@ -50,4 +51,10 @@ export async function listMailFailures(db: Db, options: { readonly limit?: numbe
     reason: r.reason,
     error: r.error,
   }));
+}
+
+/** How many failures are kept (at most KEPT_MAIL_FAILURES, so counting them is cheap). */
+export async function countMailFailures(db: Db): Promise<number> {
+  const row = await db.kysely.selectFrom('mail_failures').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }

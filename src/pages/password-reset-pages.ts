@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { passwordChangedMail } from '../accounts/account-mail.js';
 import { EMAIL_MAX, normalizeEmail } from '../accounts/account-rules.js';
-import { resetCookie } from '../accounts/reset-cookie.js';
+import { RESET_COOKIE, tokenCookie } from '../accounts/token-cookie.js';
 import { resetPassword } from '../conduit/users.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -45,7 +45,7 @@ interface ResetBody { password: string }
 const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
 export async function passwordResetPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const cookie = resetCookie(runtime.config);
+  const cookie = tokenCookie(runtime.config, RESET_COOKIE);
   const devices = deviceCookies(runtime.config, runtime.db.kysely);
   const publicPage = { config: { access: 'public' } } as const;
 

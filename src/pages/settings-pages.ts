@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BIO_MAX, IMAGE_MAX, isImageUrl, profileFieldSchemas } from '../accounts/profile-fields.js';
-import { isConfirmed } from '../accounts/account-mail.js';
+import { cancelEmailChange, isConfirmed, mayWrite } from '../accounts/account-mail.js';
 import { changeOwnAccount } from '../auth/account-changes.js';
 import { AppError } from '../http/app-error.js';
 import type { Runtime } from '../runtime.js';
@@ -27,6 +27,7 @@ const emptyBody = form({}, []);
 const NOTICES = {
   profile: 'Your profile was saved.',
   'email-pending': 'Your profile was saved. We sent a link to your new email address: your address changes when you follow it (within 24 hours). Until then it stays as it was.',
+  'email-cancelled': 'The email change was cancelled: its link no longer works, and your address stays as it is.',
   resent: 'We sent a new confirmation link to your email address.',
   password: 'Your password was changed; every other session and API token was signed out.',
   session: 'The session was revoked.',
@@ -58,7 +59,13 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
 
   async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileFields; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
     const user = request.member;
-    const [sessions, tokens, confirmed] = await Promise.all([app.sessions.list(request, user.id), app.apiTokens.list(user.id), isConfirmed(db, user.id)]);
+    const [sessions, tokens, confirmed, writable, pendingEmail] = await Promise.all([
+      app.sessions.list(request, user.id),
+      app.apiTokens.list(user.id),
+      isConfirmed(db, user.id),
+      mayWrite(db, runtime.config, user.id),
+      app.accountTokens.pending(user.id, 'email-change'),
+    ]);
     return reply
       .header('cache-control', 'no-store')
       .code(extra.status ?? 200)
@@ -66,6 +73,10 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
         title: 'Settings',
         notice: extra.notice ?? null,
         confirmed,
+        writable,
+        // The address on file (the form below may show what was just typed instead).
+        currentEmail: user.email,
+        pendingEmail,
         profile: extra.profile ?? { image: user.image ?? '', username: user.username, bio: user.bio, email: user.email },
         profileErrors: extra.profileErrors ?? {},
         passwordErrors: extra.passwordErrors ?? {},
@@ -103,6 +114,12 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
     }
     return reply.redirect('/settings?done=profile', 303);
   }
+
+  // Calls off a pending email change (its link dies); a stale button with nothing pending is no error.
+  app.post('/settings/email/cancel', { ...guarded, schema: { body: emptyBody } }, async (request, reply) => {
+    await cancelEmailChange(app, request, request.member);
+    return reply.redirect('/settings?done=email-cancelled', 303);
+  });
 
   app.post<{ Body: PasswordBody }>('/settings/password', { ...guarded, schema: { body: passwordBody } }, (request, reply) =>
     // It verifies one password and hashes another: it waits its turn (src/security/password-admission.ts).

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { registerUser } from '../../src/conduit/users.js';
 import type { Runtime } from '../../src/runtime.js';
-import { confirmationTokenFor } from './account-mail.js';
+import { confirmationTokenFor, confirmByLink } from './account-mail.js';
 
 // A tiny browser for the HTML pages: it keeps cookies, submits a form with the CSRF token
 // inside that very form (as a real browser does: a form that lost its own `_csrf` field fails
@@ -129,7 +129,8 @@ export function newBrowser(app: FastifyInstance, identity: { username?: string }
 
 /**
  * A new member, registered through the pages, confirmed by following the link mailed to them
- * (read from the app's outbox: the real mail, the real link) and signed in through POST /login,
+ * (read from the app's outbox: the real mail, the real link) and pressing "Confirm" on the page it
+ * opens, and signed in through POST /login,
  * as a person does: registration itself signs nobody in (src/pages/auth-pages.ts).
  * `confirm: false` leaves the address unconfirmed (the account may sign in and read, not write).
  */
@@ -141,7 +142,7 @@ export async function registeredBrowser(app: FastifyInstance, identity: { userna
   // The account is made after the answer (src/accounts/sign-up.ts).
   await app.signUps.settled();
   if (identity.confirm !== false) {
-    const confirmed = await browser.get(`/email/confirm/${await confirmationTokenFor(app, browser.email)}`);
+    const confirmed = await confirmByLink(browser, await confirmationTokenFor(app, browser.email));
     assert.equal(confirmed.headers.location, '/email/confirmed?result=confirmed', `${browser.username} confirmed the address`);
   }
   const login = await browser.post('/login', { email: browser.email, password: browser.password }, { from: '/login' });

@@ -5,7 +5,7 @@ import { queryInteger } from '../../http/query-integer.js';
 import type { Runtime } from '../../runtime.js';
 import { renderArticlePage } from './article-view.js';
 import { refusedAsTooFast } from './too-fast.js';
-import { isConfirmed } from '../../accounts/account-mail.js';
+import { mayWrite } from '../../accounts/account-mail.js';
 import { buttonBody, csrfField } from './schemas.js';
 import { slugParams, type SlugParams } from '../../conduit/route-params.js';
 
@@ -38,7 +38,7 @@ export async function commentPages(app: FastifyInstance, runtime: Runtime): Prom
       const { slug } = request.params;
       const body = request.body.body.trim();
       if (body === '') return renderArticlePage(db, request, reply.code(422), slug, { errors: ["Comment can't be blank."], body: request.body.body });
-      if (!(await isConfirmed(db, request.member.id))) {
+      if (!(await mayWrite(db, runtime.config, request.member.id))) {
         return renderArticlePage(db, request, reply.code(403), slug, { errors: ['Confirm your email address before you comment: follow the link we mailed you, or send a new one from Settings.'], body: request.body.body });
       }
       const limited = await refusedAsTooFast(() => app.writeLimit(request, 'comment'));

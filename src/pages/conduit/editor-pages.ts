@@ -8,7 +8,7 @@ import type { Runtime } from '../../runtime.js';
 import { csrfField } from './schemas.js';
 import { slugParams, type SlugParams } from '../../conduit/route-params.js';
 import { refusedAsTooFast } from './too-fast.js';
-import { isConfirmed, UNCONFIRMED_MESSAGE } from '../../accounts/account-mail.js';
+import { mayWrite, UNCONFIRMED_MESSAGE } from '../../accounts/account-mail.js';
 
 // Writing and editing articles. A form with a mistake comes back with the messages and with
 // what was typed (escaped by the template), never as a bare error page. Only the author may
@@ -97,8 +97,8 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
    * the renderer refuses.
    */
   async function write(request: FastifyRequest, reply: FastifyReply, slug: string | null, values: Values, work: () => Promise<{ slug: string }>): Promise<FastifyReply> {
-    // An account whose address is not confirmed keeps its draft and hears why (src/accounts/account-mail.ts).
-    if (!(await isConfirmed(db, request.member.id))) return showEditor(reply.code(403), slug, values, { email: [UNCONFIRMED_MESSAGE] }, true);
+    // An account that may not write yet keeps its draft and hears why (src/accounts/account-mail.ts).
+    if (!(await mayWrite(db, runtime.config, request.member.id))) return showEditor(reply.code(403), slug, values, { email: [UNCONFIRMED_MESSAGE] }, true);
     const limited = await refusedAsTooFast(() => app.writeLimit(request, 'article'));
     if (limited !== null) {
       reply.code(429).headers(limited.headers ?? {});
@@ -122,7 +122,7 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
   }
 
   app.get('/editor', { config: { access: 'member' } }, async function newArticleForm(request, reply) {
-    return showEditor(reply, null, empty, {}, !(await isConfirmed(db, request.member.id)));
+    return showEditor(reply, null, empty, {}, !(await mayWrite(db, runtime.config, request.member.id)));
   });
 
   app.post('/editor', { config: { access: 'member' }, schema: { body: editorBody }, attachValidation: true }, async function publish(request, reply) {
