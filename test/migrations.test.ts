@@ -12,7 +12,7 @@ import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
 // Migrations up from an empty database on both backends, idempotent, and reversible; and
 // `npx bastion migrate` doing the same from the command line.
 
-const TABLES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens'];
+const TABLES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens', 'passkeys', 'passkey_challenges'];
 const run = promisify(execFile);
 
 async function tableNames(db: Db): Promise<string[]> {

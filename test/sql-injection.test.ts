@@ -44,7 +44,7 @@ const PAYLOADS = [
 // What a database error leaking into an answer looks like, on either engine (case matters: the
 // payloads themselves say `sqlite_version`, and some answers echo what was sent).
 const SQL_ERROR = /SQLITE_|SqliteError|syntax error|unrecognized token|unterminated quoted|at or near|no such (table|column)|does not exist|invalid input syntax|DatabaseError|\bpg-protocol\b|kysely/;
-const TABLES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens'] as const;
+const TABLES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens', 'passkeys', 'passkey_challenges'] as const;
 
 let address = 0;
 /** Each request from its own client, so the per-IP limits (login, registration, 300/min) never answer instead of the code under test. */

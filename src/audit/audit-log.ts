@@ -10,6 +10,8 @@ export const AUDIT_EVENTS = [
   'authz.deny', 'ratelimit.hit', 'register', 'admin.created', 'content.moderate',
   // Account mail (src/pages/password-reset-pages.ts): never the token, only whose and by whom.
   'password.reset.request', 'password.reset.complete',
+  // Passkeys (src/pages/passkey-pages.ts): which passkey by name and id, never key material.
+  'passkey.add', 'passkey.rename', 'passkey.remove', 'passkey.failure',
   // Written by migration 007 when it renamed a later case twin of an older account's name.
   'username.rename',
 ] as const;

@@ -12,6 +12,7 @@ import { renderedWith } from './migrations/008-rendered-with.js';
 import { mailFailures } from './migrations/009-mail-failures.js';
 import { accountTokens } from './migrations/010-account-tokens.js';
 import { emailConfirmed } from './migrations/011-email-confirmed.js';
+import { passkeys } from './migrations/014-passkeys.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -27,6 +28,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '009-mail-failures': mailFailures(db.dialect),
     '010-account-tokens': accountTokens(db.dialect),
     '011-email-confirmed': emailConfirmed,
+    '014-passkeys': passkeys(db.dialect),
   };
 }
 

@@ -153,6 +153,36 @@ export interface AccountTokensTable {
   used_at: string | null;
 }
 
+/** A user's passkey (migration 014, src/accounts/passkeys/). Ids and keys are base64url text. */
+export interface PasskeysTable {
+  id: Generated<number>;
+  user_id: number;
+  /** The credential's id as the browser sends it (base64url); unique over all users. */
+  credential_id: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter; bigint, so PostgreSQL answers it as text. */
+  sign_count: ColumnType<number | string, number, number>;
+  /** JSON list of the transports the browser reported (usb, internal, hybrid …). */
+  transports: string;
+  /** The owner's label for it, e.g. "Laptop". */
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A WebAuthn challenge waiting for its answer (migration 014): single-use, short-lived. */
+export interface PasskeyChallengesTable {
+  /** SHA-256 (hex) of purpose and binding (a session's id hash, or an anonymous cookie). */
+  key_hash: string;
+  purpose: string;
+  /** The account the ceremony is for; null for a password-less sign-in (nobody named yet). */
+  user_id: number | null;
+  /** base64url, as sent in the options. */
+  challenge: string;
+  expires_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -167,6 +197,8 @@ export interface Database {
   audit_log: AuditLogTable;
   mail_failures: MailFailuresTable;
   account_tokens: AccountTokensTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -8,6 +8,8 @@ import { settingsPages } from './settings-pages.js';
 import { emailPages } from './email-pages.js';
 import { passwordResetPages } from './password-reset-pages.js';
 import { adminPages } from './admin/admin-pages.js';
+import { passkeyPages } from './passkey-pages.js';
+import { securitySettingsPages } from './security-settings-pages.js';
 
 export interface PageRoutesOptions {
   readonly runtime: Runtime;
@@ -29,5 +31,7 @@ export async function pageRoutes(app: FastifyInstance, { runtime, sessions, extr
   await app.register(emailPages, runtime);
   await app.register(passwordResetPages, runtime);
   await app.register(adminPages, runtime);
+  await app.register(securitySettingsPages, runtime);
+  await app.register(passkeyPages, runtime);
   if (extra) await app.register(extra);
 }
