@@ -31,6 +31,9 @@ export const MAX_PASSKEYS_PER_USER = 20;
 const RP_NAME = 'Conduit';
 /** How long the browser's own prompt stays open; the challenge itself lives five minutes. */
 const CEREMONY_TIMEOUT_MS = 120_000;
+// Ed25519, ES256, RS256: what authenticators make. Named, so the library does not probe Node for
+// ML-DSA (an experimental Web Crypto algorithm in Node 24, which warns on every probe).
+const ALGORITHMS = [-8, -7, -257];
 
 /** Why a ceremony's answer was refused: for the audit log, never shown in detail to the client. */
 export type PasskeyRefusal =
@@ -153,6 +156,7 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
         userID: userHandle(user.id),
         timeout: CEREMONY_TIMEOUT_MS,
         attestationType: 'none',
+        supportedAlgorithmIDs: ALGORITHMS,
         // The browser refuses to make a second passkey on an authenticator that has one already.
         excludeCredentials: existing.map(descriptor),
         authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
@@ -167,7 +171,7 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
       if ((await store.list(user.id)).length >= MAX_PASSKEYS_PER_USER) return { ok: false, reason: 'too-many' };
       let credential;
       try {
-        const verified = await verifyRegistrationResponse({ response, expectedChallenge: pending.challenge, expectedOrigin, expectedRPID: rpID, requireUserVerification: true });
+        const verified = await verifyRegistrationResponse({ response, expectedChallenge: pending.challenge, expectedOrigin, expectedRPID: rpID, requireUserVerification: true, supportedAlgorithmIDs: ALGORITHMS });
         if (!verified.verified) return { ok: false, reason: 'invalid' };
         credential = verified.registrationInfo.credential;
       } catch {
