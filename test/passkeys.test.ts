@@ -211,6 +211,16 @@ for (const backend of BACKENDS) {
     await attempt({}, 'locked');
   });
 
+  test(`[${backend}] two sign-ins racing with one assertion and one challenge: exactly one signs in`, async (t) => {
+    const h = await passkeyTest(t, backend);
+    const member = await memberBrowser(h.app, h.runtime);
+    const authenticator = await addPasskey(member);
+    const visitor = newBrowser(h.app);
+    const assertion = authenticator.assert(await signInOptions(visitor));
+    const answers = await Promise.all([signInWith(visitor, assertion), signInWith(visitor, assertion), signInWith(visitor, assertion)]);
+    assert.deepEqual(answers.map((r) => r.statusCode).sort(), [200, 401, 401]);
+  });
+
   test(`[${backend}] failed passkey sign-ins count against the per-IP login limit: the sixth in a minute is 429, even with a good passkey, and a success gives its count back`, async (t) => {
     const h = await passkeyTest(t, backend);
     const member = await memberBrowser(h.app, h.runtime);
