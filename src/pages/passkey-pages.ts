@@ -80,9 +80,8 @@ export async function passkeyPages(app: FastifyInstance, runtime: Runtime): Prom
       await app.audit(request, 'passkey.failure', { details: { ceremony: 'register', reason: result.reason } });
       return noStore(reply).code(422).send({ message: REGISTER_FAILED[result.reason] ?? 'The passkey could not be verified.' });
     }
-    const name = (await app.passkeys.list(user.id)).find((p) => p.id === result.passkeyId)?.name ?? '';
-    await app.audit(request, 'passkey.add', { details: { passkeyId: result.passkeyId, name } });
-    app.mailer.send({ to: user.email, template: 'passkey-changed', data: passkeyMail(user.username, name, 'added') });
+    await app.audit(request, 'passkey.add', { details: { passkeyId: result.passkeyId, name: result.name } });
+    app.mailer.send({ to: user.email, template: 'passkey-changed', data: passkeyMail(user.username, result.name, 'added') });
     return noStore(reply).send({ next: '/settings/security?done=passkey-added' });
   });
 

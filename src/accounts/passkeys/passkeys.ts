@@ -49,7 +49,7 @@ export type AssertionResult =
   | { readonly ok: true; readonly userId: number; readonly passkeyId: number; readonly name: string }
   | { readonly ok: false; readonly reason: PasskeyRefusal; readonly userId: number | null };
 
-export type RegistrationResult = { readonly ok: true; readonly passkeyId: number } | { readonly ok: false; readonly reason: PasskeyRefusal };
+export type RegistrationResult = { readonly ok: true; readonly passkeyId: number; readonly name: string } | { readonly ok: false; readonly reason: PasskeyRefusal };
 
 export interface PasskeyUser {
   readonly id: number;
@@ -177,6 +177,7 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
       } catch {
         return { ok: false, reason: 'invalid' };
       }
+      const stored = passkeyName(name);
       try {
         const passkeyId = await store.add(
           user.id,
@@ -185,11 +186,11 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
             publicKey: Buffer.from(credential.publicKey).toString('base64url'),
             signCount: credential.counter,
             transports: (credential.transports ?? []).slice(0, 8),
-            name: passkeyName(name),
+            name: stored,
           },
           at(),
         );
-        return { ok: true, passkeyId };
+        return { ok: true, passkeyId, name: stored };
       } catch (err) {
         if (isUniqueViolation(err)) return { ok: false, reason: 'duplicate' };
         throw err;
