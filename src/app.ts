@@ -28,6 +28,7 @@ import { registerApiTokens } from './auth/api-tokens.js';
 import { apiRoutes, type ApiRoutesOptions } from './api/api-routes.js';
 import { pageRoutes, type PageRoutesOptions } from './pages/page-routes.js';
 import { registerPasswordResets } from './accounts/password-resets.js';
+import { registerPasskeys } from './accounts/passkeys/passkeys.js';
 import { registerSignUps } from './accounts/sign-up.js';
 import { registerMailer, type MailerOverrides } from './mail/mail-plugin.js';
 import { registerTwoFactor } from './two-factor/two-factor.js';
@@ -99,6 +100,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   await registerApiTokens(app, runtime);
   registerAccountTokens(app, runtime, clock);
   registerPasswordResets(app, runtime);
+  registerPasskeys(app, runtime, options.now ? { now: options.now } : {});
   registerSignUps(app, runtime);
   registerTwoFactor(app, runtime, options.now ? { now: options.now } : {});
 

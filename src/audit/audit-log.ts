@@ -15,6 +15,8 @@ export const AUDIT_EVENTS = [
   // The second factor (src/two-factor): turned on or off by its owner, reset by an admin, a new
   // set of recovery codes, one spent.
   'two-factor.enable', 'two-factor.disable', 'two-factor.reset', 'recovery-codes.regenerate', 'recovery-code.use',
+  // Passkeys (src/pages/passkey-pages.ts): which passkey by name and id, never key material.
+  'passkey.add', 'passkey.rename', 'passkey.remove', 'passkey.failure',
   // Written by migration 007 when it renamed a later case twin of an older account's name.
   'username.rename',
 ] as const;

@@ -15,6 +15,7 @@ import { emailConfirmed } from './migrations/011-email-confirmed.js';
 import { sessionAuthenticatedAt } from './migrations/012-session-authenticated-at.js';
 import { twoFactor } from './migrations/013-two-factor.js';
 import { signedUpVia } from './migrations/015-signed-up-via.js';
+import { passkeys } from './migrations/014-passkeys.js';
 
 // Migrations are listed here in order; a name, once released, is never changed or reused.
 export function migrationsFor(db: Db): Record<string, Migration> {
@@ -33,6 +34,7 @@ export function migrationsFor(db: Db): Record<string, Migration> {
     '012-session-authenticated-at': sessionAuthenticatedAt,
     '013-two-factor': twoFactor(db.dialect),
     '015-signed-up-via': signedUpVia,
+    '014-passkeys': passkeys(db.dialect),
   };
 }
 

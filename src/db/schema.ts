@@ -193,6 +193,36 @@ export interface LoginChallengesTable {
   expires_at: string;
 }
 
+/** A user's passkey (migration 014, src/accounts/passkeys/). Ids and keys are base64url text. */
+export interface PasskeysTable {
+  id: Generated<number>;
+  user_id: number;
+  /** The credential's id as the browser sends it (base64url); unique over all users. */
+  credential_id: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter; bigint, so PostgreSQL answers it as text. */
+  sign_count: ColumnType<number | string, number, number>;
+  /** JSON list of the transports the browser reported (usb, internal, hybrid …). */
+  transports: string;
+  /** The owner's label for it, e.g. "Laptop". */
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A WebAuthn challenge waiting for its answer (migration 014): single-use, short-lived. */
+export interface PasskeyChallengesTable {
+  /** SHA-256 (hex) of purpose and binding (a session's id hash, or an anonymous cookie). */
+  key_hash: string;
+  purpose: string;
+  /** The account the ceremony is for; null for a password-less sign-in (nobody named yet). */
+  user_id: number | null;
+  /** base64url, as sent in the options. */
+  challenge: string;
+  expires_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -210,13 +240,15 @@ export interface Database {
   totp_credentials: TotpCredentialsTable;
   recovery_codes: RecoveryCodesTable;
   login_challenges: LoginChallengesTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
 }
 
 /**
  * Every table, at run time: what tests walk (migrations bring exactly these, an attack leaves each
  * intact), so a new table is named once here, beside its type, and nowhere else.
  */
-export const TABLE_NAMES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'article_total', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens', 'totp_credentials', 'recovery_codes', 'login_challenges'] as const satisfies readonly (keyof Database)[];
+export const TABLE_NAMES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'article_total', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens', 'totp_credentials', 'recovery_codes', 'login_challenges', 'passkeys', 'passkey_challenges'] as const satisfies readonly (keyof Database)[];
 // Fails to compile while a table of Database is missing from the list above.
 const everyTableListed: [Exclude<keyof Database, (typeof TABLE_NAMES)[number]>] extends [never] ? true : never = true;
 void everyTableListed;

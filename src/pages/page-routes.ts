@@ -12,6 +12,7 @@ import { adminPages } from './admin/admin-pages.js';
 import { twoFactorPages } from './two-factor-pages.js';
 import { securityPages } from './security-pages.js';
 import { registerSecondFactorRequirement } from '../two-factor/require-second-factor.js';
+import { passkeyPages } from './passkey-pages.js';
 
 export interface PageRoutesOptions {
   readonly runtime: Runtime;
@@ -37,5 +38,6 @@ export async function pageRoutes(app: FastifyInstance, { runtime, sessions, extr
   await app.register(adminPages, runtime);
   await app.register(twoFactorPages, runtime);
   await app.register(securityPages, runtime);
+  await app.register(passkeyPages, runtime);
   if (extra) await app.register(extra);
 }

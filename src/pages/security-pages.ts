@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { otpauthUri, qrCodeDataUrl } from '../two-factor/totp.js';
+import { PASSKEY_NOTICES } from './passkey-pages.js';
 import { twoFactorChangedMail, type TwoFactorChange } from '../two-factor/two-factor-mail.js';
 
 // /settings/security: the signed-in user's second factor (SPEC §2). The page is drawn in
-// sections (src/views/security/*.eta), one per method, so another method (passkeys) adds its own.
+// sections (src/views/security/*.eta, and the passkeys' src/views/partials/passkeys.eta), one per method.
 //  - An authenticator app is set up in two steps: a fresh secret is made and shown (a QR code
 //    drawn on the server as an SVG <img>, and the secret as text); the app's first code turns it
 //    on. Only then is the account asked for a code at sign-in.
@@ -21,12 +22,17 @@ const codeBody = form({ code: { type: 'string', maxLength: 64 } }, ['code']);
 const emptyBody = form({}, []);
 
 const NOTICES = {
+  ...PASSKEY_NOTICES,
   disabled: 'Two-factor sign-in is off; every other session was signed out.',
   'recovery-code': 'You signed in with a recovery code. It cannot be used again.',
   required: 'Your role requires two-factor sign-in: set up an authenticator app to go on.',
 } as const;
 type Notice = keyof typeof NOTICES;
 const securityQuery = { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(NOTICES) } } } as const;
+
+/** "29 Nov 2026, 10:15 UTC": the server has no idea of the reader's zone, so it says which. */
+const readableTime = (iso: string): string =>
+  `${new Date(iso).toLocaleString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })} UTC`;
 
 const WRONG_CODE = 'That code is not right: check the time on your phone and enter the code the app shows now.';
 
@@ -48,9 +54,9 @@ export async function securityPages(app: FastifyInstance, _runtime: Runtime): Pr
 
   app.get<{ Querystring: { done?: Notice } }>('/settings/security', { config: member, schema: { querystring: securityQuery } }, async (request, reply) => {
     const userId = request.member.id;
-    const [totpEnabled, recoveryLeft] = await Promise.all([twoFactor.totp.enabled(userId), twoFactor.recovery.remaining(userId)]);
+    const [totpEnabled, recoveryLeft, passkeys] = await Promise.all([twoFactor.totp.enabled(userId), twoFactor.recovery.remaining(userId), app.passkeys.list(userId)]);
     const done = request.query.done;
-    return privatePage(reply).page('security', { title: 'Security', notice: done ? NOTICES[done] : null, totpEnabled, recoveryLeft });
+    return privatePage(reply).page('security', { title: 'Security', notice: done ? NOTICES[done] : null, totpEnabled, recoveryLeft, passkeys, when: readableTime });
   });
 
   app.post('/settings/security/totp/start', { config: sensitive, schema: { body: emptyBody } }, async (request, reply) => {

@@ -47,6 +47,13 @@ export interface LoginGuard {
   failed(request: FastifyRequest, account: string): Promise<void>;
   /** The password was right: the attempt's failure counts are given back and account+IP's consecutive failures cleared. */
   succeeded(request: FastifyRequest, account: string): Promise<void>;
+  /**
+   * A sign-in that names no account before it is verified (a passkey's assertion): counts the
+   * attempt against the per-IP limits only, and refuses as check() does. A failure stays
+   * counted; clientSucceeded() gives the counts back.
+   */
+  checkClient(request: FastifyRequest): Promise<void>;
+  clientSucceeded(request: FastifyRequest): Promise<void>;
 }
 
 type Limits = { readonly [K in keyof typeof LOGIN_RULES]: Limit };
@@ -64,6 +71,8 @@ interface Reservation {
 }
 
 const reservations = new WeakMap<FastifyRequest, Reservation>();
+/** What checkClient() counted for one request. */
+const clientReservations = new WeakMap<FastifyRequest, readonly Counted[]>();
 
 /** Emails and usernames are matched case-insensitively, so "Alice" and "alice" share a count. */
 export const accountKey = (account: string): string => account.trim().toLowerCase().slice(0, 254);
@@ -73,10 +82,10 @@ const pairKey = (client: string, account: string): string => `${client}|${accoun
 /** Milliseconds to wait when the count is past the rule's points (counted first: the attempt itself is in it), else 0. */
 const over = (c: Count, rule: LimitRule): number => (c.count > rule.points ? Math.max(c.msLeft, 1) : 0);
 
-export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce: (request: FastifyRequest, key: string, account: string, ms: number) => Promise<void>): LoginGuard {
+export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce: (request: FastifyRequest, key: string, account: string | null, ms: number) => Promise<void>): LoginGuard {
   const giveBack = (counted: readonly Counted[]): Promise<unknown> => Promise.all(counted.map(([limit, key]) => limit.refund(key)));
 
-  async function refuse(request: FastifyRequest, counted: readonly Counted[], auditKey: string, account: string, wait: number): Promise<never> {
+  async function refuse(request: FastifyRequest, counted: readonly Counted[], auditKey: string, account: string | null, wait: number): Promise<never> {
     await giveBack(counted);
     await auditOnce(request, auditKey, account, wait);
     throw rateLimited(wait);
@@ -169,6 +178,21 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
         limits.accountIp.clear(pairKey(clientKey(request.ip), acct)),
         attempt?.device ? limits.device.clear(attempt.device.key) : undefined,
       ]);
+    },
+
+    async checkClient(request) {
+      const client = clientKey(request.ip);
+      const [ipMinute, ipDay] = await Promise.all([limits.ipMinute.hit(client), limits.ipDay.hit(client)]);
+      const counted: Counted[] = [[limits.ipMinute, client], [limits.ipDay, client]];
+      const wait = Math.max(over(ipMinute, LOGIN_RULES.ipMinute), over(ipDay, LOGIN_RULES.ipDay));
+      if (wait > 0) return refuse(request, counted, `login|${client}`, null, wait);
+      clientReservations.set(request, counted);
+    },
+
+    async clientSucceeded(request) {
+      const counted = clientReservations.get(request) ?? [];
+      clientReservations.delete(request);
+      await giveBack(counted);
     },
   };
 }

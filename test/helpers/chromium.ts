@@ -48,17 +48,29 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+export interface ListeningOptions {
+  /**
+   * Reach the app by this name instead of 127.0.0.1 (it still listens on 127.0.0.1): the
+   * PUBLIC_ORIGIN, and so every page the browser opens, is http://<hostname>:<port>. WebAuthn
+   * needs it: an IP address is no RP ID, and `localhost` is a secure context over plain HTTP.
+   */
+  readonly hostname?: 'localhost';
+  /** The app's clock (AppOptions.now): tests move it instead of sleeping. */
+  readonly now?: AppOptions['now'];
+}
+
 /**
  * startTestApp's isolation (temp dir, or a fresh PostgreSQL schema and Redis prefix), but
  * listening on 127.0.0.1 so a browser can reach it. TRUST_PROXY=loopback lets the test's own
  * API calls spread over X-Forwarded-For addresses (see `ApiClient`), so building fixtures does
  * not trip the per-IP limits the tests are not about. Closed and cleaned in t.after.
  */
-export async function startListeningApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}, appOptions: Pick<AppOptions, 'now'> = {}): Promise<ListeningApp> {
+export async function startListeningApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}, options: ListeningOptions = {}): Promise<ListeningApp> {
   const iso = await isolate(backend);
   const port = await freePort();
+  const named = options.hostname === undefined ? {} : { PUBLIC_ORIGIN: `http://${options.hostname}:${port}` };
   const { config } = loadConfig({
-    env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), TRUST_PROXY: 'loopback', ...iso.env, ...env },
+    env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), TRUST_PROXY: 'loopback', ...named, ...iso.env, ...env },
     dotenvPath: null,
   });
   const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix });
@@ -69,7 +81,7 @@ export async function startListeningApp(t: TestContext, backend: BackendName, en
       cb();
     },
   });
-  const app = await buildApp(runtime, { logStream, ...appOptions });
+  const app = await buildApp(runtime, { logStream, ...(options.now ? { now: options.now } : {}) });
   const beforeClose: Array<() => Promise<void>> = [];
   t.after(async () => {
     for (const work of beforeClose) await work().catch(() => {});

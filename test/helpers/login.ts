@@ -26,6 +26,11 @@ export interface PageBrowser {
    * posts `fields` as given (an attack's own token).
    */
   post(url: string, fields?: Record<string, string>, options?: { from?: string; csrf?: boolean }): Promise<LightMyRequestResponse>;
+  /**
+   * Posts `body` as JSON, as a page's script does (public/passkeys.js): `_csrf` is the token of
+   * the form posting to `form` (default `url`) on page `from`, unless `csrf: false`.
+   */
+  postJson(url: string, body: Record<string, unknown>, options: { from: string; form?: string; csrf?: boolean }): Promise<LightMyRequestResponse>;
   /** The current CSRF token, as the given page renders it. */
   csrf(from?: string): Promise<string>;
   /** The Cookie header this browser would send now (to replay it later, as a thief would). */
@@ -94,6 +99,16 @@ export function newBrowser(app: FastifyInstance, identity: { username?: string }
     async csrf(from = '/') {
       const page = await send({ method: 'GET', url: from });
       return csrfFrom(page.body);
+    },
+    async postJson(url, body, options) {
+      const payload: Record<string, unknown> = { ...body };
+      if (options.csrf !== false) {
+        const page = await send({ method: 'GET', url: options.from });
+        const token = formCsrf(page.body, options.form ?? url);
+        assert.ok(token, `the form posting to ${options.form ?? url} on ${options.from} carries a _csrf field`);
+        payload._csrf = token;
+      }
+      return send({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
     },
     async post(url, fields = {}, options = {}) {
       const form: Record<string, string> = { ...fields };
