@@ -6,6 +6,8 @@ import type { Runtime } from '../runtime.js';
 import { deviceCookies } from '../security/device-cookies.js';
 import { admitPasswordWork } from '../security/password-admission.js';
 import { safeNext } from './safe-next.js';
+import { optionsBody, signInBody } from './passkey-schemas.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 
 // /reauthenticate: "confirm your identity" before a sensitive change (src/auth/reauth.ts). A
 // route declaring `reauth: true` sends a stale session here with `next` (the page to return to,
@@ -15,6 +17,9 @@ import { safeNext } from './safe-next.js';
 // here faster than at /login. Success and failure are audited with the method, never what was typed.
 // Each way of proving identity is one step below, chosen by the form's `method` field (password
 // by default); a step reads its own fields and says whether they prove the member's identity.
+// A passkey is the one step that is not a form field: public/passkeys.js asks for options bound to
+// this session and posts the passkey's answer as JSON to /reauthenticate/passkey, which is
+// counted, audited and stamped exactly as the form is.
 
 interface ReauthBody {
   method?: ReauthMethod;
@@ -81,8 +86,10 @@ export async function reauthPages(app: FastifyInstance, runtime: Runtime): Promi
         next: safeNext(request.query.next),
         resubmit: request.query.resubmit === '1',
         username: request.member.username,
-        // A member with a second factor may confirm with a code instead of the password.
-        hasCode: await app.twoFactor.required(request.member.id),
+        // A member with an authenticator app (or recovery codes left) may confirm with a code,
+        // one with a passkey with that, instead of the password.
+        hasCode: (await app.twoFactor.totp.enabled(request.member.id)) || (await app.twoFactor.recovery.remaining(request.member.id)) > 0,
+        hasPasskey: (await app.passkeys.list(request.member.id)).length > 0,
       });
 
   // Reachable while an admin who must enrol a second factor has none yet (src/two-factor/require-second-factor.ts).
@@ -90,21 +97,44 @@ export async function reauthPages(app: FastifyInstance, runtime: Runtime): Promi
 
   app.get<{ Querystring: ReauthQuery }>('/reauthenticate', { ...member, schema: { querystring: reauthQuery } }, async (request, reply) => form(request, reply, 200, []));
 
+  /** Counted before the proof is checked, exactly as a login (src/security/login-limits.ts); the outcome audited and, if good, stamped. */
+  async function attempt(request: FastifyRequest, prove: () => Promise<ReauthMethod | null>, tried: ReauthMethod): Promise<boolean> {
+    const user = request.member;
+    await app.loginGuard.check(request, user.email, await devices.trustedFor(request, user.email));
+    const proved = await prove();
+    if (proved === null) {
+      await app.loginGuard.failed(request, user.email);
+      await app.reauth.failed(request, tried);
+      return false;
+    }
+    await app.loginGuard.succeeded(request, user.email);
+    await app.reauth.confirm(request, proved);
+    return true;
+  }
+
+  const passkeyBinding = (request: FastifyRequest): string => `reauth:${request.session!.idHash}`;
+
+  app.post('/reauthenticate/passkey/options', { ...member, schema: { body: optionsBody } }, async (request, reply) => {
+    return privatePage(reply).send(await app.passkeys.twoFactorOptions(request.member.id, passkeyBinding(request)));
+  });
+
+  app.post<{ Body: { credential: AuthenticationResponseJSON; next?: string } }>('/reauthenticate/passkey', { ...member, schema: { body: signInBody } }, async (request, reply) => {
+    const proved = await attempt(
+      request,
+      async () => ((await app.passkeys.verifyTwoFactor(request.member.id, passkeyBinding(request), request.body.credential)).ok ? 'passkey' : null),
+      'passkey',
+    );
+    if (!proved) return privatePage(reply).code(422).send({ message: 'That passkey did not confirm your identity.' });
+    return privatePage(reply).send({ next: safeNext(request.body.next) });
+  });
+
   app.post<{ Body: ReauthBody; Querystring: ReauthQuery }>('/reauthenticate', { ...member, schema: { body: reauthBody, querystring: reauthQuery } }, (request, reply) =>
     admitPasswordWork(async () => {
-      const user = request.member;
       const method = request.body.method ?? 'password';
       const step = steps[method]!;
-      // Counted before the proof is checked, exactly as a login (src/security/login-limits.ts).
-      await app.loginGuard.check(request, user.email, await devices.trustedFor(request, user.email));
-      const proved = await step.verify(request, user);
-      if (proved === null) {
-        await app.loginGuard.failed(request, user.email);
-        await app.reauth.failed(request, method);
+      if (!(await attempt(request, () => step.verify(request, request.member), method))) {
         return form(request, reply, 422, [WRONG[method as keyof typeof WRONG] ?? 'That did not confirm your identity.']);
       }
-      await app.loginGuard.succeeded(request, user.email);
-      await app.reauth.confirm(request, proved);
       return reply.redirect(safeNext(request.query.next), 303);
     }),
   );

@@ -27,6 +27,11 @@ export interface LoginChallenges {
   start(reply: FastifyReply, challenge: Challenge, now: number): Promise<void>;
   /** Whether the request holds a live challenge (the code form is shown), without using it. */
   live(request: FastifyRequest, now: number): Promise<boolean>;
+  /**
+   * The live challenge's account and a name for it (its id's hash), without using it: what a
+   * passkey ceremony binds its own challenge to. Says nothing of the password.
+   */
+  peek(request: FastifyRequest, now: number): Promise<{ readonly userId: number; readonly binding: string } | null>;
   /** Takes the request's challenge (gone for everyone after this) and clears the cookie; null if none is live. */
   take(request: FastifyRequest, reply: FastifyReply, now: number): Promise<Challenge | null>;
 }
@@ -37,6 +42,13 @@ export function loginChallenges(config: Config, db: ConduitDb): LoginChallenges 
   const idHashOf = (request: FastifyRequest): string | null => {
     const raw = request.cookies[name];
     return raw !== undefined && /^[\w-]{43}$/.test(raw) ? sha256Hex(raw) : null;
+  };
+
+  const peek: LoginChallenges['peek'] = async (request, now) => {
+    const idHash = idHashOf(request);
+    if (idHash === null) return null;
+    const row = await db.selectFrom('login_challenges').select('user_id').where('id_hash', '=', idHash).where('expires_at', '>', new Date(now).toISOString()).executeTakeFirst();
+    return row === undefined ? null : { userId: row.user_id, binding: `login-challenge:${idHash}` };
   };
 
   return {
@@ -58,11 +70,9 @@ export function loginChallenges(config: Config, db: ConduitDb): LoginChallenges 
       reply.setCookie(name, id, { ...options, maxAge: CHALLENGE_LIFETIME_MS / 1000 });
     },
     async live(request, now) {
-      const idHash = idHashOf(request);
-      if (idHash === null) return false;
-      const row = await db.selectFrom('login_challenges').select('id_hash').where('id_hash', '=', idHash).where('expires_at', '>', new Date(now).toISOString()).executeTakeFirst();
-      return row !== undefined;
+      return (await peek(request, now)) !== null;
     },
+    peek,
     async take(request, reply, now) {
       reply.clearCookie(name, options);
       const idHash = idHashOf(request);

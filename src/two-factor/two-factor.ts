@@ -14,7 +14,7 @@ import { totpCredentials, type TotpCredentials } from './totp-credentials.js';
 // Using a recovery code is audited and told to the owner by mail with the number left.
 
 /** What proved the second factor; audited with login.success as `method`. */
-export type SecondFactorMethod = 'totp' | 'recovery-code';
+export type SecondFactorMethod = 'totp' | 'recovery-code' | 'passkey';
 
 export interface CodeVerdict {
   readonly method: SecondFactorMethod;
@@ -75,7 +75,8 @@ export function registerTwoFactor(app: FastifyInstance, runtime: Runtime, option
 
   // Whether a user has each kind of second factor; any one makes the second step required.
   // (Recovery codes are not one: they back up a factor and go when the last factor goes.)
-  const ENROLLED: ReadonlyArray<(userId: number) => Promise<boolean>> = [totp.enabled];
+  // A passkey is one too: with a password, it is asked for at /login/two-factor (src/pages/two-factor-pages.ts).
+  const ENROLLED: ReadonlyArray<(userId: number) => Promise<boolean>> = [totp.enabled, async (userId) => (await app.passkeys.list(userId)).length > 0];
 
   app.decorate('twoFactor', {
     totp,
