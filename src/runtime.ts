@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Config } from './config/config.js';
 import { openDatabase, type Db } from './db/database.js';
-import { migrateToLatest } from './db/migrate.js';
+import { migrateToLatest, type AppMigrations } from './db/migrate.js';
 import { claimRedisNamespace } from './sessions/redis-namespace.js';
 
 // The long-lived connections one Bastion process holds: the database and, when REDIS_URL is
@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   readonly redisPrefix?: string;
   /** Run migrations before returning (default true). */
   readonly migrate?: boolean;
+  /** The application's own migrations, run after Bastion's (src/db/migrate.ts AppMigrations). */
+  readonly migrations?: AppMigrations;
   /** PostgreSQL: how long a request's query may go unanswered (tests shorten it; see DbOptions). */
   readonly queryTimeoutMs?: number;
   /** How long one scan (a search, an admin's filter) may run (tests shorten it; see DbOptions). */
@@ -46,17 +48,17 @@ export function connectRedis(url: string, prefix: string): Redis {
 }
 
 /** Migrates on a connection of its own, without the request timeouts (see DbOptions.forMigrations). */
-export async function migrateDatabase(config: Config, searchPath?: string): Promise<string[]> {
+export async function migrateDatabase(config: Config, searchPath?: string, migrations?: AppMigrations): Promise<string[]> {
   const db = openDatabase(config, { ...(searchPath ? { searchPath } : {}), forMigrations: true });
   try {
-    return await migrateToLatest(db);
+    return await migrateToLatest(db, migrations);
   } finally {
     await db.close();
   }
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  if (options.migrate !== false) await migrateDatabase(config, options.searchPath);
+  if (options.migrate !== false) await migrateDatabase(config, options.searchPath, options.migrations);
   const db = openDatabase(config, {
     ...(options.searchPath ? { searchPath: options.searchPath } : {}),
     ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),

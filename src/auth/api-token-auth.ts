@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
 // Who is calling /api: `Authorization: Token <token>` and nothing else. Registered in the /api
-// scope only (src/api/api-routes.ts), beside no cookie parser: a browser's ambient session cannot
+// scope only (src/faces/api-face.ts), beside no cookie parser: a browser's ambient session cannot
 // act on the API (no CSRF surface), and a page never reads a token. A missing, malformed,
 // unknown, expired or revoked token leaves the request anonymous; a route declared for members
 // then answers 401 (src/auth/guards.ts).

@@ -38,15 +38,35 @@ export function migrationsFor(db: Db): Record<string, Migration> {
   };
 }
 
+/**
+ * An application's own migrations (its tables), given to openRuntime beside Bastion's. They share
+ * Bastion's bookkeeping table and Kysely runs pending migrations in name order, so an app names
+ * its migrations to sort after Bastion's numbered ones (`app:001-notes`; ':' and letters sort after
+ * digits) and never renames one it has released.
+ */
+export type AppMigrations = (db: Db) => Readonly<Record<string, Migration>>;
+
+/** Bastion's migrations and the app's in one record; a name both claim is refused, not overwritten. */
+export function allMigrationsFor(db: Db, app?: AppMigrations): Record<string, Migration> {
+  const own = migrationsFor(db);
+  const extra = app ? app(db) : {};
+  const clash = Object.keys(extra).filter((name) => name in own);
+  if (clash.length > 0) throw new Error(`app migration names clash with Bastion's: ${clash.join(', ')}`);
+  return { ...own, ...extra };
+}
+
 /** Brings the database to the newest schema; throws with the failing migration's name. */
-export async function migrateToLatest(db: Db): Promise<string[]> {
-  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db) };
+export async function migrateToLatest(db: Db, app?: AppMigrations): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => allMigrationsFor(db, app) };
   // Kysely looks for its bookkeeping tables in every schema unless told which one; with other
   // schemas in the same database (parallel test runs, other apps) it would find theirs and
   // fail. On PostgreSQL it is always told: the given schema, or the connection's own (which a
   // DATABASE_URL may set with `options=-c search_path=…`).
   const schema = db.dialect === 'postgres' ? (db.schema ?? (await currentSchema(db))) : undefined;
-  const migrator = new Migrator({ db: db.kysely, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  // Unordered: a Bastion migration released after an app's migration has run sorts before it
+  // by name; it must still run (pending ones always run in name order), not fail the start.
+  const allowUnorderedMigrations = app !== undefined;
+  const migrator = new Migrator({ db: db.kysely, provider, allowUnorderedMigrations, ...(schema ? { migrationTableSchema: schema } : {}) });
   // Its check for those tables reads our schema only (OwnSchemaIntrospector, pg-introspector.ts).
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

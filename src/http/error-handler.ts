@@ -138,9 +138,9 @@ const acceptsHtml = (request: FastifyRequest): boolean => (request.headers.accep
  * a path parameter over maxParamLength). Left alone they answer with Fastify's own JSON, which
  * names the library and echoes the path, and without our headers; here they get both.
  */
-export function frameworkErrorHandler(config: Config): NonNullable<FastifyServerOptions['frameworkErrors']> {
+export function frameworkErrorHandler(config: Config, viewRoots: readonly string[] = []): NonNullable<FastifyServerOptions['frameworkErrors']> {
   const applyHeaders = headerSetter(config);
-  const eta = createViews(config);
+  const eta = createViews(config, viewRoots);
   return function handleFrameworkError(error, request, genericReply) {
     const reply = genericReply as unknown as FastifyReply;
     applyHeaders(request, reply);

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { dirname, extname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Eta } from 'eta';
+import { Eta, EtaFileResolutionError } from 'eta';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 
@@ -34,11 +36,38 @@ declare module 'fastify' {
   }
 }
 
-export function createViews(config: Config): Eta {
+/** `appRoots`: an application's template directories, layered over Bastion's (see layeredPaths). */
+export function createViews(config: Config, appRoots: readonly string[] = []): Eta {
   const cache = config.nodeEnv !== 'development';
   const eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache, useWith: false, varName: 'it' });
+  if (appRoots.length > 0) eta.resolvePath = layeredPaths([...appRoots, VIEWS_DIR]);
   if (cache) rememberPaths(eta);
   return eta;
+}
+
+const isInside = (root: string, file: string): boolean => {
+  const rel = relative(root, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+};
+
+/**
+ * Template directories as layers, the app's first: a name (`guestbook/home`, an include, a
+ * layout) means the same path under each root, and the first root that has the file wins. So an
+ * app adds its own pages and may restyle Bastion's (its own layout.eta is used by the login and
+ * settings pages too), while a name leading out of every root is refused as Eta refuses it.
+ */
+function layeredPaths(roots: readonly string[]): NonNullable<Eta['resolvePath']> {
+  return function resolveLayered(template, options) {
+    const name = extname(template) ? template : `${template}.eta`;
+    const base = options?.filepath;
+    // Relative to the including file (Eta's rule), expressed as a path under its root.
+    const baseRoot = base && !/^[\\/]/.test(name) ? roots.find((root) => isInside(root, base)) : undefined;
+    const rel = base && baseRoot ? relative(baseRoot, join(dirname(base), name)) : name.replace(/^[\\/]+/, '');
+    const candidates = roots.map((root) => join(root, rel)).filter((file, i) => isInside(roots[i]!, file));
+    if (candidates.length === 0) throw new EtaFileResolutionError(`Template '${template}' is not in the views directory`);
+    // None exists: Bastion's path, so Eta's own "could not find" error names it.
+    return candidates.find((file) => existsSync(file)) ?? candidates[candidates.length - 1]!;
+  };
 }
 
 // Eta resolves a template's name to its file on every render and every include (a JSON key,
@@ -56,8 +85,8 @@ export function rememberPaths(eta: Eta): void {
   };
 }
 
-export function registerViews(app: FastifyInstance, config: Config): Eta {
-  const eta = createViews(config);
+export function registerViews(app: FastifyInstance, config: Config, appRoots: readonly string[] = []): Eta {
+  const eta = createViews(config, appRoots);
   app.decorateRequest('viewLocals', null as unknown as Record<string, unknown>);
   app.addHook('onRequest', function initViewLocals(request, _reply, done) {
     request.viewLocals = {};

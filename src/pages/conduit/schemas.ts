@@ -5,7 +5,8 @@ import { MAX_PAGE } from './paging.js';
 // Request schemas shared by the Conduit pages: every object closed, every string bounded.
 // Numbers in the URL are read by queryInteger(); bodies are taken exactly as sent.
 
-export const csrfField = { type: 'string', maxLength: 128 } as const;
+import { csrfField } from '../../http/form-schemas.js';
+export { csrfField };
 
 /** A form that sends nothing but its CSRF token (favorite, follow, delete buttons). */
 export const buttonBody = {

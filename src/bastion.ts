@@ -1,0 +1,34 @@
+// Bastion's public API: everything an application built on it may import, and nothing else
+// (eslint.config.js refuses a deep import into src/ from examples/). An application gets the
+// whole security layer from createBastion (or startBastion in production) and adds its routes
+// to a face, its templates as a views directory and its tables as migrations; see
+// docs/build-your-own-app.md and examples/guestbook/ for one that does.
+
+// Building and starting.
+export { createBastion, BODY_LIMIT, type BastionOptions } from './create-bastion.js';
+export { startBastion, appFindings, StartRefused, type DeployCheck, type StartOptions, type StartedBastion } from './start-bastion.js';
+export type { AppRoutes } from './faces/app-routes.js';
+export { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
+export { loadConfig, ConfigError, type LoadOptions, type LoadedConfig } from './config/load-config.js';
+export type { Config } from './config/config.js';
+export type { Finding, Severity } from './config/deploy-checks.js';
+
+// The database: the app's tables come through its migrations, read with Kysely (parameters only).
+export type { AppMigrations } from './db/migrate.js';
+export type { Db, DialectName } from './db/database.js';
+
+// Declaring routes: who may call them (`config: { access }`, refused at start when missing), a
+// body schema or noBody, and the signed-in member as `request.member` (401 when nobody is).
+export { noBody, RouteRuleError } from './http/route-rules.js';
+export { ACCESS, type Access } from './auth/guards.js';
+export type { AuthUser } from './auth/current-user.js';
+export type { Role } from './db/schema.js';
+export type { PageData } from './http/views.js';
+
+// Refusing a request: one error catalogue; the face turns a code into JSON or an HTML page.
+export { AppError, ERRORS, type ErrorCode } from './http/app-error.js';
+
+// Schemas: forms carry their CSRF token; numbers in a URL are read by queryInteger only.
+export { csrfField, buttonForm, formBody } from './http/form-schemas.js';
+export { queryInteger } from './http/query-integer.js';
+export { createTableWithId } from './db/migrations/table-with-id.js';
