@@ -2,6 +2,7 @@
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 import regexp from 'eslint-plugin-regexp';
+import { bastionBoundary } from './scripts/lint/bastion-boundary.js';
 
 // House rule: SQL is built only by Kysely with parameters. These selectors fail the build on
 // the ways SQL gets built from strings: sql.raw/sql.lit, and a driver call (prepare, exec,
@@ -63,5 +64,11 @@ export default defineConfig(
   {
     files: ['test/**', 'scripts/**', 'bench/**', 'bin/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // Applications import Bastion only through src/bastion.ts; Bastion imports no application.
+    files: ['src/**', 'examples/**', 'apps/**'],
+    plugins: { bastion: { rules: { boundary: bastionBoundary } } },
+    rules: { 'bastion/boundary': 'error' },
   },
 );

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import type { StartOptions } from '../../../src/bastion.js';
+import { guestbookApi } from './api.js';
+import { guestbookMigrations } from './migrations.js';
+import { guestbookPages } from './pages.js';
+
+// The whole application, as what it hands Bastion: its pages, its JSON route, its templates and
+// its table. Everything else (accounts, sessions, CSRF, headers, limits, admin) is Bastion's.
+
+export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
+
+export interface GuestbookOptions {
+  /** The clock messages are stamped with (tests pass their own). */
+  readonly now?: () => Date;
+}
+
+export function guestbook(options: GuestbookOptions = {}) {
+  const now = options.now ?? (() => new Date());
+  return {
+    migrations: guestbookMigrations,
+    views: [VIEWS_DIR],
+    api: { prefix: '/api', routes: [guestbookApi] },
+    pages: [async (scope, runtime) => guestbookPages(scope, runtime, now)],
+  } satisfies StartOptions;
+}

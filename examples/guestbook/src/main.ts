@@ -1,0 +1,7 @@
+import { startBastion } from '../../../src/bastion.js';
+import { guestbook } from './guestbook.js';
+
+// `node --import tsx examples/guestbook/src/main.ts`: the configuration comes from the
+// environment (.env) exactly as Conduit's does; in production a deploy error refuses the start.
+const started = await startBastion(guestbook());
+started.app.log.info(`Guestbook is listening on ${started.address}`);
