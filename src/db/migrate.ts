@@ -57,7 +57,9 @@ export function allMigrationsFor(db: Db, app?: AppMigrations): Record<string, Mi
 
 /** Brings the database to the newest schema; throws with the failing migration's name. */
 export async function migrateToLatest(db: Db, app?: AppMigrations): Promise<string[]> {
-  const provider: MigrationProvider = { getMigrations: async () => allMigrationsFor(db, app) };
+  // Built here, not inside the provider, so a clash is reported as itself rather than as a failed run.
+  const migrations = allMigrationsFor(db, app);
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
   // Kysely looks for its bookkeeping tables in every schema unless told which one; with other
   // schemas in the same database (parallel test runs, other apps) it would find theirs and
   // fail. On PostgreSQL it is always told: the given schema, or the connection's own (which a

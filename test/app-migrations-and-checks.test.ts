@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Migration } from 'kysely/migration';
+import { loadConfig } from '../src/config/load-config.js';
+import { openDatabase } from '../src/db/database.js';
+import { migrateToLatest, type AppMigrations } from '../src/db/migrate.js';
+import { appFindings } from '../src/start-bastion.js';
+import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
+
+// What an application adds to Bastion besides routes (src/bastion.ts): its migrations, run after
+// Bastion's without ever replacing one, and deploy checks under ids of its own.
+
+const table = (name: string): Migration => ({
+  async up(db) {
+    await db.schema.createTable(name).addColumn('id', 'integer').execute();
+  },
+});
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] app migrations run after Bastion's, a later one sorting before a ran one still runs, and a name Bastion owns is refused`, async (t) => {
+    const iso = await isolate(backend);
+    const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
+    const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
+    t.after(async () => {
+      await db.close();
+      await iso.cleanup();
+    });
+    const first: AppMigrations = () => ({ 'app:001-notes': table('notes') });
+    const applied = await migrateToLatest(db, first);
+    assert.equal(applied.at(-1), 'app:001-notes', `after every Bastion migration: ${applied.join(', ')}`);
+    // As a Bastion release adds a migration that sorts before one the app has already run.
+    const later: AppMigrations = () => ({ 'app:001-notes': table('notes'), '000-late': table('late_table') });
+    assert.deepEqual(await migrateToLatest(db, later), ['000-late']);
+    const clash: AppMigrations = () => ({ '001-initial': table('evil') });
+    await assert.rejects(migrateToLatest(db, clash), /clash with Bastion's: 001-initial/);
+  });
+}
+
+test("an app's deploy checks report under their own ids; one claiming a bastion.* id is refused", () => {
+  const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey() }, dotenvPath: null });
+  const own = () => [{ id: 'guestbook.W001', severity: 'warning' as const, message: 'm', fix: 'f' }];
+  const quiet = () => [];
+  assert.deepEqual(appFindings(config, [own, quiet]).map((f) => f.id), ['guestbook.W001']);
+  const thief = () => [{ id: 'bastion.E001', severity: 'error' as const, message: 'm', fix: 'f' }];
+  assert.throws(() => appFindings(config, [thief]), /bastion\.\* are Bastion's: bastion\.E001/);
+});
