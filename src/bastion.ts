@@ -32,3 +32,7 @@ export { AppError, ERRORS, type ErrorCode } from './http/app-error.js';
 export { csrfField, buttonForm, formBody } from './http/form-schemas.js';
 export { queryInteger } from './http/query-integer.js';
 export { createTableWithId } from './db/migrations/table-with-id.js';
+
+// Whether a signed-in account may write yet (its address confirmed, SPEC §3): read it before
+// storing what a member wrote, so a throwaway address cannot post.
+export { mayWrite, requireMayWrite } from './accounts/account-mail.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { createBastion, noBody, RouteRuleError } from '../../../src/bastion.js';
 import { BACKENDS } from '../../../test/helpers/backends.js';
 import { makeUser, STRONG_PASSWORD, type TestUser } from '../../../test/helpers/conduit-api.js';
-import { loggedInBrowser, type PageBrowser } from '../../../test/helpers/login.js';
+import { loggedInBrowser, newBrowser, type PageBrowser } from '../../../test/helpers/login.js';
 import { startGuestbook, type TestGuestbook } from './start-guestbook.js';
 
 // The guestbook holds no security code of its own: each attack below is refused by what its
@@ -45,6 +45,19 @@ for (const backend of BACKENDS) {
     const ana = await signIn(gb, await makeUser(gb.app, gb.runtime, 'ana'));
     assert.equal((await ana.post('/messages', { body: 'no token' }, { csrf: false })).statusCode, 403);
     assert.equal((await ana.post('/messages', { body: 'forged', _csrf: 'a'.repeat(64) }, { csrf: false })).statusCode, 403);
+    assert.deepEqual(await messageIds(gb), []);
+  });
+
+  test(`[${backend}] an account whose address is not confirmed may read but not post`, async (t) => {
+    const gb = await startGuestbook(t, backend);
+    // Signed up through the pages, as every guestbook account is, and signed in without following the link.
+    const fresh = newBrowser(gb.app);
+    assert.equal((await fresh.post('/register', { username: fresh.username, email: fresh.email, password: fresh.password }, { from: '/register' })).statusCode, 303);
+    await gb.app.signUps.settled();
+    assert.equal((await fresh.post('/login', { email: fresh.email, password: fresh.password }, { from: '/login' })).statusCode, 303);
+    const res = await fresh.post('/messages', { body: 'from a throwaway address' });
+    assert.equal(res.statusCode, 403);
+    assert.match(res.body, /Confirm your email address/);
     assert.deepEqual(await messageIds(gb), []);
   });
 
