@@ -3,7 +3,7 @@ import test, { type TestContext } from 'node:test';
 import { openAppUnderTest, type AppBuilder } from './app-under-test.js';
 import { BACKENDS, type BackendName } from './backends.js';
 import { checkAnonymousRefusal } from './checks/anonymous-refusal.js';
-import type { CheckResult } from './checks/concrete-url.js';
+import type { CheckResult } from './checks/route-requests.js';
 import { checkCsrfRefusal } from './checks/csrf-refusal.js';
 import { checkHeaderCoverage } from './checks/header-coverage.js';
 import type { KnownContent } from './fuzz/fuzz-identities.js';

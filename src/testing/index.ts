@@ -6,7 +6,7 @@ export { createUser, type TestUser } from './accounts.js';
 export { checkAnonymousRefusal } from './checks/anonymous-refusal.js';
 export { checkCsrfRefusal } from './checks/csrf-refusal.js';
 export { checkHeaderCoverage } from './checks/header-coverage.js';
-export type { CheckResult } from './checks/concrete-url.js';
+export type { CheckResult } from './checks/route-requests.js';
 export { FuzzSession, fuzzSettingsFromEnv, type FuzzSettings } from './fuzz/route-fuzz.js';
 export type { FuzzCall, KnownContent } from './fuzz/fuzz-identities.js';
 export { headerSetProblems } from './security-header-set.js';

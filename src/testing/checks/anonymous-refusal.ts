@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import type { AppUnderTest } from '../app-under-test.js';
 import type { CataloguedRoute } from '../route-catalogue.js';
-import { concreteUrl, isGuarded, withoutHeadTwins, type CheckResult } from './concrete-url.js';
+import { concreteUrl, isGuarded, withoutHeadTwins, type CheckResult } from './route-requests.js';
 
 // Deny by default, from outside: every route not declared public answers an anonymous caller
 // with a refusal before its handler runs. The pages' face refuses with the login page (303 to

@@ -1,7 +1,7 @@
 import { createUser } from '../accounts.js';
 import type { AppUnderTest } from '../app-under-test.js';
 import { InjectSession } from '../inject-session.js';
-import { concreteUrl, UNSAFE_METHODS, withoutHeadTwins, type CheckResult } from './concrete-url.js';
+import { concreteUrl, UNSAFE_METHODS, withoutHeadTwins, type CheckResult } from './route-requests.js';
 
 // CSRF, from outside: every unsafe route of the pages' face refuses, with 403, a signed-in
 // caller's request that carries no token, and one that carries another session's token. The

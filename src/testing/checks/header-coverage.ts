@@ -3,7 +3,7 @@ import { createUser } from '../accounts.js';
 import type { AppUnderTest } from '../app-under-test.js';
 import { InjectSession } from '../inject-session.js';
 import { headerSetProblems } from '../security-header-set.js';
-import { concreteUrl, withoutHeadTwins, type CheckResult } from './concrete-url.js';
+import { concreteUrl, withoutHeadTwins, type CheckResult } from './route-requests.js';
 
 // SPEC §3's headers on every kind of answer the app gives, found from its routes rather than
 // listed: each route as an anonymous caller (a page, or the refusal), each GET route as a
