@@ -1,6 +1,4 @@
 import type { FastifyInstance, FastifyPluginAsync, LightMyRequestResponse } from 'fastify';
-import { hashPassword } from '../../src/accounts/password-hasher.js';
-import type { Runtime } from '../../src/runtime.js';
 import { formCsrf } from './login.js';
 
 // A tiny cookie-keeping client over app.inject, standing in for a browser with JavaScript off:
@@ -66,40 +64,8 @@ export class Browser {
   }
 }
 
-export interface TestUser {
-  readonly id: number;
-  readonly username: string;
-  readonly email: string;
-  readonly password: string;
-}
-
-let counter = 0;
-/** A user straight in the database (no HTTP), with a password that passes the policy. */
-export async function createUser(runtime: Runtime, overrides: Partial<{ username: string; email: string; password: string; hash: string; locked: boolean; unconfirmed: boolean }> = {}): Promise<TestUser> {
-  counter++;
-  const username = overrides.username ?? `user${counter}x${process.pid}`;
-  const email = overrides.email ?? `${username}@example.com`;
-  const password = overrides.password ?? `correct horse battery ${counter} staple`;
-  const now = new Date().toISOString();
-  const row = await runtime.db.kysely
-    .insertInto('users')
-    .values({
-      username,
-      email,
-      password_hash: overrides.hash ?? (await hashPassword(password)),
-      bio: '',
-      image: null,
-      role: 'member',
-      locked_at: overrides.locked ? now : null,
-      created_at: now,
-      updated_at: now,
-      // A fixture account as one that followed its confirmation link (the flow itself: test/account-confirmation.test.ts).
-      email_confirmed_at: overrides.unconfirmed ? null : now,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { id: row.id, username, email, password };
-}
+// Accounts straight in the database ship with the stack (the attack kit makes its callers so).
+export { createUser, type TestUser } from '../../src/testing/accounts.js';
 
 export const sessionCookieOf = (res: LightMyRequestResponse, name = 'session') =>
   (res.cookies as Array<{ name: string; value: string; maxAge?: number; httpOnly?: boolean; secure?: boolean; sameSite?: string; path?: string }>).find((c) => c.name === name);

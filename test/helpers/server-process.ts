@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import { freePort } from '../../src/testing/free-port.js';
 
 // Bastion as separate OS processes on loopback ports: what several instances behind a load
 // balancer are. Each instance runs test/helpers/server-entry.ts (the production startServer);
@@ -23,13 +23,7 @@ export async function within<T>(what: string, p: Promise<T>, ms = EXIT_BOUND_MS)
   }
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../src/testing/free-port.js';
 
 export interface InstanceOptions {
   /** Environment for the instance (DATABASE_URL, REDIS_URL, SECRET_KEY, DATA_DIR …). */

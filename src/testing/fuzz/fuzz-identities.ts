@@ -1,11 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import type { FuzzAccount } from './target-protocol.js';
 import type { RawRequest, RawResponse, Target } from './target-process.js';
 
 // Who the fuzzer speaks as: an anonymous visitor (with the pre-session CSRF cookie a form
 // needs), a signed-in member and an admin (a session cookie and its CSRF token for the pages,
-// an API token for /api). Each keeps its cookies like a browser. Fuzzed requests can log them
-// out, lock them, rename them or delete their article; `ensure` notices and makes them anew,
-// so every route is reached by every kind of caller for the whole run.
+// an API token for the API when the app issues them). The accounts are written by the app's
+// process (no sign-up flow to depend on: every app has Bastion's accounts, not every app lets
+// anyone register); each then signs in through the login form and keeps its cookies like a
+// browser. Fuzzed requests can log them out, lock them, rename them or delete what they wrote;
+// `ensure` notices and makes them anew, so every route is reached by every kind of caller for
+// the whole run.
 
 export type IdentityName = 'anonymous' | 'member' | 'admin';
 
@@ -25,6 +28,22 @@ export interface Fixtures {
   /** Real values by parameter name (an existing slug, username, comment id …), so generated requests reach past the 404. */
   readonly known: Record<string, string[]>;
 }
+
+/** The pages the identities use: the login form, and a page that shows a signed-in caller a form. */
+export interface IdentityPages {
+  readonly loginPage: string;
+  readonly signedInPage: string;
+}
+
+/** Sends one request as the fuzzer's client (its own address, optional JSON, form or token). */
+export type FuzzCall = (method: string, path: string, options?: { json?: unknown; form?: Record<string, string>; token?: string; jar?: Map<string, string> }) => Promise<RawResponse>;
+
+/**
+ * The app's own content to aim at (an article to comment on, a note to share), made with the
+ * member's and admin's credentials: returns real values by parameter name. Called before every
+ * route, so it checks that what it made is still there and makes it again if not.
+ */
+export type KnownContent = (call: FuzzCall, who: { readonly member: Identity; readonly admin: Identity }, known: Readonly<Record<string, string[]>>) => Promise<Record<string, string[]>>;
 
 const TIMEOUT_MS = 20_000;
 let clientCounter = 0;
@@ -80,76 +99,59 @@ async function call(target: Target, jar: Map<string, string> | null, method: str
   return res;
 }
 
+/** The fuzzer's client for the app's KnownContent hook. */
+export const fuzzCall = (target: Target): FuzzCall => (method, path, options = {}) => call(target, options.jar ?? null, method, path, options);
+
 const csrfOf = (html: string): string | null => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? null;
 
-async function freshCsrf(target: Target, identity: Identity): Promise<void> {
-  const page = identity.name === 'anonymous' ? '/register' : '/settings';
+async function freshCsrf(target: Target, identity: Identity, pages: IdentityPages): Promise<void> {
+  const page = identity.name === 'anonymous' ? pages.loginPage : pages.signedInPage;
   const res = await call(target, identity.jar, 'GET', page);
   const token = csrfOf(res.body);
   if (!token) throw new Error(`fuzz fixtures: no CSRF token on ${page} for ${identity.name} (status ${res.status})`);
   identity.csrf = token;
 }
 
-async function makeAccount(target: Target, identity: Identity, role: 'member' | 'admin'): Promise<void> {
-  const username = `fz_${randomBytes(5).toString('hex')}`;
-  const email = `${username}@example.com`;
-  const password = `Fuzzed ${randomBytes(9).toString('base64url')} harbour lantern`;
-  const reg = await call(target, null, 'POST', '/api/users', { json: { user: { username, email, password } } });
-  if (reg.status !== 201) throw new Error(`fuzz fixtures: registering ${role} answered ${reg.status}: ${reg.body.slice(0, 300)}`);
-  identity.token = (JSON.parse(reg.body) as { user: { token: string } }).user.token;
-  if (role === 'admin') await target.setRole(username, 'admin');
+async function makeAccount(target: Target, identity: Identity, role: 'member' | 'admin', pages: IdentityPages): Promise<void> {
+  const made: FuzzAccount = await target.account(role);
+  identity.token = made.token;
   identity.jar.clear();
-  const login = await call(target, identity.jar, 'GET', '/login');
+  const login = await call(target, identity.jar, 'GET', pages.loginPage);
   const csrf = csrfOf(login.body);
-  const res = await call(target, identity.jar, 'POST', '/login', { form: { email, password, ...(csrf ? { _csrf: csrf } : {}) } });
+  const res = await call(target, identity.jar, 'POST', pages.loginPage, { form: { email: made.email, password: made.password, ...(csrf ? { _csrf: csrf } : {}) } });
   if (res.status !== 303) throw new Error(`fuzz fixtures: page login of ${role} answered ${res.status}: ${res.body.slice(0, 300)}`);
-  identity.username = username;
-  identity.email = email;
-  await freshCsrf(target, identity);
+  identity.username = made.username;
+  identity.email = made.email;
+  await freshCsrf(target, identity, pages);
 }
 
 function blank(name: IdentityName): Identity {
   return { name, jar: new Map(), csrf: '', token: null, username: null, email: null, dirty: true };
 }
 
-export async function makeFixtures(target: Target): Promise<Fixtures> {
+export async function makeFixtures(target: Target, pages: IdentityPages, content?: KnownContent): Promise<Fixtures> {
   const fixtures: Fixtures = { identities: { anonymous: blank('anonymous'), member: blank('member'), admin: blank('admin') }, known: {} };
-  await ensure(target, fixtures);
+  await ensure(target, fixtures, pages, content);
   return fixtures;
 }
 
 /** Makes every identity what its name says again, and the known content exist again. */
-export async function ensure(target: Target, fixtures: Fixtures): Promise<void> {
+export async function ensure(target: Target, fixtures: Fixtures, pages: IdentityPages, content?: KnownContent): Promise<void> {
   const { anonymous, member, admin } = fixtures.identities;
   if (anonymous.dirty || ![...anonymous.jar.keys()].some((k) => k.endsWith('csrf')) || [...anonymous.jar.keys()].some((k) => k.endsWith('session'))) {
     anonymous.jar.clear();
-    await freshCsrf(target, anonymous);
+    await freshCsrf(target, anonymous, pages);
   }
   anonymous.dirty = false;
   for (const [identity, role] of [[member, 'member'], [admin, 'admin']] as const) {
-    if (!identity.dirty && identity.token) continue;
-    const api = identity.token ? await call(target, null, 'GET', '/api/user', { token: identity.token }) : null;
-    const apiUser = api?.status === 200 ? (JSON.parse(api.body) as { user: { username: string } }).user.username : null;
-    const page = await call(target, identity.jar, 'GET', role === 'admin' ? '/admin' : '/settings');
-    if (apiUser === null || apiUser !== identity.username || page.status !== 200) await makeAccount(target, identity, role);
-    else await freshCsrf(target, identity);
+    if (!identity.dirty && identity.username) continue;
+    // Still the same account with the same role (the token, if any, still good), and still signed in on the pages.
+    const now = identity.username ? await target.whois(identity.token, identity.username) : null;
+    const page = now?.username === identity.username && now.role === role ? await call(target, identity.jar, 'GET', pages.signedInPage) : null;
+    if (page?.status !== 200) await makeAccount(target, identity, role, pages);
+    else await freshCsrf(target, identity, pages);
     identity.dirty = false;
   }
-  // Content to aim at: the member's article and a comment on it.
-  const slugs = fixtures.known.slug ?? [];
-  const alive = slugs[0] ? (await call(target, null, 'GET', `/api/articles/${slugs[0]}`)).status === 200 : false;
-  if (!alive) {
-    const art = await call(target, null, 'POST', '/api/articles', { token: member.token!, json: { article: { title: `Fuzz target ${randomBytes(3).toString('hex')}`, description: 'Aimed at', body: 'Some *Markdown* with [a link](https://example.com).', tagList: ['fuzz'] } } });
-    if (art.status !== 201) throw new Error(`fuzz fixtures: writing an article answered ${art.status}: ${art.body.slice(0, 300)}`);
-    const slug = (JSON.parse(art.body) as { article: { slug: string } }).article.slug;
-    const com = await call(target, null, 'POST', `/api/articles/${slug}/comments`, { token: member.token!, json: { comment: { body: 'A comment to aim at' } } });
-    const commentId = com.status === 200 || com.status === 201 ? String((JSON.parse(com.body) as { comment: { id: number } }).comment.id) : '1';
-    fixtures.known.slug = [slug];
-    fixtures.known.id = [commentId, '1', '2'];
-  }
-  fixtures.known.username = [member.username!, admin.username!];
-  fixtures.known.email = [member.email!, admin.email!];
-  fixtures.known.tag = ['fuzz'];
-  fixtures.known.author = [member.username!];
-  fixtures.known.favorited = [member.username!];
+  Object.assign(fixtures.known, { username: [member.username!, admin.username!], email: [member.email!, admin.email!] });
+  if (content) Object.assign(fixtures.known, await content(fuzzCall(target), { member, admin }, fixtures.known));
 }

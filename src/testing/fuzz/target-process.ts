@@ -1,16 +1,31 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { isolate, randomKey, type BackendName, type Isolation } from '../backends.js';
-import { freePort } from '../server-process.js';
-import type { FuzzRoute, ParentMessage, TargetMessage } from './target-protocol.js';
+import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isolate, type BackendName, type Isolation } from '../backends.js';
+import { testEnv } from '../app-under-test.js';
+import { freePort } from '../free-port.js';
+import type { FuzzAccount, FuzzRoute, ParentMessage, TargetMessage } from './target-protocol.js';
 
 // The parent's side of the app under fuzz (target-entry.ts): starts it on an isolated store,
 // sends raw HTTP with a deadline (node:http keeps the path byte for byte: fetch would resolve
 // `..` and turn `\` into `/` before the server saw them), and reads the process's CPU time
 // over IPC. A request that outlives its deadline is a hang, whatever the process is doing.
 
-const ENTRY = fileURLToPath(new URL('./target-entry.ts', import.meta.url));
+// target-entry.ts beside this file when run from src/ (through tsx), target-entry.js in dist/.
+const HERE = fileURLToPath(import.meta.url);
+const ENTRY = fileURLToPath(new URL(`./target-entry${extname(HERE)}`, import.meta.url));
+
+/** The app to start: a module exporting a builder of buildApp's shape, and that export's name. */
+export interface TargetSpec {
+  readonly backend: BackendName;
+  readonly builder: { readonly module: URL | string; readonly exportName: string };
+  /** The app's own settings, over the kit's test configuration. */
+  readonly env?: Record<string, string>;
+}
+
+const moduleUrl = (module: URL | string): string => (module instanceof URL ? module.href : module.startsWith('file:') ? module : pathToFileURL(module).href);
+const isTypeScript = (path: string): boolean => /\.[cm]?ts$/.test(path);
 
 export interface RawRequest {
   readonly method: string;
@@ -35,7 +50,10 @@ export interface Target {
   readonly routes: readonly FuzzRoute[];
   /** The target process's CPU time so far (user + system, all threads), in microseconds. */
   cpu(timeoutMs: number): Promise<number>;
-  setRole(username: string, role: 'admin' | 'moderator' | 'member'): Promise<void>;
+  /** A fresh account of that role, written by the app's process. */
+  account(role: 'admin' | 'member'): Promise<FuzzAccount>;
+  /** Who a token (or without one, an unlocked username) stands for now. */
+  whois(token: string | null, username: string): Promise<{ username: string; role: string } | null>;
   send(request: RawRequest, timeoutMs: number): Promise<RawResponse>;
   /** Everything the process wrote to stderr (its crash, if it crashed). */
   stderr(): string;
@@ -43,26 +61,31 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export async function startTarget(backend: BackendName, startTimeoutMs = 60_000): Promise<Target> {
+export async function startTarget({ backend, builder, env: appEnv = {} }: TargetSpec, startTimeoutMs = 60_000): Promise<Target> {
   const iso: Isolation = await isolate(backend);
+  const builderUrl = moduleUrl(builder.module);
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    SECRET_KEY: randomKey(),
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_ORIGIN: origin,
-    // The fuzzer speaks for many clients through X-Forwarded-For, so per-address limits count
-    // each generated client and a few hundred requests are not one client's 429s.
-    TRUST_PROXY: '127.0.0.1',
-    ...iso.env,
+    ...testEnv({
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_ORIGIN: origin,
+      // The fuzzer speaks for many clients through X-Forwarded-For, so per-address limits count
+      // each generated client and a few hundred requests are not one client's 429s.
+      TRUST_PROXY: '127.0.0.1',
+      ...appEnv,
+      ...iso.env,
+    }),
     ...(iso.searchPath ? { BASTION_TEST_SEARCH_PATH: iso.searchPath } : {}),
     ...(iso.redisPrefix ? { BASTION_TEST_REDIS_PREFIX: iso.redisPrefix } : {}),
+    BASTION_KIT_BUILDER: builderUrl,
+    BASTION_KIT_BUILDER_EXPORT: builder.exportName,
   };
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  // TypeScript (the entry from src/, or an app's builder in .ts) runs through tsx, as the tests do.
+  const loader = isTypeScript(ENTRY) || isTypeScript(new URL(builderUrl).pathname) ? ['--import', 'tsx'] : [];
+  const child: ChildProcess = spawn(process.execPath, [...loader, ENTRY], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const errors: string[] = [];
   child.stderr!.on('data', (c: Buffer) => errors.push(c.toString('utf8')));
   let alive = true;
@@ -125,9 +148,14 @@ export async function startTarget(backend: BackendName, startTimeoutMs = 60_000)
       const m = await ask({ type: 'cpu', id: nextId++ }, timeoutMs);
       return m.type === 'cpu' ? m.micros : Number.NaN;
     },
-    async setRole(username, role) {
-      const m = await ask({ type: 'role', id: nextId++, username, role }, 10_000);
-      if (m.type === 'done' && m.error) throw new Error(m.error);
+    async account(role) {
+      const m = await ask({ type: 'account', id: nextId++, role }, 20_000);
+      if (m.type !== 'account' || !m.account) throw new Error(`fuzz target: no ${role} account: ${m.type === 'account' ? m.error : m.type}`);
+      return m.account;
+    },
+    async whois(token, username) {
+      const m = await ask({ type: 'whois', id: nextId++, token, username }, 10_000);
+      return m.type === 'whois' ? m.user : null;
     },
     send(req, timeoutMs) {
       return new Promise<RawResponse>((resolve, reject) => {

@@ -22,7 +22,9 @@ export interface RequestSpec {
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const isApi = (url: string): boolean => url === '/api' || url.startsWith('/api/') || url.startsWith('/api*');
+// Bodies are forms with a CSRF token in the pages' face, JSON anywhere else (the API), as the
+// face's own clients send them; the face is the scope the route registered in, not its URL.
+const isApi = (route: FuzzRoute): boolean => route.face !== 'pages';
 
 const headerVariants: fc.Arbitrary<Record<string, string>> = fc.constantFrom<Record<string, string>>(
   {},
@@ -63,7 +65,7 @@ export function requestSpecArb(route: FuzzRoute, knownNames: ReadonlySet<string>
     { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_QUERIES).map((q) => new Raw(q)) },
     { weight: 1, arbitrary: fc.constant(null) },
   );
-  const api = isApi(route.url);
+  const api = isApi(route);
   const bodyPart = api ? 'json' : 'text';
   const body = route.schema.body
     ? fc.oneof(
@@ -139,7 +141,7 @@ export function renderRequest(route: FuzzRoute, spec: RequestSpec, fixtures: Fix
   if (spec.query instanceof Raw) path += `?${spec.query.text}`;
   else if (spec.query && Object.keys(spec.query).length > 0) path += '?' + Object.entries(spec.query).flatMap(([k, v]) => pairsOnWire(k, v, fixtures)).join('&');
 
-  const api = isApi(route.url);
+  const api = isApi(route);
   const headers: Record<string, string> = { 'x-forwarded-for': nextClientAddress(), 'user-agent': 'bastion-route-fuzz' };
   if (identity.jar.size > 0) headers.cookie = cookieHeader(identity.jar);
   // Both credentials on both faces: the API must ignore the cookie and the pages the token.

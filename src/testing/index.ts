@@ -1,0 +1,12 @@
+// bastion/testing: the attack kit an app built on Bastion runs against itself (docs/testing.md).
+export { runAttackKit, DEFENCES, type AttackKitOptions, type Defence } from './attack-kit.js';
+export { openAppUnderTest, type AppBuilder, type AppUnderTest, type BuildOptions } from './app-under-test.js';
+export { BACKENDS, isolate, type BackendName, type Isolation } from './backends.js';
+export { createUser, type TestUser } from './accounts.js';
+export { checkAnonymousRefusal } from './checks/anonymous-refusal.js';
+export { checkCsrfRefusal } from './checks/csrf-refusal.js';
+export { checkHeaderCoverage } from './checks/header-coverage.js';
+export type { CheckResult } from './checks/route-requests.js';
+export { FuzzSession, fuzzSettingsFromEnv, type FuzzSettings } from './fuzz/route-fuzz.js';
+export type { FuzzCall, KnownContent } from './fuzz/fuzz-identities.js';
+export { headerSetProblems } from './security-header-set.js';
