@@ -14,7 +14,7 @@ export type { Config } from './config/config.js';
 export type { Finding, Severity } from './config/deploy-checks.js';
 
 // The database: the app's tables come through its migrations, read with Kysely (parameters only).
-export type { AppMigrations } from './db/migrate.js';
+export { migrateToLatest, type AppMigrations } from './db/migrate.js';
 export type { Db, DialectName } from './db/database.js';
 
 // Declaring routes: who may call them (`config: { access }`, refused at start when missing), a
