@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Migration } from 'kysely/migration';
 import { loadConfig } from '../src/config/load-config.js';
-import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest, type AppMigrations } from '../src/db/migrate.js';
+import { unmigratedDatabase } from './helpers/migration-db.js';
 import { appFindings } from '../src/start-bastion.js';
-import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
+import { BACKENDS, randomKey } from './helpers/backends.js';
 
 // What an application adds to Bastion besides routes (src/bastion.ts): its migrations, run after
 // Bastion's without ever replacing one, and deploy checks under ids of its own.
@@ -18,13 +18,7 @@ const table = (name: string): Migration => ({
 
 for (const backend of BACKENDS) {
   test(`[${backend}] app migrations run after Bastion's, a later one sorting before a ran one still runs, and a name Bastion owns is refused`, async (t) => {
-    const iso = await isolate(backend);
-    const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
-    const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
-    t.after(async () => {
-      await db.close();
-      await iso.cleanup();
-    });
+    const { db } = await unmigratedDatabase(t, backend);
     const first: AppMigrations = () => ({ 'app:001-notes': table('notes') });
     const applied = await migrateToLatest(db, first);
     assert.equal(applied.at(-1), 'app:001-notes', `after every Bastion migration: ${applied.join(', ')}`);
