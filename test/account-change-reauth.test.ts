@@ -4,7 +4,7 @@ import argon2 from 'argon2';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { BACKENDS } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD, type TestUser } from './helpers/conduit-api.js';
-import { loggedInBrowser, newBrowser } from './helpers/login.js';
+import { loggedInBrowser } from './helpers/login.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
 import { confirmationTokenFor, confirmByLink } from './helpers/account-mail.js';
 import { startTestApp } from './helpers/test-app.js';
@@ -65,7 +65,9 @@ for (const backend of BACKENDS) {
     assert.equal(more.length, 0);
     assert.equal(change!.actor_id, jake.id);
     assert.deepEqual(JSON.parse(change!.details), { via: 'api', stage: 'requested', fromDomain: 'example.com', toDomain: 'new.example' });
-    const link = await confirmByLink(newBrowser(app), await confirmationTokenFor(app, 'jake@new.example'));
+    // The link is followed in a page session of the same account (signed in with the old address).
+    const owner = await loggedInBrowser(app, { email: 'jake@example.com', password: STRONG_PASSWORD, username: jake.username });
+    const link = await confirmByLink(owner, await confirmationTokenFor(app, 'jake@new.example'));
     assert.equal(link.headers.location, '/email/confirmed?result=changed');
     assert.equal(await storedEmail(runtime, jake.id), 'jake@new.example');
     const changed = await put(app, jake, { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD });

@@ -68,7 +68,7 @@ for (const backend of BACKENDS) {
     assert.equal(replay.headers.location, '/email/confirmed?result=invalid');
   });
 
-  test(`[${backend}] an email-change link opened from the new mailbox, and its page, leave the address as it was until the button is pressed`, async (t) => {
+  test(`[${backend}] an email-change link opened from the new mailbox, and its page, leave the address as it was until the account's own session presses the button`, async (t) => {
     const ctx = await startTestApp(t, backend);
     const owner = await memberBrowser(ctx.app, ctx.runtime);
     const typo = `typo-${owner.email}`;
@@ -83,7 +83,16 @@ for (const backend of BACKENDS) {
     assert.deepEqual(audit.map((a) => JSON.parse(a.details).stage), ['requested']);
     assert.equal((await outboxMailsTo(ctx.app, owner.email)).length, 1, 'only the "change requested" notice: no "changed" mail');
 
-    assert.equal((await confirmByLink(newBrowser(ctx.app), token)).headers.location, '/email/confirmed?result=changed');
+    // Whoever owns the mistyped mailbox cannot press Confirm: only the account's own session may.
+    const stranger = newBrowser(ctx.app);
+    const strangerPress = await confirmByLink(stranger, token);
+    assert.equal(strangerPress.headers.location, '/email/confirm', 'nothing spent: back to the page');
+    assert.match((await stranger.get('/email/confirm')).body, /sign in to that account/);
+    const other = await memberBrowser(ctx.app, ctx.runtime);
+    assert.equal((await confirmByLink(other, token)).headers.location, '/email/confirm', 'nor a session of another account');
+    assert.equal((await userRow(ctx, owner.username)).email, owner.email, 'still the old address');
+
+    assert.equal((await confirmByLink(owner, token)).headers.location, '/email/confirmed?result=changed', 'the link is still good for its owner');
     assert.equal((await userRow(ctx, owner.username)).email, typo);
   });
 

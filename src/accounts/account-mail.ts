@@ -19,13 +19,15 @@ export interface PendingConfirmation {
   readonly purpose: 'confirm' | 'email-change';
   /** The address the link was sent to (and, for a change, the account's address after it). */
   readonly email: string;
+  /** The account the link belongs to. */
+  readonly userId: number;
 }
 
 /** What a confirmation link's token would do, without spending it; null for any token that would not work. */
 export async function peekConfirmation(app: FastifyInstance, token: string): Promise<PendingConfirmation | null> {
   for (const purpose of ['confirm', 'email-change'] as const) {
     const grant = await app.accountTokens.peek(purpose, token);
-    if (grant) return { purpose, email: grant.email };
+    if (grant) return { purpose, email: grant.email, userId: grant.userId };
   }
   return null;
 }

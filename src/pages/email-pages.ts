@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { applyConfirmation, isConfirmed, peekConfirmation, sendConfirmation, type ConfirmOutcome } from '../accounts/account-mail.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { applyConfirmation, isConfirmed, peekConfirmation, sendConfirmation, type ConfirmOutcome, type PendingConfirmation } from '../accounts/account-mail.js';
 import { CONFIRM_COOKIE, tokenCookie } from '../accounts/token-cookie.js';
 import type { Runtime } from '../runtime.js';
 
@@ -14,6 +14,10 @@ import type { Runtime } from '../runtime.js';
 // the token-free /email/confirm, so the token leaves the address bar, the history and any Referer
 // (Referrer-Policy: no-referrer on the redirect). That page says what confirming would do and
 // carries a "Confirm" button: the POST, a CSRF-checked form like every other, spends the token.
+// An email change is confirmed only from a session of the account that asked for it: the link
+// proves the new mailbox, the session proves the account's owner, so a stranger who owns a
+// mistyped address cannot press Confirm and take the account over by a password reset to it.
+// The page asks anyone else to sign in as that account first (the token waits in its cookie).
 
 const csrfField = { type: 'string', maxLength: 128 } as const;
 const csrfOnly = { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } as const;
@@ -46,15 +50,22 @@ export async function emailPages(app: FastifyInstance, runtime: Runtime): Promis
     return privatePage(reply).header('referrer-policy', 'no-referrer').redirect('/email/confirm', 303);
   });
 
+  /** Whether this request may press Confirm on `pending`: a change needs its own account's session. */
+  const mayConfirm = (request: FastifyRequest, pending: PendingConfirmation): boolean => pending.purpose !== 'email-change' || request.user?.id === pending.userId;
+
   app.get('/email/confirm', publicPage, async (request, reply) => {
     const token = cookie.read(request);
     const pending = token === null ? null : await peekConfirmation(app, token);
     if (!pending) cookie.clear(reply);
-    return privatePage(reply).page('email-confirm', { title: pending?.purpose === 'email-change' ? 'Confirm your new email address' : 'Confirm your email address', pending, invalidMessage: INVALID_MESSAGE });
+    const title = pending?.purpose === 'email-change' ? 'Confirm your new email address' : 'Confirm your email address';
+    return privatePage(reply).page('email-confirm', { title, pending, signInNeeded: pending !== null && !mayConfirm(request, pending), invalidMessage: INVALID_MESSAGE });
   });
 
   app.post('/email/confirm', { ...publicPage, schema: { body: csrfOnly } }, async (request, reply) => {
     const token = cookie.read(request);
+    const pending = token === null ? null : await peekConfirmation(app, token);
+    // Not the account's session: nothing is spent, and the page says to sign in as that account.
+    if (pending && !mayConfirm(request, pending)) return privatePage(reply).redirect('/email/confirm', 303);
     const outcome: ConfirmOutcome = token === null ? 'invalid' : await applyConfirmation(app, db, runtime.config, request, token);
     cookie.clear(reply);
     return privatePage(reply).redirect(`/email/confirmed?result=${outcome}`, 303);
