@@ -34,7 +34,7 @@ async function click(session: BrowserSession, page: Page, selector: string, expe
 }
 
 for (const backend of BACKENDS) {
-  test(`[${backend}] in Chromium a member adds a passkey in security settings, signs out, and signs in with it and no password; a look-alike origin relaying the ceremony is refused`, async (t) => {
+  test(`[${backend}] in Chromium a member adds a passkey in security settings, signs out, signs in with it and no password, then with the password and it as the second factor; a look-alike origin relaying the ceremony is refused`, async (t) => {
     const target = await startListeningApp(t, backend, {}, { hostname: 'localhost' });
     assert.match(target.baseUrl, /^http:\/\/localhost:\d+$/);
     const member = await new ApiClient(target.baseUrl).register(`pk${randomBytes(3).toString('hex')}`);
@@ -69,6 +69,21 @@ for (const backend of BACKENDS) {
     assert.equal(await page.locator(`.nav-links a[href="/profile/${member.username}"]`).count(), 1, 'signed in with the passkey alone');
     const [success] = await target.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'login.success').orderBy('id', 'desc').limit(1).execute();
     assert.equal(JSON.parse(success!.details).method, 'passkey');
+    await click(session, page, '.nav-links form[action="/logout"] button', (p) => p === '/');
+
+    // The passkey as a second factor: the password alone now leads to /login/two-factor, where
+    // the script offers the passkey; the session starts only once the authenticator has answered.
+    await session.visit(page, '/login');
+    await page.fill('form.stack input[name=email]', member.email);
+    await page.fill('form.stack input[name=password]', member.password);
+    await click(session, page, 'form.stack button[type=submit]', (p) => p === '/login/two-factor');
+    assert.equal(await page.locator(`.nav-links a[href="/profile/${member.username}"]`).count(), 0, 'the password alone signs nobody in');
+    assert.equal(await page.locator('form[data-passkey=sign-in]').isVisible(), true, 'the script shows the passkey way');
+    await session.screenshot(page, 'passkeys-second-factor');
+    await click(session, page, 'form[data-passkey=sign-in] button[type=submit]', (p) => p === '/');
+    assert.equal(await page.locator(`.nav-links a[href="/profile/${member.username}"]`).count(), 1, 'signed in with password and passkey');
+    const [second] = await target.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'login.success').orderBy('id', 'desc').limit(1).execute();
+    assert.equal(JSON.parse(second!.details).method, 'passkey');
     await click(session, page, '.nav-links form[action="/logout"] button', (p) => p === '/');
 
     // The relay: an attacker's client asks the site for a sign-in challenge and has the victim's
