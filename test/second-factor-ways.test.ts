@@ -4,7 +4,8 @@ import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/serv
 import type { LightMyRequestResponse } from 'fastify';
 import { codeAt } from '../src/two-factor/totp.js';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
-import { memberBrowser, newBrowser, type PageBrowser } from './helpers/login.js';
+import { makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
+import { loggedInBrowser, memberBrowser, newBrowser, type PageBrowser } from './helpers/login.js';
 import { SoftAuthenticator } from './helpers/soft-authenticator.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -136,6 +137,27 @@ for (const backend of BACKENDS) {
         ['reauthenticate.success', 'totp'],
       ],
     );
+  });
+}
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] an admin's second-factor reset of an account whose only factor is a passkey removes the passkeys too: the password alone signs in again`, async (t) => {
+    const h = await waysTest(t, backend);
+    const owner = await memberBrowser(h.app, h.runtime);
+    await addPasskey(owner);
+    const ownerId = (await h.runtime.db.kysely.selectFrom('users').select('id').where('username', '=', owner.username).executeTakeFirstOrThrow()).id;
+    assert.equal(await h.app.twoFactor.required(ownerId), true, 'a passkey is a second factor');
+    const boss = await makeUser(h.app, h.runtime, `boss${ownerId}`, 'admin');
+    const admin = await loggedInBrowser(h.app, { email: boss.email, password: STRONG_PASSWORD, username: boss.username });
+    const reset = await admin.post(`/admin/users/${ownerId}/two-factor/reset`, {}, { from: `/admin?q=${owner.username}` });
+    assert.equal(reset.statusCode, 303);
+    assert.equal(await h.app.twoFactor.required(ownerId), false);
+    assert.deepEqual(await h.app.passkeys.list(ownerId), []);
+    const audit = await h.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'two-factor.reset').executeTakeFirstOrThrow();
+    assert.equal((JSON.parse(audit.details) as { passkeys: number }).passkeys, 1);
+    const again = Object.assign(newBrowser(h.app, { username: owner.username }), { email: owner.email, password: owner.password });
+    const login = await again.post('/login', { email: owner.email, password: owner.password }, { from: '/login' });
+    assert.deepEqual([login.statusCode, login.headers.location], [303, '/'], 'no second step any more');
   });
 }
 

@@ -387,7 +387,7 @@ for (const backend of BACKENDS) {
     assert.equal(audit.length, 1);
     assert.equal(JSON.parse(audit[0]!.details).targetId, ownerId);
     const mails = await mailsTo(app, owner.email, /Two-factor sign-in/);
-    assert.match(String(mails.at(-1)!.text), /an administrator removed your authenticator app/);
+    assert.match(String(mails.at(-1)!.text), /an administrator removed your authenticator app, recovery codes and passkeys/);
     assert.ok(await isSignedIn(await loggedInBrowser(app, owner)), 'the password alone signs in');
   });
 

@@ -89,6 +89,11 @@ export function passkeyStore(db: Kysely<Database>) {
       return result.numUpdatedRows > 0n;
     },
     /** The removed passkey's name, or null when the user has no such passkey. */
+    /** Removes every passkey of the user (an admin's second-factor reset); how many there were. */
+    async removeAll(userId: number): Promise<number> {
+      const result = await db.deleteFrom('passkeys').where('user_id', '=', userId).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
     async remove(userId: number, id: number): Promise<string | null> {
       const row = await db.deleteFrom('passkeys').where('id', '=', id).where('user_id', '=', userId).returning('name').executeTakeFirst();
       return row?.name ?? null;

@@ -74,6 +74,8 @@ export interface Passkeys {
   rename(userId: number, passkeyId: number, name: string): Promise<boolean>;
   /** The removed passkey's name, or null when the user has no such passkey. */
   remove(userId: number, passkeyId: number): Promise<string | null>;
+  /** Removes every passkey of the user (an admin's second-factor reset); how many there were. */
+  removeAll(userId: number): Promise<number>;
 }
 
 declare module 'fastify' {
@@ -203,6 +205,7 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
     verifyTwoFactor: (userId, binding, response) => verifyAssertion('two-factor', binding, response, userId),
     rename: (userId, passkeyId, name) => store.rename(userId, passkeyId, passkeyName(name)),
     remove: (userId, passkeyId) => store.remove(userId, passkeyId),
+    removeAll: (userId) => store.removeAll(userId),
   };
 }
 

@@ -132,8 +132,10 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
   app.post<{ Params: IdParams; Body: ButtonBody }>('/admin/users/:id/two-factor/reset', { ...sensitive, schema: { params: idParams, body: buttonBody } }, async function resetTwoFactor(request, reply) {
     const account = await target(request, 'user:lock', request.params.id);
     if (!(await app.twoFactor.required(account.id))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'two-factor-none'), 303);
+    // Every second factor: the app, its recovery codes and the passkeys (each of which would still be asked for).
     await app.twoFactor.removeAll(account.id);
-    await app.audit(request, 'two-factor.reset', { details: { targetId: account.id, target: account.username } });
+    const passkeys = await app.passkeys.removeAll(account.id);
+    await app.audit(request, 'two-factor.reset', { details: { targetId: account.id, target: account.username, passkeys } });
     const owner = await db.selectFrom('users').select(['username', 'email']).where('id', '=', account.id).executeTakeFirst();
     if (owner) app.mailer.send({ to: owner.email, template: 'two-factor-changed', data: twoFactorChangedMail(owner.username, 'reset', app.twoFactor.now()) });
     return reply.redirect(backWithNotice(request.body.back, '/admin', 'two-factor-reset'), 303);
