@@ -4,10 +4,10 @@ import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import type { Kysely } from 'kysely';
-import { Migrator, NO_MIGRATIONS, type MigrationProvider } from 'kysely/migration';
-import { loadConfig } from '../src/config/load-config.js';
-import { openDatabase, type Db } from '../src/db/database.js';
-import { migrateToLatest, migrationsFor } from '../src/db/migrate.js';
+import { NO_MIGRATIONS } from 'kysely/migration';
+import type { Db } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { unmigratedDatabase } from './helpers/migration-db.js';
 import { TABLE_NAMES } from '../src/db/schema.js';
 import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
 
@@ -34,13 +34,7 @@ async function sqliteVirtualTables(db: Db): Promise<string[]> {
 
 for (const backend of BACKENDS) {
   test(`[${backend}] migrations bring an empty database to the full schema once, then have nothing to do`, async (t) => {
-    const iso = await isolate(backend);
-    const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
-    const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
-    t.after(async () => {
-      await db.close();
-      await iso.cleanup();
-    });
+    const { db, migrator } = await unmigratedDatabase(t, backend);
     assert.deepEqual(await tableNames(db), [], 'starts empty');
     const applied = await migrateToLatest(db);
     assert.ok(applied.length >= 1 && applied[0] === '001-initial', applied.join(', '));
@@ -48,8 +42,6 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await migrateToLatest(db), [], 'a second run applies nothing');
 
     // Every migration has a working down: all the way to empty and back up again.
-    const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db) };
-    const migrator = new Migrator({ db: db.kysely, provider, ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     assert.equal(down.error, undefined);
     assert.deepEqual(await tableNames(db), []);
