@@ -23,11 +23,20 @@ export const stringBuiltSql = [
 ];
 
 // Deny by default: a handler reads the signed-in user as request.member, which answers 401 (or
-// the login page) when there is none. `request.user!` turns a loosened guard into a 500.
+// the login page) when there is none. Asserting request.user non-null — `request.user!`, a copy
+// of it as `user!`, or a cast `request.user as AuthUser` — turns a loosened guard into a 500.
 export const nullableUser = [
   {
     selector: "TSNonNullExpression > MemberExpression.expression[property.name='user']",
     message: 'request.user! is a 500 when nobody is signed in: read request.member (401, or the login page, instead).',
+  },
+  {
+    selector: "TSNonNullExpression > Identifier.expression[name='user']",
+    message: 'user! is a 500 when nobody is signed in: read request.member (401, or the login page, instead).',
+  },
+  {
+    selector: ":matches(TSAsExpression, TSTypeAssertion) > MemberExpression.expression[object.name=/^req(uest)?$/][property.name='user']",
+    message: 'A cast of request.user hides a null: read request.member (401, or the login page, instead).',
   },
 ];
 

@@ -8,7 +8,7 @@ import { voidAllLogins } from '../conduit/users.js';
 import { admitPasswordWork } from '../security/password-admission.js';
 
 // /settings: the profile, the password, and the user's own sessions and API tokens with revoke.
-// Every handler acts on request.user only — no form field can name another user.
+// Every handler acts on request.member only — no form field can name another user.
 
 const csrfField = { type: 'string', maxLength: 128 } as const;
 const form = (properties: Record<string, object>, required: string[]) =>

@@ -34,9 +34,9 @@ export async function guestbookPages(app: FastifyInstance, runtime: Runtime, now
 
   app.post<{ Body: { body: string } }>('/messages', { config: { access: 'member' }, schema: { body: messageForm } }, async function sign(request, reply) {
     const body = request.body.body.trim();
-    if (body === '') return reply.code(422).page('guestbook/home', await home(request.user, ['A message cannot be blank.'], request.body.body));
+    if (body === '') return reply.code(422).page('guestbook/home', await home(request.member, ['A message cannot be blank.'], request.body.body));
     if (!(await mayWrite(db.kysely, runtime.config, request.member.id))) {
-      return reply.code(403).page('guestbook/home', await home(request.user, ['Confirm your email address first: follow the link we mailed you.'], request.body.body));
+      return reply.code(403).page('guestbook/home', await home(request.member, ['Confirm your email address first: follow the link we mailed you.'], request.body.body));
     }
     await postMessage(db, request.member, body, now());
     return reply.redirect('/', 303);

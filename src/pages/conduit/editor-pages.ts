@@ -117,7 +117,7 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
   /** The article `slug`, if the user may edit it; 403 for anyone else. */
   async function editable(request: FastifyRequest, slug: string) {
     const article = await getArticle(db, slug, request.member.id);
-    if (!can(request.user, 'article:update', { authorId: article.author.id })) throw new AppError('FORBIDDEN', { article: ['may only be changed by its author'] });
+    if (!can(request.member, 'article:update', { authorId: article.author.id })) throw new AppError('FORBIDDEN', { article: ['may only be changed by its author'] });
     return article;
   }
 

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import test from 'node:test';
+import { ESLint, type Linter } from 'eslint';
+import tseslint from 'typescript-eslint';
+
+// A handler reads the signed-in user as request.member (401 or the login page without one); the
+// nullableUser selectors in eslint.config.js refuse every way of asserting request.user non-null
+// instead. These run ESLint on snippets: each assertion is refused, the typed and null-aware
+// reads pass, and the project's configuration applies the selectors to src/ and examples/.
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+type Selector = { selector: string; message: string };
+const { nullableUser } = (await import(pathToFileURL(`${ROOT}eslint.config.js`).href)) as { nullableUser: Selector[] };
+
+const linter = new ESLint({
+  cwd: ROOT,
+  overrideConfigFile: true,
+  overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser }, rules: { 'no-restricted-syntax': ['error', ...nullableUser] } }],
+});
+
+async function messages(code: string): Promise<string[]> {
+  const [result] = await linter.lintText(code, { filePath: `${ROOT}src/snippet.ts` });
+  return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+const ASSERTED: Record<string, string> = {
+  'request.user!': 'save(request.user!.id);',
+  'req.user! in a Fastify hook': 'const id = req.user!.id;',
+  'a copy of it as user!': 'const user = request.user;\nsave(user!.id);',
+  'a cast to AuthUser': 'save((request.user as AuthUser).id);',
+  'an angle-bracket cast': 'save((<AuthUser>req.user).id);',
+};
+
+for (const [name, code] of Object.entries(ASSERTED)) {
+  test(`the member lint rule refuses a non-null current user: ${name}`, async () => {
+    const found = await messages(code);
+    assert.equal(found.length, 1, `one finding for ${code}: ${JSON.stringify(found)}`);
+    assert.match(found[0]!, /^no-restricted-syntax: .*request\.member/);
+  });
+}
+
+const TYPED: Record<string, string> = {
+  'request.member': 'save(request.member.id);',
+  'an optional read on a public route': 'list(request.user?.id ?? null);',
+  'a null check first': 'if (request.user) audit(request.user.id);',
+  'a non-null assertion on something else': 'const row = rows[0]!;',
+  'a cast of a parsed body': 'const u = JSON.parse(body).user as { email: string };',
+};
+
+for (const [name, code] of Object.entries(TYPED)) {
+  test(`the member lint rule lets the typed reads pass: ${name}`, async () => {
+    assert.deepEqual(await messages(code), []);
+  });
+}
+
+test('the project lint configuration refuses request.user! in src/ and examples/', async () => {
+  // The project's own configuration, on source that never touches the disk (so without type
+  // information, which only files on disk have; the selectors need none).
+  const project = new ESLint({ cwd: ROOT, overrideConfig: tseslint.configs.disableTypeChecked });
+  for (const file of ['src/pages/probe.ts', 'examples/guestbook/src/probe.ts']) {
+    const [result] = await project.lintText('declare const request: { user: { id: number } | null };\nexport const id = request.user!.id;\n', { filePath: `${ROOT}${file}` });
+    const found = (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+    assert.equal(found.length, 1, `${file}: ${JSON.stringify(result?.messages)}`);
+    assert.match(found[0]!, /request\.member/);
+  }
+});
