@@ -42,18 +42,28 @@ export function appFindings(config: Config, checks: readonly DeployCheck[]): Fin
 }
 
 export async function startBastion(options: StartOptions = {}): Promise<StartedBastion> {
-  const { migrations, checks = [], load, ...bastion } = options;
+  const { checks = [], load, ...serve } = options;
   const loaded = loadConfig(load);
   const findings = [...loaded.findings, ...appFindings(loaded.config, checks)];
   const errors = findings.filter((f) => f.severity === 'error');
   if (loaded.config.isProduction && errors.length > 0) throw new StartRefused(`refusing to start in production:\n${formatFindings(errors)}`);
-  const runtime = await openRuntime(loaded.config, migrations ? { migrations } : {});
+  return serveBastion(loaded.config, [...loaded.notices, ...findings.map((f) => `${f.id}: ${f.message}`)], serve);
+}
+
+/**
+ * Opens the runtime (Bastion's migrations, then the app's), builds the app and listens, the
+ * notices logged as warnings. Whoever calls it has loaded the configuration and made the
+ * production refusal already: startBastion, and `runCli`'s `start`.
+ */
+export async function serveBastion(config: Config, notices: readonly string[], options: BastionOptions & Pick<StartOptions, 'migrations'>): Promise<StartedBastion> {
+  const { migrations, ...bastion } = options;
+  const runtime = await openRuntime(config, migrations ? { migrations } : {});
   const app = await createBastion(runtime, bastion).catch(async (err: unknown) => {
     await runtime.close();
     throw err;
   });
-  for (const notice of [...loaded.notices, ...findings.map((f) => `${f.id}: ${f.message}`)]) app.log.warn(notice);
-  const address = await app.listen({ host: loaded.config.host, port: loaded.config.port });
+  for (const notice of notices) app.log.warn(notice);
+  const address = await app.listen({ host: config.host, port: config.port });
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
