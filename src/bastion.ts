@@ -6,7 +6,8 @@
 
 // Building and starting.
 export { createBastion, BODY_LIMIT, type BastionOptions } from './create-bastion.js';
-export { startBastion, appFindings, StartRefused, type DeployCheck, type StartOptions, type StartedBastion } from './start-bastion.js';
+export { startBastion, StartRefused, type StartOptions, type StartedBastion } from './start-bastion.js';
+export { appFindings, type DeployCheck } from './config/app-checks.js';
 export { runCli } from './cli/run-cli.js';
 export type { AppCommand, AppServer, AppStart, BastionApp } from './cli/bastion-app.js';
 export type { AppRoutes } from './faces/app-routes.js';

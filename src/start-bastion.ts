@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
-import type { Finding } from './config/deploy-checks.js';
+import { appFindings, type DeployCheck } from './config/app-checks.js';
 import { formatFindings, loadConfig, type LoadOptions } from './config/load-config.js';
 import { createBastion, type BastionOptions } from './create-bastion.js';
 import { installCrashHandlers } from './crash-handlers.js';
@@ -10,9 +10,6 @@ import { openRuntime, type Runtime } from './runtime.js';
 // How an application built on Bastion starts in production: the same refusal `bastion start`
 // makes (no production start while a deploy check finds an error), the application's migrations
 // after Bastion's, then a drain on SIGTERM. Conduit's own start is src/server.ts.
-
-/** An application's deploy check: quiet unless its feature is misconfigured (Django's habit). */
-export type DeployCheck = (config: Config) => readonly Finding[];
 
 export interface StartOptions extends BastionOptions {
   readonly migrations?: AppMigrations;
@@ -31,14 +28,6 @@ export interface StartedBastion {
 
 export class StartRefused extends Error {
   override name = 'StartRefused';
-}
-
-/** Bastion's findings and the application's; an app check that claims a `bastion.` id is a programming error. */
-export function appFindings(config: Config, checks: readonly DeployCheck[]): Finding[] {
-  const found = checks.flatMap((check) => check(config));
-  const stolen = found.filter((f) => f.id.startsWith('bastion.'));
-  if (stolen.length > 0) throw new Error(`deploy check ids under bastion.* are Bastion's: ${stolen.map((f) => f.id).join(', ')}`);
-  return found;
 }
 
 export async function startBastion(options: StartOptions = {}): Promise<StartedBastion> {

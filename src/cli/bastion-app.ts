@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { BastionOptions } from '../create-bastion.js';
 import type { AppMigrations } from '../db/migrate.js';
-import type { DeployCheck } from '../start-bastion.js';
+import type { DeployCheck } from '../config/app-checks.js';
 
 // What an application hands `runCli`: the command line is Bastion's (start, migrate, check,
 // create-admin); the app brings its name, its routes, its tables, its deploy checks and any

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Finding } from '../config/deploy-checks.js';
 import { ConfigError, formatFindings, hasErrors, loadConfig, type LoadedConfig } from '../config/load-config.js';
-import { appFindings } from '../start-bastion.js';
+import { appFindings } from '../config/app-checks.js';
 import type { BastionApp } from './bastion-app.js';
 
 // Bastion's own commands, the same for every app: each reads the same validated configuration,
