@@ -16,4 +16,4 @@ if (stale) {
   process.stderr.write(`Bastion refuses to run: ${stale}. Build it with \`npm run build\` (\`npm ci\` does, through \`prepare\`).\n`);
   process.exit(1);
 }
-await import('../dist/cli.js');
+await import('../dist/conduit-cli.js');

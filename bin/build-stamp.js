@@ -43,6 +43,6 @@ export function staleBuild(root) {
   const stamp = readStamp(join(root, 'dist'));
   if (!stamp) return 'dist/ is missing or incomplete';
   // A copy without the TypeScript sources has nothing to be stale against.
-  if (!existsSync(join(root, 'src', 'cli.ts'))) return null;
+  if (!existsSync(join(root, 'src', 'conduit-cli.ts'))) return null;
   return stamp.sources === sourceDigest(root) ? null : 'dist/ was built from other sources than those now in src/';
 }

@@ -6,7 +6,10 @@
 
 // Building and starting.
 export { createBastion, BODY_LIMIT, type BastionOptions } from './create-bastion.js';
-export { startBastion, appFindings, StartRefused, type DeployCheck, type StartOptions, type StartedBastion } from './start-bastion.js';
+export { startBastion, StartRefused, type StartOptions, type StartedBastion } from './start-bastion.js';
+export { appFindings, type DeployCheck } from './config/app-checks.js';
+export { runCli } from './cli/run-cli.js';
+export type { AppCommand, AppServer, AppStart, BastionApp } from './cli/bastion-app.js';
 export type { AppRoutes } from './faces/app-routes.js';
 export { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 export { loadConfig, ConfigError, type LoadOptions, type LoadedConfig } from './config/load-config.js';

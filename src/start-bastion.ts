@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
-import type { Finding } from './config/deploy-checks.js';
+import { appFindings, type DeployCheck } from './config/app-checks.js';
 import { formatFindings, loadConfig, type LoadOptions } from './config/load-config.js';
 import { createBastion, type BastionOptions } from './create-bastion.js';
 import { installCrashHandlers } from './crash-handlers.js';
@@ -10,9 +10,6 @@ import { openRuntime, type Runtime } from './runtime.js';
 // How an application built on Bastion starts in production: the same refusal `bastion start`
 // makes (no production start while a deploy check finds an error), the application's migrations
 // after Bastion's, then a drain on SIGTERM. Conduit's own start is src/server.ts.
-
-/** An application's deploy check: quiet unless its feature is misconfigured (Django's habit). */
-export type DeployCheck = (config: Config) => readonly Finding[];
 
 export interface StartOptions extends BastionOptions {
   readonly migrations?: AppMigrations;
@@ -33,27 +30,29 @@ export class StartRefused extends Error {
   override name = 'StartRefused';
 }
 
-/** Bastion's findings and the application's; an app check that claims a `bastion.` id is a programming error. */
-export function appFindings(config: Config, checks: readonly DeployCheck[]): Finding[] {
-  const found = checks.flatMap((check) => check(config));
-  const stolen = found.filter((f) => f.id.startsWith('bastion.'));
-  if (stolen.length > 0) throw new Error(`deploy check ids under bastion.* are Bastion's: ${stolen.map((f) => f.id).join(', ')}`);
-  return found;
-}
-
 export async function startBastion(options: StartOptions = {}): Promise<StartedBastion> {
-  const { migrations, checks = [], load, ...bastion } = options;
+  const { checks = [], load, ...serve } = options;
   const loaded = loadConfig(load);
   const findings = [...loaded.findings, ...appFindings(loaded.config, checks)];
   const errors = findings.filter((f) => f.severity === 'error');
   if (loaded.config.isProduction && errors.length > 0) throw new StartRefused(`refusing to start in production:\n${formatFindings(errors)}`);
-  const runtime = await openRuntime(loaded.config, migrations ? { migrations } : {});
+  return serveBastion(loaded.config, [...loaded.notices, ...findings.map((f) => `${f.id}: ${f.message}`)], serve);
+}
+
+/**
+ * Opens the runtime (Bastion's migrations, then the app's), builds the app and listens, the
+ * notices logged as warnings. Whoever calls it has loaded the configuration and made the
+ * production refusal already: startBastion, and `runCli`'s `start`.
+ */
+export async function serveBastion(config: Config, notices: readonly string[], options: BastionOptions & Pick<StartOptions, 'migrations'>): Promise<StartedBastion> {
+  const { migrations, ...bastion } = options;
+  const runtime = await openRuntime(config, migrations ? { migrations } : {});
   const app = await createBastion(runtime, bastion).catch(async (err: unknown) => {
     await runtime.close();
     throw err;
   });
-  for (const notice of [...loaded.notices, ...findings.map((f) => `${f.id}: ${f.message}`)]) app.log.warn(notice);
-  const address = await app.listen({ host: loaded.config.host, port: loaded.config.port });
+  for (const notice of notices) app.log.warn(notice);
+  const address = await app.listen({ host: config.host, port: config.port });
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {

@@ -4,7 +4,7 @@ import type { Migration } from 'kysely/migration';
 import { loadConfig } from '../src/config/load-config.js';
 import { migrateToLatest, type AppMigrations } from '../src/db/migrate.js';
 import { unmigratedDatabase } from './helpers/migration-db.js';
-import { appFindings } from '../src/start-bastion.js';
+import { appFindings } from '../src/config/app-checks.js';
 import { BACKENDS, randomKey } from './helpers/backends.js';
 
 // What an application adds to Bastion besides routes (src/bastion.ts): its migrations, run after

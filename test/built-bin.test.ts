@@ -42,7 +42,7 @@ before(async () => {
 });
 
 test('the preloaded guard this file relies on does refuse tsx and .ts sources', () => {
-  for (const script of ["await import('tsx')", "await import('./src/cli.ts')"]) {
+  for (const script of ["await import('tsx')", "await import('./src/conduit-cli.ts')"]) {
     const res = spawnSync(process.execPath, ['--import', REFUSE_TYPESCRIPT, '--input-type=module', '-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
     assert.notEqual(res.status, 0, script);
     assert.match(res.stderr, /must run without TypeScript/);
