@@ -53,6 +53,8 @@ export interface TestClientOptions {
   readonly origin?: string;
   /** An API token sent with every request. */
   readonly token?: string;
+  /** Over a socket: how long a request may take before it fails (default REQUEST_BOUND_MS). */
+  readonly timeoutMs?: number;
 }
 
 /** Over a socket every request has a time bound, so a hang fails the test instead of stalling the suite. */
@@ -113,8 +115,8 @@ function parseSetCookie(line: string): TestCookie {
   return cookie;
 }
 
-async function overSocket(url: string, method: string, headers: Record<string, string>, body: string | undefined): Promise<TestResponse> {
-  const res = await fetch(url, { method, headers, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_BOUND_MS), ...(body !== undefined ? { body } : {}) });
+async function overSocket(url: string, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<TestResponse> {
+  const res = await fetch(url, { method, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
   const out: OutgoingHttpHeaders = {};
   res.headers.forEach((value, name) => {
@@ -160,7 +162,7 @@ export class TestClient {
     Object.assign(headers, req.headers);
     const res =
       typeof this.target === 'string'
-        ? await overSocket(/^https?:/.test(req.url) ? req.url : this.target + req.url, method, headers, body)
+        ? await overSocket(/^https?:/.test(req.url) ? req.url : this.target + req.url, method, headers, body, this.options.timeoutMs ?? REQUEST_BOUND_MS)
         : ((await this.target.inject({
             method: method as 'GET',
             url: req.url,
@@ -182,17 +184,28 @@ export class TestClient {
   }
 
   /**
-   * Submits the form that posts to `url`, as a browser does: with the `_csrf` inside that very
-   * form, as found on page `from` (default: `url` itself, else the nearest page up its path, e.g.
-   * /settings for /settings/password, else /). A form without its own `_csrf` throws (a browser
-   * would post it without one and get 403); so does a `from` that shows no such form. When no
-   * page up the path shows it (an attack, or a form this caller is not shown), another form's
-   * token of the session is sent, as a forger holding a page of the site would. `csrf: false`
-   * posts `fields` as given (no token, or an attack's own).
+   * Posts `fields` as a form to `url`, as a browser holding this session's pages would: with the
+   * `_csrf` inside the form that posts to `url`, as found on page `from` (default: `url` itself,
+   * else the nearest page up its path, e.g. /settings for /settings/password, else /). A form
+   * without its own `_csrf` throws (a browser would post it without one and get 403). When no
+   * page shows such a form (an attack, or a form this caller is not shown), another form's token
+   * of the session is sent, as a forger holding a page of the site would. `csrf: false` posts
+   * `fields` as given (no token, or an attack's own).
    */
   async post(url: string, fields: Record<string, string> = {}, options: { from?: string; csrf?: boolean; headers?: Record<string, string> } = {}): Promise<TestResponse> {
     const form = options.csrf === false ? fields : { ...fields, _csrf: await this.formToken(url, options.from) };
     return this.request({ method: 'POST', url, form, ...(options.headers ? { headers: options.headers } : {}) });
+  }
+
+  /**
+   * Shows `page`, then submits its form that posts to `action`, with that form's own token, as a
+   * person pressing its button does: throws when the page shows no such form, or one without a token.
+   */
+  async submit(page: string, action: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<TestResponse> {
+    const res = await this.get(page);
+    const _csrf = formCsrf(res.body, action);
+    if (!_csrf) throw new Error(_csrf === null ? `the form posting to ${action} on ${page} has no _csrf field` : `no form posting to ${action} on ${page} (status ${res.statusCode})`);
+    return this.request({ method: 'POST', url: action, form: { ...fields, _csrf }, headers });
   }
 
   /**
@@ -214,25 +227,24 @@ export class TestClient {
 
   /** Signs in through the login form (`page`, default /login); the answer says how it went. */
   login(email: string, password: string, page = '/login'): Promise<TestResponse> {
-    return this.post(page, { email, password }, { from: page });
+    return this.submit(page, page, { email, password });
   }
 
   /** The `_csrf` a browser would send with the form posting to `url` (see post). */
   private async formToken(url: string, from: string | undefined): Promise<string> {
+    const pages = from !== undefined ? [from] : formPages(url);
     let fallback: string | undefined;
-    for (const page of from !== undefined ? [from] : formPages(url)) {
+    for (const page of pages) {
       const res = await this.get(page);
-      if (from === undefined && res.statusCode !== 200) continue;
+      if (res.statusCode !== 200) continue;
       const token = formCsrf(res.body, url);
       if (token) return token;
       if (token === null) throw new Error(`the form posting to ${url} on ${page} has no _csrf field (a browser would post it without one and get 403)`);
-      if (from !== undefined) throw new Error(`no form posting to ${url} on ${page} (status ${res.statusCode})`);
       fallback ??= firstCsrf(res.body);
     }
-    // No page shows the form: the session's token from another form (the login page's, which
-    // every visitor may see, if need be).
+    // The login page's token, which every visitor may see, if need be.
     fallback ??= firstCsrf((await this.get(typeof this.target === 'string' ? `${new URL(url, this.target).origin}/login` : '/login')).body);
-    if (!fallback) throw new Error(`no page has a CSRF token for ${url}`);
+    if (!fallback) throw new Error(`no page among ${pages.join(', ')} has a CSRF token for ${url}`);
     return fallback;
   }
 }
