@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, scanning, waitingForScan } from '../src/security/scan-admission.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { setRole } from './helpers/conduit-fixtures.js';
 import { newBrowser, registeredBrowser } from './helpers/login.js';
 import { endlessScansFor, until } from './helpers/scan-fixtures.js';

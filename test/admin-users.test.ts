@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../src/runtime.js';
 import { BACKENDS } from './helpers/backends.js';
-import { Browser, createUser } from './helpers/browser.js';
+import { TestClient } from '../src/testing/test-client.js';
+import { createUser } from './helpers/session-checks.js';
 import { setRole, userId } from './helpers/conduit-fixtures.js';
 import { newBrowser, registeredBrowser, type PageBrowser } from './helpers/login.js';
 import { startTestApp } from './helpers/test-app.js';
@@ -31,7 +32,7 @@ async function auditRows(runtime: Runtime, event: string) {
 
 /** A second session of the account, kept as the raw cookie an attacker might have copied. */
 async function copiedCookie(app: FastifyInstance, who: { email: string; password: string }): Promise<string> {
-  const browser = new Browser(app);
+  const browser = new TestClient(app);
   assert.equal((await browser.login(who.email, who.password)).statusCode, 303);
   return browser.cookieHeader;
 }

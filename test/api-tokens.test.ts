@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sha256Hex } from '../src/sessions/derive-keys.js';
 import { BACKENDS } from './helpers/backends.js';
-import { apiProbe, Browser, createUser, isLoggedIn } from './helpers/browser.js';
+import { TestClient } from '../src/testing/test-client.js';
+import { apiProbe, createUser, isLoggedIn } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -40,7 +41,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] API token: /api ignores a valid session cookie (401 without a token)`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend, {}, {}, { extraRoutes: { api: apiProbe } });
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     assert.equal(await isLoggedIn(browser), true);
     const res = await probe(app, { cookie: browser.cookieHeader });
@@ -85,7 +86,7 @@ for (const backend of BACKENDS) {
     const mine = await app.apiTokens.issue(user.id, 'laptop');
     const kept = await app.apiTokens.issue(user.id, 'phone');
     const theirs = await app.apiTokens.issue(other.id);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     const page = await browser.get('/settings');
     assert.match(page.body, /laptop/);
@@ -111,8 +112,8 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend, {}, {}, { extraRoutes: { api: apiProbe } });
     const user = await createUser(runtime);
     const token = await app.apiTokens.issue(user.id);
-    const phone = new Browser(app);
-    const laptop = new Browser(app);
+    const phone = new TestClient(app);
+    const laptop = new TestClient(app);
     await phone.login(user.email, user.password);
     await laptop.login(user.email, user.password);
     const res = await laptop.submit('/settings', '/settings/logout-everywhere', {});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { REAUTH_WINDOW_MS } from '../src/auth/reauth.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
 
 // Re-authentication in real Chromium, JavaScript on and every page watched (CSP, console): a

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { codeAt } from '../src/two-factor/totp.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
 
 // Two-factor sign-in in real Chromium, every page watched (CSP, console, errors): a member sets

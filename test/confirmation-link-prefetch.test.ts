@@ -32,7 +32,7 @@ async function prefetch(app: FastifyInstance, token: string): Promise<{ scanner:
   assert.equal(opened.headers['referrer-policy'], 'no-referrer');
   const landing = await scanner.get('/email/confirm');
   assert.equal(landing.statusCode, 200);
-  await app.inject({ method: 'HEAD', url: '/email/confirm', headers: { cookie: scanner.cookieHeader() } });
+  await app.inject({ method: 'HEAD', url: '/email/confirm', headers: { cookie: scanner.cookieHeader } });
   // A guessed result page is only words.
   assert.equal((await scanner.get('/email/confirmed?result=confirmed')).statusCode, 200);
   return { scanner, landing: landing.body };
@@ -56,7 +56,7 @@ for (const backend of BACKENDS) {
     assert.equal(set.sameSite, 'Lax');
     assert.ok(set.maxAge !== undefined && set.maxAge <= 30 * 60, 'short-lived');
     assert.ok(!set.value.includes(token), 'encrypted: the cookie does not hold the token as such');
-    const beforePress = owner.cookieHeader();
+    const beforePress = owner.cookieHeader;
     const pressed = await owner.post('/email/confirm', {}, { from: '/email/confirm' });
     assert.deepEqual([pressed.statusCode, pressed.headers.location], [303, '/email/confirmed?result=confirmed']);
     assert.ok(pressed.cookies.some((c) => c.name === 'confirm' && c.value === ''), 'the cookie is cleared');
@@ -109,7 +109,7 @@ for (const backend of BACKENDS) {
     const crossSite = await ctx.app.inject({
       method: 'POST',
       url: '/email/confirm',
-      headers: { cookie: owner.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      headers: { cookie: owner.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
       payload: `_csrf=${encodeURIComponent(csrf)}`,
     });
     assert.equal(crossSite.statusCode, 403);
@@ -137,7 +137,7 @@ for (const backend of BACKENDS) {
       const page = await ctx.app.inject({ method: 'GET', url: '/email/confirm', headers: cookie ? { cookie } : {} });
       assert.equal(page.statusCode, 200, what);
       assert.match(page.body, /This link is not valid/, what);
-      const press = await ctx.app.inject({ method: 'POST', url: '/email/confirm', headers: { cookie: [cookie, visitor.cookieHeader()].filter(Boolean).join('; '), 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(csrf)}` });
+      const press = await ctx.app.inject({ method: 'POST', url: '/email/confirm', headers: { cookie: [cookie, visitor.cookieHeader].filter(Boolean).join('; '), 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(csrf)}` });
       assert.deepEqual([press.statusCode, press.headers.location], [303, '/email/confirmed?result=invalid'], what);
     }
     assert.equal((await userRow(ctx, owner.username)).email_confirmed_at, null);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Runtime } from '../src/runtime.js';
 import { BACKENDS } from './helpers/backends.js';
-import { Browser, createUser, isLoggedIn } from './helpers/browser.js';
+import { TestClient } from '../src/testing/test-client.js';
+import { createUser, isLoggedIn } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 
 const ORIGIN = 'http://127.0.0.1:3000';
@@ -16,9 +17,9 @@ for (const backend of BACKENDS) {
   test(`[${backend}] CSRF: a form post without a token is refused with 403 and audited`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
-    const res = await browser.post('/logout', {});
+    const res = await browser.post('/logout', {}, { csrf: false });
     assert.equal(res.statusCode, 403);
     assert.match(res.headers['content-type'] as string, /text\/html/);
     assert.match(res.body, /did not come from this site/);
@@ -30,12 +31,12 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const attacker = await createUser(runtime);
     const victim = await createUser(runtime);
-    const evil = new Browser(app);
+    const evil = new TestClient(app);
     await evil.login(attacker.email, attacker.password);
     const attackerToken = await evil.csrf('/settings');
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(victim.email, victim.password);
-    const res = await browser.post('/settings/logout-everywhere', { _csrf: attackerToken });
+    const res = await browser.post('/settings/logout-everywhere', { _csrf: attackerToken }, { csrf: false });
     assert.equal(res.statusCode, 403);
     assert.equal(await isLoggedIn(browser), true);
     assert.equal((await csrfRejections(runtime))[0]?.reason, 'bad-token');
@@ -44,7 +45,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] CSRF: a foreign Origin is refused even with a valid token`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     for (const origin of ['https://evil.example', 'null', `${ORIGIN}.evil.example`, 'http://127.0.0.1:3001']) {
       const res = await browser.submit('/settings', '/logout', {}, { origin });
@@ -61,7 +62,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] CSRF: Sec-Fetch-Site cross-site or same-site is refused even with a valid token`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     for (const site of ['cross-site', 'same-site']) {
       const res = await browser.submit('/settings', '/logout', {}, { 'sec-fetch-site': site });
@@ -74,7 +75,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] CSRF: a same-origin post with the page's token goes through`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     const res = await browser.submit('/settings', '/logout', {}, { origin: ORIGIN, 'sec-fetch-site': 'same-origin', referer: `${ORIGIN}/settings` });
     assert.equal(res.statusCode, 303);
@@ -85,14 +86,14 @@ for (const backend of BACKENDS) {
   test(`[${backend}] CSRF: the anonymous login token is bound to its own pre-session cookie`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const other = new Browser(app);
+    const other = new TestClient(app);
     const othersToken = await other.csrf('/login');
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.get('/login');
     assert.ok(browser.jar.has('csrf'), 'the login form comes with its pre-session cookie');
-    const stolen = await browser.post('/login', { email: user.email, password: user.password, _csrf: othersToken });
+    const stolen = await browser.post('/login', { email: user.email, password: user.password, _csrf: othersToken }, { csrf: false });
     assert.equal(stolen.statusCode, 403);
-    const none = await new Browser(app).post('/login', { email: user.email, password: user.password, _csrf: othersToken });
+    const none = await new TestClient(app).post('/login', { email: user.email, password: user.password, _csrf: othersToken }, { csrf: false });
     assert.equal(none.statusCode, 403, 'no pre-session cookie, no valid token');
     assert.equal((await browser.login(user.email, user.password)).statusCode, 303);
   });
@@ -100,40 +101,40 @@ for (const backend of BACKENDS) {
   test(`[${backend}] CSRF: the token changes with the session id, so a pre-login token is dead after login`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     const anonymous = await browser.csrf('/login');
-    await browser.post('/login', { email: user.email, password: user.password, _csrf: anonymous });
+    await browser.post('/login', { email: user.email, password: user.password, _csrf: anonymous }, { csrf: false });
     const first = await browser.csrf('/settings');
-    assert.equal((await browser.post('/logout', { _csrf: anonymous })).statusCode, 403);
+    assert.equal((await browser.post('/logout', { _csrf: anonymous }, { csrf: false })).statusCode, 403);
     // A new login (new session id) retires the previous session's token too.
     const again = await browser.submit('/login', '/login', { email: user.email, password: user.password });
     assert.equal(again.statusCode, 303);
-    assert.equal((await browser.post('/logout', { _csrf: first })).statusCode, 403);
+    assert.equal((await browser.post('/logout', { _csrf: first }, { csrf: false })).statusCode, 403);
     assert.equal(await isLoggedIn(browser), true);
   });
 
   test(`[${backend}] CSRF: the token is masked afresh in every response (BREACH), and every masking of it is accepted`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     const tokens: string[] = [];
     for (let i = 0; i < 5; i++) tokens.push(await browser.csrf('/settings'));
     assert.equal(new Set(tokens).size, tokens.length, 'no two responses print the same token text');
     // Each is the same secret under another pad: any of them is good for the session.
-    assert.equal((await browser.post('/settings/logout-everywhere', { _csrf: tokens[3]! })).statusCode < 400, true);
+    assert.equal((await browser.post('/settings/logout-everywhere', { _csrf: tokens[3]! }, { csrf: false })).statusCode < 400, true);
   });
 
   test(`[${backend}] CSRF: a malformed, truncated or unmasked token is refused with 403, never a 500`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     const token = await browser.csrf('/settings');
     const pad = token.slice(0, 43);
     const junk = [token.slice(0, 85), `${token}A`, `${token.slice(0, 40)}!${token.slice(41)}`, `${token.slice(0, 40)}*${token.slice(40)}`, pad, 'A'.repeat(86), 'x'.repeat(100_000), '='.repeat(86)];
     for (const bad of junk) {
-      const res = await browser.post('/logout', { _csrf: bad });
+      const res = await browser.post('/logout', { _csrf: bad }, { csrf: false });
       assert.equal(res.statusCode, 403, `${bad.slice(0, 20)}… (${bad.length})`);
     }
     assert.equal(await isLoggedIn(browser), true);
@@ -142,10 +143,10 @@ for (const backend of BACKENDS) {
   test(`[${backend}] CSRF: a flood of rejected posts writes one audit row per client and reason a minute`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
-    for (let i = 0; i < 20; i++) assert.equal((await browser.post('/logout', {})).statusCode, 403);
-    for (let i = 0; i < 5; i++) assert.equal((await browser.post('/logout', { _csrf: 'forged' })).statusCode, 403);
+    for (let i = 0; i < 20; i++) assert.equal((await browser.post('/logout', {}, { csrf: false })).statusCode, 403);
+    for (let i = 0; i < 5; i++) assert.equal((await browser.post('/logout', { _csrf: 'forged' }, { csrf: false })).statusCode, 403);
     assert.deepEqual((await csrfRejections(runtime)).map((r) => r.reason), ['missing-token', 'bad-token']);
   });
 

@@ -6,7 +6,8 @@ import type { Access } from '../src/auth/guards.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { BACKENDS, isolate, randomKey, type BackendName } from './helpers/backends.js';
-import { Browser, createUser } from './helpers/browser.js';
+import { TestClient } from '../src/testing/test-client.js';
+import { createUser } from './helpers/session-checks.js';
 
 // Deny by default, by construction: every route declares its access and the guard comes from
 // that declaration. The routes are read from the app as it registers them, so a route added
@@ -69,7 +70,7 @@ for (const backend of BACKENDS) {
     const { app, runtime, routes } = await build(t, backend);
     const member = await createUser(runtime);
     const token = await app.apiTokens.issue(member.id);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     assert.equal((await browser.login(member.email, member.password)).statusCode, 303);
     const staff = routes.filter((r) => r.access === 'moderator' || r.access === 'admin');
     assert.ok(staff.length >= 5, `found the staff routes (${staff.length})`);

@@ -8,7 +8,8 @@ import { DEVICE_COOKIE_MAX_AGE } from '../src/security/device-cookies.js';
 import { LOGIN_RULES } from '../src/security/login-limits.js';
 import { deriveKeys } from '../src/sessions/derive-keys.js';
 import { BACKENDS, randomKey } from './helpers/backends.js';
-import { Browser, createUser, isLoggedIn, type TestUser } from './helpers/browser.js';
+import { TestClient, type TestResponse } from '../src/testing/test-client.js';
+import { createUser, isLoggedIn, type TestUser } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 
 // SPEC §3 "login backoff", after OWASP's "Slow Down Online Guessing Attacks with Device
@@ -25,7 +26,7 @@ let nextHost = 1;
 const address = (): string => `198.51.${(nextHost >> 8) & 255}.${nextHost++ & 255}`;
 
 /** A browser on a new address of its own. */
-const browserAt = (app: FastifyInstance, ip = address(), headers: Record<string, string> = {}): Browser => new Browser(app, { 'x-forwarded-for': ip, ...headers });
+const browserAt = (app: FastifyInstance, ip = address(), headers: Record<string, string> = {}): TestClient => new TestClient(app, { headers: { 'x-forwarded-for': ip, ...headers } });
 
 const deviceCookieName = (user: TestUser): string => `device-${user.id}`;
 
@@ -42,7 +43,7 @@ const attackerTries = (app: FastifyInstance, user: TestUser): Promise<LightMyReq
   app.inject({ method: 'POST', url: '/api/users/login', headers: { 'content-type': 'application/json', 'x-forwarded-for': address() }, payload: JSON.stringify({ user: { email: user.email, password: WRONG } }) });
 
 /** A browser that has signed in to `user` through the form (and signed out again, keeping its device cookie). */
-async function ownersBrowser(app: FastifyInstance, user: TestUser): Promise<Browser> {
+async function ownersBrowser(app: FastifyInstance, user: TestUser): Promise<TestClient> {
   const browser = browserAt(app);
   assert.equal((await browser.login(user.email, user.password)).statusCode, 303);
   assert.ok(browser.jar.has(deviceCookieName(user)), 'a device cookie after signing in');
@@ -51,8 +52,7 @@ async function ownersBrowser(app: FastifyInstance, user: TestUser): Promise<Brow
   return browser;
 }
 
-const setCookieOf = (res: LightMyRequestResponse, name: string) =>
-  (res.cookies as Array<{ name: string; value: string; maxAge?: number; httpOnly?: boolean; secure?: boolean; sameSite?: string; path?: string; domain?: string }>).find((c) => c.name === name);
+const setCookieOf = (res: TestResponse, name: string) => res.cookies.find((c) => c.name === name);
 
 for (const backend of BACKENDS) {
   test(`[${backend}] an attacker spreading failures over addresses puts the account in backoff: a new browser gets 429, the owner's browser that signed in before gets in`, async (t) => {

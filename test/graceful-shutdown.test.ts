@@ -3,7 +3,7 @@ import { request as httpRequest, Agent, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
-import { newAccount, registerOverApi } from './helpers/http-client.js';
+import { newAccount, registerOverApi } from './helpers/conduit-api.js';
 import { startInstance, within, type Instance } from './helpers/server-process.js';
 
 // SIGTERM, as an orchestrator sends it before replacing an instance: the listener closes at

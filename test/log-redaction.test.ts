@@ -41,7 +41,7 @@ for (const backend of BACKENDS) {
     secrets.push(browser.password);
     const csrf = await browser.csrf('/settings');
     secrets.push(csrf);
-    for (const pair of browser.cookieHeader().split('; ')) secrets.push(pair.slice(pair.indexOf('=') + 1));
+    for (const pair of browser.cookieHeader.split('; ')) secrets.push(pair.slice(pair.indexOf('=') + 1));
     await browser.post('/logout', {}, { from: '/settings' });
     const stranger = newBrowser(app);
     await stranger.post('/login', { email: browser.email, password: browser.password }, { from: '/login' });

@@ -5,7 +5,7 @@ import { deleteArticle } from '../src/conduit/articles.js';
 import { addComment, deleteComment } from '../src/conduit/comments.js';
 import type { Runtime } from '../src/runtime.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { BACKENDS, randomKey } from './helpers/backends.js';
 import { startCluster, type Cluster } from './helpers/cluster.js';
-import { HttpBrowser } from './helpers/http-browser.js';
+import { TestClient } from '../src/testing/test-client.js';
 
 // Several real Bastion processes on their own loopback ports, one PostgreSQL schema and one Redis
 // prefix between them: what N instances behind a load balancer are. Each attack is made on one
@@ -29,13 +29,24 @@ interface Account {
   readonly token: string;
 }
 
-async function api(base: string, method: string, path: string, options: { body?: unknown; token?: string; ip?: string } = {}): Promise<{ status: number; body: Json; headers: Headers }> {
-  const headers: Record<string, string> = { 'x-forwarded-for': options.ip ?? clientIp() };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token) headers.authorization = `Token ${options.token}`;
-  const res = await fetch(base + path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
-  const text = await res.text();
-  return { status: res.status, body: (text === '' ? null : JSON.parse(text)) as Json, headers: res.headers };
+/** An API call to instance `base` from a client address of its own (or `ip`), the answer's JSON read as `body`. */
+async function api(base: string, method: string, path: string, options: { body?: unknown; token?: string; ip?: string } = {}) {
+  const client = new TestClient(base, { headers: { 'x-forwarded-for': options.ip ?? clientIp() } });
+  const res = await client.request({ method, url: path, ...(options.body !== undefined ? { json: options.body } : {}), ...(options.token ? { token: options.token } : {}) });
+  return { status: res.statusCode, body: (res.body === '' ? null : JSON.parse(res.body)) as Json, headers: res.headers };
+}
+
+/** A browser with JavaScript off that the load balancer sends to whichever instance it likes: each call names the instance, while cookies (host-only for 127.0.0.1 and, as in a real browser, not split by port), the Origin it presents and its client address stay its own. */
+const newBrowser = (cluster: Cluster): TestClient => new TestClient(cluster.origin, { origin: cluster.origin, headers: { 'x-forwarded-for': clientIp() } });
+
+/** Whether instance `base` sees a logged-in user (/settings needs one; anonymous gets 303 /login). */
+async function loggedInAs(browser: TestClient, base: string): Promise<string | null> {
+  const res = await browser.get(`${base}/settings`);
+  if (res.statusCode === 303 && String(res.headers.location ?? '').startsWith('/login')) return null;
+  if (res.statusCode !== 200) throw new Error(`unexpected /settings answer ${res.statusCode} from ${base}`);
+  const m = /name="username" value="([^"]*)"/.exec(res.body);
+  if (!m) throw new Error('the settings page shows no username');
+  return m[1]!;
 }
 
 /** Registers through POST /api/users on `base`, from its own client address. */
@@ -72,47 +83,47 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
   test('a session made on one instance is the same logged-in session on every other, CSRF tokens included', async () => {
     const [a, b, c] = urls(cluster) as [string, string, string];
     const user = await register(c);
-    const browser = new HttpBrowser(cluster.origin, clientIp());
+    const browser = newBrowser(cluster);
 
-    const res = await browser.login(a, user.email, user.password);
-    assert.equal(res.status, 303, 'login on A');
+    const res = await browser.login(user.email, user.password, `${a}/login`);
+    assert.equal(res.statusCode, 303, 'login on A');
     assert.ok(browser.jar.has('session'));
-    for (const base of [a, b, c]) assert.equal(await browser.loggedInAs(base), user.username, `logged in on ${base}`);
+    for (const base of [a, b, c]) assert.equal(await loggedInAs(browser, base), user.username, `logged in on ${base}`);
 
     // A form shown by B, posted to C: the token is bound to the shared session, not to B.
-    const saved = await browser.submit(b, '/settings', c, '/settings', { image: '', username: user.username, bio: 'written through C', email: user.email });
-    assert.equal(saved.status, 303, `form from B accepted by C (${saved.status})`);
+    const saved = await browser.submit(`${b}/settings`, `${c}/settings`, { image: '', username: user.username, bio: 'written through C', email: user.email });
+    assert.equal(saved.statusCode, 303, `form from B accepted by C (${saved.statusCode})`);
     const profile = await api(a, 'GET', `/api/profiles/${user.username}`);
     assert.equal(profile.body.profile.bio, 'written through C');
 
     // A cookie no instance issued is anonymous on all of them (the check above could not pass by accident).
-    const stranger = new HttpBrowser(cluster.origin, clientIp());
+    const stranger = newBrowser(cluster);
     stranger.jar.set('session', browser.jar.get('session')!.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')));
-    for (const base of [a, b, c]) assert.equal(await stranger.loggedInAs(base), null);
+    for (const base of [a, b, c]) assert.equal(await loggedInAs(stranger, base), null);
   });
 
   test('after logout on A, the old session cookie and its CSRF token are refused by B', async () => {
     const [a, b] = urls(cluster) as [string, string];
     const user = await register(a);
-    const browser = new HttpBrowser(cluster.origin, clientIp());
-    assert.equal((await browser.login(b, user.email, user.password)).status, 303);
-    assert.equal(await browser.loggedInAs(b), user.username);
+    const browser = newBrowser(cluster);
+    assert.equal((await browser.login(user.email, user.password, `${b}/login`)).statusCode, 303);
+    assert.equal(await loggedInAs(browser, b), user.username);
     const stolenCookie = browser.jar.get('session')!;
-    const stolenCsrf = await browser.csrf(b, '/settings');
+    const stolenCsrf = await browser.csrf(`${b}/settings`);
 
-    const out = await browser.submit(b, '/settings', a, '/logout', {});
-    assert.equal(out.status, 303, 'logout on A');
+    const out = await browser.submit(`${b}/settings`, `${a}/logout`, {});
+    assert.equal(out.statusCode, 303, 'logout on A');
     assert.equal(browser.jar.has('session'), false, 'A cleared the cookie');
 
     // The attacker who copied the cookie before the logout replays it on B.
-    const thief = new HttpBrowser(cluster.origin, clientIp());
+    const thief = newBrowser(cluster);
     thief.jar.set('session', stolenCookie);
-    assert.equal(await thief.loggedInAs(b), null, 'B: the session is gone');
-    assert.equal(await thief.loggedInAs(a), null, 'A: the session is gone');
-    const write = await thief.post(b, '/settings', { image: '', username: 'taken-over', bio: 'pwned', email: user.email, _csrf: stolenCsrf });
+    assert.equal(await loggedInAs(thief, b), null, 'B: the session is gone');
+    assert.equal(await loggedInAs(thief, a), null, 'A: the session is gone');
+    const write = await thief.post(`${b}/settings`, { image: '', username: 'taken-over', bio: 'pwned', email: user.email, _csrf: stolenCsrf }, { csrf: false });
     // The dead session is no one: the member-only form sends it to sign in, before CSRF is read.
-    assert.equal(write.status, 303, 'a form posted with the dead session and its token is refused');
-    assert.match(write.headers.get('location') ?? '', /^\/login\b/);
+    assert.equal(write.statusCode, 303, 'a form posted with the dead session and its token is refused');
+    assert.match(String(write.headers.location ?? ''), /^\/login\b/);
     const profile = await api(a, 'GET', `/api/profiles/${user.username}`);
     assert.equal(profile.status, 200, 'the username did not change');
     assert.equal(profile.body.profile.bio, '');
@@ -127,7 +138,7 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
     for (let i = 0; i < 10; i++) {
       const res = await login(i % 2 === 0 ? a : b, victim.email, `guess number ${i} of many`, attacker);
       statuses.push(res.status);
-      if (res.status === 429) retryAfter ??= res.headers.get('retry-after');
+      if (res.status === 429) retryAfter ??= (res.headers['retry-after'] as string | undefined) ?? null;
     }
     // Five failures per minute per address, counted together: A saw only five attempts and B
     // five, so instance-local counters would never have refused any of them.
@@ -151,7 +162,7 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
     assert.equal((await login(a, victim.email, 'one more guess')).status, 401, 'the first attempt of the minute is let through');
     const refused = await login(b, victim.email, 'and another');
     assert.equal(refused.status, 429, 'the second in that minute is refused by the other instance');
-    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
   });
 
   test('a password change on A revokes every API token and session on A and B', async () => {
@@ -160,13 +171,13 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
     const second = await login(b, user.email, user.password);
     assert.equal(second.status, 200);
     const tokenFromB: string = second.body.user.token;
-    const browser = new HttpBrowser(cluster.origin, clientIp());
-    assert.equal((await browser.login(b, user.email, user.password)).status, 303);
+    const browser = newBrowser(cluster);
+    assert.equal((await browser.login(user.email, user.password, `${b}/login`)).statusCode, 303);
     // Before: every credential works everywhere.
     for (const base of [a, b]) {
       assert.equal(await whoAmI(base, user.token), 200);
       assert.equal(await whoAmI(base, tokenFromB), 200);
-      assert.equal(await browser.loggedInAs(base), user.username);
+      assert.equal(await loggedInAs(browser, base), user.username);
     }
 
     const newPassword = `cobalt ${randomBytes(8).toString('hex')} lantern`;
@@ -178,7 +189,7 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
     for (const base of [a, b]) {
       assert.equal(await whoAmI(base, user.token), 401, `the token used for the change is dead on ${base}`);
       assert.equal(await whoAmI(base, tokenFromB), 401, `the token issued by B is dead on ${base}`);
-      assert.equal(await browser.loggedInAs(base), null, `the session is dead on ${base}`);
+      assert.equal(await loggedInAs(browser, base), null, `the session is dead on ${base}`);
       assert.equal(await whoAmI(base, fresh), 200, `the new token works on ${base}`);
     }
     assert.equal((await login(b, user.email, user.password)).status, 401, 'the old password is refused on B');
@@ -191,8 +202,8 @@ test('multi-instance: a rolling SECRET_KEY rotation over both instances logs nob
   const oldKey = cluster.secretKey;
   const newKey = randomKey();
   const user = await register(cluster.instances[0]!.url);
-  const browser = new HttpBrowser(cluster.origin, clientIp());
-  assert.equal((await browser.login(cluster.instances[0]!.url, user.email, user.password)).status, 303);
+  const browser = newBrowser(cluster);
+  assert.equal((await browser.login(user.email, user.password, `${cluster.instances[0]!.url}/login`)).statusCode, 303);
   const cookieUnderOldKey = browser.jar.get('session')!;
   let bio = 0;
 
@@ -200,11 +211,11 @@ test('multi-instance: a rolling SECRET_KEY rotation over both instances logs nob
   // instance posts to the other (the CSRF token's key is checked too).
   const stillIn = async (step: string) => {
     const [a, b] = urls(cluster) as [string, string];
-    for (const base of [a, b, a]) assert.equal(await browser.loggedInAs(base), user.username, `${step}: logged in on ${base}`);
+    for (const base of [a, b, a]) assert.equal(await loggedInAs(browser, base), user.username, `${step}: logged in on ${base}`);
     for (const [from, to] of [[a, b], [b, a]] as const) {
       bio += 1;
-      const res = await browser.submit(from, '/settings', to, '/settings', { image: '', username: user.username, bio: `step ${bio}`, email: user.email });
-      assert.equal(res.status, 303, `${step}: form from ${from} posted to ${to}`);
+      const res = await browser.submit(`${from}/settings`, `${to}/settings`, { image: '', username: user.username, bio: `step ${bio}`, email: user.email });
+      assert.equal(res.statusCode, 303, `${step}: form from ${from} posted to ${to}`);
     }
   };
   await stillIn('before');
@@ -224,8 +235,8 @@ test('multi-instance: a rolling SECRET_KEY rotation over both instances logs nob
   // the cookie as it was signed under the old key is refused there — the key really is checked.
   assert.notEqual(browser.jar.get('session'), cookieUnderOldKey);
   const newOnly = await cluster.add({ SECRET_KEY: newKey });
-  assert.equal(await browser.loggedInAs(newOnly.url), user.username);
-  const replay = new HttpBrowser(cluster.origin, clientIp());
+  assert.equal(await loggedInAs(browser, newOnly.url), user.username);
+  const replay = newBrowser(cluster);
   replay.jar.set('session', cookieUnderOldKey);
-  assert.equal(await replay.loggedInAs(newOnly.url), null);
+  assert.equal(await loggedInAs(replay, newOnly.url), null);
 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import type { LightMyRequestResponse } from 'fastify';
 import { outboxMailsTo } from './helpers/account-mail.js';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { memberBrowser, newBrowser, type PageBrowser } from './helpers/login.js';
 import { SoftAuthenticator } from './helpers/soft-authenticator.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import type { TestResponse } from '../src/testing/test-client.js';
 
 // Passkeys on the server (SPEC §3 "second factor"), with a software authenticator that builds
 // the real bytes (test/helpers/soft-authenticator.ts), so @simplewebauthn/server's verification
@@ -27,7 +27,7 @@ async function passkeyTest(t: TestContext, backend: BackendName): Promise<Passke
   return { ...testApp, clock };
 }
 
-const json = <T>(res: LightMyRequestResponse): T => res.json<T>();
+const json = <T>(res: TestResponse): T => res.json<T>();
 
 async function registrationOptions(browser: PageBrowser): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const res = await browser.postJson('/settings/passkeys/options', {}, { from: '/settings/security', form: '/settings/passkeys' });
@@ -35,7 +35,7 @@ async function registrationOptions(browser: PageBrowser): Promise<PublicKeyCrede
   return json(res);
 }
 
-const registerWith = (browser: PageBrowser, name: string, credential: unknown): Promise<LightMyRequestResponse> =>
+const registerWith = (browser: PageBrowser, name: string, credential: unknown): Promise<TestResponse> =>
   browser.postJson('/settings/passkeys', { name, credential }, { from: '/settings/security' });
 
 /** Adds a passkey through the pages, as the script does; returns the authenticator holding it. */
@@ -52,7 +52,7 @@ async function signInOptions(browser: PageBrowser): Promise<PublicKeyCredentialR
   return json(res);
 }
 
-const signInWith = (browser: PageBrowser, credential: unknown, extra: Record<string, unknown> = {}): Promise<LightMyRequestResponse> =>
+const signInWith = (browser: PageBrowser, credential: unknown, extra: Record<string, unknown> = {}): Promise<TestResponse> =>
   browser.postJson('/login/passkey', { credential, ...extra }, { from: '/login' });
 
 const isSignedIn = async (browser: PageBrowser): Promise<boolean> => (await browser.get('/settings')).statusCode === 200;
@@ -101,7 +101,7 @@ for (const backend of BACKENDS) {
     const h = await passkeyTest(t, backend);
     const member = await memberBrowser(h.app, h.runtime);
     const other = await memberBrowser(h.app, h.runtime);
-    const refused = async (res: LightMyRequestResponse, reason: string) => {
+    const refused = async (res: TestResponse, reason: string) => {
       assert.equal(res.statusCode, 422, res.body);
       assert.equal((await auditRows(h, 'passkey.failure')).at(-1)?.details.reason, reason);
     };
@@ -160,7 +160,7 @@ for (const backend of BACKENDS) {
     const member = await memberBrowser(h.app, h.runtime);
     const authenticator = await addPasskey(member);
     // Each case from a browser of its own: every failure counts against its address's login limit.
-    const refused = async (visitor: PageBrowser, res: LightMyRequestResponse, reason: string) => {
+    const refused = async (visitor: PageBrowser, res: TestResponse, reason: string) => {
       assert.equal(res.statusCode, 401, res.body);
       assert.deepEqual(json(res), { message: 'That passkey could not sign you in.' });
       assert.equal((await auditRows(h, 'login.failure')).at(-1)?.details.reason, reason);

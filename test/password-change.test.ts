@@ -17,7 +17,7 @@ for (const backend of BACKENDS) {
     const owner = await registeredBrowser(app);
     const thief = await loggedInBrowser(app, owner); // a second session, as if its cookie were stolen
     const token = (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).json().user.token as string;
-    const oldCookie = owner.cookieHeader();
+    const oldCookie = owner.cookieHeader;
 
     const res = await owner.post('/settings/password', { currentPassword: owner.password, password: NEW_PASSWORD }, { from: '/settings' });
     assert.equal(res.statusCode, 303);

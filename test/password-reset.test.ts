@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import type { LightMyRequestResponse } from 'fastify';
 import type { MailerOverrides } from '../src/mail/mail-plugin.js';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { api } from './helpers/conduit-api.js';
@@ -9,6 +8,7 @@ import { pauseNextCall } from './helpers/pause-next-call.js';
 import { loggedInBrowser, newBrowser, memberBrowser, type PageBrowser } from './helpers/login.js';
 import { createTestSmtpServer, type DeliveredMail, type TestSmtpServer } from './helpers/smtp-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import type { TestResponse } from '../src/testing/test-client.js';
 
 // Password reset (SPEC §3, account mail) end to end: the app mails a real SMTP server on
 // loopback over STARTTLS with a login; the test reads the delivered mail, follows its link as
@@ -38,9 +38,9 @@ async function resetTest(t: TestContext, backend: BackendName, options: { starte
 }
 
 /** The page with its CSRF token (fresh in every response) taken out, to compare two answers. */
-const comparable = (res: LightMyRequestResponse): string => res.body.replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf"');
+const comparable = (res: TestResponse): string => res.body.replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf"');
 
-async function forgot(browser: PageBrowser, email: string): Promise<LightMyRequestResponse> {
+async function forgot(browser: PageBrowser, email: string): Promise<TestResponse> {
   return browser.post('/password/forgot', { email }, { from: '/password/forgot' });
 }
 
@@ -162,7 +162,7 @@ for (const backend of BACKENDS) {
     await visitor.get(`/password/reset/${token}`);
     // Both requests leave with the same cookies and form token, as two tabs (or a thief's copy) would.
     const _csrf = await visitor.csrf('/password/reset');
-    const cookie = visitor.cookieHeader();
+    const cookie = visitor.cookieHeader;
     const race = (password: string) =>
       app.inject({ method: 'POST', url: '/password/reset', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ password, _csrf }).toString() });
     const statuses = (await Promise.all([race('first racer picks this 2027'), race('second racer picks this 2027')])).map((r) => r.statusCode);

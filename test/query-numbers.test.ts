@@ -11,8 +11,8 @@ import { parseQueryInteger, queryInteger } from '../src/http/query-integer.js';
 import { validatorCompiler } from '../src/http/validation.js';
 import { MAX_PAGE } from '../src/pages/conduit/paging.js';
 import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
-import { csrfFrom } from './helpers/login.js';
-import { apiCall, newAccount, registerOverApi } from './helpers/http-client.js';
+import { TestClient } from '../src/testing/test-client.js';
+import { api, newAccount, registerOverApi } from './helpers/conduit-api.js';
 import { startInstance } from './helpers/server-process.js';
 
 // SPEC §3 "query strings": numbers in a URL are finite integers within the route's bounds, and
@@ -79,7 +79,7 @@ for (const backend of BACKENDS) {
     const base = instance.url;
     const member = newAccount();
     const memberToken = await registerOverApi(base, member);
-    await apiCall(base, 'POST', '/api/articles', { token: memberToken, body: { article: { title: 'Paged', description: 'd', body: 'b', tagList: ['paged'] } } });
+    await api(base, 'POST', '/api/articles', { token: memberToken, body: { article: { title: 'Paged', description: 'd', body: 'b', tagList: ['paged'] } } });
     const admin = newAccount();
     await registerOverApi(base, admin);
     const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
@@ -209,8 +209,8 @@ interface Got {
 /** A GET with a deadline: a server that hangs fails the test with the URL that hung it. */
 async function get(base: string, path: string, headers: Record<string, string>): Promise<Got> {
   try {
-    const res = await fetch(`${base}${path}`, { headers, redirect: 'manual', signal: AbortSignal.timeout(ANSWER_BOUND_MS) });
-    return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+    const res = await new TestClient(base, { timeoutMs: ANSWER_BOUND_MS }).get(path, headers);
+    return { status: res.statusCode, type: String(res.headers['content-type'] ?? ''), text: res.body };
   } catch (err) {
     throw new Error(`GET ${path}: no answer within ${ANSWER_BOUND_MS} ms (${(err as Error).name}): the server hangs`);
   }
@@ -218,26 +218,8 @@ async function get(base: string, path: string, headers: Record<string, string>):
 
 /** Signs in through the login form, as a browser would; returns the Cookie header. */
 async function signIn(base: string, account: { email: string; password: string }): Promise<string> {
-  const jar = new Map<string, string>();
-  const keep = (res: Response) => {
-    for (const line of res.headers.getSetCookie()) {
-      const pair = line.split(';', 1)[0] ?? '';
-      const eq = pair.indexOf('=');
-      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
-  };
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const form = await fetch(`${base}/login`, { signal: AbortSignal.timeout(ANSWER_BOUND_MS) });
-  keep(form);
-  const body = new URLSearchParams({ email: account.email, password: account.password, _csrf: csrfFrom(await form.text()) });
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    headers: { cookie: cookie(), origin: base, 'content-type': 'application/x-www-form-urlencoded' },
-    body: body.toString(),
-    redirect: 'manual',
-    signal: AbortSignal.timeout(ANSWER_BOUND_MS),
-  });
-  keep(res);
-  assert.equal(res.status, 303, `sign-in: ${res.status}`);
-  return cookie();
+  const browser = new TestClient(base, { origin: base, timeoutMs: ANSWER_BOUND_MS });
+  const res = await browser.post('/login', { email: account.email, password: account.password }, { from: '/login' });
+  assert.equal(res.statusCode, 303, `sign-in: ${res.statusCode}`);
+  return browser.cookieHeader;
 }

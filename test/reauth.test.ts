@@ -50,7 +50,7 @@ async function submitFrom(ctx: ReauthTest, browser: PageBrowser, from: string, u
   return ctx.app.inject({
     method: 'POST',
     url,
-    headers: { cookie: browser.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', origin: ctx.config.publicOrigin, referer },
+    headers: { cookie: browser.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', origin: ctx.config.publicOrigin, referer },
     payload: form({ ...fields, _csrf }),
   });
 }
@@ -89,7 +89,7 @@ for (const backend of BACKENDS) {
       const what = `${route.method} ${route.url}`;
       const res =
         route.method === 'GET'
-          ? await ctx.app.inject({ url, headers: { cookie: admin.cookieHeader() } })
+          ? await ctx.app.inject({ url, headers: { cookie: admin.cookieHeader } })
           : // A body the handler would accept where it matters (a role, a token id): only the guard stands in the way.
             await submitFrom(ctx, admin, '/admin', url, route.url.endsWith('/role') ? { role: 'admin' } : route.url.endsWith('/revoke') ? { token: '1' } : {}, `${ctx.config.publicOrigin}/admin?q=x`);
       assert.equal(res.statusCode, 303, what);
@@ -111,7 +111,7 @@ for (const backend of BACKENDS) {
     const started = ctx.clock.ms;
 
     ctx.clock.ms = started + REAUTH_WINDOW_MS - 1;
-    assert.equal((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: admin.cookieHeader() } })).body, 'the sensitive page');
+    assert.equal((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: admin.cookieHeader } })).body, 'the sensitive page');
     const role = await admin.post(`/admin/users/${targetId}/role`, { role: 'moderator' }, { from: '/admin' });
     assert.equal(role.headers.location, '/admin?done=role');
     const lock = await admin.post(`/admin/users/${targetId}/lock`, {}, { from: '/admin' });
@@ -154,9 +154,9 @@ for (const backend of BACKENDS) {
 
     // The proof lasts 10 minutes from when it was given, not from the login.
     ctx.clock.ms += REAUTH_WINDOW_MS - 1;
-    assert.equal((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader() } })).statusCode, 200);
+    assert.equal((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader } })).statusCode, 200);
     ctx.clock.ms += 1;
-    assert.match(String((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader() } })).headers.location), PROMPT);
+    assert.match(String((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader } })).headers.location), PROMPT);
 
     assert.deepEqual(await auditRows(ctx, 'reauthenticate.failure'), [{ actorId: ownerId, details: { method: 'password' } }]);
     assert.deepEqual(await auditRows(ctx, 'reauthenticate.success'), [{ actorId: ownerId, details: { method: 'password' } }]);
@@ -174,7 +174,7 @@ for (const backend of BACKENDS) {
       const res = await ctx.app.inject({
         method: 'POST',
         url: '/settings/tokens/revoke',
-        headers: { cookie: owner.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', referer },
+        headers: { cookie: owner.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', referer },
         payload: form({ token: '1' }),
       });
       assert.equal(res.headers.location, '/reauthenticate?next=%2F&resubmit=1', `Referer ${referer}`);
@@ -203,7 +203,7 @@ for (const backend of BACKENDS) {
     const over = await thief.post('/reauthenticate', { password: thief.password }, { from: '/reauthenticate' });
     assert.equal(over.statusCode, 429, 'refused before the password is even checked');
     assert.ok(Number(over.headers['retry-after']) > 0);
-    assert.match(String((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: thief.cookieHeader() } })).headers.location), PROMPT, 'not confirmed');
+    assert.match(String((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: thief.cookieHeader } })).headers.location), PROMPT, 'not confirmed');
     const login = await thief.post('/login', { email: thief.email, password: thief.password }, { from: '/login' });
     assert.equal(login.statusCode, 429, 'the same counts as /login');
 
@@ -216,7 +216,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] the password and email forms ask for the current password themselves: a right one is the proof (not asked twice), a wrong one is not`, async (t) => {
     const ctx = await reauthTest(t, backend);
     const owner = await memberBrowser(ctx.app, ctx.runtime);
-    const sensitive = async (): Promise<number> => (await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader() } })).statusCode;
+    const sensitive = async (): Promise<number> => (await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader } })).statusCode;
     ctx.clock.ms += REAUTH_WINDOW_MS;
     const profile = { image: '', username: owner.username, bio: '' };
 

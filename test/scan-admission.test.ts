@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import type { Db } from '../src/db/database.js';
 import { SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, SCANS_PER_CLIENT, waitingForScan } from '../src/security/scan-admission.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
 import { newBrowser, registeredBrowser } from './helpers/login.js';
 import { startTestApp } from './helpers/test-app.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { SCAN_CONCURRENCY, scanning, scansInFlight, waitingForScan } from '../src/security/scan-admission.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { newBrowser } from './helpers/login.js';
 import { endlessRunning, endlessScansFor, until } from './helpers/scan-fixtures.js';

@@ -9,7 +9,7 @@ import { ScanTimeoutError } from '../src/db/scan-deadline.js';
 import { ScanReaders } from '../src/db/scan-readers.js';
 import type { Database } from '../src/db/schema.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { newBrowser } from './helpers/login.js';
 import { endlessCount, endlessRunning, endlessScansFor } from './helpers/scan-fixtures.js';

@@ -8,7 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../src/db/schema.js';
 import { READER_NICENESS, ScanReaders } from '../src/db/scan-readers.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
 

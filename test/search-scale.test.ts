@@ -5,7 +5,7 @@ import { createArticle, deleteArticle, updateArticle } from '../src/conduit/arti
 import { searchArticles, searchWords } from '../src/conduit/search.js';
 import { seedDatabase } from '../src/seed/seed.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { newBrowser } from './helpers/login.js';
 import { startTestApp } from './helpers/test-app.js';
 import { MAX_OFFSET } from '../src/conduit/types.js';

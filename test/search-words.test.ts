@@ -4,7 +4,7 @@ import type { Compilable } from 'kysely';
 import { SEARCH_WORD_MAX, SEARCH_WORDS_MAX } from '../src/conduit/search.js';
 import type { ScanOptions } from '../src/db/database.js';
 import { BACKENDS } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { newBrowser } from './helpers/login.js';
 import { startTestApp } from './helpers/test-app.js';

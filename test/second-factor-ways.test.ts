@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import type { LightMyRequestResponse } from 'fastify';
 import { codeAt } from '../src/two-factor/totp.js';
 import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { loggedInBrowser, memberBrowser, newBrowser, type PageBrowser } from './helpers/login.js';
 import { SoftAuthenticator } from './helpers/soft-authenticator.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import type { TestResponse } from '../src/testing/test-client.js';
 
 // The ways of proving oneself meet: a passkey is a second factor after the password (the JSON
 // step at /login/two-factor/passkey), and a passkey or an authenticator code confirms one's
@@ -45,7 +45,7 @@ async function passwordStep(t: WaysTest, account: PageBrowser, password = accoun
   return browser;
 }
 
-async function passkeyStep(browser: PageBrowser, authenticator: SoftAuthenticator): Promise<LightMyRequestResponse> {
+async function passkeyStep(browser: PageBrowser, authenticator: SoftAuthenticator): Promise<TestResponse> {
   const options = await browser.postJson('/login/two-factor/passkey/options', {}, { from: '/login/two-factor', form: '/login/two-factor/passkey' });
   assert.equal(options.statusCode, 200, options.body);
   return browser.postJson('/login/two-factor/passkey', { credential: authenticator.assert(options.json<PublicKeyCredentialRequestOptionsJSON>()) }, { from: '/login/two-factor' });

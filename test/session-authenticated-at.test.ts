@@ -5,7 +5,7 @@ import { DatabaseSessionStore } from '../src/sessions/database-session-store.js'
 import { RedisSessionStore } from '../src/sessions/redis-session-store.js';
 import type { SessionRecord } from '../src/sessions/session-store.js';
 import { BACKENDS, REDIS_URL } from './helpers/backends.js';
-import { createUser } from './helpers/browser.js';
+import { createUser } from './helpers/session-checks.js';
 import { unmigratedDatabase } from './helpers/migration-db.js';
 import { startTestApp } from './helpers/test-app.js';
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BACKENDS } from './helpers/backends.js';
-import { Browser, createUser, isLoggedIn } from './helpers/browser.js';
+import type { FastifyInstance } from 'fastify';
+import { TestClient } from '../src/testing/test-client.js';
+import { createUser, isLoggedIn } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 
 // /settings lists the member's own sessions (where and when each signed in, which one is this
@@ -26,8 +28,8 @@ function sessionRows(html: string): Row[] {
     }));
 }
 
-async function signedIn(app: Browser['app'], user: { email: string; password: string }, userAgent: string): Promise<Browser> {
-  const browser = new Browser(app, { 'user-agent': userAgent });
+async function signedIn(app: FastifyInstance, user: { email: string; password: string }, userAgent: string): Promise<TestClient> {
+  const browser = new TestClient(app, { headers: { 'user-agent': userAgent } });
   const res = await browser.login(user.email, user.password);
   assert.equal(res.statusCode, 303, 'login redirects');
   return browser;

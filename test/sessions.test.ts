@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { buildApp } from '../src/app.js';
 import { sha256Hex } from '../src/sessions/derive-keys.js';
 import { BACKENDS, randomKey } from './helpers/backends.js';
-import { Browser, createUser, isLoggedIn, sessionCookieOf } from './helpers/browser.js';
+import { TestClient } from '../src/testing/test-client.js';
+import { createUser, isLoggedIn, sessionCookieOf } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 
 const MINUTE = 60_000;
@@ -15,11 +16,11 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const attacker = await createUser(runtime);
     const victim = await createUser(runtime);
-    const evil = new Browser(app);
+    const evil = new TestClient(app);
     await evil.login(attacker.email, attacker.password);
     const planted = evil.jar.get('session')!;
 
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.get('/login');
     browser.jar.set('session', planted);
     const res = await browser.login(victim.email, victim.password);
@@ -35,13 +36,13 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a session cookie replayed after logout is anonymous`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     const stolen = browser.jar.get('session')!;
     const out = await browser.submit('/settings', '/logout', {});
     assert.equal(out.statusCode, 303);
     assert.equal(browser.jar.has('session'), false);
-    const replay = new Browser(app);
+    const replay = new TestClient(app);
     replay.jar.set('session', stolen);
     assert.equal(await isLoggedIn(replay), false);
     // Deleted server-side, not merely forgotten by the browser.
@@ -56,7 +57,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] tampered, forged and garbage session cookies are anonymous, cleared, never a 500`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     const good = decodeURIComponent(browser.jar.get('session')!);
     const [id, sig] = good.split('.') as [string, string];
@@ -79,10 +80,10 @@ for (const backend of BACKENDS) {
     }
     // A well-formed id that was never issued, signed with another key, is just as anonymous.
     const other = await startTestApp(t, backend);
-    const foreign = new Browser(other.app);
+    const foreign = new TestClient(other.app);
     const stranger = await createUser(other.runtime);
     await foreign.login(stranger.email, stranger.password);
-    const forged = new Browser(app);
+    const forged = new TestClient(app);
     forged.jar.set('session', foreign.jar.get('session')!);
     assert.equal(await isLoggedIn(forged), false);
     // The server keeps only hashes: the raw id is nowhere in the store.
@@ -98,7 +99,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] session cookie flags: HttpOnly, SameSite=Lax, Path=/, Max-Age=1800, no Secure in development`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const res = await new Browser(app).login(user.email, user.password);
+    const res = await new TestClient(app).login(user.email, user.password);
     const c = sessionCookieOf(res, 'session');
     assert.ok(c);
     assert.equal(c.httpOnly, true);
@@ -112,7 +113,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] in production the session cookie is __Host-session and Secure`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend, { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://conduit.example.com', TRUST_PROXY: '127.0.0.1' });
     const user = await createUser(runtime);
-    const browser = new Browser(app, { 'x-forwarded-proto': 'https' });
+    const browser = new TestClient(app, { headers: { 'x-forwarded-proto': 'https' } });
     const res = await browser.login(user.email, user.password);
     assert.equal(res.statusCode, 303);
     assert.equal(sessionCookieOf(res, 'session'), undefined);
@@ -131,7 +132,7 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     t.mock.timers.tick(30 * MINUTE);
     assert.equal(await isLoggedIn(browser), false);
@@ -141,7 +142,7 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     t.mock.timers.tick(30_000);
     const calm = await browser.get('/settings');
@@ -160,7 +161,7 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     for (let elapsed = 0; elapsed + 20 * MINUTE < 12 * 60 * MINUTE; elapsed += 20 * MINUTE) {
       t.mock.timers.tick(20 * MINUTE);
@@ -173,14 +174,14 @@ for (const backend of BACKENDS) {
   test(`[${backend}] key rotation: a session made under K1 is valid under SECRET_KEY=K2 with K1 as fallback, and re-signed`, async (t) => {
     const { app, runtime, config } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const before = new Browser(app);
+    const before = new TestClient(app);
     await before.login(user.email, user.password);
     const k1Cookie = before.jar.get('session')!;
 
     const k2 = randomKey();
     const rotated = await buildApp({ ...runtime, config: { ...config, secretKey: k2, secretKeyFallbacks: [config.secretKey] } }, quiet);
     t.after(() => rotated.close());
-    const browser = new Browser(rotated);
+    const browser = new TestClient(rotated);
     browser.jar.set('session', k1Cookie);
     const res = await browser.get('/settings');
     assert.equal(res.statusCode, 200);
@@ -192,10 +193,10 @@ for (const backend of BACKENDS) {
     // With K1 retired completely, the re-signed cookie still works and the K1 one does not.
     const k2Only = await buildApp({ ...runtime, config: { ...config, secretKey: k2, secretKeyFallbacks: [] } }, quiet);
     t.after(() => k2Only.close());
-    const later = new Browser(k2Only);
+    const later = new TestClient(k2Only);
     later.jar.set('session', browser.jar.get('session')!);
     assert.equal(await isLoggedIn(later), true);
-    const stale = new Browser(k2Only);
+    const stale = new TestClient(k2Only);
     stale.jar.set('session', k1Cookie);
     assert.equal(await isLoggedIn(stale), false);
   });
@@ -203,7 +204,7 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a locked account's live session is treated as logged out`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
-    const browser = new Browser(app);
+    const browser = new TestClient(app);
     await browser.login(user.email, user.password);
     await runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('id', '=', user.id).execute();
     assert.equal(await isLoggedIn(browser), false);
@@ -213,9 +214,9 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const user = await createUser(runtime);
     const other = await createUser(runtime);
-    const a = new Browser(app);
-    const b = new Browser(app);
-    const c = new Browser(app);
+    const a = new TestClient(app);
+    const b = new TestClient(app);
+    const c = new TestClient(app);
     await a.login(user.email, user.password);
     await b.login(user.email, user.password);
     await c.login(other.email, other.password);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../src/runtime.js';
 import { BACKENDS } from './helpers/backends.js';
 import { makeUser, postArticle, STRONG_PASSWORD, type TestUser } from './helpers/conduit-api.js';
@@ -8,6 +8,7 @@ import { writeArticle } from './helpers/conduit-fixtures.js';
 import { loggedInBrowser, newBrowser, registeredBrowser } from './helpers/login.js';
 import { startTestApp } from './helpers/test-app.js';
 import { TABLE_NAMES } from '../src/db/schema.js';
+import type { TestResponse } from '../src/testing/test-client.js';
 
 // SQL injection, attacked from outside: a corpus of classic payloads goes into every query
 // parameter, path parameter, JSON field and form field that reaches the database. Every answer
@@ -53,7 +54,7 @@ const nextAddress = (): string => {
   return `10.77.${(address >> 8) & 255}.${address & 255}`;
 };
 
-function send(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, options: { body?: unknown; user?: TestUser } = {}): Promise<LightMyRequestResponse> {
+function send(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, options: { body?: unknown; user?: TestUser } = {}): Promise<TestResponse> {
   return app.inject({
     method,
     url,
@@ -68,20 +69,20 @@ const enc = encodeURIComponent;
 const ordinary = (p: string): string => 'q'.repeat(p.length);
 
 /** No server error and no database message, whatever the status. */
-function harmless(res: LightMyRequestResponse, label: string): void {
+function harmless(res: TestResponse, label: string): void {
   assert.ok(res.statusCode < 500, `${label}: got ${res.statusCode} ${res.body.slice(0, 300)}`);
   assert.doesNotMatch(res.body, SQL_ERROR, `${label}: SQL error text in the answer`);
 }
 
 /** The JSON answer without its per-request id. */
-function answer(res: LightMyRequestResponse): unknown {
+function answer(res: TestResponse): unknown {
   const body = res.json() as Record<string, unknown>;
   delete body.requestId;
   return body;
 }
 
 /** The probe got exactly what the ordinary value got. */
-function sameJson(res: LightMyRequestResponse, baseline: LightMyRequestResponse, label: string): void {
+function sameJson(res: TestResponse, baseline: TestResponse, label: string): void {
   harmless(res, label);
   assert.equal(res.statusCode, baseline.statusCode, `${label}: status`);
   assert.deepEqual(answer(res), answer(baseline), `${label}: body`);
@@ -140,7 +141,7 @@ for (const backend of BACKENDS) {
     const commentId = (await send(app, 'POST', `/api/articles/${canary}/comments`, { user: reader, body: { comment: { body: 'canary comment' } } })).json().comment.id as number;
     const before = await snapshot(runtime, canary);
 
-    const probes: Array<[string, (v: string) => Promise<LightMyRequestResponse>]> = [
+    const probes: Array<[string, (v: string) => Promise<TestResponse>]> = [
       ['?tag=', (v) => send(app, 'GET', `/api/articles?tag=${enc(v)}`)],
       ['?author=', (v) => send(app, 'GET', `/api/articles?author=${enc(v)}`)],
       ['?favorited=', (v) => send(app, 'GET', `/api/articles?favorited=${enc(v)}`)],

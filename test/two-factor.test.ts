@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../src/config/config.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { LOGIN_RULES } from '../src/security/login-limits.js';
@@ -13,6 +13,7 @@ import { BACKENDS, randomKey, type BackendName } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { loggedInBrowser, memberBrowser, newBrowser, type PageBrowser } from './helpers/login.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import type { TestResponse } from '../src/testing/test-client.js';
 
 // The second factor (SPEC §3 "second factor") attacked through both faces: a wrong first code,
 // a password without its code, a replayed code, a code from two steps away, guessed codes
@@ -42,7 +43,7 @@ const secretOnPage = (html: string): string => {
 const codesOnPage = (html: string): string[] => [...html.matchAll(/<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})<\/code><\/li>/g)].map((m) => m[1]!);
 
 /** Sets up an authenticator app for the browser's account as a person does: start, read the key off the page, type the app's code. */
-async function enrol(browser: PageBrowser, clock: { ms: number }): Promise<{ secret: string; codes: string[]; page: LightMyRequestResponse }> {
+async function enrol(browser: PageBrowser, clock: { ms: number }): Promise<{ secret: string; codes: string[]; page: TestResponse }> {
   const start = await browser.post('/settings/security/totp/start', {}, { from: '/settings/security' });
   assert.equal(start.statusCode, 303);
   assert.equal(start.headers.location, '/settings/security/totp');
@@ -57,7 +58,7 @@ async function enrol(browser: PageBrowser, clock: { ms: number }): Promise<{ sec
 const passwordStep = (browser: PageBrowser, password = browser.password) => browser.post('/login', { email: browser.email, password }, { from: '/login' });
 const codeStep = (browser: PageBrowser, code: string) => browser.post('/login/two-factor', { code }, { from: '/login/two-factor' });
 
-async function signIn(app: FastifyInstance, account: PageBrowser, code: string, password = account.password): Promise<{ browser: PageBrowser; res: LightMyRequestResponse }> {
+async function signIn(app: FastifyInstance, account: PageBrowser, code: string, password = account.password): Promise<{ browser: PageBrowser; res: TestResponse }> {
   const browser = Object.assign(newBrowser(app, { username: account.username }), { email: account.email, password: account.password });
   const first = await passwordStep(browser, password);
   assert.equal(first.statusCode, 303, 'the password step of a two-factor account always goes on to the code');
@@ -177,7 +178,7 @@ for (const backend of BACKENDS) {
     const browser = Object.assign(newBrowser(app), { email: owner.email, password: owner.password });
     await passwordStep(browser);
     const form = await browser.csrf('/login/two-factor');
-    const cookie = browser.cookieHeader();
+    const cookie = browser.cookieHeader;
     clock.ms += STEP;
     const [x, y] = await Promise.all(
       [codeAt(secret, clock.ms), codeAt(secret, clock.ms)].map((c) =>
@@ -248,7 +249,7 @@ for (const backend of BACKENDS) {
     const tokens = await Promise.all(racers.map((r) => r.csrf('/login/two-factor')));
     const results = await Promise.all(
       racers.map((r, i) =>
-        app.inject({ method: 'POST', url: '/login/two-factor', headers: { cookie: r.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ code: codes[1]!, _csrf: tokens[i]! }).toString(), remoteAddress: `10.98.0.${i + 1}` }),
+        app.inject({ method: 'POST', url: '/login/two-factor', headers: { cookie: r.cookieHeader, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ code: codes[1]!, _csrf: tokens[i]! }).toString(), remoteAddress: `10.98.0.${i + 1}` }),
       ),
     );
     assert.deepEqual(results.map((r) => r.statusCode).sort(), [303, 422], 'exactly one gets in');

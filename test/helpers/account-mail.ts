@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { PageBrowser } from './login.js';
+import type { TestResponse } from '../../src/testing/test-client.js';
 
 // Reading the account mail an app wrote to its outbox (no SMTP_URL: .eml files, exactly what
 // SMTP would carry) and following the link in it, as the address's owner would.
@@ -44,7 +45,7 @@ export async function confirmationTokenFor(app: FastifyInstance, to: string): Pr
  * the token-free /email/confirm), then presses the "Confirm" button there. The button's answer:
  * a 303 to /email/confirmed?result=….
  */
-export async function confirmByLink(browser: PageBrowser, token: string): Promise<LightMyRequestResponse> {
+export async function confirmByLink(browser: PageBrowser, token: string): Promise<TestResponse> {
   const opened = await browser.get(`/email/confirm/${token}`);
   assert.deepEqual([opened.statusCode, opened.headers.location], [303, '/email/confirm'], 'a link lands on the token-free page');
   return browser.post('/email/confirm', {}, { from: '/email/confirm' });

@@ -1,7 +1,10 @@
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../src/db/schema.js';
 import type { Runtime } from '../../src/runtime.js';
 import { registerUser } from '../../src/conduit/users.js';
+import { TestClient, type TestResponse } from '../../src/testing/test-client.js';
 
 // Test fixtures for the Conduit API: users made through the real service (so passwords are
 // hashed by the real hasher) with tokens from the real token store, without spending the
@@ -32,14 +35,32 @@ export async function makeUser(app: FastifyInstance, runtime: Runtime, username:
   return { id: user.id, username, email, token, headers: { authorization: `Token ${token}` } };
 }
 
-/** app.inject with JSON in and out, and an optional user. */
-export function api(app: FastifyInstance, method: InjectOptions['method'], url: string, options: { user?: TestUser; body?: unknown } = {}): Promise<LightMyRequestResponse> {
-  return app.inject({
-    method,
-    url,
-    headers: { ...(options.user?.headers ?? {}), ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(options.body !== undefined ? { payload: JSON.stringify(options.body) } : {}),
-  });
+/**
+ * A RealWorld API call, in process or (given a base URL) over a socket: JSON in and out, with an
+ * optional token (or a user's).
+ */
+export function api(target: FastifyInstance | string, method: string, url: string, options: { user?: { token: string }; token?: string; body?: unknown } = {}): Promise<TestResponse> {
+  const token = options.token ?? options.user?.token;
+  return new TestClient(target).request({ method, url, ...(token ? { token } : {}), ...(options.body !== undefined ? { json: options.body } : {}) });
+}
+
+export interface Account {
+  readonly username: string;
+  readonly email: string;
+  readonly password: string;
+}
+
+/** A fresh account's details, not yet registered. */
+export function newAccount(): Account {
+  const username = `u_${randomBytes(5).toString('hex')}`;
+  return { username, email: `${username}@example.com`, password: `Correct ${randomBytes(9).toString('base64url')} horse battery` };
+}
+
+/** Registers through POST /api/users of the app at `base`; returns the token. */
+export async function registerOverApi(base: string, account: Account): Promise<string> {
+  const res = await api(base, 'POST', '/api/users', { body: { user: account } });
+  assert.equal(res.statusCode, 201, `registration: ${res.body}`);
+  return res.json().user.token as string;
 }
 
 export async function postArticle(app: FastifyInstance, user: TestUser, article: { title: string; description?: string; body?: string; tagList?: string[] }): Promise<string> {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { freePort } from '../../src/testing/free-port.js';
+import { TestClient, type TestResponse } from '../../src/testing/test-client.js';
 
 // Bastion as separate OS processes on loopback ports: what several instances behind a load
 // balancer are. Each instance runs test/helpers/server-entry.ts (the production startServer);
@@ -101,4 +102,17 @@ export async function startInstance(t: TestContext, options: InstanceOptions): P
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Polls /readyz until it answers 200 or `boundMs` passes; returns the last answer. */
+export async function untilReady(base: string, boundMs = 20_000): Promise<TestResponse> {
+  const client = new TestClient(base);
+  const deadline = Date.now() + boundMs;
+  let ready = await client.get('/readyz');
+  while (ready.statusCode !== 200 && Date.now() < deadline) {
+    // Waits for the real process to reconnect to its dependency: real time.
+    await new Promise((r) => setTimeout(r, 100));
+    ready = await client.get('/readyz');
+  }
+  return ready;
 }

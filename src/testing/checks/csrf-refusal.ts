@@ -1,7 +1,7 @@
 import { createUser } from '../accounts.js';
 import type { AppUnderTest } from '../app-under-test.js';
-import { InjectSession } from '../inject-session.js';
-import { concreteUrl, UNSAFE_METHODS, withoutHeadTwins, type CheckResult } from './route-requests.js';
+import { TestClient } from '../test-client.js';
+import { concreteUrl, signIn, UNSAFE_METHODS, withoutHeadTwins, type CheckResult } from './route-requests.js';
 
 // CSRF, from outside: every unsafe route of the pages' face refuses, with 403, a signed-in
 // caller's request that carries no token, and one that carries another session's token. The
@@ -15,10 +15,10 @@ export interface CsrfCheckOptions {
   readonly signedInPage: string;
 }
 
-async function signedIn(subject: AppUnderTest, role: 'admin' | 'member', options: CsrfCheckOptions): Promise<InjectSession> {
+async function signedIn(subject: AppUnderTest, role: 'admin' | 'member', options: CsrfCheckOptions): Promise<TestClient> {
   const user = await createUser(subject.runtime, { role });
-  const session = new InjectSession(subject.app);
-  await session.signIn(options.loginPage, user.email, user.password, subject.config.publicOrigin);
+  const session = new TestClient(subject.app, { origin: subject.config.publicOrigin });
+  await signIn(session, options.loginPage, user);
   return session;
 }
 
@@ -30,11 +30,11 @@ export async function checkCsrfRefusal(subject: AppUnderTest, options: CsrfCheck
   const routes = withoutHeadTwins(subject.routes).filter((r) => r.face === 'pages' && UNSAFE_METHODS.has(r.method));
   for (const route of routes) {
     for (const [what, body] of [['no token', ''], ["another session's token", new URLSearchParams({ _csrf: foreignToken }).toString()]] as const) {
-      const res = await admin.send({
-        method: route.method as 'POST',
+      const res = await admin.request({
+        method: route.method,
         url: concreteUrl(route.url),
         headers: { 'content-type': 'application/x-www-form-urlencoded', origin: subject.config.publicOrigin, 'sec-fetch-site': 'same-origin' },
-        payload: body,
+        body,
       });
       checked.push(`${route.method} ${route.url} with ${what}`);
       if (res.statusCode !== 403) {

@@ -1,9 +1,8 @@
-import type { InjectOptions } from 'fastify';
 import { createUser } from '../accounts.js';
 import type { AppUnderTest } from '../app-under-test.js';
-import { InjectSession } from '../inject-session.js';
+import { TestClient, type TestRequest } from '../test-client.js';
 import { headerSetProblems } from '../security-header-set.js';
-import { concreteUrl, withoutHeadTwins, type CheckResult } from './route-requests.js';
+import { concreteUrl, signIn, withoutHeadTwins, type CheckResult } from './route-requests.js';
 
 // SPEC §3's headers on every kind of answer the app gives, found from its routes rather than
 // listed: each route as an anonymous caller (a page, or the refusal), each GET route as a
@@ -19,11 +18,11 @@ export interface HeaderCheckOptions {
 
 const MISSING = '__bastion-attack-kit-nowhere';
 
-function requestsFor(subject: AppUnderTest): Array<{ request: InjectOptions; as: 'anonymous' | 'admin' }> {
+function requestsFor(subject: AppUnderTest): Array<{ request: TestRequest; as: 'anonymous' | 'admin' }> {
   const routes = withoutHeadTwins(subject.routes);
-  const out: Array<{ request: InjectOptions; as: 'anonymous' | 'admin' }> = [];
+  const out: Array<{ request: TestRequest; as: 'anonymous' | 'admin' }> = [];
   for (const route of routes) {
-    out.push({ request: { method: route.method as 'GET', url: concreteUrl(route.url) }, as: 'anonymous' });
+    out.push({ request: { method: route.method, url: concreteUrl(route.url) }, as: 'anonymous' });
     if (route.method === 'GET') out.push({ request: { method: 'GET', url: concreteUrl(route.url) }, as: 'admin' });
   }
   const prefixes = new Set(['', ...routes.map((r) => r.prefix)]);
@@ -34,7 +33,7 @@ function requestsFor(subject: AppUnderTest): Array<{ request: InjectOptions; as:
   }
   for (const face of ['pages', 'other'] as const) {
     const post = routes.find((r) => r.face === face && r.method === 'POST');
-    if (post) out.push({ request: { method: 'POST', url: concreteUrl(post.url), headers: { 'content-type': 'application/json' }, payload: '{"a":' }, as: 'anonymous' });
+    if (post) out.push({ request: { method: 'POST', url: concreteUrl(post.url), headers: { 'content-type': 'application/json' }, body: '{"a":' }, as: 'anonymous' });
   }
   return out;
 }
@@ -43,13 +42,13 @@ export async function checkHeaderCoverage(subject: AppUnderTest, options: Header
   // Behind a production proxy the app sees HTTPS; plain HTTP would only get the redirect.
   const defaults: Record<string, string> = options.production ? { 'x-forwarded-proto': 'https' } : {};
   const user = await createUser(subject.runtime, { role: 'admin' });
-  const admin = new InjectSession(subject.app, defaults);
-  await admin.signIn(options.loginPage, user.email, user.password, subject.config.publicOrigin);
+  const admin = new TestClient(subject.app, { headers: defaults, origin: subject.config.publicOrigin });
+  await signIn(admin, options.loginPage, user);
   const checked: string[] = [];
   const problems: string[] = [];
   for (const { request, as } of requestsFor(subject)) {
     // A fresh anonymous caller each time: no cookie from one answer changes the next.
-    const res = await (as === 'admin' ? admin : new InjectSession(subject.app, defaults)).send(request);
+    const res = await (as === 'admin' ? admin : new TestClient(subject.app, { headers: defaults })).request(request);
     const what = `${request.method ?? 'GET'} ${String(request.url)} as ${as} (${res.statusCode})`;
     checked.push(what);
     if (res.statusCode >= 500) problems.push(`${what}: a server error`);

@@ -1,4 +1,5 @@
 import type { CataloguedRoute } from '../route-catalogue.js';
+import type { TestClient } from '../test-client.js';
 
 /**
  * A URL for a route pattern that the router matches: `:id` becomes 1, any other parameter a
@@ -23,4 +24,12 @@ export interface CheckResult {
   readonly checked: string[];
   /** What was wrong, one line each; empty when the defence held everywhere. */
   readonly problems: string[];
+}
+
+/** Signs `client` in through the login form, as a browser without JavaScript does; throws unless it worked. */
+export async function signIn(client: TestClient, loginPage: string, user: { email: string; password: string }): Promise<void> {
+  // The page's token, whatever its form's action: an app's login form may post elsewhere.
+  const _csrf = await client.csrf(loginPage);
+  const res = await client.post(loginPage, { email: user.email, password: user.password, _csrf }, { csrf: false });
+  if (res.statusCode !== 303) throw new Error(`attack kit: signing in at ${loginPage} answered ${res.statusCode}: ${res.body.slice(0, 200)}`);
 }
