@@ -5,11 +5,13 @@ import type { AppRoutes } from './faces/app-routes.js';
 import { conduitApi } from './api/conduit-api.js';
 import { conduitPages } from './pages/conduit/conduit-pages.js';
 import { moderationPages } from './pages/admin/moderation-pages.js';
+import { bookmarks } from './conduit/bookmarks/bookmarks.js';
 
 // Conduit, composed on Bastion: its RealWorld API and its pages (feed, articles, editor,
 // profiles, search, and the moderators' content page) handed to createBastion, which owns
 // everything else. Its templates and migrations still live in Bastion's folders until the
-// workspaces split (issue 18); an application of its own passes `views` and `migrations`.
+// workspaces split (issue 18); an application of its own passes `views` and `migrations`. Its
+// newer parts are features, each one module (src/conduit/bookmarks/).
 
 export { BODY_LIMIT } from './create-bastion.js';
 
@@ -35,5 +37,6 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     ...rest,
     api: { prefix: '/api', routes: [conduitApi, ...plugin(extraRoutes?.api)] },
     pages: [conduitSitePages, ...plugin(extraRoutes?.pages)],
+    features: [bookmarks],
   });
 }
