@@ -23,6 +23,9 @@ export interface AppOptions extends Pick<BastionOptions, 'logStream' | 'onRoute'
   readonly extraRoutes?: { readonly api?: FastifyPluginAsync; readonly pages?: FastifyPluginAsync };
 }
 
+/** Conduit's features: openRuntime is given them too (src/server.ts), so one migration run brings their tables up. */
+export const conduitFeatures = [bookmarks] as const;
+
 const plugin = (extra: FastifyPluginAsync | undefined): AppRoutes[] => (extra ? [async (scope) => void (await scope.register(extra))] : []);
 
 const conduitSitePages: AppRoutes = async (pages, runtime) => {
@@ -37,6 +40,6 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     ...rest,
     api: { prefix: '/api', routes: [conduitApi, ...plugin(extraRoutes?.api)] },
     pages: [conduitSitePages, ...plugin(extraRoutes?.pages)],
-    features: [bookmarks],
+    features: conduitFeatures,
   });
 }

@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Generated } from 'kysely';
-import { createBastion, createTableWithId, defineFeature, FeatureError, formBody, loadConfig, migrateToLatest, noBody, openRuntime, RouteRuleError, type Feature, type Runtime } from '../src/bastion.js';
+import { createBastion, createTableWithId, defineFeature, FeatureError, formBody, loadConfig, migrateToLatest, noBody, openRuntime, RouteRuleError, type AppMigrations, type Feature, type Runtime } from '../src/bastion.js';
 import { BACKENDS, isolate, randomKey, type BackendName } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { loggedInBrowser } from './helpers/login.js';
@@ -101,6 +101,20 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await migrateToLatest(runtime.db), []);
     // Built again (another instance, a restart): nothing to apply, nothing refused.
     await build(t, runtime, [notesFeature()]);
+  });
+
+  test(`[${backend}] openRuntime given the features brings their tables up in its own migration run, beside the app's; a name both claim is refused`, async (t) => {
+    const iso = await isolate(backend);
+    t.after(() => iso.cleanup());
+    const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
+    const stores = { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix };
+    const clashing: AppMigrations = () => ({ 'notes:001-notes': { async up() {} } });
+    await assert.rejects(openRuntime(config, { ...stores, migrations: clashing, features: [notesFeature()] }), /clash with a feature's: notes:001-notes/);
+    const own: AppMigrations = () => ({ 'app:001-nothing': { async up() {} } });
+    const runtime = await openRuntime(config, { ...stores, migrations: own, features: [notesFeature()] });
+    t.after(() => runtime.close());
+    const applied = await runtime.db.kysely.withTables<{ kysely_migration: { name: string } }>().selectFrom('kysely_migration').select('name').where('name', 'like', '%:%').orderBy('name').execute();
+    assert.deepEqual(applied.map((r) => r.name), ['app:001-nothing', 'notes:001-notes']);
   });
 
   test(`[${backend}] a feature's routes live in the faces: the page needs its CSRF token, the API its bearer token; its limit and audit event are Bastion's`, async (t) => {

@@ -1,12 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditFields } from '../audit/audit-log.js';
-import type { AppMigrations } from '../db/migrate.js';
 import { RouteRuleError } from '../http/route-rules.js';
 import { migrateDatabase, type Runtime } from '../runtime.js';
 import { clientKey } from '../security/client-key.js';
 import { limitFactory, rateLimited, retryAfterSeconds, type Limit } from '../security/limit-store.js';
 import type { AppRoutes } from '../faces/app-routes.js';
+import { featureMigrations } from './feature-migrations.js';
 import { FeatureError, type Feature, type FeatureContext, type FeatureLimit, type FeatureRoutes } from './define-feature.js';
 
 // What createBastion does with `features: [...]`: checks they fit together, brings their tables
@@ -21,18 +21,11 @@ declare module 'fastify' {
   }
 }
 
-/** Every feature's migrations under their full names; two features of one name are refused. */
-export function featureMigrations(features: readonly Feature[]): AppMigrations {
-  const names = features.map((f) => f.name);
-  const twice = names.filter((name, i) => names.indexOf(name) !== i);
-  if (twice.length > 0) throw new FeatureError(`features declared twice: ${[...new Set(twice)].join(', ')}`);
-  return (db) => Object.assign({}, ...features.map((f) => f.migrations(db)));
-}
-
 /**
- * Applies the features' migrations unless the database has them all (one indexed read on a
- * usual start), on a connection of its own without the request timeouts, as openRuntime does
- * Bastion's. The app's own migrations, applied before, are left as they are (src/db/migrate.ts).
+ * Applies the features' migrations unless the database has them all (one indexed read when
+ * openRuntime was given the features too, or on any later start), on a connection of its own
+ * without the request timeouts, as openRuntime does Bastion's. The app's own migrations,
+ * applied before, are left as they are (src/db/migrate.ts).
  */
 export async function migrateFeatures(runtime: Runtime, features: readonly Feature[]): Promise<void> {
   const migrations = featureMigrations(features);
