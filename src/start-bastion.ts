@@ -47,7 +47,8 @@ export async function startBastion(options: StartOptions = {}): Promise<StartedB
   const findings = [...loaded.findings, ...appFindings(loaded.config, checks)];
   const errors = findings.filter((f) => f.severity === 'error');
   if (loaded.config.isProduction && errors.length > 0) throw new StartRefused(`refusing to start in production:\n${formatFindings(errors)}`);
-  const runtime = await openRuntime(loaded.config, migrations ? { migrations } : {});
+  // The features' tables in the same migration run as the app's (createBastion would otherwise run them apart).
+  const runtime = await openRuntime(loaded.config, { ...(migrations ? { migrations } : {}), features: bastion.features ?? [] });
   const app = await createBastion(runtime, bastion).catch(async (err: unknown) => {
     await runtime.close();
     throw err;
