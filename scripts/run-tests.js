@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts and examples/*/test/**/*.test.ts with node:test, the TypeScript run through tsx. Node 20's --test
+// Runs every test/**/*.test.ts, examples/*/test/**/*.test.ts and a feature's own src/**/test/*.test.ts with node:test, the TypeScript run through tsx. Node 20's --test
 // does not expand globs, so the files are listed here.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -25,7 +25,8 @@ try {
 
 const only = process.argv.slice(2);
 // The example apps' own suites run with Bastion's: an example that stops working is a broken API.
-const files = only.length > 0 ? only : [...find('test'), ...find('examples')].sort();
+// A feature's tests live in its folder (src/conduit/bookmarks/test/), beside its module.
+const files = only.length > 0 ? only : [...find('test'), ...find('examples'), ...find('src')].sort();
 // No single test may run past 10 minutes, and the whole run is cut at 75 (CI allows 90), so a
 // test that hangs fails with a message instead of holding CI until it is killed.
 const TEST_TIMEOUT_MS = 10 * 60_000;

@@ -33,6 +33,8 @@ import { registerTwoFactor } from './two-factor/two-factor.js';
 import { apiFace } from './faces/api-face.js';
 import { pageFace } from './faces/page-face.js';
 import type { AppRoutes } from './faces/app-routes.js';
+import type { Feature } from './features/define-feature.js';
+import { featureRoutes, featureViews, migrateFeatures } from './features/install-features.js';
 
 /** What an application adds to Bastion. Everything else (the whole security layer) is Bastion's. */
 export interface BastionOptions {
@@ -48,6 +50,12 @@ export interface BastionOptions {
    * pages by their own names, and a layout.eta of its own that Bastion's pages use too.
    */
   readonly views?: readonly string[];
+  /**
+   * Features, each one module declaring its tables, routes, templates, limits and audit events
+   * (defineFeature, src/features/define-feature.ts): their tables are brought up here, their
+   * routes go inside the faces after the app's own, their templates under the app's.
+   */
+  readonly features?: readonly Feature[];
   /** Where pino writes (tests capture the log through this). Defaults to stdout. */
   readonly logStream?: Writable;
   /** Sees every route as it is registered, with its schema (the route fuzzer enumerates them). */
@@ -70,7 +78,10 @@ const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
  */
 export async function createBastion(runtime: Runtime, options: BastionOptions = {}): Promise<FastifyInstance> {
   const { config } = runtime;
-  const viewRoots = options.views ?? [];
+  const features = options.features ?? [];
+  // Their declarations are checked before their tables are touched.
+  const viewRoots = [...(options.views ?? []), ...(await featureViews(features))];
+  await migrateFeatures(runtime, features);
   const app = Fastify({
     logger: loggerOptions(config, options.logStream),
     logController: new AccessLogController(),
@@ -124,7 +135,8 @@ export async function createBastion(runtime: Runtime, options: BastionOptions = 
   // The two faces, each in its own scope (SPEC §2): the API's token and JSON errors only under
   // its prefix, the pages' cookie session and CSRF only in the pages' scope. Which one a request
   // gets is the route the router matched, never how its URL is spelled.
-  await app.register(apiFace, { runtime, mount: options.api?.prefix ?? '/api', routes: options.api?.routes ?? [] });
-  await app.register(pageFace, { runtime, sessions: pageSessions, routes: options.pages ?? [] });
+  const fromFeatures = featureRoutes(app, runtime, features);
+  await app.register(apiFace, { runtime, mount: options.api?.prefix ?? '/api', routes: [...(options.api?.routes ?? []), ...fromFeatures.api] });
+  await app.register(pageFace, { runtime, sessions: pageSessions, routes: [...(options.pages ?? []), ...fromFeatures.pages] });
   return app;
 }

@@ -3,6 +3,8 @@ import { sql } from 'kysely';
 import type { Config } from './config/config.js';
 import { openDatabase, type Db } from './db/database.js';
 import { migrateToLatest, type AppMigrations } from './db/migrate.js';
+import type { Feature } from './features/define-feature.js';
+import { withFeatureMigrations } from './features/feature-migrations.js';
 import { claimRedisNamespace } from './sessions/redis-namespace.js';
 
 // The long-lived connections one Bastion process holds: the database and, when REDIS_URL is
@@ -24,6 +26,11 @@ export interface RuntimeOptions {
   readonly migrate?: boolean;
   /** The application's own migrations, run after Bastion's (src/db/migrate.ts AppMigrations). */
   readonly migrations?: AppMigrations;
+  /**
+   * Features whose migrations run in the same pass. createBastion brings them up anyway when they
+   * are missing; naming them here too saves that second migration run on a fresh database.
+   */
+  readonly features?: readonly Feature[];
   /** PostgreSQL: how long a request's query may go unanswered (tests shorten it; see DbOptions). */
   readonly queryTimeoutMs?: number;
   /** How long one scan (a search, an admin's filter) may run (tests shorten it; see DbOptions). */
@@ -58,7 +65,7 @@ export async function migrateDatabase(config: Config, searchPath?: string, migra
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  if (options.migrate !== false) await migrateDatabase(config, options.searchPath, options.migrations);
+  if (options.migrate !== false) await migrateDatabase(config, options.searchPath, withFeatureMigrations(options.migrations, options.features ?? []));
   const db = openDatabase(config, {
     ...(options.searchPath ? { searchPath: options.searchPath } : {}),
     ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),

@@ -46,7 +46,8 @@ export async function startBastion(options: StartOptions = {}): Promise<StartedB
  */
 export async function serveBastion(config: Config, notices: readonly string[], options: BastionOptions & Pick<StartOptions, 'migrations'>): Promise<StartedBastion> {
   const { migrations, ...bastion } = options;
-  const runtime = await openRuntime(config, migrations ? { migrations } : {});
+  // The features' tables in the same migration run as the app's (createBastion would otherwise run them apart).
+  const runtime = await openRuntime(config, { ...(migrations ? { migrations } : {}), features: bastion.features ?? [] });
   const app = await createBastion(runtime, bastion).catch(async (err: unknown) => {
     await runtime.close();
     throw err;

@@ -21,6 +21,8 @@ export const AUDIT_EVENTS = [
   'username.rename',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+/** A feature's own event, `<feature>:<event>`, declared with the feature (src/features/define-feature.ts). */
+export type FeatureAuditEvent = `${string}:${string}`;
 
 // The actor is named only by account id (actor_id; actor_name is that account's username, for
 // reading): never by what a client typed. A login identifier — which may be a password typed
@@ -37,7 +39,7 @@ export interface AuditFields {
 declare module 'fastify' {
   interface FastifyInstance {
     /** Records a security event; never throws (a failed audit write is logged, not fatal). */
-    audit(request: FastifyRequest, event: AuditEvent, fields?: AuditFields): Promise<void>;
+    audit(request: FastifyRequest, event: AuditEvent | FeatureAuditEvent, fields?: AuditFields): Promise<void>;
   }
 }
 
@@ -58,7 +60,7 @@ export function registerAudit(app: FastifyInstance, runtime: Runtime): void {
       return null; // the write below will log what is wrong with the database
     }
   };
-  app.decorate('audit', async function audit(request: FastifyRequest, event: AuditEvent, fields: AuditFields = {}) {
+  app.decorate('audit', async function audit(request: FastifyRequest, event: AuditEvent | FeatureAuditEvent, fields: AuditFields = {}) {
     const actorId = fields.actorId !== undefined ? fields.actorId : (request.user?.id ?? null);
     const actorName = actorId === null ? null : (fields.actorName ?? (request.user?.id === actorId ? request.user.username : await usernameOf(actorId)));
     const details = fields.details ?? {};

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { DEFAULT_MIGRATION_TABLE, Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { Db } from './database.js';
 import { initial } from './migrations/001-initial.js';
 import { performanceIndexes } from './migrations/002-performance.js';
@@ -58,7 +58,9 @@ export function allMigrationsFor(db: Db, app?: AppMigrations): Record<string, Mi
 /** Brings the database to the newest schema; throws with the failing migration's name. */
 export async function migrateToLatest(db: Db, app?: AppMigrations): Promise<string[]> {
   // Built here, not inside the provider, so a clash is reported as itself rather than as a failed run.
-  const migrations = allMigrationsFor(db, app);
+  const known = allMigrationsFor(db, app);
+  const others = await othersApplied(db, known);
+  const migrations = { ...known, ...Object.fromEntries(others.map((name) => [name, ALREADY_APPLIED])) };
   const provider: MigrationProvider = { getMigrations: async () => migrations };
   // Kysely looks for its bookkeeping tables in every schema unless told which one; with other
   // schemas in the same database (parallel test runs, other apps) it would find theirs and
@@ -67,7 +69,7 @@ export async function migrateToLatest(db: Db, app?: AppMigrations): Promise<stri
   const schema = db.dialect === 'postgres' ? (db.schema ?? (await currentSchema(db))) : undefined;
   // Unordered: a Bastion migration released after an app's migration has run sorts before it
   // by name; it must still run (pending ones always run in name order), not fail the start.
-  const allowUnorderedMigrations = app !== undefined;
+  const allowUnorderedMigrations = app !== undefined || others.length > 0;
   const migrator = new Migrator({ db: db.kysely, provider, allowUnorderedMigrations, ...(schema ? { migrationTableSchema: schema } : {}) });
   // Its check for those tables reads our schema only (OwnSchemaIntrospector, pg-introspector.ts).
   const { error, results } = await migrator.migrateToLatest();
@@ -81,4 +83,25 @@ export async function migrateToLatest(db: Db, app?: AppMigrations): Promise<stri
 async function currentSchema(db: Db): Promise<string | undefined> {
   const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db.kysely);
   return rows[0]?.schema ?? undefined;
+}
+
+/** Stands for a migration some other run applied: never run again (it is applied), never undone here. */
+const ALREADY_APPLIED: Migration = {
+  async up() {
+    throw new Error('an applied migration cannot run again');
+  },
+};
+
+/**
+ * Applied migrations this run was not given, under an application's or a feature's prefix (a
+ * colon: `app:…`, `bookmarks:…`). Kysely refuses a database with applied migrations it does not
+ * know, which is right for Bastion's own (a renamed one is corruption) but wrong for the app's:
+ * `bastion create-admin` or a migration run of Bastion's alone must not fail on a database whose
+ * app added tables. Bastion's own names have no colon, so a missing one of those still fails.
+ */
+async function othersApplied(db: Db, known: Readonly<Record<string, Migration>>): Promise<string[]> {
+  const tables = await db.kysely.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((table) => table.name === DEFAULT_MIGRATION_TABLE)) return [];
+  const rows = await db.kysely.withTables<{ kysely_migration: { name: string } }>().selectFrom('kysely_migration').select('name').execute();
+  return rows.map((row) => row.name).filter((name) => name.includes(':') && !(name in known));
 }

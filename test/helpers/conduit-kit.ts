@@ -26,6 +26,7 @@ export const conduitKit: AttackKitOptions = {
   build: buildApp,
   builderModule: { module: new URL('../../src/app.ts', import.meta.url), exportName: 'buildApp' },
   // Enumeration, not a hand list: these only prove the kit saw both faces and every method.
-  mustSee: ['GET /search', 'GET /api/articles', 'POST /settings/sessions/revoke', 'DELETE /api/articles/:slug/comments/:id', 'PUT /api/user'],
+  // The bookmarks feature's routes too (src/conduit/bookmarks/): a feature's routes are the app's.
+  mustSee: ['GET /search', 'GET /api/articles', 'POST /settings/sessions/revoke', 'DELETE /api/articles/:slug/comments/:id', 'PUT /api/user', 'GET /bookmarks', 'POST /bookmarks/:id/delete', 'POST /api/articles/:slug/bookmark', 'DELETE /api/bookmarks/:id'],
   knownContent: conduitContent,
 };
