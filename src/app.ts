@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Runtime } from './runtime.js';
 import { createBastion, type BastionOptions } from './create-bastion.js';
@@ -6,12 +7,28 @@ import { conduitApi } from './api/conduit-api.js';
 import { conduitPages } from './pages/conduit/conduit-pages.js';
 import { moderationPages } from './pages/admin/moderation-pages.js';
 import { bookmarks } from './conduit/bookmarks/bookmarks.js';
+import { CONDUIT_ROLES } from './conduit/roles.js';
+import { CONDUIT_WRITE_LIMITS } from './conduit/write-limits.js';
 
 // Conduit, composed on Bastion: its RealWorld API and its pages (feed, articles, editor,
 // profiles, search, and the moderators' content page) handed to createBastion, which owns
-// everything else. Its templates and migrations still live in Bastion's folders until the
-// workspaces split (issue 18); an application of its own passes `views` and `migrations`. Its
+// everything else; its name, roles, admin tab, audit event and write limits as data. Its
+// templates (src/views/conduit/, its layout included) are a views root layered over Bastion's;
+// its migrations still live in Bastion's folder until the workspaces split (issue 18). Its
 // newer parts are features, each one module (src/conduit/bookmarks/).
+
+/** Conduit's templates: its pages, its layout (which Bastion's own pages wear too), its admin page. */
+export const CONDUIT_VIEWS_DIR = fileURLToPath(new URL('../src/views/conduit/', import.meta.url));
+
+/** What Conduit is to Bastion, beside its routes. */
+export const CONDUIT = {
+  site: { name: 'Conduit' },
+  views: [CONDUIT_VIEWS_DIR],
+  roles: CONDUIT_ROLES,
+  adminTabs: [{ key: 'content', href: '/admin/content', label: 'Content', access: 'moderator' }],
+  auditEvents: ['content.moderate'],
+  writeLimits: CONDUIT_WRITE_LIMITS,
+} as const satisfies BastionOptions;
 
 export { BODY_LIMIT } from './create-bastion.js';
 
@@ -38,6 +55,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   const { extraRoutes, ...rest } = options;
   return createBastion(runtime, {
     ...rest,
+    ...CONDUIT,
     api: { prefix: '/api', routes: [conduitApi, ...plugin(extraRoutes?.api)] },
     pages: [conduitSitePages, ...plugin(extraRoutes?.pages)],
     features: conduitFeatures,

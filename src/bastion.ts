@@ -26,6 +26,14 @@ export type { Db, DialectName } from './db/database.js';
 // body schema or noBody, and the signed-in member as `request.member` (401 when nobody is).
 export { noBody, RouteRuleError } from './http/route-rules.js';
 export { ACCESS, type Access } from './auth/guards.js';
+// Roles as data (`roles` on createBastion): the app's resources, actions and grants; a handler
+// checks a grant with assertCan (403 and an authz.deny audit when the caller lacks it).
+export { assertCan, RoleOptionError, type RoleOptions, type Grants, type Scope, type Resource } from './auth/roles.js';
+// The rest of what an app supplies as data: its name, its admin tabs, audit events, write limits.
+export { SiteOptionError, type Site } from './config/site.js';
+export { AdminTabOptionError, type AdminTabOption } from './pages/admin/admin-tabs.js';
+export { AuditEventError } from './audit/audit-log.js';
+export { WriteLimitError, type WriteLimitOption } from './security/write-limits.js';
 export type { AuthUser } from './auth/current-user.js';
 export type { Role } from './db/schema.js';
 export type { PageData } from './http/views.js';

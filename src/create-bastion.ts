@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Runtime } from './runtime.js';
+import { siteIdentity, type Site } from './config/site.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerHttpsRedirect } from './http/https-redirect.js';
 import { registerBodyParsers } from './http/body-parsers.js';
@@ -19,7 +20,10 @@ import { registerDraining } from './http/draining.js';
 import { registerRequestContext } from './http/request-context.js';
 import { healthRoutes } from './routes/health.js';
 import { registerCurrentUser } from './auth/current-user.js';
-import { registerAudit } from './audit/audit-log.js';
+import { auditCatalogue, registerAudit } from './audit/audit-log.js';
+import { defineRoles, type RoleOptions } from './auth/roles.js';
+import { registerAdminTabs, type AdminTabOption } from './pages/admin/admin-tabs.js';
+import { writeRules, type WriteLimitOption } from './security/write-limits.js';
 import { registerRateLimits } from './security/rate-limits.js';
 import { registerSessions } from './sessions/sessions.js';
 import { registerReauth } from './auth/reauth.js';
@@ -39,6 +43,11 @@ import { featureRoutes, featureViews, migrateFeatures } from './features/install
 /** What an application adds to Bastion. Everything else (the whole security layer) is Bastion's. */
 export interface BastionOptions {
   /**
+   * Who the application is to its users: `name` is in every page title, account mail, the
+   * authenticator app's entry and the passkey prompt. Default: the neutral "Bastion app".
+   */
+  readonly site?: Partial<Site>;
+  /**
    * The JSON API face: bearer token as the only credential, JSON errors, no-store, CORS, all
    * under `prefix` (default /api). Each entry registers its routes in a scope of its own.
    */
@@ -56,6 +65,18 @@ export interface BastionOptions {
    * routes go inside the faces after the app's own, their templates under the app's.
    */
   readonly features?: readonly Feature[];
+  /**
+   * The application's roles as data (src/auth/roles.ts): its resources and actions, what a
+   * member may do, and, if it has moderators, what they may do beyond that. Bastion owns the
+   * admin's rights. Default: no grants of the app's, and no moderator role.
+   */
+  readonly roles?: RoleOptions;
+  /** Tabs the application adds to the admin area for its own admin pages (Conduit: Content). */
+  readonly adminTabs?: readonly AdminTabOption[];
+  /** The application's own audit events (`'content.moderate'`), beside Bastion's. */
+  readonly auditEvents?: readonly string[];
+  /** The application's own per-account write limits (`{ comment: { points: 30, duration: 60 } }`), beside Bastion's profile limit. */
+  readonly writeLimits?: Readonly<Record<string, WriteLimitOption>>;
   /** Where pino writes (tests capture the log through this). Defaults to stdout. */
   readonly logStream?: Writable;
   /** Sees every route as it is registered, with its schema (the route fuzzer enumerates them). */
@@ -82,6 +103,11 @@ export async function createBastion(runtime: Runtime, options: BastionOptions = 
   // Their declarations are checked before their tables are touched.
   const viewRoots = [...(options.views ?? []), ...(await featureViews(features))];
   await migrateFeatures(runtime, features);
+  // The application's data is checked before anything is built: a bad name stops the start.
+  const site = siteIdentity(options.site);
+  const roles = defineRoles(options.roles);
+  const auditEvents = auditCatalogue(options.auditEvents);
+  const writeLimits = writeRules(options.writeLimits);
   const app = Fastify({
     logger: loggerOptions(config, options.logStream),
     logController: new AccessLogController(),
@@ -98,9 +124,10 @@ export async function createBastion(runtime: Runtime, options: BastionOptions = 
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 256 },
     // Router errors (bad percent-encoding, over-long params) get our headers and error shape.
-    frameworkErrors: frameworkErrorHandler(config, viewRoots),
+    frameworkErrors: frameworkErrorHandler(config, site, viewRoots),
   });
   app.setValidatorCompiler(validatorCompiler);
+  app.decorate('roles', roles);
   // Before any route: every route, the plugins' and the application's included, is checked as it registers.
   registerRouteRules(app);
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
@@ -109,16 +136,19 @@ export async function createBastion(runtime: Runtime, options: BastionOptions = 
   registerRequestContext(app);
   registerHttpsRedirect(app, config);
   registerSecurityHeaders(app, config);
-  registerViews(app, config, viewRoots);
+  app.decorate('site', site);
+  registerViews(app, config, site, viewRoots);
   registerBodyParsers(app);
   registerInputGuard(app);
   registerErrorHandling(app, config);
   registerDraining(app);
 
   registerCurrentUser(app);
-  registerAudit(app, runtime);
-  registerMailer(app, runtime, options.mailer);
-  await registerRateLimits(app, runtime);
+  registerAdminTabs(app, options.adminTabs);
+  // A feature's events were checked by defineFeature and carry its name (`bookmarks:…`).
+  registerAudit(app, runtime, [...auditEvents, ...features.flatMap((feature) => feature.auditEvents)]);
+  registerMailer(app, runtime, site, options.mailer);
+  await registerRateLimits(app, runtime, writeLimits);
   // One clock for the sessions and the re-authentication window they remember.
   const clock = options.now ? { now: options.now } : {};
   const pageSessions = await registerSessions(app, runtime, clock);
@@ -126,7 +156,7 @@ export async function createBastion(runtime: Runtime, options: BastionOptions = 
   await registerApiTokens(app, runtime);
   registerAccountTokens(app, runtime, clock);
   registerPasswordResets(app, runtime);
-  registerPasskeys(app, runtime, clock);
+  registerPasskeys(app, runtime, { ...clock, rpName: site.name });
   registerSignUps(app, runtime);
   registerTwoFactor(app, runtime, clock);
 

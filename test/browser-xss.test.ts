@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { XSS_VECTORS, SHORT_VECTORS, type XssVector } from './fixtures/xss-vectors.js';
 import { createArticle } from '../src/conduit/articles.js';
-import { WRITE_RULES } from '../src/security/write-limits.js';
+import { CONDUIT_WRITE_LIMITS } from '../src/conduit/write-limits.js';
 import { BACKENDS } from './helpers/backends.js';
 import { ApiClient, nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
 
@@ -130,7 +130,7 @@ for (const backend of BACKENDS) {
     const articles = Math.max(titlePacks.length, bodyPacks.length, descriptionPacks.length);
     // The API takes as many as one account may write in a minute; the rest go in through the
     // same service the route calls (same rendering and sanitizing), past the write limit.
-    const throughApi = WRITE_RULES.article.points;
+    const throughApi = CONDUIT_WRITE_LIMITS.article.points;
     const authorId = (await target.runtime.db.kysely.selectFrom('users').select('id').where('username', '=', author.username).executeTakeFirstOrThrow()).id;
     for (let i = 0; i < articles; i++) {
       const at = <T>(list: T[][]): T[] => list[i % list.length]!;

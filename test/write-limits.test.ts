@@ -2,12 +2,17 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { buildApp } from '../src/app.js';
-import { WRITE_RULES } from '../src/security/write-limits.js';
+import { writeRules } from '../src/security/write-limits.js';
+import { CONDUIT_WRITE_LIMITS } from '../src/conduit/write-limits.js';
 import { BACKENDS } from './helpers/backends.js';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { userId, writeArticle } from './helpers/conduit-fixtures.js';
 import { registeredBrowser } from './helpers/login.js';
 import { startTestApp } from './helpers/test-app.js';
+
+// Bastion's profile limit and Conduit's, as Conduit registers them.
+const { profile, article, comment } = writeRules(CONDUIT_WRITE_LIMITS);
+const RULES = { profile: profile!, article: article!, comment: comment! };
 
 // SPEC §3 "content writes": per account, articles 10 a minute, comments 30 a minute, profile
 // and email changes 10 an hour. The attack of issue 16: one token posting 40 comments, 15
@@ -35,18 +40,18 @@ for (const backend of BACKENDS) {
     const slug = await postArticle(app, author, { title: 'A quiet article' });
 
     const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => api(app, 'POST', `/api/articles/${slug}/comments`, { user: spammer, body: { comment: { body: `spam ${i}` } } })));
-    assert.deepEqual(statuses(burst), { 200: WRITE_RULES.comment.points, 429: 40 - WRITE_RULES.comment.points });
+    assert.deepEqual(statuses(burst), { 200: RULES.comment.points, 429: 40 - RULES.comment.points });
     const refused = burst.find((r) => r.statusCode === 429)!;
     const retryAfter = Number(refused.headers['retry-after']);
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After within the minute: ${refused.headers['retry-after']}`);
     assert.ok(Array.isArray(refused.json().errors.body), 'the RealWorld error shape');
 
     const stored = await runtime.db.kysely.selectFrom('comments').select('id').where('author_id', '=', spammer.id).execute();
-    assert.equal(stored.length, WRITE_RULES.comment.points);
+    assert.equal(stored.length, RULES.comment.points);
     // Per account: another member on the same article is not held back.
     assert.equal((await api(app, 'POST', `/api/articles/${slug}/comments`, { user: other, body: { comment: { body: 'hello' } } })).statusCode, 200);
     // Ten refusals, one audit row, naming the member.
-    const audits = await limitAudits(runtime.db.kysely, WRITE_RULES.comment.name);
+    const audits = await limitAudits(runtime.db.kysely, RULES.comment.name);
     assert.equal(audits.length, 1);
     assert.equal(audits[0]!.actor_id, spammer.id);
   });
@@ -89,7 +94,7 @@ for (const backend of BACKENDS) {
     const slug = await writeArticle(runtime, author.username);
     const from = `/article/${slug}`;
     const token = await reader.csrf(from);
-    for (let i = 0; i < WRITE_RULES.comment.points; i++) {
+    for (let i = 0; i < RULES.comment.points; i++) {
       const res = await reader.post(`/article/${slug}/comments`, { body: `note ${i}`, _csrf: token }, { csrf: false });
       assert.equal(res.statusCode, 303, `comment ${i}`);
     }
@@ -99,7 +104,7 @@ for (const backend of BACKENDS) {
     assert.match(over.body, /commenting too quickly/);
     assert.match(over.body, /one more &lt;thought&gt;/, 'the draft is kept, escaped');
     const count = await runtime.db.kysely.selectFrom('comments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    assert.equal(Number(count.n), WRITE_RULES.comment.points);
+    assert.equal(Number(count.n), RULES.comment.points);
   });
 
   test(`[${backend}] profile changes: 10 an hour per account, PUT /api/user and the settings form together`, async (t) => {
@@ -113,7 +118,7 @@ for (const backend of BACKENDS) {
     const saves = await Promise.all(
       Array.from({ length: 12 }, (_, i) => api(app, 'PUT', '/api/user', { user, body: { user: { email: browser.email, username: browser.username, bio: `bio ${i}` } } })),
     );
-    assert.deepEqual(statuses(saves), { 200: WRITE_RULES.profile.points, 429: 12 - WRITE_RULES.profile.points });
+    assert.deepEqual(statuses(saves), { 200: RULES.profile.points, 429: 12 - RULES.profile.points });
     const refused = saves.find((r) => r.statusCode === 429)!;
     const retryAfter = Number(refused.headers['retry-after']);
     assert.ok(retryAfter > 60 && retryAfter <= 3600, `an hour's window: ${retryAfter}`);
@@ -122,7 +127,7 @@ for (const backend of BACKENDS) {
     assert.equal(form.statusCode, 429);
     const row = await runtime.db.kysely.selectFrom('users').select('bio').where('id', '=', id).executeTakeFirstOrThrow();
     assert.match(row.bio, /^bio \d+$/, 'the refused saves changed nothing');
-    assert.equal((await limitAudits(runtime.db.kysely, WRITE_RULES.profile.name)).length, 1);
+    assert.equal((await limitAudits(runtime.db.kysely, RULES.profile.name)).length, 1);
   });
 }
 
@@ -135,10 +140,10 @@ test('[postgres] the write limits are shared by every instance (Redis), not coun
   const slug = await postArticle(app, author, { title: 'Shared' });
   const spammer = await makeUser(app, runtime, 'spammer');
   const comment = (instance: typeof app, i: number) => api(instance, 'POST', `/api/articles/${slug}/comments`, { user: spammer, body: { comment: { body: `c${i}` } } });
-  const half = WRITE_RULES.comment.points / 2;
+  const half = RULES.comment.points / 2;
   const first = await Promise.all(Array.from({ length: half }, (_, i) => comment(app, i)));
   const other = await Promise.all(Array.from({ length: half }, (_, i) => comment(second, i)));
-  assert.deepEqual(statuses([...first, ...other]), { 200: WRITE_RULES.comment.points });
+  assert.deepEqual(statuses([...first, ...other]), { 200: RULES.comment.points });
   assert.equal((await comment(second, 99)).statusCode, 429);
   assert.equal((await comment(app, 100)).statusCode, 429);
 });
@@ -146,8 +151,8 @@ test('[postgres] the write limits are shared by every instance (Redis), not coun
 test('seeding and other direct service calls are not limited: the limit belongs to the HTTP faces', { skip: !BACKENDS.includes('sqlite') && 'sqlite excluded' }, async (t) => {
   const { app, runtime } = await startTestApp(t, 'sqlite');
   const author = await makeUser(app, runtime, 'prolific');
-  for (let i = 0; i < WRITE_RULES.article.points + 5; i++) await writeArticle(runtime, author.username, { title: `Direct ${i}` });
+  for (let i = 0; i < RULES.article.points + 5; i++) await writeArticle(runtime, author.username, { title: `Direct ${i}` });
   // The HTTP face still has its whole minute's allowance: the service calls were not counted.
-  const res = await Promise.all(Array.from({ length: WRITE_RULES.article.points }, (_, i) => api(app, 'POST', '/api/articles', { user: author, body: { article: { title: `Http ${i}`, description: 'd', body: 'b' } } })));
-  assert.deepEqual(statuses(res), { 201: WRITE_RULES.article.points });
+  const res = await Promise.all(Array.from({ length: RULES.article.points }, (_, i) => api(app, 'POST', '/api/articles', { user: author, body: { article: { title: `Http ${i}`, description: 'd', body: 'b' } } })));
+  assert.deepEqual(statuses(res), { 201: RULES.article.points });
 });

@@ -43,12 +43,12 @@ export function maskedAddress(email: string): string {
 /** Mails `user` a link that confirms their address (sign-up, or a resend). */
 export async function sendConfirmation(app: FastifyInstance, config: Config, user: Pick<UserRecord, 'id' | 'username' | 'email'>): Promise<void> {
   const token = await app.accountTokens.issue(user.id, 'confirm', user.email);
-  app.mailer.send({ to: user.email, template: 'confirm', data: { username: user.username, link: confirmLink(config, token), site: config.publicOrigin } });
+  app.mailer.send({ to: user.email, template: 'confirm', data: { username: user.username, link: confirmLink(config, token), origin: config.publicOrigin } });
 }
 
 /** Tells an address's owner that someone tried to sign up with it: no link but the site's own pages. */
 export function sendAddressTaken(app: FastifyInstance, config: Config, owner: Pick<UserRecord, 'username' | 'email'>): void {
-  app.mailer.send({ to: owner.email, template: 'address-taken', data: { username: owner.username, site: config.publicOrigin } });
+  app.mailer.send({ to: owner.email, template: 'address-taken', data: { username: owner.username, origin: config.publicOrigin } });
 }
 
 /**
@@ -60,8 +60,8 @@ export function sendAddressTaken(app: FastifyInstance, config: Config, owner: Pi
 export async function requestEmailChange(app: FastifyInstance, config: Config, user: Pick<UserRecord, 'id' | 'username' | 'email'>, newEmail: string): Promise<void> {
   await app.accountTokens.voidAll(user.id, 'email-change');
   const token = await app.accountTokens.issue(user.id, 'email-change', newEmail);
-  app.mailer.send({ to: newEmail, template: 'email-change-confirm', data: { username: user.username, link: confirmLink(config, token), site: config.publicOrigin } });
-  app.mailer.send({ to: user.email, template: 'email-changed-notice', data: { username: user.username, to: maskedAddress(newEmail), completed: false, site: config.publicOrigin } });
+  app.mailer.send({ to: newEmail, template: 'email-change-confirm', data: { username: user.username, link: confirmLink(config, token), origin: config.publicOrigin } });
+  app.mailer.send({ to: user.email, template: 'email-changed-notice', data: { username: user.username, to: maskedAddress(newEmail), completed: false, origin: config.publicOrigin } });
 }
 
 export type ConfirmOutcome = 'confirmed' | 'changed' | 'invalid' | 'taken';
@@ -95,7 +95,7 @@ export async function applyConfirmation(app: FastifyInstance, db: ConduitDb, con
     if (isUniqueViolation(err)) return 'taken';
     throw err;
   }
-  app.mailer.send({ to: user.email, template: 'email-changed-notice', data: { username: user.username, to: maskedAddress(change.email), completed: true, site: config.publicOrigin } });
+  app.mailer.send({ to: user.email, template: 'email-changed-notice', data: { username: user.username, to: maskedAddress(change.email), completed: true, origin: config.publicOrigin } });
   await app.audit(request, 'email.change', { actorId: user.id, actorName: user.username, details: { stage: 'completed', fromDomain: domainOf(user.email), toDomain: domainOf(change.email) } });
   return 'changed';
 }

@@ -2,12 +2,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 
 // The security events the SPEC names, each stored in audit_log (shown at /admin/audit) and
-// written to the log. Never a secret: callers pass identifiers, not passwords or tokens.
+// written to the log. Never a secret: callers pass identifiers, not passwords or tokens. These
+// are Bastion's; an application registers its own (createBastion's `auditEvents`; Conduit's
+// content.moderate), checked at start, and an event registered by nobody is a bug that throws.
 
 export const AUDIT_EVENTS = [
   'login.success', 'login.failure', 'login.lockout', 'logout', 'password.change', 'email.change',
   'session.revoke', 'token.revoke', 'role.change', 'account.lock', 'account.unlock', 'csrf.reject',
-  'authz.deny', 'ratelimit.hit', 'register', 'admin.created', 'content.moderate',
+  'authz.deny', 'ratelimit.hit', 'register', 'admin.created',
   // Account mail (src/pages/password-reset-pages.ts): never the token, only whose and by whom.
   'password.reset.request', 'password.reset.complete',
   // Re-authentication (src/auth/reauth.ts): the method, never what was typed.
@@ -23,6 +25,31 @@ export const AUDIT_EVENTS = [
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 /** A feature's own event, `<feature>:<event>`, declared with the feature (src/features/define-feature.ts). */
 export type FeatureAuditEvent = `${string}:${string}`;
+/** Bastion's events, or one the application registered (any other name throws). */
+export type AnyAuditEvent = AuditEvent | (string & Record<never, never>);
+
+const EVENT_NAME = /^[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*$/;
+export const AUDIT_EVENT_MAX = 64;
+
+export class AuditEventError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditEventError';
+  }
+}
+
+/** Bastion's events then the application's, once each is checked: a dotted lower-case name, new, not too long. */
+export function auditCatalogue(appEvents: readonly string[] = []): readonly string[] {
+  const all = new Set<string>(AUDIT_EVENTS);
+  const problems: string[] = [];
+  for (const event of appEvents) {
+    if (typeof event !== 'string' || !EVENT_NAME.test(event) || event.length > AUDIT_EVENT_MAX) problems.push(`'${String(event)}' is not a dotted lower-case name of at most ${AUDIT_EVENT_MAX} characters`);
+    else if (all.has(event)) problems.push(`'${event}' is registered already`);
+    all.add(event);
+  }
+  if (problems.length > 0) throw new AuditEventError(`audit events are refused: ${problems.join('; ')}`);
+  return Object.freeze([...all]);
+}
 
 // The actor is named only by account id (actor_id; actor_name is that account's username, for
 // reading): never by what a client typed. A login identifier — which may be a password typed
@@ -39,7 +66,9 @@ export interface AuditFields {
 declare module 'fastify' {
   interface FastifyInstance {
     /** Records a security event; never throws (a failed audit write is logged, not fatal). */
-    audit(request: FastifyRequest, event: AuditEvent | FeatureAuditEvent, fields?: AuditFields): Promise<void>;
+    audit(request: FastifyRequest, event: AnyAuditEvent | FeatureAuditEvent, fields?: AuditFields): Promise<void>;
+    /** Every event audit() accepts: Bastion's, then the application's. */
+    readonly auditEvents: readonly string[];
   }
 }
 
@@ -51,8 +80,11 @@ export const TYPED_IDENTIFIER_MAX = 64;
 /** What a client typed as a login identifier, bounded for an audit row's details (never for its actor). */
 export const typedIdentifier = (typed: string): string => (typed.length > TYPED_IDENTIFIER_MAX ? `${typed.slice(0, TYPED_IDENTIFIER_MAX)}…` : typed);
 
-export function registerAudit(app: FastifyInstance, runtime: Runtime): void {
+/** `events`: the checked catalogue (auditCatalogue), Bastion's alone by default. */
+export function registerAudit(app: FastifyInstance, runtime: Runtime, events: readonly string[] = AUDIT_EVENTS): void {
   const db = runtime.db.kysely;
+  const known = new Set(events);
+  app.decorate('auditEvents', events);
   const usernameOf = async (id: number): Promise<string | null> => {
     try {
       return (await db.selectFrom('users').select('username').where('id', '=', id).executeTakeFirst())?.username ?? null;
@@ -60,7 +92,8 @@ export function registerAudit(app: FastifyInstance, runtime: Runtime): void {
       return null; // the write below will log what is wrong with the database
     }
   };
-  app.decorate('audit', async function audit(request: FastifyRequest, event: AuditEvent | FeatureAuditEvent, fields: AuditFields = {}) {
+  app.decorate('audit', async function audit(request: FastifyRequest, event: AnyAuditEvent | FeatureAuditEvent, fields: AuditFields = {}) {
+    if (!known.has(event)) throw new AuditEventError(`audit event '${event}' is not registered (createBastion's auditEvents)`);
     const actorId = fields.actorId !== undefined ? fields.actorId : (request.user?.id ?? null);
     const actorName = actorId === null ? null : (fields.actorName ?? (request.user?.id === actorId ? request.user.username : await usernameOf(actorId)));
     const details = fields.details ?? {};

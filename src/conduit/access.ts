@@ -1,9 +1,9 @@
 import { SqliteAdapter } from 'kysely';
-import { can } from '../auth/roles.js';
+import { can } from './roles.js';
 import type { Role } from '../db/schema.js';
 import type { ConduitDb } from './types.js';
 
-// Who may change which content, as decided by the one role table (src/auth/roles.ts): authors
+// Who may change which content, as decided by Conduit's role table (roles.ts): authors
 // edit and delete their own; moderators and admins may delete (never edit) anyone's article
 // or comment. The services call these so neither face (API or HTML) can forget the check.
 

@@ -4,6 +4,7 @@ import { AppError, ERRORS, UNAVAILABLE_RETRY_AFTER_SECONDS, codeForStatus, type 
 import { isDependencyUnavailable } from './dependency-errors.js';
 import { headerSetter } from './security-headers.js';
 import { createViews } from './views.js';
+import type { Site } from '../config/site.js';
 
 // Every failure becomes a clear answer in the face of the route: the RealWorld error shape
 // under /api, a friendly page elsewhere. Client mistakes are 4xx; the response never carries a
@@ -138,14 +139,14 @@ const acceptsHtml = (request: FastifyRequest): boolean => (request.headers.accep
  * a path parameter over maxParamLength). Left alone they answer with Fastify's own JSON, which
  * names the library and echoes the path, and without our headers; here they get both.
  */
-export function frameworkErrorHandler(config: Config, viewRoots: readonly string[] = []): NonNullable<FastifyServerOptions['frameworkErrors']> {
+export function frameworkErrorHandler(config: Config, site: Site, viewRoots: readonly string[] = []): NonNullable<FastifyServerOptions['frameworkErrors']> {
   const applyHeaders = headerSetter(config);
   const eta = createViews(config, viewRoots);
   return function handleFrameworkError(error, request, genericReply) {
     const reply = genericReply as unknown as FastifyReply;
     applyHeaders(request, reply);
     // This reply is built from Fastify's base class, without our decorators: give it `page`.
-    reply.page = (name, data) => reply.type('text/html; charset=utf-8').send(eta.render(name, data));
+    reply.page = (name, data) => reply.type('text/html; charset=utf-8').send(eta.render(name, { ...data, site }));
     request.log.info({ requestId: request.id, code: 'BAD_REQUEST', status: 400, reason: error.code }, 'request refused');
     // No route was matched, so no face exists to ask: a browser gets the page, any other
     // client the JSON errors, which, like all of /api's answers, no cache may keep.

@@ -44,6 +44,8 @@ function problemsOf(route: RouteOptions, scope: FastifyInstance): string[] {
   const problems: string[] = [];
   const access = route.config?.access;
   if (!isAccess(access)) problems.push(`who may call it: config: { access: ${ACCESS.map((a) => `'${a}'`).join(' | ')} }`);
+  // Deny by default: a role the application did not declare (its `roles`) guards nothing.
+  else if (access !== 'public' && !scope.roles.names.includes(access)) problems.push(`an access of a role this application has (${scope.roles.names.join(', ')}), not '${access}'`);
   const reauth = route.config?.reauth;
   if (reauth !== undefined && typeof reauth !== 'boolean') problems.push('reauth as true or false');
   if (reauth === true && access === 'public') problems.push("an access of 'member' or higher for reauth: true (only a signed-in caller can prove who they are again)");

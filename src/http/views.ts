@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Eta, EtaFileResolutionError } from 'eta';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
+import type { Site } from '../config/site.js';
 
 // Eta with auto-escaping on: `<%= %>` always escapes. The raw form `<%~ %>` is used only for
 // the layout's body slot and for HTML that came out of the one Markdown sanitizer.
@@ -12,7 +13,7 @@ import type { Config } from '../config/config.js';
 // package root): the templates are not compiled, so the build has no copy of them to go stale.
 export const VIEWS_DIR = fileURLToPath(new URL('../../src/views/', import.meta.url));
 
-/** Data every page may use; routes add their own fields. */
+/** Data every page may use (beside `it.site`, the application's identity); routes add their own fields. */
 export interface PageData {
   readonly title: string;
   readonly [key: string]: unknown;
@@ -85,7 +86,7 @@ export function rememberPaths(eta: Eta): void {
   };
 }
 
-export function registerViews(app: FastifyInstance, config: Config, appRoots: readonly string[] = []): Eta {
+export function registerViews(app: FastifyInstance, config: Config, site: Site, appRoots: readonly string[] = []): Eta {
   const eta = createViews(config, appRoots);
   app.decorateRequest('viewLocals', null as unknown as Record<string, unknown>);
   app.addHook('onRequest', function initViewLocals(request, _reply, done) {
@@ -101,7 +102,8 @@ export function registerViews(app: FastifyInstance, config: Config, appRoots: re
   app.decorateReply('page', function page(this: FastifyReply, name: string, data: PageData) {
     const locals: Record<string, unknown> = { ...this.request.viewLocals };
     for (const [local, compute] of computed) locals[local] = compute(this.request, this);
-    const html = eta.render(name, { ...locals, ...data });
+    // `site` last: a page's data cannot rename the application.
+    const html = eta.render(name, { ...locals, ...data, site });
     return this.type('text/html; charset=utf-8').send(html);
   });
   return eta;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime.js';
+import type { Site } from '../config/site.js';
 import { recordMailFailure } from './mail-failures.js';
 import { Mailer, type MailerOptions } from './mailer.js';
 
@@ -35,7 +36,7 @@ function ehloName(publicOrigin: string): string | null {
   }
 }
 
-export function registerMailer(app: FastifyInstance, runtime: Runtime, overrides: MailerOverrides = {}): Mailer {
+export function registerMailer(app: FastifyInstance, runtime: Runtime, site: Site, overrides: MailerOverrides = {}): Mailer {
   const { config, db } = runtime;
   const clientName = ehloName(config.publicOrigin);
   const mailer = new Mailer({
@@ -45,6 +46,7 @@ export function registerMailer(app: FastifyInstance, runtime: Runtime, overrides
     // Production without SMTP_URL sends nothing (bastion.W002) rather than keep tokens on disk.
     outboxDir: config.isProduction ? null : join(config.dataDir, 'outbox'),
     templatesDir: MAIL_TEMPLATES_DIR,
+    site,
     cacheTemplates: config.nodeEnv !== 'development',
     // EHLO names the site, not the machine: an internal host name stays out of Received headers.
     ...(clientName ? { clientName } : {}),

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { isSafeSubject, isSingleAddress, recipientDomain } from './mail-address.js';
 import { MailTemplates } from './mail-templates.js';
+import { DEFAULT_SITE, type Site } from '../config/site.js';
 import { DEFAULT_RETRY, MailQueue, type GiveUpReason, type QueuedMail, type RetryPolicy, type Wait } from './mail-queue.js';
 import { parseSmtpUrl } from './smtp-url.js';
 import { outboxTransport, smtpTransport, type MailTransport } from './transports.js';
@@ -38,6 +39,8 @@ export interface MailerOptions {
   /** smtp:// must upgrade with STARTTLS (default true). */
   readonly requireTls?: boolean;
   readonly templatesDir: string;
+  /** The application's identity, given to every template as `it.site` (default: the neutral DEFAULT_SITE). */
+  readonly site?: Site;
   /** Keep compiled templates (off in development, where templates are edited). */
   readonly cacheTemplates: boolean;
   readonly log: MailLogger;
@@ -77,6 +80,7 @@ const MAX_RECORDS_IN_FLIGHT = 100;
 export class Mailer {
   readonly #options: MailerOptions;
   readonly #templates: MailTemplates;
+  readonly #site: Site;
   readonly #transport: MailTransport | null;
   readonly #queue: MailQueue;
   readonly #recording = new Set<Promise<void>>();
@@ -84,6 +88,7 @@ export class Mailer {
 
   constructor(options: MailerOptions) {
     this.#options = options;
+    this.#site = options.site ?? DEFAULT_SITE;
     this.#templates = new MailTemplates(options.templatesDir, { cache: options.cacheTemplates });
     this.#transport = createTransport(options);
     this.#queue = new MailQueue({
@@ -129,7 +134,7 @@ export class Mailer {
   send(request: MailRequest): SendResult {
     if (this.#closed) return { status: 'refused', reason: 'closed' };
     if (!isSingleAddress(request.to)) return this.#refuse(request, 'unsafe-recipient');
-    const rendered = this.#templates.render(request.template, request.data ?? {});
+    const rendered = this.#templates.render(request.template, { ...request.data, site: this.#site });
     if (!isSafeSubject(rendered.subject)) return this.#refuse(request, 'unsafe-subject');
     if (!this.#transport) {
       this.#options.log.warn({ mail: { template: request.template, domain: recipientDomain(request.to) } }, 'mail not sent: no SMTP_URL is set (bastion.W002)');

@@ -69,7 +69,7 @@ export async function securityPages(app: FastifyInstance, _runtime: Runtime): Pr
     const user = request.member;
     const secret = await twoFactor.totp.pending(user.id);
     if (secret === null) return reply.redirect('/settings/security', 303);
-    const uri = otpauthUri(secret, user.email);
+    const uri = otpauthUri(secret, user.email, app.site.name);
     return privatePage(reply)
       .code(error ? 422 : 200)
       .page('totp-enrol', { title: 'Set up an authenticator app', qr: await qrCodeDataUrl(uri), secret: secret.replace(/(.{4})(?=.)/g, '$1 '), error });

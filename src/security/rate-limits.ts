@@ -1,13 +1,13 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
-import { typedIdentifier, type AuditEvent, type AuditFields } from '../audit/audit-log.js';
+import { typedIdentifier, type AnyAuditEvent, type AuditFields } from '../audit/audit-log.js';
 import { deriveKeys } from '../sessions/derive-keys.js';
 import { clientKey } from './client-key.js';
-import { limitFactory, localLimit, rateLimited, retryAfterSeconds } from './limit-store.js';
+import { limitFactory, localLimit, rateLimited, retryAfterSeconds, type LimitRule } from './limit-store.js';
 import { LOGIN_RULES, createLoginGuard, type LoginGuard } from './login-limits.js';
 import { SCAN_RETRY_MS, scansInFlight } from './scan-admission.js';
-import { createWriteLimit } from './write-limits.js';
+import { createWriteLimit, WRITE_RULES } from './write-limits.js';
 
 // The request limits of SPEC §3. The client is request.ip, which Fastify takes from
 // X-Forwarded-For only when the peer is in TRUST_PROXY (the right-most untrusted address), so
@@ -63,11 +63,11 @@ declare module 'fastify' {
     /** Runs a request's scanning read (src/security/scan-admission.ts) unless its IP already has SCANS_PER_CLIENT in flight: 429 then. */
     clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
     /** Audits the event only the first time `key` is seen in a minute (for refusals anyone can repeat at will). */
-    auditOncePerMinute(request: FastifyRequest, event: AuditEvent, key: string, fields?: AuditFields): Promise<void>;
+    auditOncePerMinute(request: FastifyRequest, event: AnyAuditEvent, key: string, fields?: AuditFields): Promise<void>;
   }
 }
 
-export async function registerRateLimits(app: FastifyInstance, runtime: Runtime): Promise<void> {
+export async function registerRateLimits(app: FastifyInstance, runtime: Runtime, writeLimits: Readonly<Record<string, LimitRule>> = WRITE_RULES): Promise<void> {
   const limit = limitFactory(runtime, app.log);
   const general = limit(GENERAL_RULE);
   const generalLocal = localLimit(GENERAL_RULE, app.log);
@@ -91,7 +91,7 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
     });
   }
 
-  app.decorate('auditOncePerMinute', async function auditOncePerMinute(request: FastifyRequest, event: AuditEvent, key: string, fields?: AuditFields) {
+  app.decorate('auditOncePerMinute', async function auditOncePerMinute(request: FastifyRequest, event: AnyAuditEvent, key: string, fields?: AuditFields) {
     // Without the shared store the event is written rather than lost: an attacker who can
     // disturb Redis then costs audit rows, never silence.
     const first = await auditMarker.hit(`${event}|${key}`).then((mark) => mark.count === 1, () => true);
@@ -151,7 +151,7 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime)
     return byAddress.count <= PASSWORD_RESET_RULES.address.points;
   });
 
-  app.decorate('writeLimit', createWriteLimit(limit, auditOnce));
+  app.decorate('writeLimit', createWriteLimit(limit, auditOnce, writeLimits));
 
   app.decorate('clientScan', async function clientScan<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
     const client = clientKey(request.ip);

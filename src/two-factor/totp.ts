@@ -12,10 +12,8 @@ export const TOTP_DIGITS = 6;
 export const TOTP_WINDOW = 1;
 /** 160 bits: RFC 4226's recommended length, the HMAC-SHA-1 block's natural key. */
 const SECRET_BYTES = 20;
-const ISSUER = 'Conduit';
-
-const totpOf = (base32: string, label = ''): TOTP =>
-  new TOTP({ issuer: ISSUER, label, algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_PERIOD_S, secret: Secret.fromBase32(base32) });
+const totpOf = (base32: string, label = '', issuer = ''): TOTP =>
+  new TOTP({ issuer, label, algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_PERIOD_S, secret: Secret.fromBase32(base32) });
 
 /** A fresh secret, base32 (what the user types into an app if the QR code cannot be scanned). */
 export const newTotpSecret = (): string => new Secret({ buffer: new Uint8Array(randomBytes(SECRET_BYTES)).buffer }).base32;
@@ -33,8 +31,8 @@ export function matchStep(base32: string, code: string, now: number): number | n
 /** The code of a moment (tests; an app does this on the phone). */
 export const codeAt = (base32: string, ms: number): string => totpOf(base32).generate({ timestamp: ms });
 
-/** The otpauth:// URI an authenticator app scans. */
-export const otpauthUri = (base32: string, accountName: string): string => totpOf(base32, accountName).toString();
+/** The otpauth:// URI an authenticator app scans; `issuer` (the application's name) is what the app lists it under. */
+export const otpauthUri = (base32: string, accountName: string, issuer: string): string => totpOf(base32, accountName, issuer).toString();
 
 /**
  * The URI as a QR code, an SVG drawn on the server, as a data: URL for an <img>: no script and no

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { DEFAULT_SITE } from '../../config/site.js';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -28,7 +29,6 @@ import { passkeyStore, type PasskeySummary, type StoredCredential } from './pass
 
 export const PASSKEY_NAME_MAX = 64;
 export const MAX_PASSKEYS_PER_USER = 20;
-const RP_NAME = 'Conduit';
 /** How long the browser's own prompt stays open; the challenge itself lives five minutes. */
 const CEREMONY_TIMEOUT_MS = 120_000;
 // Ed25519, ES256, RS256: what authenticators make. Named, so the library does not probe Node for
@@ -86,6 +86,8 @@ declare module 'fastify' {
 
 export interface PasskeyOptions {
   readonly now?: () => number;
+  /** The relying party's name the authenticator shows (the application's name). */
+  readonly rpName?: string;
 }
 
 /** A name as the owner typed it, trimmed, its control characters dropped, never empty. */
@@ -151,7 +153,7 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
     async registrationOptions(user, binding) {
       const existing = await store.credentialsOf(user.id);
       const opts = await generateRegistrationOptions({
-        rpName: RP_NAME,
+        rpName: options.rpName ?? DEFAULT_SITE.name,
         rpID,
         userName: user.username,
         userDisplayName: user.username,

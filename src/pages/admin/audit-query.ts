@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../../audit/audit-log.js';
+import type { AnyAuditEvent } from '../../audit/audit-log.js';
 import type { Db } from '../../db/database.js';
 import { scanPageAndTotal } from '../../security/scan-admission.js';
 import { containsText, startsWithText } from './text-match.js';
@@ -10,7 +10,7 @@ import { containsText, startsWithText } from './text-match.js';
 // lane: a crowd of public searches does not stand in front of it.
 
 export interface AuditFilter {
-  readonly event?: AuditEvent;
+  readonly event?: AnyAuditEvent;
   /** Part of the actor's username, any case (what a client typed at a login is in the details, not here). */
   readonly actor?: string;
   /** The start of an address: "10.0.0.7" or "10.0.". */

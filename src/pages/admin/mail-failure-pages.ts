@@ -3,7 +3,6 @@ import { countMailFailures, KEPT_MAIL_FAILURES, listMailFailures } from '../../m
 import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from '../conduit/paging.js';
 import { pageField } from './admin-schemas.js';
-import { adminTabs } from './admin-tabs.js';
 
 // /admin/mail: the mail the app gave up on (src/mail/mail-failures.ts), newest first, a page at a
 // time (?page=, a whole number within the lists' bound, as every admin list): when, which
@@ -18,7 +17,7 @@ export async function mailFailurePages(app: FastifyInstance, runtime: Runtime): 
     const [failures, total] = await Promise.all([listMailFailures(runtime.db, pageRequest(page)), countMailFailures(runtime.db)]);
     return reply.header('cache-control', 'no-store').page('admin/mail', {
       title: 'Admin: mail failures',
-      tabs: adminTabs(request.member, 'mail'),
+      tabs: app.adminTabs(request.member, 'mail'),
       failures,
       total,
       kept: KEPT_MAIL_FAILURES,

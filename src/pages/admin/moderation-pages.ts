@@ -6,7 +6,6 @@ import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from '../conduit/paging.js';
 import { backWithNotice, buttonBody, idParams, listHref, pageField, type ButtonBody, type IdParams } from './admin-schemas.js';
-import { adminTabs } from './admin-tabs.js';
 import { commentPlace, recentComments } from './recent-comments.js';
 
 // /admin/content: the newest articles or comments, each with a delete button, for moderators
@@ -40,7 +39,7 @@ export async function moderationPages(app: FastifyInstance, runtime: Runtime): P
     const list = show === 'comments' ? await recentComments(db, pageRequest(page)) : await listArticles(db, {}, pageRequest(page), null);
     return reply.header('cache-control', 'no-store').page('admin/content', {
       title: 'Admin: content',
-      tabs: adminTabs(request.member, 'content'),
+      tabs: app.adminTabs(request.member, 'content'),
       notice: done ? NOTICES[done] : null,
       show,
       items: list.items,

@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { assertCan, can, deny } from '../../auth/roles.js';
-import { ROLES, type Role } from '../../db/schema.js';
+import { assertCan, deny } from '../../auth/roles.js';
+import type { Role } from '../../db/schema.js';
 import { AppError } from '../../http/app-error.js';
 import { clientGone } from '../../http/client-gone.js';
 import type { Runtime } from '../../runtime.js';
 import { paginate, pageRequest } from '../conduit/paging.js';
 import { backField, backWithNotice, buttonBody, csrfField, idParams, listHref, pageField, searchTermField, type ButtonBody, type IdParams } from './admin-schemas.js';
-import { adminTabs } from './admin-tabs.js';
 import { twoFactorChangedMail } from '../../two-factor/two-factor-mail.js';
 import { findTarget, listUsers, setLocked, setRole, whileStillAdmin, type UserTarget } from './user-directory.js';
 
@@ -28,16 +27,18 @@ const NOTICES = {
 } as const;
 type Notice = keyof typeof NOTICES;
 
-const usersQuery = {
+// The roles offered and accepted are the ones this application has (its `roles`): a moderator
+// role it did not declare cannot be given.
+const usersQuery = (roles: readonly Role[]) => ({
   type: 'object',
   additionalProperties: false,
   properties: {
     q: searchTermField,
-    role: { type: 'string', enum: ['', ...ROLES], default: '' },
+    role: { type: 'string', enum: ['', ...roles], default: '' },
     page: pageField,
     done: { type: 'string', enum: Object.keys(NOTICES) },
   },
-} as const;
+}) as const;
 interface UsersQuery {
   q: string;
   role: Role | '';
@@ -45,12 +46,12 @@ interface UsersQuery {
   done?: Notice;
 }
 
-const roleBody = {
+const roleBody = (roles: readonly Role[]) => ({
   type: 'object',
   additionalProperties: false,
   required: ['role'],
-  properties: { role: { type: 'string', enum: ROLES }, _csrf: csrfField, back: backField },
-} as const;
+  properties: { role: { type: 'string', enum: roles }, _csrf: csrfField, back: backField },
+}) as const;
 interface RoleBody {
   role: Role;
   back?: string;
@@ -58,6 +59,7 @@ interface RoleBody {
 
 export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
+  const { roles } = app;
   const adminOnly = { config: { access: 'admin' as const } };
   // Changing who holds which rights needs the admin's recent proof of identity (SPEC §3
   // "re-authentication"): a stolen admin session alone cannot promote or lock anyone.
@@ -77,26 +79,26 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
     return done ? done.value : deny(request, { need: 'admin', when: 'written' });
   }
 
-  app.get<{ Querystring: UsersQuery }>('/admin', { ...adminOnly, schema: { querystring: usersQuery } }, async function usersPage(request, reply) {
+  app.get<{ Querystring: UsersQuery }>('/admin', { ...adminOnly, schema: { querystring: usersQuery(roles.names) } }, async function usersPage(request, reply) {
     const user = request.member;
     const { q, role, page, done } = request.query;
     const filter = { q, ...(role === '' ? {} : { role }) };
     const list = await app.clientScan(request, () => listUsers(runtime.db, filter, pageRequest(page), clientGone(reply)));
     return reply.header('cache-control', 'no-store').page('admin/users', {
       title: 'Admin: users',
-      tabs: adminTabs(user, 'users'),
+      tabs: app.adminTabs(user, 'users'),
       notice: done ? NOTICES[done] : null,
       q,
       role,
-      roles: ROLES,
-      users: list.items.map((u) => ({ ...u, self: u.id === user.id, manageable: can(user, 'user:set-role', { userId: u.id }) && can(user, 'user:lock', { userId: u.id }) })),
+      roles: roles.names,
+      users: list.items.map((u) => ({ ...u, self: u.id === user.id, manageable: roles.authorize(user, 'user:set-role', { userId: u.id }) && roles.authorize(user, 'user:lock', { userId: u.id }) })),
       total: list.total,
       pagination: paginate('/admin', page, list.total, { q, role }),
       back: listHref('/admin', { q, role, page }),
     });
   });
 
-  app.post<{ Params: IdParams; Body: RoleBody }>('/admin/users/:id/role', { ...sensitive, schema: { params: idParams, body: roleBody } }, async function changeRole(request, reply) {
+  app.post<{ Params: IdParams; Body: RoleBody }>('/admin/users/:id/role', { ...sensitive, schema: { params: idParams, body: roleBody(roles.names) } }, async function changeRole(request, reply) {
     const account = await target(request, 'user:set-role', request.params.id);
     const to = request.body.role;
     if (!(await asStillAdmin(request, account.id, (trx) => setRole(trx, account.id, to)))) return reply.redirect(backWithNotice(request.body.back, '/admin', 'unchanged'), 303);

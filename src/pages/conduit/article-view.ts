@@ -3,7 +3,7 @@ import { getArticle } from '../../conduit/articles.js';
 import { commentsOf, type CommentCursor } from '../../conduit/comments.js';
 import type { ConduitDb } from '../../conduit/types.js';
 import { LIMITS } from '../../api/schemas.js';
-import { can } from '../../auth/roles.js';
+import { can } from '../../conduit/roles.js';
 
 // Renders the article page; shared by GET /article/:slug and by a refused comment, which shows
 // the page again with the message and the draft kept. The buttons shown follow the role grants

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createArticle, getArticle, updateArticle, type ArticleInput } from '../../conduit/articles.js';
 import { TAG_MAX, TAGS_PER_ARTICLE } from '../../conduit/tags.js';
 import { LIMITS } from '../../api/schemas.js';
-import { can } from '../../auth/roles.js';
+import { can } from '../../conduit/roles.js';
 import { AppError } from '../../http/app-error.js';
 import type { Runtime } from '../../runtime.js';
 import { csrfField } from './schemas.js';
