@@ -59,7 +59,8 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const { config } = load();
       const { migrateDatabase } = await import('./runtime.js');
-      const done = await migrateDatabase(config);
+      const { conduitMigrations } = await import('./conduit/migrations/conduit-migrations.js');
+      const done = await migrateDatabase(config, undefined, conduitMigrations);
       process.stdout.write(done.length ? `applied: ${done.join(', ')}\n` : 'database is up to date\n');
       return 0;
     }
@@ -76,8 +77,9 @@ async function main(argv: string[]): Promise<number> {
       }
       const { config } = load();
       const { createAdmin } = await import('./accounts/create-admin.js');
+      const { conduitMigrations } = await import('./conduit/migrations/conduit-migrations.js');
       const password = await readStdin();
-      const result = await createAdmin(config, { username: values.username, email: values.email, password });
+      const result = await createAdmin(config, { username: values.username, email: values.email, password }, conduitMigrations);
       if (!result.ok) {
         process.stderr.write(`${Object.entries(result.errors).map(([f, m]) => `${f} ${m.join(', ')}`).join('\n')}\n`);
         return 1;
