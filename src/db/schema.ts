@@ -129,7 +129,7 @@ export interface AuditLogTable {
   details: string;
 }
 
-/** Account mail given up (migration 008): never the body, which may hold a token. */
+/** Account mail given up (migration 009): never the body, which may hold a token. */
 export interface MailFailuresTable {
   id: Generated<number>;
   failed_at: string;
