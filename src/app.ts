@@ -9,13 +9,15 @@ import { moderationPages } from './pages/admin/moderation-pages.js';
 import { bookmarks } from './conduit/bookmarks/bookmarks.js';
 import { CONDUIT_ROLES } from './conduit/roles.js';
 import { CONDUIT_WRITE_LIMITS } from './conduit/write-limits.js';
+import { migrateToLatest } from './db/migrate.js';
+import { conduitMigrations } from './conduit/migrations/conduit-migrations.js';
 
 // Conduit, composed on Bastion: its RealWorld API and its pages (feed, articles, editor,
 // profiles, search, and the moderators' content page) handed to createBastion, which owns
 // everything else; its name, roles, admin tab, audit event and write limits as data. Its
 // templates (src/views/conduit/, its layout included) are a views root layered over Bastion's;
-// its migrations still live in Bastion's folder until the workspaces split (issue 18). Its
-// newer parts are features, each one module (src/conduit/bookmarks/).
+// its tables come from its own migrations (src/conduit/migrations/), given to openRuntime by
+// whatever opens Conduit's runtime. Its newer parts are features, each one module (src/conduit/bookmarks/).
 
 /** Conduit's templates: its pages, its layout (which Bastion's own pages wear too), its admin page. */
 export const CONDUIT_VIEWS_DIR = fileURLToPath(new URL('../src/views/conduit/', import.meta.url));
@@ -31,6 +33,7 @@ export const CONDUIT = {
 } as const satisfies BastionOptions;
 
 export { BODY_LIMIT } from './create-bastion.js';
+export { conduitMigrations };
 
 export interface AppOptions extends Pick<BastionOptions, 'logStream' | 'onRoute' | 'mailer' | 'now'> {
   /**
@@ -60,4 +63,13 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     pages: [conduitSitePages, ...plugin(extraRoutes?.pages)],
     features: conduitFeatures,
   });
+}
+
+/**
+ * buildApp on a runtime opened without Conduit's migrations (the attack kit's isolated store, the
+ * fuzzer's process): Conduit's tables are brought up first, as the guestbook's build does.
+ */
+export async function buildMigratedApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
+  await migrateToLatest(runtime.db, conduitMigrations);
+  return buildApp(runtime, options);
 }

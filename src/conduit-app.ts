@@ -1,8 +1,10 @@
 import type { BastionApp } from './cli/bastion-app.js';
+import { conduitMigrations } from './conduit/migrations/conduit-migrations.js';
+import { bookmarks } from './conduit/bookmarks/bookmarks.js';
 
 // Conduit as an app of Bastion's command line: its own start (src/server.ts: the stale-render
-// warning, the warmed Markdown threads, the bounded drain) and its two commands. Its tables are
-// still among Bastion's migrations, so it brings none; and no deploy check of its own: a check
+// warning, the warmed Markdown threads, the bounded drain), its two commands, and its tables (its
+// migrations, and its features' for `migrate` and `create-admin`). No deploy check of its own: a check
 // judges the configuration alone (`check` runs anywhere, touching no store), while the one
 // Conduit-only warning, articles rendered by another renderer, needs the database, so it stays
 // in the start log. Each part is imported when its command runs, so `check` loads none of them.
@@ -10,6 +12,8 @@ import type { BastionApp } from './cli/bastion-app.js';
 export const conduit: BastionApp = {
   name: 'Conduit',
   bin: 'bastion',
+  migrations: conduitMigrations,
+  features: [bookmarks],
   async start(config, notices) {
     const { startServer } = await import('./server.js');
     return startServer(config, notices);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { preparePasswordStrength } from './accounts/password-strength.js';
-import { buildApp, conduitFeatures, type AppOptions } from './app.js';
+import { buildApp, conduitFeatures, conduitMigrations, type AppOptions } from './app.js';
 import { markdownPool } from './content/markdown-pool.js';
 import { staleRenderNotice } from './content/rerender.js';
 import { installCrashHandlers } from './crash-handlers.js';
@@ -28,7 +28,7 @@ export async function startServer(
   runtimeOptions: RuntimeOptions = {},
   appOptions: Pick<AppOptions, 'extraRoutes'> = {},
 ): Promise<RunningServer> {
-  const runtime = await openRuntime(config, { features: conduitFeatures, ...runtimeOptions });
+  const runtime = await openRuntime(config, { migrations: conduitMigrations, features: conduitFeatures, ...runtimeOptions });
   const app = await buildApp(runtime, appOptions);
   for (const notice of notices) app.log.warn(notice);
   // Stored HTML is rendered once, when written: after a renderer upgrade the older rows keep the

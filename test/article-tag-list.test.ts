@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import { Migrator, type MigrationProvider } from 'kysely/migration';
-import { migrationsFor } from '../src/db/migrate.js';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
+import { migratorFor } from '../src/db/migrate.js';
 import type { Runtime } from '../src/runtime.js';
 import { BACKENDS } from './helpers/backends.js';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
@@ -75,10 +75,9 @@ for (const backend of BACKENDS) {
     const db = runtime.db.kysely;
     const jake = await makeUser(app, runtime, 'jake');
     for (let i = 0; i < 5; i++) await postArticle(app, jake, { title: `Article ${i}`, tagList: i % 2 ? [`t${i}`, 'shared', 'a-first'] : [] });
-    const provider: MigrationProvider = { getMigrations: async () => migrationsFor(runtime.db) };
-    const migrator = new Migrator({ db, provider, ...(runtime.db.schema ? { migrationTableSchema: runtime.db.schema } : {}) });
+    const migrator = await migratorFor(runtime.db, conduitMigrations);
 
-    const down = await migrator.migrateTo('005-article-total');
+    const down = await migrator.migrateTo('app:005-article-total');
     assert.equal(down.error, undefined, String(down.error));
     assert.equal(Number((await db.selectFrom('articles').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 5);
     // Links made while the column does not exist (an older release still running).
@@ -86,9 +85,9 @@ for (const backend of BACKENDS) {
     await db.insertInto('article_tags').values({ article_id: first.id, tag_id: await tagId(db, 'while-down') }).execute();
 
     // Up to 006 only: later migrations are not this test's business.
-    const up = await migrator.migrateTo('006-article-tag-list');
+    const up = await migrator.migrateTo('app:006-article-tag-list');
     assert.equal(up.error, undefined, String(up.error));
-    assert.deepEqual(up.results?.map((r) => r.migrationName), ['006-article-tag-list']);
+    assert.deepEqual(up.results?.map((r) => r.migrationName), ['app:006-article-tag-list']);
     assert.deepEqual(await drift(db), [], 'every article filled in');
     const kept = await db.selectFrom('articles').select('tag_list').where('id', '=', first.id).executeTakeFirstOrThrow();
     assert.deepEqual(asList(kept.tag_list), ['while-down']);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { createAdmin } from '../src/accounts/create-admin.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { BACKENDS, PG_URL, randomKey } from './helpers/backends.js';
@@ -22,7 +23,7 @@ async function makeAdmin(target: ListeningApp): Promise<{ username: string; emai
   const schema = target.runtime.db.schema;
   const env: Record<string, string> = { NODE_ENV: 'test', SECRET_KEY: randomKey(), DATA_DIR: target.config.dataDir, LOG_LEVEL: 'silent' };
   if (schema) env.DATABASE_URL = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  const made = await createAdmin(loadConfig({ env, dotenvPath: null }).config, admin);
+  const made = await createAdmin(loadConfig({ env, dotenvPath: null }).config, admin, conduitMigrations);
   assert.ok(made.ok, `create-admin failed: ${JSON.stringify(made)}`);
   return admin;
 }

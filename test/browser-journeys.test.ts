@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { createAdmin } from '../src/accounts/create-admin.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { BACKENDS, PG_URL, randomKey } from './helpers/backends.js';
@@ -100,7 +101,7 @@ async function makeAdmin(target: ListeningApp): Promise<Member> {
   const env: Record<string, string> = { NODE_ENV: 'test', SECRET_KEY: randomKey(), DATA_DIR: target.config.dataDir, LOG_LEVEL: 'silent' };
   if (schema) env.DATABASE_URL = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
   const { config } = loadConfig({ env, dotenvPath: null });
-  const made = await createAdmin(config, admin);
+  const made = await createAdmin(config, admin, conduitMigrations);
   assert.ok(made.ok, `create-admin failed: ${JSON.stringify(made)}`);
   return admin;
 }

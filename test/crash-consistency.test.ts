@@ -8,6 +8,7 @@ import { listArticles } from '../src/conduit/articles.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { renderMarkdown } from '../src/content/markdown.js';
 import { sqlitePath } from '../src/db/database.js';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { openRuntime } from '../src/runtime.js';
 import { BACKENDS, isolate, randomKey } from './helpers/backends.js';
 
@@ -87,7 +88,7 @@ for (const backend of BACKENDS) {
       }
     }
     // The next process opens the same store (migrations run again, as at every start).
-    const runtime = await openRuntime(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
+    const runtime = await openRuntime(config, { migrations: conduitMigrations, ...(iso.searchPath ? { searchPath: iso.searchPath } : {}) });
     t.after(() => runtime.close());
     const db = runtime.db.kysely;
 

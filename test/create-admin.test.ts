@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { createAdmin } from '../src/accounts/create-admin.js';
 import type { Config } from '../src/config/config.js';
 import { loadConfig } from '../src/config/load-config.js';
@@ -122,7 +123,7 @@ for (const backend of BACKENDS) {
     assert.equal((await c.run(['migrate'], '')).code, 0);
     // Both read "free" before either writes (each hashes in between): only the unique index can decide.
     const config = c.config();
-    const results = await Promise.all(['Root', 'root'].map((username, i) => createAdmin(config, { username, email: `admin${i}@example.com`, password: STRONG })));
+    const results = await Promise.all(['Root', 'root'].map((username, i) => createAdmin(config, { username, email: `admin${i}@example.com`, password: STRONG }, conduitMigrations)));
     assert.equal(results.filter((r) => r.ok).length, 1, JSON.stringify(results));
     assert.deepEqual(results.find((r) => !r.ok), { ok: false, errors: { username: ['has already been taken'] } });
     assert.equal((await users(c.db())).length, 1);

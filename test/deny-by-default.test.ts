@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyPluginAsync, RouteOptions } from 'fastify'
 import { buildApp, type AppOptions } from '../src/app.js';
 import type { Access } from '../src/auth/guards.js';
 import { loadConfig } from '../src/config/load-config.js';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { BACKENDS, isolate, randomKey, type BackendName } from './helpers/backends.js';
 import { TestClient } from '../src/testing/test-client.js';
@@ -24,7 +25,7 @@ interface Declared {
 async function build(t: TestContext, backend: BackendName, extraRoutes: AppOptions['extraRoutes'] = {}): Promise<{ app: FastifyInstance; runtime: Runtime; routes: Declared[] }> {
   const iso = await isolate(backend);
   const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
-  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix });
+  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, migrations: conduitMigrations });
   const built: { app?: FastifyInstance } = {};
   t.after(async () => {
     await built.app?.close();

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/load-config.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { BACKENDS, PG_URL, isolate, randomKey } from './helpers/backends.js';
 
 // Another schema of the same database being dropped (another app, a parallel test run) must not
@@ -28,7 +29,7 @@ if (BACKENDS.includes('postgres')) {
       await ours.cleanup();
       await other.cleanup();
     });
-    assert.ok((await migrateToLatest(db)).includes('001-initial'));
+    assert.ok((await migrateToLatest(db, conduitMigrations)).includes('001-stack'));
     const doomed = other.searchPath!;
     await admin.schema.withSchema(doomed).createTable('comments').addColumn('id', 'serial', (c) => c.primaryKey()).addColumn('body', 'text').execute();
 
@@ -46,7 +47,7 @@ if (BACKENDS.includes('postgres')) {
       assert.match(kyselys, /^failed (42P01|3F000)$/, "the premise: Kysely's introspector fails on the vanished schema");
       await sql`rollback to savepoint premise`.execute(trx);
     });
-    assert.deepEqual(await migrateToLatest(db), [], 'and the migrator, which uses it, has nothing left to do');
+    assert.deepEqual(await migrateToLatest(db, conduitMigrations), [], 'and the migrator, which uses it, has nothing left to do');
 
     // Past the collision, ours lists exactly what Kysely's lists for our schema, and no other.
     for (const withInternalKyselyTables of [false, true]) {

@@ -9,6 +9,7 @@ import { rerenderArticles, staleRenderNotice } from '../src/content/rerender.js'
 import { RENDERER } from '../src/content/renderer-version.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import type { Database } from '../src/db/schema.js';
 import { BACKENDS, PG_URL, isolate, randomKey } from './helpers/backends.js';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
@@ -149,7 +150,7 @@ for (const backend of BACKENDS) {
     const { config } = loadConfig({ env: { ...env, DATABASE_URL: iso.searchPath ? PG_URL : '' }, dotenvPath: null });
     const database = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
     t.after(() => database.close());
-    await migrateToLatest(database);
+    await migrateToLatest(database, conduitMigrations);
     const db = database.kysely;
     const author = await registerUser(db, { username: 'jake', email: 'jake@example.com', password: 'violet-kettle-Tr0mbone-47' });
     for (const row of LEGACY) await storeLegacy(db, author.id, row);

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { buildApp, type AppOptions } from '../src/app.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { noBody } from '../src/http/route-rules.js';
+import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { openRuntime } from '../src/runtime.js';
 import { BACKENDS, isolate, randomKey, type BackendName } from './helpers/backends.js';
 
@@ -15,7 +16,7 @@ import { BACKENDS, isolate, randomKey, type BackendName } from './helpers/backen
 async function build(t: TestContext, backend: BackendName, extraRoutes: NonNullable<AppOptions['extraRoutes']>): Promise<FastifyInstance> {
   const iso = await isolate(backend);
   const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
-  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix });
+  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, migrations: conduitMigrations });
   const built: { app?: FastifyInstance } = {};
   t.after(async () => {
     await built.app?.close();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { Migrator } from 'kysely/migration';
 import { takenBy } from '../src/accounts/account-uniqueness.js';
 import { hashPassword } from '../src/accounts/password-hasher.js';
 import type { Db } from '../src/db/database.js';
@@ -8,6 +9,7 @@ import { BACKENDS, type BackendName } from './helpers/backends.js';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { newBrowser, registeredBrowser } from './helpers/login.js';
 import { unmigratedDatabase } from './helpers/migration-db.js';
+import { preSplitMigrations } from './fixtures/pre-split-migrations.js';
 import { startTestApp } from './helpers/test-app.js';
 
 // Usernames are unique regardless of case, so "Carol" cannot pose as "carol". The services read
@@ -24,9 +26,11 @@ function register(app: FastifyInstance, user: { username: string; email: string 
   return app.inject({ method: 'POST', url: '/api/users', remoteAddress: `198.18.${address >> 8}.${address & 255}`, payload: { user: { ...user, password: STRONG_PASSWORD } } });
 }
 
-/** A database migrated up to 006 only, as the release before left it; `upgrade` applies 007. */
+/** A database migrated up to 006 only, as the release before left it (the list before the split, test/fixtures); `upgrade` applies 007. */
 async function olderDatabase(t: { after(fn: () => Promise<void>): void }, backend: BackendName): Promise<{ db: Db; upgrade(): Promise<void> }> {
-  const { db, migrator } = await unmigratedDatabase(t, backend);
+  const { db } = await unmigratedDatabase(t, backend, null);
+  const provider = { getMigrations: async () => preSplitMigrations(db) };
+  const migrator = new Migrator({ db: db.kysely, provider, ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
   const migrate = async (target: string) => {
     const { error, results } = await migrator.migrateTo(target);
     assert.equal(error, undefined, String(error));

@@ -1,5 +1,6 @@
 import { buildApp } from '../../src/app.js';
 import { formatFindings, loadConfig } from '../../src/config/load-config.js';
+import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
 import { openRuntime } from '../../src/runtime.js';
 import { TRIVIAL_PATH } from './paths.js';
 import { readSpec, serveIpc } from './child-ipc.js';
@@ -24,7 +25,7 @@ if (config.isProduction && errors.length > 0) {
   process.stderr.write(`bench app refuses to start:\n${formatFindings(errors)}\n`);
   process.exit(1);
 }
-const runtime = await openRuntime(config, { ...(spec.searchPath ? { searchPath: spec.searchPath } : {}), ...(spec.redisPrefix ? { redisPrefix: spec.redisPrefix } : {}) });
+const runtime = await openRuntime(config, { migrations: conduitMigrations, ...(spec.searchPath ? { searchPath: spec.searchPath } : {}), ...(spec.redisPrefix ? { redisPrefix: spec.redisPrefix } : {}) });
 // The trivial route is a page like any other: it runs the pages' scope (cookie, session, CSRF).
 const app = await buildApp(runtime, {
   extraRoutes: {

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { hashPassword } from '../../src/accounts/password-hasher.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
 import { openRuntime } from '../../src/runtime.js';
 import { seedDatabase } from '../../src/seed/seed.js';
 import type { BenchBackend } from './options.js';
@@ -56,7 +57,7 @@ export async function prepareStorage(backend: BenchBackend, seed: { users: numbe
   try {
     if (schema) await withAdmin((db) => db.schema.createSchema(schema).execute());
     const { config } = loadConfig({ env: { NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env }, dotenvPath: null });
-    const runtime = await openRuntime(config, { ...(schema ? { searchPath: schema } : {}), ...(redisPrefix ? { redisPrefix } : {}) });
+    const runtime = await openRuntime(config, { migrations: conduitMigrations, ...(schema ? { searchPath: schema } : {}), ...(redisPrefix ? { redisPrefix } : {}) });
     const password = randomBytes(24).toString('base64url');
     try {
       // A fixed generator seed and clock: every run measures the same articles.

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.js';
+import type { AppMigrations } from '../db/migrate.js';
 import { openRuntime } from '../runtime.js';
 import { accountProblems, normalizeEmail, type FieldErrors } from './account-rules.js';
 import { takenBy, takenFields } from './account-uniqueness.js';
@@ -6,11 +7,14 @@ import { hashPassword } from './password-hasher.js';
 
 export type CreateAdminResult = { ok: true; id: number } | { ok: false; errors: FieldErrors };
 
-/** `bastion create-admin`: the only way the first admin comes to exist (no default accounts). */
-export async function createAdmin(config: Config, input: { username: string; email: string; password: string }): Promise<CreateAdminResult> {
+/**
+ * `bastion create-admin`: the only way the first admin comes to exist (no default accounts). The
+ * schema is brought up first, with the application's migrations (`migrations`) after Bastion's.
+ */
+export async function createAdmin(config: Config, input: { username: string; email: string; password: string }, migrations?: AppMigrations): Promise<CreateAdminResult> {
   const errors = accountProblems(input);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, migrations ? { migrations } : {});
   try {
     const db = runtime.db.kysely;
     const email = normalizeEmail(input.email);

@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import type { BastionOptions } from '../create-bastion.js';
 import type { AppMigrations } from '../db/migrate.js';
 import type { DeployCheck } from '../config/app-checks.js';
+import type { Feature } from '../features/define-feature.js';
 
 // What an application hands `runCli`: the command line is Bastion's (start, migrate, check,
 // create-admin); the app brings its name, its routes, its tables, its deploy checks and any
@@ -34,6 +35,8 @@ interface AppParts {
   readonly bin: string;
   /** Run after Bastion's by `migrate`, and at `start` when Bastion builds the app from `options`. */
   readonly migrations?: AppMigrations;
+  /** Features (defineFeature) whose tables `migrate` and `create-admin` bring up with the app's; an app built from `options` gives them there. */
+  readonly features?: readonly Feature[];
   /** Reported beside Bastion's by `check`; an error refuses a production `start`. Ids are the app's own. */
   readonly checks?: readonly DeployCheck[];
   readonly commands?: readonly AppCommand[];

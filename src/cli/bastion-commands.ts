@@ -3,6 +3,7 @@ import type { Finding } from '../config/deploy-checks.js';
 import { ConfigError, formatFindings, hasErrors, loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { appFindings } from '../config/app-checks.js';
 import type { BastionApp } from './bastion-app.js';
+import type { AppMigrations } from '../db/migrate.js';
 
 // Bastion's own commands, the same for every app: each reads the same validated configuration,
 // and `check` and `start` judge it with one list, Bastion's deploy checks and then the app's.
@@ -70,7 +71,7 @@ export function bastionCommands(app: BastionApp): CliCommand[] {
       async run() {
         const { config } = load();
         const { migrateDatabase } = await import('../runtime.js');
-        const done = await migrateDatabase(config, undefined, app.migrations);
+        const done = await migrateDatabase(config, undefined, await appMigrations(app));
         process.stdout.write(done.length ? `applied: ${done.join(', ')}\n` : 'database is up to date\n');
         return 0;
       },
@@ -97,7 +98,7 @@ export function bastionCommands(app: BastionApp): CliCommand[] {
         const { config } = load();
         const { createAdmin } = await import('../accounts/create-admin.js');
         const password = await readStdin();
-        const result = await createAdmin(config, { username: values.username, email: values.email, password });
+        const result = await createAdmin(config, { username: values.username, email: values.email, password }, await appMigrations(app));
         if (!result.ok) {
           process.stderr.write(`${Object.entries(result.errors).map(([f, m]) => `${f} ${m.join(', ')}`).join('\n')}\n`);
           return 1;
@@ -107,4 +108,12 @@ export function bastionCommands(app: BastionApp): CliCommand[] {
       },
     },
   ];
+}
+
+/** The app's migrations with its features' (theirs under their own names), as `start` runs them. */
+async function appMigrations(app: BastionApp): Promise<AppMigrations | undefined> {
+  const features = app.options?.features ?? app.features ?? [];
+  if (features.length === 0) return app.migrations;
+  const { withFeatureMigrations } = await import('../features/feature-migrations.js');
+  return withFeatureMigrations(app.migrations, features);
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.js';
 import { openDatabase } from '../db/database.js';
+import { conduitMigrations } from '../conduit/migrations/conduit-migrations.js';
 import { migrateDatabase } from '../runtime.js';
 import { progressBar } from '../seed/progress.js';
 import { RERENDER_BATCH, RERENDER_BATCH_MAX, rerenderArticles } from './rerender.js';
@@ -31,7 +32,7 @@ export async function runRerenderCommand(config: Config, args: string[], stdout:
   }
   // The schema first (rendered_with is migration 008), then a connection of its own; Redis
   // holds nothing this needs.
-  await migrateDatabase(config);
+  await migrateDatabase(config, undefined, conduitMigrations);
   const db = openDatabase(config);
   try {
     const draw = progressBar(stderr);

@@ -129,7 +129,7 @@ export interface AuditLogTable {
   details: string;
 }
 
-/** Account mail given up (migration 008): never the body, which may hold a token. */
+/** Account mail given up (migration 009): never the body, which may hold a token. */
 export interface MailFailuresTable {
   id: Generated<number>;
   failed_at: string;
@@ -244,11 +244,16 @@ export interface Database {
   passkey_challenges: PasskeyChallengesTable;
 }
 
+/** The stack's tables: Bastion's migrations (src/db/migrate.ts) make exactly these. */
+export const STACK_TABLE_NAMES = ['users', 'sessions', 'api_tokens', 'audit_log', 'mail_failures', 'account_tokens', 'totp_credentials', 'recovery_codes', 'login_challenges', 'passkeys', 'passkey_challenges'] as const satisfies readonly (keyof Database)[];
+/** Conduit's tables: its migrations (src/conduit/migrations/) make exactly these. */
+export const CONDUIT_TABLE_NAMES = ['articles', 'tags', 'article_tags', 'article_total', 'favorites', 'follows', 'comments'] as const satisfies readonly (keyof Database)[];
+
 /**
  * Every table, at run time: what tests walk (migrations bring exactly these, an attack leaves each
- * intact), so a new table is named once here, beside its type, and nowhere else.
+ * intact), so a new table is named once above, beside its type, and nowhere else.
  */
-export const TABLE_NAMES = ['users', 'sessions', 'api_tokens', 'articles', 'tags', 'article_tags', 'article_total', 'favorites', 'follows', 'comments', 'audit_log', 'mail_failures', 'account_tokens', 'totp_credentials', 'recovery_codes', 'login_challenges', 'passkeys', 'passkey_challenges'] as const satisfies readonly (keyof Database)[];
+export const TABLE_NAMES = [...STACK_TABLE_NAMES, ...CONDUIT_TABLE_NAMES] as const;
 // Fails to compile while a table of Database is missing from the list above.
 const everyTableListed: [Exclude<keyof Database, (typeof TABLE_NAMES)[number]>] extends [never] ? true : never = true;
 void everyTableListed;

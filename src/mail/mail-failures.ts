@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import type { MailFailure } from './mailer.js';
 
-// The mail_failures table (migration 008): written when the mailer gives a mail up, read by the
+// The mail_failures table (migration 009): written when the mailer gives a mail up, read by the
 // admin. Only the newest KEPT rows stay, so a long outage cannot fill the database.
 
 export const KEPT_MAIL_FAILURES = 1000;

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.js';
+import { conduitMigrations } from '../conduit/migrations/conduit-migrations.js';
 import { openRuntime } from '../runtime.js';
 import { progressBar } from './progress.js';
 import { SEED_LIMITS, seedDatabase } from './seed.js';
@@ -31,7 +32,7 @@ export async function runSeedCommand(config: Config, args: string[], stderr: Nod
     stderr.write(`${err instanceof Error ? err.message : String(err)}\nusage: bastion seed [--users N] [--articles N]\n`);
     return 2;
   }
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, { migrations: conduitMigrations });
   try {
     const started = Date.now();
     const result = await seedDatabase(runtime.db, { users, articles, onProgress: progressBar(stderr) });

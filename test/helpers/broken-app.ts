@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildMigratedApp } from '../../src/app.js';
 import { noBody } from '../../src/http/route-rules.js';
 import type { BuildOptions } from '../../src/testing/app-under-test.js';
 import type { Runtime } from '../../src/runtime.js';
@@ -41,5 +41,5 @@ const brokenPages: FastifyPluginAsync = async (pages) => {
 };
 
 export function buildBrokenApp(runtime: Runtime, options: BuildOptions) {
-  return buildApp(runtime, { ...options, extraRoutes: { pages: brokenPages } });
+  return buildMigratedApp(runtime, { ...options, extraRoutes: { pages: brokenPages } });
 }

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/app.js';
 import type { Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { isolate, randomKey, type BackendName } from './backends.js';
 
@@ -73,7 +74,7 @@ export async function startListeningApp(t: TestContext, backend: BackendName, en
     env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), TRUST_PROXY: 'loopback', ...named, ...iso.env, ...env },
     dotenvPath: null,
   });
-  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix });
+  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, migrations: conduitMigrations });
   const chunks: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, cb) {

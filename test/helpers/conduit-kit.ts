@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { buildApp } from '../../src/app.js';
+import { buildMigratedApp } from '../../src/app.js';
 import type { AttackKitOptions } from '../../src/testing/attack-kit.js';
 import type { KnownContent } from '../../src/testing/fuzz/fuzz-identities.js';
 
@@ -23,8 +23,8 @@ const conduitContent: KnownContent = async (call, { member }, known) => {
 
 export const conduitKit: AttackKitOptions = {
   name: 'Conduit',
-  build: buildApp,
-  builderModule: { module: new URL('../../src/app.ts', import.meta.url), exportName: 'buildApp' },
+  build: buildMigratedApp,
+  builderModule: { module: new URL('../../src/app.ts', import.meta.url), exportName: 'buildMigratedApp' },
   // Enumeration, not a hand list: these only prove the kit saw both faces and every method.
   // The bookmarks feature's routes too (src/conduit/bookmarks/): a feature's routes are the app's.
   mustSee: ['GET /search', 'GET /api/articles', 'POST /settings/sessions/revoke', 'DELETE /api/articles/:slug/comments/:id', 'PUT /api/user', 'GET /bookmarks', 'POST /bookmarks/:id/delete', 'POST /api/articles/:slug/bookmark', 'DELETE /api/bookmarks/:id'],

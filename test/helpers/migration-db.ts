@@ -1,21 +1,28 @@
 import type { TestContext } from 'node:test';
-import { Migrator, type MigrationProvider } from 'kysely/migration';
+import type { Migrator } from 'kysely/migration';
+import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { openDatabase, type Db } from '../../src/db/database.js';
-import { migrationsFor } from '../../src/db/migrate.js';
+import { migratorFor, type AppMigrations } from '../../src/db/migrate.js';
 import { isolate, randomKey, type BackendName } from './backends.js';
 
 // A database of its own, not yet migrated, for tests that walk the migrations step by step
-// (an upgrade from an older release); closed and removed after the test.
+// (an upgrade from an older release); closed and removed after the test. Its migrator holds
+// Bastion's migrations and, unless told otherwise, Conduit's after them.
 
-export async function unmigratedDatabase(t: Pick<TestContext, 'after'>, backend: BackendName): Promise<{ db: Db; migrator: Migrator }> {
+export async function unmigratedDatabase(
+  t: Pick<TestContext, 'after'>,
+  backend: BackendName,
+  app: AppMigrations | null = conduitMigrations,
+  /** One connection without prepared statements, as migrations get: reads made before and after a migration alters a table cannot trip on a cached plan. */
+  options: { forMigrations?: boolean } = {},
+): Promise<{ db: Db; migrator: Migrator }> {
   const iso = await isolate(backend);
   const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
-  const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
+  const db = openDatabase(config, { ...(iso.searchPath ? { searchPath: iso.searchPath } : {}), ...options });
   t.after(async () => {
     await db.close();
     await iso.cleanup();
   });
-  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(db) };
-  return { db, migrator: new Migrator({ db: db.kysely, provider, ...(db.schema ? { migrationTableSchema: db.schema } : {}) }) };
+  return { db, migrator: await migratorFor(db, app ?? undefined) };
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, conduitFeatures, type AppOptions } from '../../src/app.js';
 import type { Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
 import { isolate, randomKey, type BackendName } from './backends.js';
 
@@ -22,7 +23,7 @@ export async function startTestApp(t: TestContext, backend: BackendName, env: Re
     env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', ...iso.env, ...env },
     dotenvPath: null,
   });
-  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, features: conduitFeatures, ...runtimeOptions });
+  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, migrations: conduitMigrations, features: conduitFeatures, ...runtimeOptions });
   const chunks: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, cb) {

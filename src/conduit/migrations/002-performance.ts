@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import type { DialectName } from '../database.js';
+import type { DialectName } from '../../bastion.js';
 
 // Indexes and one maintained count for the hot reads (docs/performance.md has the plans).
 //

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import type { DialectName } from '../database.js';
+import type { DialectName } from '../../bastion.js';
 
 // Each article's sorted tag names, kept on its row instead of gathered per read. The list, the
 // home page and an article's page built them with a subquery per article: on SQLite 21 of the

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import type { DialectName } from '../database.js';
+import type { DialectName } from '../../bastion.js';
 
 // The total of the unfiltered article list (articlesCount of GET /api/articles, the home page's
 // paging), read from one counter row instead of counted per request: count(*) over 10,000

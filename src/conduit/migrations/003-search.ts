@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import type { DialectName } from '../database.js';
+import type { DialectName } from '../../bastion.js';
 
 // Indexes for article search (src/conduit/search.ts), which matches every word as a substring of
 // lower(title), lower(description) or lower(body). Without an index each search reads every
