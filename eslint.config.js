@@ -42,7 +42,7 @@ export const nullableUser = [
 
 // ESLint's own defineConfig: typescript-eslint deprecated its config() helper in its favour.
 export default defineConfig(
-  { ignores: ['node_modules/', 'data/', 'dist/', '.dist-*/', 'artifacts/', 'test/fixtures/'] },
+  { ignores: ['**/node_modules/', 'data/', '**/dist/', '**/.dist-*/', 'artifacts/', '**/test/fixtures/'] },
   ...tseslint.configs.recommended,
   // Every regular expression proven free of super-linear backtracking: a pattern that can take
   // quadratic or exponential time on crafted input is a denial of service in one request.
@@ -71,12 +71,12 @@ export default defineConfig(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['test/**', 'scripts/**', 'bench/**', 'bin/**'],
+    files: ['test/**', '*/*/test/**', '**/src/**/test/**', 'scripts/**', '*/*/bin/**'],
     rules: { 'no-console': 'off' },
   },
   {
-    // Applications import Bastion only through src/bastion.ts; Bastion imports no application.
-    files: ['src/**', 'examples/**', 'apps/**'],
+    // Applications import Bastion only by its package entries; Bastion imports no application.
+    files: ['packages/**', 'examples/**', 'apps/**'],
     plugins: { bastion: { rules: { boundary: bastionBoundary } } },
     rules: { 'bastion/boundary': 'error' },
   },

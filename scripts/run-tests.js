@@ -9,7 +9,7 @@ import { buildIfStale } from './build.js';
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'fixtures' ? [] : find(path);
+    if (statSync(path).isDirectory()) return ['fixtures', 'node_modules', 'dist'].includes(name) || name.startsWith('.dist-') ? [] : find(path);
     return name.endsWith('.test.ts') ? [path] : [];
   });
 }
@@ -25,8 +25,9 @@ try {
 
 const only = process.argv.slice(2);
 // The example apps' own suites run with Bastion's: an example that stops working is a broken API.
-// A feature's tests live in its folder (src/conduit/bookmarks/test/), beside its module.
-const files = only.length > 0 ? only : [...find('test'), ...find('examples'), ...find('src')].sort();
+// A feature's tests live in its folder (apps/conduit/src/conduit/bookmarks/test/), beside its module.
+const roots = ['test', ...['packages', 'apps', 'examples'].flatMap((dir) => readdirSync(dir).map((name) => join(dir, name)))];
+const files = only.length > 0 ? only : roots.flatMap(find).sort();
 // No single test may run past 10 minutes, and the whole run is cut at 75 (CI allows 90), so a
 // test that hangs fails with a message instead of holding CI until it is killed.
 const TEST_TIMEOUT_MS = 10 * 60_000;

@@ -14,16 +14,24 @@ async function boundaryErrors(code: string, filePath: string): Promise<string[]>
   return (result?.messages ?? []).filter((m) => m.ruleId === 'bastion/boundary').map((m) => m.message);
 }
 
-test('an example app that imports a Bastion internal fails lint; the public API, its own files and packages pass', async () => {
+test('an example app that imports a Bastion internal by path fails lint; the package entries, its own files and packages pass', async () => {
   const file = 'examples/guestbook/src/probe.ts';
-  assert.equal((await boundaryErrors("import { AppError } from '../../../src/http/app-error.js';\nexport { AppError };\n", file)).length, 1);
-  assert.equal((await boundaryErrors("export { sql } from '../../../src/db/database.js';\n", file)).length, 1, 're-exports too');
-  assert.equal((await boundaryErrors("export const m = () => import('../../../src/runtime.js');\n", file)).length, 1, 'import() too');
-  assert.deepEqual(await boundaryErrors("import { AppError } from '../../../src/bastion.js';\nimport { guestbook } from './guestbook.js';\nimport { Kysely } from 'kysely';\nexport { AppError, guestbook, Kysely };\n", file), []);
+  assert.equal((await boundaryErrors("import { AppError } from '../../../packages/bastion/src/http/app-error.js';\nexport { AppError };\n", file)).length, 1);
+  assert.equal((await boundaryErrors("export { sql } from '../../../packages/bastion/src/db/database.js';\n", file)).length, 1, 're-exports too');
+  assert.equal((await boundaryErrors("export const m = () => import('../../../packages/bastion/src/runtime.js');\n", file)).length, 1, 'import() too');
+  assert.equal((await boundaryErrors("import { x } from '../../../apps/conduit/src/app.js';\nexport { x };\n", file)).length, 1, 'another app by path too');
+  assert.deepEqual(await boundaryErrors("import { AppError } from 'bastion';\nimport { runAttackKit } from 'bastion/testing';\nimport { guestbook } from './guestbook.js';\nimport { Kysely } from 'kysely';\nexport { AppError, runAttackKit, guestbook, Kysely };\n", file), []);
 });
 
-test('Bastion (src/) importing an application fails lint', async () => {
-  const errors = await boundaryErrors("import { guestbook } from '../examples/guestbook/src/guestbook.js';\nexport { guestbook };\n", 'src/probe.ts');
+test("an app's source importing bastion/internals fails lint; its tests may", async () => {
+  const code = "import { LOGIN_RULES } from 'bastion/internals';\nexport { LOGIN_RULES };\n";
+  assert.equal((await boundaryErrors(code, 'apps/conduit/src/probe.ts')).length, 1);
+  assert.deepEqual(await boundaryErrors(code, 'apps/conduit/test/probe.test.ts'), []);
+});
+
+test('Bastion (packages/bastion) importing an application fails lint, by path or by name', async () => {
+  const errors = await boundaryErrors("import { guestbook } from '../../../examples/guestbook/src/guestbook.js';\nexport { guestbook };\n", 'packages/bastion/src/probe.ts');
   assert.equal(errors.length, 1);
   assert.match(errors[0]!, /never imports/);
+  assert.equal((await boundaryErrors("import { buildApp } from 'conduit';\nexport { buildApp };\n", 'packages/bastion/src/probe.ts')).length, 1);
 });

@@ -53,12 +53,12 @@ function findings(files: readonly string[]): string[] {
   });
 }
 
-const PROJECT_ROOTS = ['src', 'examples', 'packages', 'apps'].map((dir) => join(ROOT, dir));
+const PROJECT_ROOTS = ['examples', 'packages', 'apps'].map((dir) => join(ROOT, dir));
 
 test('no template writes the CSRF field by hand, and every POST form includes the partial', () => {
   const files = viewTemplates(PROJECT_ROOTS);
   // Bastion's views and the example app's are both scanned, and the partial is among them.
-  for (const dir of [join('src', 'views'), join('examples', 'guestbook', 'views')]) {
+  for (const dir of [join('packages', 'bastion', 'src', 'views'), join('apps', 'conduit', 'src', 'views'), join('examples', 'guestbook', 'views')]) {
     assert.ok(files.some((file) => relative(ROOT, file).startsWith(dir + sep)), `templates under ${dir} are scanned`);
   }
   assert.ok(files.some((file) => file.endsWith(`views${sep}${PARTIAL}`)), 'the partial itself is found');
@@ -89,7 +89,7 @@ test('a views directory with a hand-written field is reported; the partial itsel
   const dir = mkdtempSync(join(tmpdir(), 'csrf-templates-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'app', 'views', 'partials'), { recursive: true });
-  writeFileSync(join(dir, 'app', 'views', PARTIAL), readFileSync(join(ROOT, 'src', 'views', PARTIAL)));
+  writeFileSync(join(dir, 'app', 'views', PARTIAL), readFileSync(join(ROOT, 'packages', 'bastion', 'src', 'views', PARTIAL)));
   writeFileSync(join(dir, 'app', 'views', 'good.eta'), "<form method=\"post\" action=\"/a\"><%~ include('/partials/csrf-field', it) %></form>\n");
   writeFileSync(join(dir, 'app', 'views', 'bad.eta'), '<h1>Bad</h1>\n<form method="post" action="/b">\n  <input type="hidden" name="_csrf" value="<%= it.csrfToken %>">\n</form>\n');
   const found = findings(viewTemplates([dir])).map((f) => f.replace(/^.*?app[\\/]views[\\/]/, ''));

@@ -1,7 +1,7 @@
-import { buildApp } from '../../src/app.js';
-import { formatFindings, loadConfig } from '../../src/config/load-config.js';
-import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
-import { openRuntime } from '../../src/runtime.js';
+import { buildApp } from '../../apps/conduit/src/app.js';
+import { formatFindings, loadConfig } from '../../packages/bastion/src/config/load-config.js';
+import { conduitMigrations } from '../../apps/conduit/src/conduit/migrations/conduit-migrations.js';
+import { openRuntime } from '../../packages/bastion/src/runtime.js';
 import { TRIVIAL_PATH } from './paths.js';
 import { readSpec, serveIpc } from './child-ipc.js';
 

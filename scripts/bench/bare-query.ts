@@ -7,7 +7,7 @@ import pg from 'pg';
 // is measured against. The SQL is constant text; values are bound parameters. It reads the
 // schema as the app does: the total from the counter row (migration 005-article-total), each
 // article's sorted tags from its row (006-article-tag-list). Its SQLite LIMIT is written `+?`, as
-// the app's dialect compiles it (src/db/sqlite-dialect.ts): a bare bound LIMIT makes SQLite
+// the app's dialect compiles it (packages/bastion/src/db/sqlite-dialect.ts): a bare bound LIMIT makes SQLite
 // compile the statement again on every run.
 
 const SQLITE_LIST = `

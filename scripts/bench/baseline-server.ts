@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
-import { securityHeaders } from '../../src/http/security-headers.js';
+import { securityHeaders } from '../../packages/bastion/src/http/security-headers.js';
 import { postgresList, sqliteList } from './bare-query.js';
 import { readSpec, serveIpc } from './child-ipc.js';
 import { LIST_PATH, TRIVIAL_HEADERS_PATH, TRIVIAL_PATH } from './paths.js';

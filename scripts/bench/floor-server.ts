@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
-import { AccessLogController } from '../../src/http/access-log.js';
-import { loggerOptions } from '../../src/http/logger.js';
-import { headerSetter } from '../../src/http/security-headers.js';
-import { clientKey } from '../../src/security/client-key.js';
+import { AccessLogController } from '../../packages/bastion/src/http/access-log.js';
+import { loggerOptions } from '../../packages/bastion/src/http/logger.js';
+import { headerSetter } from '../../packages/bastion/src/http/security-headers.js';
+import { clientKey } from '../../packages/bastion/src/security/client-key.js';
 import { readSpec, serveIpc } from './child-ipc.js';
 import { TRIVIAL_PATH } from './paths.js';
 

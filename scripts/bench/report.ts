@@ -1,5 +1,5 @@
-import { HASH_CONCURRENCY } from '../../src/accounts/password-hasher.js';
-import { SCAN_CONCURRENCY } from '../../src/security/scan-admission.js';
+import { HASH_CONCURRENCY } from '../../packages/bastion/src/accounts/password-hasher.js';
+import { SCAN_CONCURRENCY } from '../../packages/bastion/src/security/scan-admission.js';
 import type { LoadResult } from './load.js';
 import type { BackendReport, ScenarioResult } from './runner.js';
 import { unexpectedErrors } from './scenarios.js';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Writable } from 'node:stream';
-import { AccessLogController } from '../../src/http/access-log.js';
-import { loggerOptions } from '../../src/http/logger.js';
-import { registerRequestContext } from '../../src/http/request-context.js';
-import { headerSetter } from '../../src/http/security-headers.js';
+import { AccessLogController } from '../../packages/bastion/src/http/access-log.js';
+import { loggerOptions } from '../../packages/bastion/src/http/logger.js';
+import { registerRequestContext } from '../../packages/bastion/src/http/request-context.js';
+import { headerSetter } from '../../packages/bastion/src/http/security-headers.js';
 
-// What entering the request context (src/http/request-context.ts) costs per request, two ways in
+// What entering the request context (packages/bastion/src/http/request-context.ts) costs per request, two ways in
 // one run. First the hook alone: the real hook function against a no-op one, called in
 // alternating rounds of a tight loop (wall time per call). Then a whole request: two Fastify
 // instances in one process, the same but for the hook (the app's logger and access line

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { hashPassword } from '../../src/accounts/password-hasher.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
-import { openRuntime } from '../../src/runtime.js';
-import { seedDatabase } from '../../src/seed/seed.js';
+import { hashPassword } from '../../packages/bastion/src/accounts/password-hasher.js';
+import { loadConfig } from '../../packages/bastion/src/config/load-config.js';
+import { conduitMigrations } from '../../apps/conduit/src/conduit/migrations/conduit-migrations.js';
+import { openRuntime } from '../../packages/bastion/src/runtime.js';
+import { seedDatabase } from '../../apps/conduit/src/seed/seed.js';
 import type { BenchBackend } from './options.js';
 
 // The bench's own storage, thrown away afterwards: a temporary DATA_DIR (SQLite), or a fresh
@@ -44,7 +44,7 @@ export async function prepareStorage(backend: BenchBackend, seed: { users: numbe
   const schema = backend === 'postgres' ? `bench_${randomBytes(6).toString('hex')}` : undefined;
   const redisPrefix = schema ? `bastion-bench:${schema}:` : undefined;
   // One deployment: the seeding and every app server share the key, as instances must (the Redis
-  // prefix is marked with it, src/sessions/redis-namespace.ts).
+  // prefix is marked with it, packages/bastion/src/sessions/redis-namespace.ts).
   const env: Record<string, string> = {
     DATA_DIR: dataDir,
     SECRET_KEY: randomBytes(32).toString('hex'),

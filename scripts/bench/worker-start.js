@@ -4,7 +4,7 @@
 // `new Worker` to its 'ready' message and the process's RSS growth per thread.
 //   node scripts/bench/worker-start.js ENTRY [MODULE] [COUNT]
 // ENTRY is the worker's file; MODULE, when given, is passed as workerData.module (the tsx
-// loader shim main used: ENTRY=src/db/ts-worker.mjs MODULE=src/content/markdown-worker.ts).
+// loader shim main used: ENTRY=src/db/ts-worker.mjs MODULE=apps/conduit/src/content/markdown-worker.ts).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';

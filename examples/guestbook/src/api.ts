@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../../../src/bastion.js';
+import type { Runtime } from 'bastion';
 import { listMessages } from './messages.js';
 
 // The same messages as JSON under Bastion's API face (GET /api/guestbook): a bearer token is the

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createBastion, migrateToLatest, type BastionOptions, type Runtime } from '../../../src/bastion.js';
+import { createBastion, migrateToLatest, type BastionOptions, type Runtime } from 'bastion';
 import { guestbook } from './guestbook.js';
 
 // The guestbook built on a runtime someone else opened (the attack kit's isolated store, in a

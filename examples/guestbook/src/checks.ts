@@ -1,4 +1,4 @@
-import type { DeployCheck } from '../../../src/bastion.js';
+import type { DeployCheck } from 'bastion';
 
 // The guestbook's deploy check, beside Bastion's in `guestbook check` and the production start.
 // Only a confirmed address may sign (mayWrite, pages.ts), and confirmation comes by mail: in

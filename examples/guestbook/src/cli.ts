@@ -1,4 +1,4 @@
-import { runCli } from '../../../src/bastion.js';
+import { runCli } from 'bastion';
 import { guestbook } from './guestbook.js';
 import { signingNeedsMail } from './checks.js';
 

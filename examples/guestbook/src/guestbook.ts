@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { StartOptions } from '../../../src/bastion.js';
+import type { StartOptions } from 'bastion';
 import { guestbookApi } from './api.js';
 import { guestbookMigrations } from './migrations.js';
 import { guestbookPages } from './pages.js';

@@ -1,4 +1,4 @@
-import { startBastion } from '../../../src/bastion.js';
+import { startBastion } from 'bastion';
 import { signingNeedsMail } from './checks.js';
 import { guestbook } from './guestbook.js';
 

@@ -1,6 +1,5 @@
 import type { Generated } from 'kysely';
-import type { AuthUser, Db } from '../../../src/bastion.js';
-import { AppError } from '../../../src/bastion.js';
+import { AppError, type AuthUser, type Db } from 'bastion';
 
 // Reading and writing messages. Every query goes through Kysely with parameters; who may do
 // what is decided here, next to the data, so the pages cannot forget it.

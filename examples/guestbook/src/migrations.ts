@@ -1,5 +1,4 @@
-import type { AppMigrations } from '../../../src/bastion.js';
-import { createTableWithId } from '../../../src/bastion.js';
+import { type AppMigrations, createTableWithId } from 'bastion';
 
 // The guestbook's one table. Its migration names start with `app:` so they sort after Bastion's
 // numbered ones and run after them (the users table must exist for the foreign key); a name, once

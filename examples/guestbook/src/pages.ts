@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuthUser, Runtime } from '../../../src/bastion.js';
-import { buttonForm, formBody, mayWrite, queryInteger } from '../../../src/bastion.js';
+import { type AuthUser, buttonForm, formBody, mayWrite, queryInteger, type Runtime } from 'bastion';
 import { MESSAGE_MAX } from './migrations.js';
 import { deleteMessage, listMessages, postMessage, setHidden } from './messages.js';
 

@@ -1,4 +1,4 @@
-import { runAttackKit } from '../../../src/testing/index.js';
+import { runAttackKit } from 'bastion/testing';
 import { buildGuestbook } from '../src/build.js';
 
 // The guestbook runs Bastion's attack kit against itself, as any app on Bastion would, with no

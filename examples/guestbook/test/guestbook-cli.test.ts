@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { loadConfig, openRuntime } from '../../../src/bastion.js';
-import { BACKENDS, PG_URL, isolate, randomKey, type BackendName } from '../../../test/helpers/backends.js';
-import { freePort } from '../../../test/helpers/server-process.js';
+import { loadConfig, openRuntime } from 'bastion';
+import { type BackendName, BACKENDS, freePort, isolate, PG_URL, randomKey } from 'bastion/testing';
 
 // `guestbook <command>` is Bastion's command line with the guestbook's parts (src/cli.ts): its
 // migration runs in `migrate` after Bastion's, its deploy check (guestbook.E001) is in the
@@ -63,7 +62,7 @@ for (const backend of BACKENDS) {
     const first = await guestbook(['migrate'], { ...s.env, NODE_ENV: 'development' });
     assert.equal(first.code, 0, first.stderr);
     const applied = /^applied: (.*)$/m.exec(first.stdout)?.[1]?.split(', ') ?? [];
-    assert.equal(applied[0], '001-initial');
+    assert.ok(applied.length > 1 && !applied[0]!.includes(':'), 'Bastion\'s own migrations first');
     assert.equal(applied.at(-1), 'app:001-guestbook-messages', 'the app comes after Bastion');
     assert.equal(await s.hasTable(), true);
     const second = await guestbook(['migrate'], { ...s.env, NODE_ENV: 'development' });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BACKENDS } from '../../../test/helpers/backends.js';
-import { makeUser, STRONG_PASSWORD } from '../../../test/helpers/conduit-api.js';
-import { confirmByLink, confirmationTokenFor, outboxMailsTo } from '../../../test/helpers/account-mail.js';
-import { loggedInBrowser, newBrowser } from '../../../test/helpers/login.js';
-import { startGuestbook } from './start-guestbook.js';
+import { BACKENDS, confirmationTokenFor, confirmByLink, createUser, loggedInBrowser, newBrowser, outboxMailsTo, type TestUser } from 'bastion/testing';
+import type { Role } from 'bastion';
+import { startGuestbook, type TestGuestbook } from './start-guestbook.js';
+
+const makeUser = (gb: TestGuestbook, username: string, role: Role = 'member'): Promise<TestUser> => createUser(gb.runtime, { username, role });
 
 // The guestbook is not Conduit: Bastion's account layer speaks in the app's name (its `site`),
 // shows only the admin tabs the app has, and knows only the roles, audit events and write limits
@@ -41,7 +41,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] Bastion's pages wear the guestbook's name and layout, with no Conduit link or name`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const member = await loggedInBrowser(gb.app, { ...(await makeUser(gb.app, gb.runtime, 'ana')), password: STRONG_PASSWORD });
+    const member = await loggedInBrowser(gb.app, await makeUser(gb, 'ana'));
     for (const url of ['/settings', '/settings/security']) {
       const page = await member.get(url);
       assert.equal(page.statusCode, 200, url);
@@ -56,7 +56,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] the guestbook's admin area has no Content tab, and its moderators no admin link`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const admin = await loggedInBrowser(gb.app, { ...(await makeUser(gb.app, gb.runtime, 'root', 'admin')), password: STRONG_PASSWORD });
+    const admin = await loggedInBrowser(gb.app, await makeUser(gb, 'root', 'admin'));
     const users = await admin.get('/admin');
     assert.equal(users.statusCode, 200);
     assert.match(users.body, /href="\/admin\/audit"/);
@@ -66,7 +66,7 @@ for (const backend of BACKENDS) {
     assert.match(audit.body, /value="authz.deny"/);
     assert.doesNotMatch(audit.body, /content\.moderate/);
     assert.equal((await admin.get('/admin/content')).statusCode, 404, 'no such page in this app');
-    const mod = await loggedInBrowser(gb.app, { ...(await makeUser(gb.app, gb.runtime, 'mod', 'moderator')), password: STRONG_PASSWORD });
+    const mod = await loggedInBrowser(gb.app, await makeUser(gb, 'mod', 'moderator'));
     assert.doesNotMatch((await mod.get('/')).body, /href="\/admin/, 'a moderator here has no admin page to go to');
     assert.equal((await mod.get('/admin')).statusCode, 403);
   });

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createBastion, noBody, RouteRuleError } from '../../../src/bastion.js';
-import { BACKENDS } from '../../../test/helpers/backends.js';
-import { makeUser, STRONG_PASSWORD, type TestUser } from '../../../test/helpers/conduit-api.js';
-import { loggedInBrowser, newBrowser, type PageBrowser } from '../../../test/helpers/login.js';
+import { createBastion, noBody, type Role, RouteRuleError } from 'bastion';
+import { BACKENDS, createUser, loggedInBrowser, newBrowser, type PageBrowser, type TestUser } from 'bastion/testing';
 import { startGuestbook, type TestGuestbook } from './start-guestbook.js';
 
 // The guestbook holds no security code of its own: each attack below is refused by what its
 // routes declare (access, schemas) and by the layer Bastion puts around them.
 
-const signIn = (gb: TestGuestbook, user: TestUser): Promise<PageBrowser> => loggedInBrowser(gb.app, { email: user.email, password: STRONG_PASSWORD, username: user.username });
+const signIn = (gb: TestGuestbook, user: TestUser): Promise<PageBrowser> => loggedInBrowser(gb.app, user);
+const makeUser = (gb: TestGuestbook, username: string, role: Role = 'member'): Promise<TestUser> => createUser(gb.runtime, { username, role });
 
 async function messageIds(gb: TestGuestbook): Promise<number[]> {
   const rows = await gb.runtime.db.kysely.withTables<{ guestbook_messages: { id: number } }>().selectFrom('guestbook_messages').select('id').orderBy('id').execute();
@@ -19,7 +18,7 @@ async function messageIds(gb: TestGuestbook): Promise<number[]> {
 for (const backend of BACKENDS) {
   test(`[${backend}] a member signs the guestbook; an anonymous visitor reads it but is sent to sign in when posting`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const ana = await signIn(gb, await makeUser(gb.app, gb.runtime, 'ana'));
+    const ana = await signIn(gb, await makeUser(gb, 'ana'));
     assert.equal((await ana.post('/messages', { body: 'Hello from Ana' })).statusCode, 303);
     const page = await gb.app.inject({ method: 'GET', url: '/' });
     assert.equal(page.statusCode, 200);
@@ -42,7 +41,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] a post without the CSRF token, or with a forged one, is refused and writes nothing`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const ana = await signIn(gb, await makeUser(gb.app, gb.runtime, 'ana'));
+    const ana = await signIn(gb, await makeUser(gb, 'ana'));
     assert.equal((await ana.post('/messages', { body: 'no token' }, { csrf: false })).statusCode, 403);
     assert.equal((await ana.post('/messages', { body: 'forged', _csrf: 'a'.repeat(64) }, { csrf: false })).statusCode, 403);
     assert.deepEqual(await messageIds(gb), []);
@@ -63,8 +62,8 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] only the author deletes a message; another member gets 403 and the message stays`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const ana = await signIn(gb, await makeUser(gb.app, gb.runtime, 'ana'));
-    const bob = await signIn(gb, await makeUser(gb.app, gb.runtime, 'bob'));
+    const ana = await signIn(gb, await makeUser(gb, 'ana'));
+    const bob = await signIn(gb, await makeUser(gb, 'bob'));
     await ana.post('/messages', { body: 'Ana was here' });
     const [id] = await messageIds(gb);
     const home = await bob.get('/');
@@ -77,8 +76,8 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] a moderator hides any message from members and the API; a member may not hide`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const ana = await signIn(gb, await makeUser(gb.app, gb.runtime, 'ana'));
-    const mod = await signIn(gb, await makeUser(gb.app, gb.runtime, 'mod', 'moderator'));
+    const ana = await signIn(gb, await makeUser(gb, 'ana'));
+    const mod = await signIn(gb, await makeUser(gb, 'mod', 'moderator'));
     await ana.post('/messages', { body: 'Buy cheap watches' });
     const [id] = await messageIds(gb);
     assert.equal((await ana.post(`/messages/${id}/hide`, {}, { from: '/' })).statusCode, 403);
@@ -93,7 +92,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] a script in a message is shown as text, never run`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const ana = await signIn(gb, await makeUser(gb.app, gb.runtime, 'ana'));
+    const ana = await signIn(gb, await makeUser(gb, 'ana'));
     await ana.post('/messages', { body: '<script>alert(1)</script><img src=x onerror=alert(2)>' });
     const page = await gb.app.inject({ method: 'GET', url: '/' });
     assert.doesNotMatch(page.body, /<script>alert|<img src=x/);
@@ -103,7 +102,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] bad input gets a 4xx, never a 5xx: too long, blank, unknown field, id that is not a number, unknown id`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const ana = await signIn(gb, await makeUser(gb.app, gb.runtime, 'ana'));
+    const ana = await signIn(gb, await makeUser(gb, 'ana'));
     assert.equal((await ana.post('/messages', { body: 'x'.repeat(501) })).statusCode, 422);
     assert.equal((await ana.post('/messages', { body: '   ' })).statusCode, 422);
     assert.equal((await ana.post('/messages', { body: 'hi', admin: 'yes' })).statusCode, 422);
@@ -114,7 +113,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] a route the app adds without saying who may call it stops the start`, async (t) => {
     const gb = await startGuestbook(t, backend);
-    const forgetful = async (scope: Parameters<import('../../../src/bastion.js').AppRoutes>[0]) => {
+    const forgetful = async (scope: Parameters<import('bastion').AppRoutes>[0]) => {
       scope.post('/oops', { schema: { body: noBody } }, async () => 'ok');
     };
     await assert.rejects(createBastion(gb.runtime, { pages: [forgetful] }), RouteRuleError);

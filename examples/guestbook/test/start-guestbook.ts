@@ -1,8 +1,8 @@
 import type { TestContext } from 'node:test';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { createBastion, loadConfig, openRuntime, type Runtime } from '../../../src/bastion.js';
-import { isolate, randomKey, type BackendName } from '../../../test/helpers/backends.js';
+import { createBastion, loadConfig, openRuntime, type Runtime } from 'bastion';
+import { isolate, randomKey, type BackendName } from 'bastion/testing';
 import { guestbook } from '../src/guestbook.js';
 
 // The guestbook on an isolated store of the given backend, built as src/main.ts builds it but

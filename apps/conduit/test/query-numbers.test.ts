@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import Fastify from 'fastify';
+import fc from 'fast-check';
+import { loadConfig, MAX_PAGE, openDatabase, queryInteger } from 'bastion';
+import { MAX_OFFSET } from '../src/conduit/types.js';
+import { parseQueryInteger, validatorCompiler } from 'bastion/internals';
+import { BACKENDS, isolate, randomKey, TestClient } from 'bastion/testing';
+import { api, newAccount, registerOverApi } from './helpers/conduit-api.js';
+import { startInstance } from './helpers/server-process.js';
+
+// SPEC §3 "query strings": numbers in a URL are finite integers within the route's bounds, and
+// anything else is a 4xx. `GET /search?page=1e400` once froze the whole process (Ajv coerced the
+// page to Infinity and the pager's loop never ended) and `?page=1e400` or `?offset=1e400`
+// answered 500. The attacks run against a real server process, so a hang fails the test after a
+// bounded wait instead of freezing the test runner with it.
+
+/** Query values no route may take as a number, as they appear in the raw query string. */
+const HOSTILE = [
+  '1e400',
+  '1' + '0'.repeat(400),
+  'Infinity',
+  '-Infinity',
+  'NaN',
+  '-0',
+  '-1',
+  '1.5',
+  '1.0',
+  '1e3',
+  '99999999999999999999',
+  '9007199254740993',
+  '0x10',
+  '0b1',
+  '0o7',
+  '+1', // a query string's '+' is a space: " 1"
+  '%2B1',
+  '%201',
+  '1%20',
+  '%091',
+  '',
+  'abc',
+  '%EF%BC%91', // fullwidth digit one
+  '%D9%A1', // Arabic-Indic digit one
+  '1_000',
+  '[1]',
+] as const;
+
+interface Route {
+  readonly path: string;
+  readonly param: string;
+  /** The route's documented bound: served, and one further refused. */
+  readonly max: number;
+  readonly face: 'api' | 'html';
+  readonly as?: 'admin' | 'member';
+}
+
+// Generous for a loaded machine; a request that loops forever still fails the test in bounded time.
+const ANSWER_BOUND_MS = 30_000;
+const START_BOUND_MS = 120_000;
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] every paged route answers non-finite, malformed, repeated and out-of-range numbers with a 4xx, never a hang or a 5xx; the deepest page (${MAX_PAGE}) and offset (${MAX_OFFSET}) are served`, async (t) => {
+    const iso = await isolate(backend);
+    t.after(() => iso.cleanup());
+    // Each route's attacks come from their own address (through the trusted loopback proxy), so
+    // the per-IP limit of 300 a minute never answers in the route's place.
+    const instance = await startInstance(t, {
+      env: { ...iso.env, SECRET_KEY: randomKey(), LOG_LEVEL: 'warn', TRUST_PROXY: '127.0.0.1' },
+      startTimeoutMs: START_BOUND_MS,
+      ...(iso.searchPath ? { searchPath: iso.searchPath } : {}),
+      ...(iso.redisPrefix ? { redisPrefix: iso.redisPrefix } : {}),
+    });
+    const base = instance.url;
+    const member = newAccount();
+    const memberToken = await registerOverApi(base, member);
+    await api(base, 'POST', '/api/articles', { token: memberToken, body: { article: { title: 'Paged', description: 'd', body: 'b', tagList: ['paged'] } } });
+    const admin = newAccount();
+    await registerOverApi(base, admin);
+    const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
+    const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
+    await db.kysely.updateTable('users').set({ role: 'admin' }).where('username', '=', admin.username).execute();
+    await db.close();
+    const adminCookie = await signIn(base, admin);
+
+    const routes: Route[] = [
+      // First, the request that froze the process: an empty search still pages its (no) results.
+      { path: '/search', param: 'page', max: MAX_PAGE, face: 'html' },
+      { path: '/', param: 'page', max: MAX_PAGE, face: 'html' },
+      { path: '/?tag=paged', param: 'page', max: MAX_PAGE, face: 'html' },
+      { path: '/?feed=following', param: 'page', max: MAX_PAGE, face: 'html', as: 'admin' },
+      { path: '/search?q=paged', param: 'page', max: MAX_PAGE, face: 'html' },
+      { path: `/profile/${member.username}`, param: 'page', max: MAX_PAGE, face: 'html' },
+      { path: `/profile/${member.username}?tab=favorites`, param: 'page', max: MAX_PAGE, face: 'html' },
+      { path: '/admin', param: 'page', max: MAX_PAGE, face: 'html', as: 'admin' },
+      { path: '/admin/content', param: 'page', max: MAX_PAGE, face: 'html', as: 'admin' },
+      { path: '/admin/content?show=comments', param: 'page', max: MAX_PAGE, face: 'html', as: 'admin' },
+      { path: '/admin/audit', param: 'page', max: MAX_PAGE, face: 'html', as: 'admin' },
+      { path: '/api/articles', param: 'limit', max: 100, face: 'api' },
+      { path: '/api/articles', param: 'offset', max: MAX_OFFSET, face: 'api' },
+      { path: '/api/articles?tag=paged', param: 'offset', max: MAX_OFFSET, face: 'api' },
+      { path: '/api/articles/feed', param: 'limit', max: 100, face: 'api', as: 'member' },
+      { path: '/api/articles/feed', param: 'offset', max: MAX_OFFSET, face: 'api', as: 'member' },
+    ];
+
+    for (const [i, route] of routes.entries()) {
+      const headers: Record<string, string> = { 'x-forwarded-for': `198.51.100.${i + 1}` };
+      if (route.as === 'admin') headers.cookie = adminCookie;
+      if (route.as === 'member') headers.authorization = `Token ${memberToken}`;
+      const at = (value: string): string => `${route.path}${route.path.includes('?') ? '&' : '?'}${route.param}=${value}`;
+
+      for (const served of ['1', String(route.max)]) {
+        const res = await get(base, at(served), headers);
+        assert.equal(res.status, 200, `${at(served)}: the route answers a number within its bounds (${res.status})`);
+      }
+      const values = [...HOSTILE, `1&${route.param}=2`, `1&${route.param}=`, String(route.max + 1), String((route.max + 1) * 1000)];
+      for (const value of values) {
+        const url = at(value);
+        const res = await get(base, url, headers);
+        assert.ok(res.status >= 400 && res.status < 500 && res.status !== 429, `${url}: ${res.status} ${res.text.slice(0, 200)}`);
+        if (route.face === 'api') {
+          assert.match(res.type, /^application\/json/, url);
+          assert.ok(Array.isArray(JSON.parse(res.text).errors?.[route.param]), `${url}: the RealWorld error names ${route.param}: ${res.text}`);
+        } else {
+          assert.match(res.type, /^text\/html/, url);
+        }
+      }
+      const health = await get(base, '/healthz', {});
+      assert.equal(health.status, 200, `after ${route.path} ${route.param}: /healthz`);
+    }
+    const refused = await get(base, `/api/articles?offset=${MAX_OFFSET + 1}`, { 'x-forwarded-for': '198.51.100.200' });
+    assert.deepEqual(JSON.parse(refused.text).errors, { offset: [`must be a whole number from 0 to ${MAX_OFFSET}`] }, 'the refusal says what is allowed');
+    assert.equal(instance.child.exitCode, null, 'the process is still running');
+  });
+}
+
+test('a route whose query string or path schema has a number type is refused when it is registered', async (t) => {
+  for (const [part, schema] of [
+    ['querystring', { type: 'object', properties: { page: { type: 'integer', minimum: 1, maximum: 10 } } }],
+    ['querystring', { type: 'object', properties: { n: { type: ['number', 'null'] } } }],
+    ['querystring', { type: 'object', properties: { n: { anyOf: [{ type: 'string' }, { type: 'number' }] } } }],
+    ['params', { type: 'object', properties: { id: { type: 'integer' } } }],
+  ] as const) {
+    const app = Fastify();
+    t.after(() => app.close());
+    app.setValidatorCompiler(validatorCompiler);
+    app.get('/things/:id', { schema: { [part]: schema } }, async () => 'ok');
+    await assert.rejects(async () => app.ready(), /number type[\s\S]*queryInteger/, `${part} ${JSON.stringify(schema)}`);
+  }
+  const app = Fastify();
+  t.after(() => app.close());
+  app.setValidatorCompiler(validatorCompiler);
+  const query = { type: 'object', properties: { page: queryInteger({ minimum: 1, maximum: 10, default: 1 }) } } as const;
+  app.get('/things/:id', { schema: { querystring: query, params: { type: 'object', properties: { id: queryInteger({ minimum: 1, maximum: 99 }) } } } }, async (request) => ({ query: request.query, params: request.params }));
+  const res = await app.inject('/things/7?page=3');
+  assert.deepEqual(res.json(), { query: { page: 3 }, params: { id: 7 } }, 'the route gets numbers');
+  assert.deepEqual((await app.inject('/things/7')).json(), { query: { page: 1 }, params: { id: 7 } }, 'the default is a number too');
+  assert.equal((await app.inject('/things/1e400')).statusCode, 400);
+  assert.throws(() => queryInteger({ minimum: 1, maximum: Infinity }), RangeError);
+  assert.throws(() => queryInteger({ minimum: 1, maximum: 10, default: 11 }), RangeError);
+});
+
+test('queryInteger reads plain digits within its bounds and nothing else, whatever the text', () => {
+  const bounds = { minimum: 1, maximum: 1000 };
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.double().map(String), fc.bigInt().map(String), fc.constantFrom(...HOSTILE.map(decodeURIComponent))), (text) => {
+      const value = parseQueryInteger(text, bounds);
+      if (value === null) return !/^\d+$/.test(text) || !(Number(text) >= 1 && Number(text) <= 1000);
+      return Number.isSafeInteger(value) && value >= 1 && value <= 1000 && /^\d+$/.test(text);
+    }),
+    { seed: 16, numRuns: 2000 },
+  );
+  fc.assert(fc.property(fc.integer({ min: 1, max: 1000 }), (n) => parseQueryInteger(String(n), bounds) === n), { seed: 16 });
+  assert.equal(parseQueryInteger(['1', '2'], bounds), null);
+  assert.equal(parseQueryInteger(5, bounds), null, 'only text, as a URL carries it');
+});
+
+test('the pager stays bounded whatever page it is handed (its loop once ran forever on Infinity)', () => {
+  // In a child process with a deadline: a loop without end here must fail the test, not freeze it.
+  const script = `
+    const { paginate, pageRequest, MAX_PAGE } = await import('bastion');
+    const out = [];
+    for (const page of [Infinity, -Infinity, NaN, 1e400, 2 ** 53, 1e9, -5, 0, 1.5, MAX_PAGE + 1]) {
+      const p = paginate('/', page, 1_000_000_000);
+      out.push({ page: String(page), current: p.page, links: p.links.length, offset: pageRequest(page).offset });
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000, encoding: 'utf8' });
+  assert.equal(run.signal, null, `the pager did not return within 30 s (${run.signal})`);
+  assert.equal(run.status, 0, run.stderr);
+  for (const row of JSON.parse(run.stdout) as { page: string; current: number; links: number; offset: number }[]) {
+    assert.ok(Number.isSafeInteger(row.current) && row.current >= 1 && row.current <= MAX_PAGE, `page ${row.page}: current ${row.current}`);
+    assert.ok(row.links <= 9, `page ${row.page}: ${row.links} links`);
+    assert.ok(Number.isSafeInteger(row.offset) && row.offset >= 0 && row.offset <= MAX_OFFSET, `page ${row.page}: offset ${row.offset}`);
+  }
+});
+
+interface Got {
+  readonly status: number;
+  readonly type: string;
+  readonly text: string;
+}
+
+/** A GET with a deadline: a server that hangs fails the test with the URL that hung it. */
+async function get(base: string, path: string, headers: Record<string, string>): Promise<Got> {
+  try {
+    const res = await new TestClient(base, { timeoutMs: ANSWER_BOUND_MS }).get(path, headers);
+    return { status: res.statusCode, type: String(res.headers['content-type'] ?? ''), text: res.body };
+  } catch (err) {
+    throw new Error(`GET ${path}: no answer within ${ANSWER_BOUND_MS} ms (${(err as Error).name}): the server hangs`);
+  }
+}
+
+/** Signs in through the login form, as a browser would; returns the Cookie header. */
+async function signIn(base: string, account: { email: string; password: string }): Promise<string> {
+  const browser = new TestClient(base, { origin: base, timeoutMs: ANSWER_BOUND_MS });
+  const res = await browser.post('/login', { email: account.email, password: account.password }, { from: '/login' });
+  assert.equal(res.statusCode, 303, `sign-in: ${res.statusCode}`);
+  return browser.cookieHeader;
+}

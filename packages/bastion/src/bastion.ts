@@ -1,0 +1,101 @@
+// Bastion's public API: everything an application built on it may import, and nothing else
+// (eslint.config.js refuses a deep import into src/ from examples/). An application gets the
+// whole security layer from createBastion (or startBastion in production) and adds its routes
+// to a face, its templates as a views directory and its tables as migrations; see
+// docs/build-your-own-app.md and examples/guestbook/ for one that does.
+
+// What Bastion adds to Fastify's types (request.member, app.writeLimit, …): these modules declare
+// it, so an app compiled against the package's declarations sees it too.
+import './accounts/account-tokens.js';
+import './accounts/passkeys/passkeys.js';
+import './accounts/password-resets.js';
+import './accounts/sign-up.js';
+import './audit/audit-log.js';
+import './auth/api-tokens.js';
+import './auth/current-user.js';
+import './auth/guards.js';
+import './auth/reauth.js';
+import './auth/roles.js';
+import './config/site.js';
+import './features/install-features.js';
+import './http/views.js';
+import './mail/mail-plugin.js';
+import './pages/admin/admin-tabs.js';
+import './security/rate-limits.js';
+import './security/write-limits.js';
+import './sessions/sessions.js';
+import './two-factor/require-second-factor.js';
+import './two-factor/two-factor.js';
+
+// Building and starting.
+export { createBastion, BODY_LIMIT, type BastionOptions } from './create-bastion.js';
+export { startBastion, StartRefused, type StartOptions, type StartedBastion } from './start-bastion.js';
+export { appFindings, type DeployCheck } from './config/app-checks.js';
+export { runCli } from './cli/run-cli.js';
+export type { AppCommand, AppServer, AppStart, BastionApp } from './cli/bastion-app.js';
+export type { AppRoutes } from './faces/app-routes.js';
+// A feature in one module: its tables, routes, templates, limits and audit events declared together.
+export { defineFeature, FeatureError, type Feature, type FeatureContext, type FeatureDefinition, type FeatureLimit, type FeatureRoutes } from './features/define-feature.js';
+export { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
+export { loadConfig, ConfigError, type LoadOptions, type LoadedConfig } from './config/load-config.js';
+export type { Config } from './config/config.js';
+export type { Finding, Severity } from './config/deploy-checks.js';
+
+// The database: the app's tables come through its migrations, read with Kysely (parameters only).
+export { migrateToLatest, type AppMigrations } from './db/migrate.js';
+export type { Db, DialectName } from './db/database.js';
+
+// Declaring routes: who may call them (`config: { access }`, refused at start when missing), a
+// body schema or noBody, and the signed-in member as `request.member` (401 when nobody is).
+export { noBody, RouteRuleError } from './http/route-rules.js';
+export { ACCESS, type Access } from './auth/guards.js';
+// Roles as data (`roles` on createBastion): the app's resources, actions and grants; a handler
+// checks a grant with assertCan (403 and an authz.deny audit when the caller lacks it).
+export { assertCan, RoleOptionError, type RoleOptions, type Grants, type Scope, type Resource } from './auth/roles.js';
+// The rest of what an app supplies as data: its name, its admin tabs, audit events, write limits.
+export { SiteOptionError, type Site } from './config/site.js';
+export { AdminTabOptionError, type AdminTabOption } from './pages/admin/admin-tabs.js';
+export { AuditEventError } from './audit/audit-log.js';
+export { WriteLimitError, type WriteLimitOption } from './security/write-limits.js';
+export type { AuthUser } from './auth/current-user.js';
+export type { Role } from './db/schema.js';
+export type { PageData } from './http/views.js';
+
+// Refusing a request: one error catalogue; the face turns a code into JSON or an HTML page.
+export { AppError, ERRORS, type ErrorCode } from './http/app-error.js';
+
+// Schemas: forms carry their CSRF token; numbers in a URL are read by queryInteger only.
+export { csrfField, buttonForm, formBody } from './http/form-schemas.js';
+export { queryInteger } from './http/query-integer.js';
+export { createTableWithId } from './db/migrations/table-with-id.js';
+
+// Whether a signed-in account may write yet (its address confirmed, SPEC §3): read it before
+// storing what a member wrote, so a throwaway address cannot post.
+export { mayWrite, requireMayWrite } from './accounts/account-mail.js';
+
+// What Conduit's source needs beyond the curated entry above, made public by the workspaces split.
+export { UNCONFIRMED_MESSAGE, sendConfirmation } from './accounts/account-mail.js';
+export { EMAIL_MAX, USERNAME_MAX } from './accounts/account-rules.js';
+export { hashPassword } from './accounts/password-hasher.js';
+export { PASSWORD_MAX } from './accounts/password-policy.js';
+export { preparePasswordStrength } from './accounts/password-strength.js';
+export { BIO_MAX, IMAGE_MAX, profileFieldSchemas } from './accounts/profile-fields.js';
+export { NEW_ACCOUNT_AUTH_VERSION, type UserRecord, checkCredentials, registerUser } from './accounts/users.js';
+export { typedIdentifier } from './audit/audit-log.js';
+export { changeOwnAccount } from './auth/account-changes.js';
+export { type Actor, auditForbiddenErrors, defineRoles } from './auth/roles.js';
+export { installCrashHandlers } from './crash-handlers.js';
+export { openDatabase } from './db/database.js';
+export { isUniqueViolation } from './db/db-errors.js';
+export { type SlotFn, prepared } from './db/prepared.js';
+export { type Database, type NewUser } from './db/schema.js';
+export { clientGone } from './http/client-gone.js';
+export { MAX_OFFSET, MAX_PAGE, pageField, pageRequest, paginate } from './http/paging.js';
+export { type ButtonBody, type IdParams, backWithNotice, buttonBody, idParams, listHref } from './pages/admin/admin-schemas.js';
+export { safeNext } from './pages/safe-next.js';
+export { migrateDatabase } from './runtime.js';
+export { type Admission, boundedAdmission } from './security/admission.js';
+export { admitPasswordWork } from './security/password-admission.js';
+export { admitScan } from './security/scan-admission.js';
+export { escapeLike } from './pages/admin/text-match.js';
+export type { AppDb } from './db/schema.js';
