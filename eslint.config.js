@@ -13,11 +13,13 @@ export const stringBuiltSql = [
     message: 'String-built SQL: use Kysely with parameters (sql`…${value}` binds values).',
   },
   {
-    selector: "CallExpression[callee.property.name=/^(prepare|exec|query|unsafe|raw)$/] > TemplateLiteral.arguments:first-child[expressions.length>0]",
+    selector:
+      'CallExpression[callee.property.name=/^(prepare|exec|query|unsafe|raw)$/] > TemplateLiteral.arguments:first-child[expressions.length>0]',
     message: 'String-built SQL: pass values as parameters, never inside the SQL text.',
   },
   {
-    selector: "CallExpression[callee.property.name=/^(prepare|exec|query|unsafe|raw)$/] > BinaryExpression.arguments:first-child[operator='+']",
+    selector:
+      "CallExpression[callee.property.name=/^(prepare|exec|query|unsafe|raw)$/] > BinaryExpression.arguments:first-child[operator='+']",
     message: 'String-built SQL: pass values as parameters, never concatenate them into SQL.',
   },
 ];
@@ -56,7 +58,10 @@ export default defineConfig(
       'regexp/no-super-linear-backtracking': 'error',
       'regexp/no-super-linear-move': 'error',
       // node:test's test() and describe() return promises the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
       'no-restricted-syntax': ['error', ...stringBuiltSql, ...nullableUser],
       'no-console': 'error',

@@ -26,11 +26,18 @@ export function auditVerdict(output: string, level: Level): Verdict {
     const blocking = LEVELS.slice(LEVELS.indexOf(level)).reduce((n, l) => n + (counts[l] ?? 0), 0);
     const summary = LEVELS.map((l) => `${l} ${counts[l] ?? 0}`).join(', ');
     return blocking > 0
-      ? { verdict: 'fail', line: `npm audit: ${blocking} production advisories at ${level} or above (${summary}); \`npm audit --omit=dev\` lists them` }
+      ? {
+          verdict: 'fail',
+          line: `npm audit: ${blocking} production advisories at ${level} or above (${summary}); \`npm audit --omit=dev\` lists them`,
+        }
       : { verdict: 'pass', line: `npm audit: no production advisory at ${level} or above (${summary})` };
   }
   const unreachable = (report?.message ?? output).match(UNREACHABLE);
-  if (unreachable) return { verdict: 'unchecked', line: `npm audit: the advisory service could not be reached (${report?.message ?? unreachable[0]}); NO advisory check was made in this run` };
+  if (unreachable)
+    return {
+      verdict: 'unchecked',
+      line: `npm audit: the advisory service could not be reached (${report?.message ?? unreachable[0]}); NO advisory check was made in this run`,
+    };
   return { verdict: 'fail', line: `npm audit gave no report: ${output.trim().slice(0, 2000)}` };
 }
 
@@ -38,6 +45,10 @@ export function auditVerdict(output: string, level: Level): Verdict {
 export function signaturesVerdict(code: number, output: string): Verdict {
   if (code === 0) return { verdict: 'pass', line: `npm audit signatures: ${output.trim().split('\n')[0] || 'verified'}` };
   const unreachable = output.match(UNREACHABLE);
-  if (unreachable) return { verdict: 'unchecked', line: `npm audit signatures: the signature service could not be reached (${unreachable[0]}); NO signature check was made in this run` };
+  if (unreachable)
+    return {
+      verdict: 'unchecked',
+      line: `npm audit signatures: the signature service could not be reached (${unreachable[0]}); NO signature check was made in this run`,
+    };
   return { verdict: 'fail', line: `npm audit signatures: ${output.trim().slice(0, 2000)}` };
 }

@@ -33,7 +33,19 @@ const tree = run('npm', ['ls', '--all']);
 if (tree.code === 0) console.log('✔ npm ls: the installed tree is exactly the lockfile, nothing invalid or extraneous');
 else fail(`npm ls found problems:\n${tree.err.trim()}`);
 
-const lock = run('npx', ['--no-install', 'lockfile-lint', '--path', 'package-lock.json', '--type', 'npm', '--allowed-hosts', 'npm', '--validate-https', '--validate-integrity', '--validate-package-names']);
+const lock = run('npx', [
+  '--no-install',
+  'lockfile-lint',
+  '--path',
+  'package-lock.json',
+  '--type',
+  'npm',
+  '--allowed-hosts',
+  'npm',
+  '--validate-https',
+  '--validate-integrity',
+  '--validate-package-names',
+]);
 if (lock.code === 0) console.log('✔ lockfile-lint: every package from the npm registry over https, with integrity');
 else fail(`lockfile-lint:\n${(lock.out + lock.err).trim()}`);
 

@@ -31,7 +31,9 @@ function buildPackage(ROOT) {
   const DIST = join(ROOT, 'dist');
   const typescript = typescriptVersion();
   if (!typescript) {
-    throw new Error('TypeScript (a dev dependency) is needed to build dist/: install with dev dependencies, build, then `npm prune --omit=dev` if wanted.');
+    throw new Error(
+      'TypeScript (a dev dependency) is needed to build dist/: install with dev dependencies, build, then `npm prune --omit=dev` if wanted.',
+    );
   }
   const tsc = require.resolve('typescript/bin/tsc');
   // Digest first: a source edited while tsc runs leaves a stamp that no longer matches (refused).
@@ -81,7 +83,11 @@ function packageStale(ROOT) {
   const DIST = join(ROOT, 'dist');
   const installed = typescriptVersion();
   const compiledBy = readStamp(DIST)?.typescript;
-  const stale = staleBuild(ROOT) ?? (installed && compiledBy !== installed ? `dist/ was compiled by TypeScript ${compiledBy ?? '(unknown)'}, ${installed} is installed` : null);
+  const stale =
+    staleBuild(ROOT) ??
+    (installed && compiledBy !== installed
+      ? `dist/ was compiled by TypeScript ${compiledBy ?? '(unknown)'}, ${installed} is installed`
+      : null);
   if (stale) process.stderr.write(`${ROOT}: ${stale}: building it (npm run build)\n`);
   return stale !== null;
 }

@@ -9,7 +9,8 @@ import { buildIfStale } from './build.js';
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return ['fixtures', 'node_modules', 'dist'].includes(name) || name.startsWith('.dist-') ? [] : find(path);
+    if (statSync(path).isDirectory())
+      return ['fixtures', 'node_modules', 'dist'].includes(name) || name.startsWith('.dist-') ? [] : find(path);
     return name.endsWith('.test.ts') ? [path] : [];
   });
 }
@@ -32,7 +33,11 @@ const files = only.length > 0 ? only : roots.flatMap(find).sort();
 // test that hangs fails with a message instead of holding CI until it is killed.
 const TEST_TIMEOUT_MS = 10 * 60_000;
 const RUN_TIMEOUT_MS = 75 * 60_000;
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...files], { stdio: 'inherit', detached: true });
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...files],
+  { stdio: 'inherit', detached: true },
+);
 const watchdog = setTimeout(() => {
   console.error(`test run exceeded ${RUN_TIMEOUT_MS / 60_000} minutes: stopping it`);
   process.kill(-child.pid, 'SIGKILL');

@@ -16,11 +16,33 @@ async function boundaryErrors(code: string, filePath: string): Promise<string[]>
 
 test('an example app that imports a Bastion internal by path fails lint; the package entries, its own files and packages pass', async () => {
   const file = 'examples/guestbook/src/probe.ts';
-  assert.equal((await boundaryErrors("import { AppError } from '../../../packages/bastion/src/http/app-error.js';\nexport { AppError };\n", file)).length, 1);
-  assert.equal((await boundaryErrors("export { sql } from '../../../packages/bastion/src/db/database.js';\n", file)).length, 1, 're-exports too');
-  assert.equal((await boundaryErrors("export const m = () => import('../../../packages/bastion/src/runtime.js');\n", file)).length, 1, 'import() too');
-  assert.equal((await boundaryErrors("import { x } from '../../../apps/conduit/src/app.js';\nexport { x };\n", file)).length, 1, 'another app by path too');
-  assert.deepEqual(await boundaryErrors("import { AppError } from 'bastion';\nimport { runAttackKit } from 'bastion/testing';\nimport { guestbook } from './guestbook.js';\nimport { Kysely } from 'kysely';\nexport { AppError, runAttackKit, guestbook, Kysely };\n", file), []);
+  assert.equal(
+    (await boundaryErrors("import { AppError } from '../../../packages/bastion/src/http/app-error.js';\nexport { AppError };\n", file))
+      .length,
+    1,
+  );
+  assert.equal(
+    (await boundaryErrors("export { sql } from '../../../packages/bastion/src/db/database.js';\n", file)).length,
+    1,
+    're-exports too',
+  );
+  assert.equal(
+    (await boundaryErrors("export const m = () => import('../../../packages/bastion/src/runtime.js');\n", file)).length,
+    1,
+    'import() too',
+  );
+  assert.equal(
+    (await boundaryErrors("import { x } from '../../../apps/conduit/src/app.js';\nexport { x };\n", file)).length,
+    1,
+    'another app by path too',
+  );
+  assert.deepEqual(
+    await boundaryErrors(
+      "import { AppError } from 'bastion';\nimport { runAttackKit } from 'bastion/testing';\nimport { guestbook } from './guestbook.js';\nimport { Kysely } from 'kysely';\nexport { AppError, runAttackKit, guestbook, Kysely };\n",
+      file,
+    ),
+    [],
+  );
 });
 
 test("an app's source importing bastion/internals fails lint; its tests may", async () => {
@@ -30,8 +52,14 @@ test("an app's source importing bastion/internals fails lint; its tests may", as
 });
 
 test('Bastion (packages/bastion) importing an application fails lint, by path or by name', async () => {
-  const errors = await boundaryErrors("import { guestbook } from '../../../examples/guestbook/src/guestbook.js';\nexport { guestbook };\n", 'packages/bastion/src/probe.ts');
+  const errors = await boundaryErrors(
+    "import { guestbook } from '../../../examples/guestbook/src/guestbook.js';\nexport { guestbook };\n",
+    'packages/bastion/src/probe.ts',
+  );
   assert.equal(errors.length, 1);
   assert.match(errors[0]!, /never imports/);
-  assert.equal((await boundaryErrors("import { buildApp } from 'conduit';\nexport { buildApp };\n", 'packages/bastion/src/probe.ts')).length, 1);
+  assert.equal(
+    (await boundaryErrors("import { buildApp } from 'conduit';\nexport { buildApp };\n", 'packages/bastion/src/probe.ts')).length,
+    1,
+  );
 });

@@ -40,7 +40,10 @@ function templatesUnder(dir: string): string[] {
 
 /** Every .eta inside a `views` directory under `roots` (Bastion's and each app's). */
 function viewTemplates(roots: readonly string[]): string[] {
-  return roots.filter((root) => existsSync(root)).flatMap(templatesUnder).filter((file) => file.split(sep).includes('views'));
+  return roots
+    .filter((root) => existsSync(root))
+    .flatMap(templatesUnder)
+    .filter((file) => file.split(sep).includes('views'));
 }
 
 /** `file:line` for each hand-written field and `file: <form …>` for each POST form without the partial. */
@@ -49,7 +52,10 @@ function findings(files: readonly string[]): string[] {
     if (file.endsWith(`views${sep}${PARTIAL}`)) return [];
     const text = readFileSync(file, 'utf8');
     const name = relative(ROOT, file);
-    return [...handWrittenLines(text).map((line) => `${name}:${line} writes the _csrf field by hand`), ...postFormsWithoutPartial(text).map((open) => `${name}: ${open} has no csrf-field partial`)];
+    return [
+      ...handWrittenLines(text).map((line) => `${name}:${line} writes the _csrf field by hand`),
+      ...postFormsWithoutPartial(text).map((open) => `${name}: ${open} has no csrf-field partial`),
+    ];
   });
 }
 
@@ -58,10 +64,20 @@ const PROJECT_ROOTS = ['examples', 'packages', 'apps'].map((dir) => join(ROOT, d
 test('no template writes the CSRF field by hand, and every POST form includes the partial', () => {
   const files = viewTemplates(PROJECT_ROOTS);
   // Bastion's views and the example app's are both scanned, and the partial is among them.
-  for (const dir of [join('packages', 'bastion', 'src', 'views'), join('apps', 'conduit', 'src', 'views'), join('examples', 'guestbook', 'views')]) {
-    assert.ok(files.some((file) => relative(ROOT, file).startsWith(dir + sep)), `templates under ${dir} are scanned`);
+  for (const dir of [
+    join('packages', 'bastion', 'src', 'views'),
+    join('apps', 'conduit', 'src', 'views'),
+    join('examples', 'guestbook', 'views'),
+  ]) {
+    assert.ok(
+      files.some((file) => relative(ROOT, file).startsWith(dir + sep)),
+      `templates under ${dir} are scanned`,
+    );
   }
-  assert.ok(files.some((file) => file.endsWith(`views${sep}${PARTIAL}`)), 'the partial itself is found');
+  assert.ok(
+    files.some((file) => file.endsWith(`views${sep}${PARTIAL}`)),
+    'the partial itself is found',
+  );
   assert.deepEqual(findings(files), []);
 });
 
@@ -75,13 +91,22 @@ test('the check refuses each way of writing the field by hand and lets the inclu
   ]) {
     assert.deepEqual(handWrittenLines(`<form method="post">\n  ${line}\n</form>`), [2], line);
   }
-  assert.deepEqual(handWrittenLines("<form method=\"post\"><%~ include('/partials/csrf-field', it) %></form>"), []);
-  assert.deepEqual(handWrittenLines("<%~ include('./partials/passkeys', { csrfToken: it.csrfToken }) %>"), [], 'handing the token on to a partial is not writing the field');
+  assert.deepEqual(handWrittenLines('<form method="post"><%~ include(\'/partials/csrf-field\', it) %></form>'), []);
+  assert.deepEqual(
+    handWrittenLines("<%~ include('./partials/passkeys', { csrfToken: it.csrfToken }) %>"),
+    [],
+    'handing the token on to a partial is not writing the field',
+  );
 });
 
 test('the check refuses a POST form without the partial, not a GET form', () => {
-  assert.deepEqual(postFormsWithoutPartial('<form method="post" action="/x"><button>Go</button></form>'), ['<form method="post" action="/x">']);
-  assert.deepEqual(postFormsWithoutPartial("<form method=\"post\" action=\"/x\"><%~ include('/partials/csrf-field', it) %><button>Go</button></form>"), []);
+  assert.deepEqual(postFormsWithoutPartial('<form method="post" action="/x"><button>Go</button></form>'), [
+    '<form method="post" action="/x">',
+  ]);
+  assert.deepEqual(
+    postFormsWithoutPartial('<form method="post" action="/x"><%~ include(\'/partials/csrf-field\', it) %><button>Go</button></form>'),
+    [],
+  );
   assert.deepEqual(postFormsWithoutPartial('<form method="get" action="/search"><input name="q"></form>'), []);
 });
 
@@ -90,8 +115,17 @@ test('a views directory with a hand-written field is reported; the partial itsel
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'app', 'views', 'partials'), { recursive: true });
   writeFileSync(join(dir, 'app', 'views', PARTIAL), readFileSync(join(ROOT, 'packages', 'bastion', 'src', 'views', PARTIAL)));
-  writeFileSync(join(dir, 'app', 'views', 'good.eta'), "<form method=\"post\" action=\"/a\"><%~ include('/partials/csrf-field', it) %></form>\n");
-  writeFileSync(join(dir, 'app', 'views', 'bad.eta'), '<h1>Bad</h1>\n<form method="post" action="/b">\n  <input type="hidden" name="_csrf" value="<%= it.csrfToken %>">\n</form>\n');
+  writeFileSync(
+    join(dir, 'app', 'views', 'good.eta'),
+    '<form method="post" action="/a"><%~ include(\'/partials/csrf-field\', it) %></form>\n',
+  );
+  writeFileSync(
+    join(dir, 'app', 'views', 'bad.eta'),
+    '<h1>Bad</h1>\n<form method="post" action="/b">\n  <input type="hidden" name="_csrf" value="<%= it.csrfToken %>">\n</form>\n',
+  );
   const found = findings(viewTemplates([dir])).map((f) => f.replace(/^.*?app[\\/]views[\\/]/, ''));
-  assert.deepEqual(found, ['bad.eta:3 writes the _csrf field by hand', 'bad.eta: <form method="post" action="/b"> has no csrf-field partial']);
+  assert.deepEqual(found, [
+    'bad.eta:3 writes the _csrf field by hand',
+    'bad.eta: <form method="post" action="/b"> has no csrf-field partial',
+  ]);
 });

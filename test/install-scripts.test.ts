@@ -24,7 +24,9 @@ test('package.json allows install scripts for argon2, better-sqlite3 and esbuild
 });
 
 test('every installed package with an install script is one the project allows', async () => {
-  const { stdout } = await run('npm', ['query', ':attr(scripts, [install]), :attr(scripts, [preinstall]), :attr(scripts, [postinstall])'], { cwd: ROOT });
+  const { stdout } = await run('npm', ['query', ':attr(scripts, [install]), :attr(scripts, [preinstall]), :attr(scripts, [postinstall])'], {
+    cwd: ROOT,
+  });
   const names = [...new Set((JSON.parse(stdout) as Array<{ name: string }>).map((p) => p.name))];
   assert.ok(names.length > 0, 'argon2 and better-sqlite3 have install scripts');
   for (const name of names) assert.ok(ALLOWED.includes(name), `${name} runs an install script it is not allowed to`);
@@ -36,21 +38,27 @@ test('under the project .npmrc, installing a dependency with an unapproved insta
   const marker = join(dir, 'PWNED');
   const evil = join(dir, 'evil');
   mkdirSync(evil);
-  writeFileSync(join(evil, 'package.json'), JSON.stringify({
-    name: 'evil-pkg',
-    version: '1.0.0',
-    scripts: { postinstall: `node -e "require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran')"` },
-  }));
+  writeFileSync(
+    join(evil, 'package.json'),
+    JSON.stringify({
+      name: 'evil-pkg',
+      version: '1.0.0',
+      scripts: { postinstall: `node -e "require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran')"` },
+    }),
+  );
   const app = join(dir, 'app');
   mkdirSync(app);
   copyFileSync(join(ROOT, '.npmrc'), join(app, '.npmrc'));
-  writeFileSync(join(app, 'package.json'), JSON.stringify({
-    name: 'app',
-    version: '1.0.0',
-    private: true,
-    dependencies: { 'evil-pkg': 'file:../evil' },
-    allowScripts: Object.fromEntries(ALLOWED.map((name) => [name, true])),
-  }));
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({
+      name: 'app',
+      version: '1.0.0',
+      private: true,
+      dependencies: { 'evil-pkg': 'file:../evil' },
+      allowScripts: Object.fromEntries(ALLOWED.map((name) => [name, true])),
+    }),
+  );
   const outcome = await run('npm', ['install', '--no-audit', '--no-fund', '--install-links'], { cwd: app }).then(
     () => ({ code: 0, stderr: '' }),
     (error: { code: number; stderr: string }) => error,

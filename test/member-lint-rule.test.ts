@@ -16,7 +16,13 @@ const { nullableUser } = (await import(pathToFileURL(`${ROOT}eslint.config.js`).
 const linter = new ESLint({
   cwd: ROOT,
   overrideConfigFile: true,
-  overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser }, rules: { 'no-restricted-syntax': ['error', ...nullableUser] } }],
+  overrideConfig: [
+    {
+      files: ['**/*.ts'],
+      languageOptions: { parser: tseslint.parser as Linter.Parser },
+      rules: { 'no-restricted-syntax': ['error', ...nullableUser] },
+    },
+  ],
 });
 
 async function messages(code: string): Promise<string[]> {
@@ -59,7 +65,10 @@ test('the project lint configuration refuses request.user! in Bastion, Conduit a
   // information, which only files on disk have; the selectors need none).
   const project = new ESLint({ cwd: ROOT, overrideConfig: tseslint.configs.disableTypeChecked });
   for (const file of ['packages/bastion/src/pages/probe.ts', 'apps/conduit/src/pages/probe.ts', 'examples/guestbook/src/probe.ts']) {
-    const [result] = await project.lintText('declare const request: { user: { id: number } | null };\nexport const id = request.user!.id;\n', { filePath: `${ROOT}${file}` });
+    const [result] = await project.lintText(
+      'declare const request: { user: { id: number } | null };\nexport const id = request.user!.id;\n',
+      { filePath: `${ROOT}${file}` },
+    );
     const found = (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
     assert.equal(found.length, 1, `${file}: ${JSON.stringify(result?.messages)}`);
     assert.match(found[0]!, /request\.member/);

@@ -16,7 +16,13 @@ const { stringBuiltSql } = (await import(pathToFileURL(`${ROOT}eslint.config.js`
 const linter = new ESLint({
   cwd: ROOT,
   overrideConfigFile: true,
-  overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser }, rules: { 'no-restricted-syntax': ['error', ...stringBuiltSql] } }],
+  overrideConfig: [
+    {
+      files: ['**/*.ts'],
+      languageOptions: { parser: tseslint.parser as Linter.Parser },
+      rules: { 'no-restricted-syntax': ['error', ...stringBuiltSql] },
+    },
+  ],
 });
 
 async function messages(code: string): Promise<string[]> {
@@ -63,7 +69,10 @@ test('the project lint configuration applies the string-built SQL selectors to t
     const config = (await project.calculateConfigForFile(`${ROOT}${file}`)) as { rules: Record<string, unknown[]> };
     const rule = config.rules['no-restricted-syntax'] ?? [];
     for (const { selector } of stringBuiltSql) {
-      assert.ok(rule.some((entry) => typeof entry === 'object' && entry !== null && (entry as Selector).selector === selector), `${file} is linted with ${selector}`);
+      assert.ok(
+        rule.some((entry) => typeof entry === 'object' && entry !== null && (entry as Selector).selector === selector),
+        `${file} is linted with ${selector}`,
+      );
     }
   }
 });

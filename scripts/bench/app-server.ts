@@ -25,12 +25,20 @@ if (config.isProduction && errors.length > 0) {
   process.stderr.write(`bench app refuses to start:\n${formatFindings(errors)}\n`);
   process.exit(1);
 }
-const runtime = await openRuntime(config, { migrations: conduitMigrations, ...(spec.searchPath ? { searchPath: spec.searchPath } : {}), ...(spec.redisPrefix ? { redisPrefix: spec.redisPrefix } : {}) });
+const runtime = await openRuntime(config, {
+  migrations: conduitMigrations,
+  ...(spec.searchPath ? { searchPath: spec.searchPath } : {}),
+  ...(spec.redisPrefix ? { redisPrefix: spec.redisPrefix } : {}),
+});
 // The trivial route is a page like any other: it runs the pages' scope (cookie, session, CSRF).
 const app = await buildApp(runtime, {
   extraRoutes: {
     pages: async (pages) => {
-      pages.get(TRIVIAL_PATH, { config: { access: 'public' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } } }, async () => ({ status: 'ok' }));
+      pages.get(
+        TRIVIAL_PATH,
+        { config: { access: 'public' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } } },
+        async () => ({ status: 'ok' }),
+      );
     },
   },
 });

@@ -17,7 +17,8 @@ export interface BaselineSpec {
 }
 
 const spec = readSpec<BaselineSpec>();
-const bare = spec.sqliteFile !== null ? sqliteList(spec.sqliteFile) : postgresList(spec.postgres!.url, spec.postgres!.schema, spec.postgres!.poolMax);
+const bare =
+  spec.sqliteFile !== null ? sqliteList(spec.sqliteFile) : postgresList(spec.postgres!.url, spec.postgres!.schema, spec.postgres!.poolMax);
 
 const app = Fastify();
 app.get(TRIVIAL_PATH, async () => ({ status: 'ok' }));

@@ -18,9 +18,15 @@ try {
 const cpu = cpus();
 process.stdout.write(
   `Bastion bench — ${new Date().toISOString()}, Node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ` +
-    `load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n\n`,
+    `load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n\n`,
 );
 for (const backend of options.backends) {
   const report = await benchBackend(backend, options);
-  process.stdout.write(`${formatReport(report)}\n\nLoad average after the ${backend} run: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n\n`);
+  process.stdout.write(
+    `${formatReport(report)}\n\nLoad average after the ${backend} run: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n\n`,
+  );
 }

@@ -13,7 +13,8 @@ export interface MemorySample {
   readonly maxRss: number;
 }
 
-export type ToChild = { readonly type: 'memory'; readonly gc: boolean } | { readonly type: 'cpu' } | { readonly type: 'loop' } | { readonly type: 'stop' };
+export type ToChild =
+  { readonly type: 'memory'; readonly gc: boolean } | { readonly type: 'cpu' } | { readonly type: 'loop' } | { readonly type: 'stop' };
 export type FromChild =
   | { readonly type: 'ready'; readonly port: number }
   | ({ readonly type: 'memory' } & MemorySample)
@@ -46,12 +47,18 @@ export function serveIpc(port: number, stop: () => Promise<void>): void {
       send({ type: 'loop', p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 });
       delay.reset();
     } else if (message.type === 'stop') {
-      stop().then(() => process.exit(0), () => process.exit(1));
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     }
   });
   // The runner is gone (crashed or interrupted): do not linger holding the port.
   process.on('disconnect', () => {
-    stop().then(() => process.exit(0), () => process.exit(1));
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   });
   send({ type: 'ready', port });
 }

@@ -23,7 +23,12 @@ export interface ChildOptions {
   readonly startTimeoutMs?: number;
 }
 
-export async function startChild(name: string, entry: 'app-server.ts' | 'baseline-server.ts' | 'floor-server.ts', spec: object, options: ChildOptions = {}): Promise<ChildServer> {
+export async function startChild(
+  name: string,
+  entry: 'app-server.ts' | 'baseline-server.ts' | 'floor-server.ts',
+  spec: object,
+  options: ChildOptions = {},
+): Promise<ChildServer> {
   const file = fileURLToPath(new URL(`./${entry}`, import.meta.url));
   // --expose-gc only lets the memory sample collect first; it changes nothing per request.
   const child = spawn(process.execPath, ['--expose-gc', ...(options.nodeArgs ?? []), '--import', 'tsx', file], {

@@ -78,7 +78,12 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     connections: positive(values.connections, base.connections, 'connections'),
     seedUsers: positive(values.users, base.seedUsers, 'users'),
     seedArticles: positive(values.articles, base.seedArticles, 'articles'),
-    only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    only: values.only
+      ? values.only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [],
     cpuProfDir: values['cpu-prof'] ?? null,
     log: (line) => process.stderr.write(`${line}\n`),
   };

@@ -36,7 +36,11 @@ export async function runProbe(baseUrl: string, specs: readonly RequestSpec[], o
           method: 'GET',
           agent,
           timeout: 20_000,
-          headers: { 'x-forwarded-for': clientAddress(options.addressBlock, n % 256, n >> 8), 'x-forwarded-proto': 'https', ...spec.headers },
+          headers: {
+            'x-forwarded-for': clientAddress(options.addressBlock, n % 256, n >> 8),
+            'x-forwarded-proto': 'https',
+            ...spec.headers,
+          },
         },
         (res) => {
           res.resume();

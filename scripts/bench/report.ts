@@ -40,21 +40,45 @@ export function budgets(report: BackendReport): BudgetLine[] {
   ratio('trivial', 'bare-fastify', 0.85, 'trivial route through the full security layer vs bare Fastify');
   const quiet = find(report, 'trivial-quiet');
   const bare = find(report, 'bare-fastify');
-  if (quiet && bare) lines.push({ text: `(for reference, without the per-request log lines: ${fmt((quiet.result.rps / bare.result.rps) * 100)}%)`, met: quiet.result.rps / bare.result.rps >= 0.85 });
+  if (quiet && bare)
+    lines.push({
+      text: `(for reference, without the per-request log lines: ${fmt((quiet.result.rps / bare.result.rps) * 100)}%)`,
+      met: quiet.result.rps / bare.result.rps >= 0.85,
+    });
   const headers = find(report, 'bare-headers');
   const trivial = find(report, 'trivial');
-  if (headers && bare) lines.push({ text: `(for reference, bare Fastify sending the app's response headers: ${fmt((headers.result.rps / bare.result.rps) * 100)}% of bare Fastify)`, met: headers.result.rps / bare.result.rps >= 0.85 });
+  if (headers && bare)
+    lines.push({
+      text: `(for reference, bare Fastify sending the app's response headers: ${fmt((headers.result.rps / bare.result.rps) * 100)}% of bare Fastify)`,
+      met: headers.result.rps / bare.result.rps >= 0.85,
+    });
   const floor = find(report, 'floor');
-  if (floor && bare) lines.push({ text: `(for reference, the least layer the SPEC allows: ${fmt((floor.result.rps / bare.result.rps) * 100)}% of bare Fastify)`, met: floor.result.rps / bare.result.rps >= 0.85 });
-  if (floor && trivial) lines.push({ text: `(for reference, the full security layer vs that least layer: ${fmt((trivial.result.rps / floor.result.rps) * 100)}%)`, met: trivial.result.rps / floor.result.rps >= 0.85 });
-  if (headers && trivial) lines.push({ text: `(for reference, the full security layer vs bare Fastify sending the same headers: ${fmt((trivial.result.rps / headers.result.rps) * 100)}%)`, met: trivial.result.rps / headers.result.rps >= 0.85 });
+  if (floor && bare)
+    lines.push({
+      text: `(for reference, the least layer the SPEC allows: ${fmt((floor.result.rps / bare.result.rps) * 100)}% of bare Fastify)`,
+      met: floor.result.rps / bare.result.rps >= 0.85,
+    });
+  if (floor && trivial)
+    lines.push({
+      text: `(for reference, the full security layer vs that least layer: ${fmt((trivial.result.rps / floor.result.rps) * 100)}%)`,
+      met: trivial.result.rps / floor.result.rps >= 0.85,
+    });
+  if (headers && trivial)
+    lines.push({
+      text: `(for reference, the full security layer vs bare Fastify sending the same headers: ${fmt((trivial.result.rps / headers.result.rps) * 100)}%)`,
+      met: trivial.result.rps / headers.result.rps >= 0.85,
+    });
   ratio('api-list', 'bare-query', 0.7, 'GET /api/articles?limit=20 vs the bare query baseline');
   const list = find(report, 'api-list');
   if (list) lines.push({ text: `GET /api/articles?limit=20 p99: ${ms(list.result.p99)} ms (< 25 ms)`, met: list.result.p99 < 25 });
   ratio('html-home', 'api-list', 0.5, 'HTML home page vs the JSON list (within 2×)');
   ratio('html-article', 'api-article', 0.5, 'HTML article page vs GET /api/articles/:slug (within 2×)');
   const login = find(report, 'login');
-  if (login?.probe) lines.push({ text: `GET /api/tags p99 while 50 connections hammer login: ${ms(login.probe.p99)} ms (< 50 ms)`, met: login.probe.p99 < 50 });
+  if (login?.probe)
+    lines.push({
+      text: `GET /api/tags p99 while 50 connections hammer login: ${ms(login.probe.p99)} ms (< 50 ms)`,
+      met: login.probe.p99 < 50,
+    });
   const m = report.memoryPhase;
   if (m) {
     const growth = m.last.rss / m.first.rss - 1;
@@ -63,8 +87,12 @@ export function budgets(report: BackendReport): BudgetLine[] {
       met: growth <= 0.1,
     });
   }
-  const errors = report.results.reduce((n, r) => n + unexpectedErrors(r.scenario, r.result) + (r.probe?.errors ?? 0), 0) + (m?.result.errors ?? 0);
-  lines.push({ text: `errors (connection errors, timeouts, non-2xx but the search flood's 503s) over the whole run: ${fmt(errors)}`, met: errors === 0 });
+  const errors =
+    report.results.reduce((n, r) => n + unexpectedErrors(r.scenario, r.result) + (r.probe?.errors ?? 0), 0) + (m?.result.errors ?? 0);
+  lines.push({
+    text: `errors (connection errors, timeouts, non-2xx but the search flood's 503s) over the whole run: ${fmt(errors)}`,
+    met: errors === 0,
+  });
   return lines;
 }
 
@@ -80,9 +108,23 @@ export function formatReport(report: BackendReport): string {
     '|---|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const r of report.results) {
-    const note = r.scenario.target === 'baseline' || r.scenario.target === 'floor' ? 'baseline' : r.scenario.refusals ? `${r.scenario.refusals.join(', ')}: refused at once, by design` : '';
+    const note =
+      r.scenario.target === 'baseline' || r.scenario.target === 'floor'
+        ? 'baseline'
+        : r.scenario.refusals
+          ? `${r.scenario.refusals.join(', ')}: refused at once, by design`
+          : '';
     out.push(row(r.scenario.label, r.result, r.cpuPerRequest, r.loopDelayP99, note));
-    if (r.probe && r.scenario.probe) out.push(row(`↳ ${r.scenario.probe.label}`, r.probe, null, null, `${r.scenario.probe.overallRate} req/s probe, ${r.scenario.probe.connections} connections`));
+    if (r.probe && r.scenario.probe)
+      out.push(
+        row(
+          `↳ ${r.scenario.probe.label}`,
+          r.probe,
+          null,
+          null,
+          `${r.scenario.probe.overallRate} req/s probe, ${r.scenario.probe.connections} connections`,
+        ),
+      );
   }
   const m = report.memoryPhase;
   if (m) out.push(row(`memory phase: ${fmt(m.requests[1])} mixed reads`, m.result, null, null, 'latency: worse of its two parts'));

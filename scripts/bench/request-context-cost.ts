@@ -21,7 +21,12 @@ const PATH = '/bench/ping';
 
 async function build(withContext: boolean): Promise<FastifyInstance> {
   const discard = new Writable({ write: (_chunk, _enc, cb) => cb() });
-  const app = Fastify({ logger: loggerOptions({ logLevel: 'info' }, discard), logController: new AccessLogController(), genReqId: () => randomUUID(), requestIdHeader: false });
+  const app = Fastify({
+    logger: loggerOptions({ logLevel: 'info' }, discard),
+    logController: new AccessLogController(),
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+  });
   if (withContext) registerRequestContext(app);
   const setHeaders = headerSetter({ isProduction: true });
   app.addHook('onRequest', (request, reply, done) => {

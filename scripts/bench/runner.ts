@@ -30,7 +30,12 @@ export interface BackendReport {
   readonly rounds: number;
   readonly connections: number;
   readonly results: readonly ScenarioResult[];
-  readonly memoryPhase: { readonly result: LoadResult; readonly first: MemorySample; readonly last: MemorySample; readonly requests: readonly [number, number] } | null;
+  readonly memoryPhase: {
+    readonly result: LoadResult;
+    readonly first: MemorySample;
+    readonly last: MemorySample;
+    readonly requests: readonly [number, number];
+  } | null;
   /** Peak RSS of the app's process over the whole run, bytes. */
   readonly peakRss: number;
 }
@@ -44,13 +49,17 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
   const children: ChildServer[] = [];
   try {
     // Default file names: tsx's loader thread writes a profile too; the largest file is the server's.
-    const profile = (who: string): string[] => (options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir, backend, who)}`] : []);
+    const profile = (who: string): string[] =>
+      options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir, backend, who)}`] : [];
     const app = await startChild('app', 'app-server.ts', appSpec(storage), { nodeArgs: profile('app') });
     children.push(app);
     const baseline = await startChild(
       'baseline',
       'baseline-server.ts',
-      { sqliteFile: storage.sqliteFile, postgres: storage.searchPath ? { url: BENCH_PG_URL, schema: storage.searchPath, poolMax: Number(POOL_MAX) } : null },
+      {
+        sqliteFile: storage.sqliteFile,
+        postgres: storage.searchPath ? { url: BENCH_PG_URL, schema: storage.searchPath, poolMax: Number(POOL_MAX) } : null,
+      },
       { nodeArgs: profile('baseline') },
     );
     children.push(baseline);
@@ -100,13 +109,22 @@ export async function benchBackend(backend: BenchBackend, options: BenchOptions)
         const server = serverFor(s);
         const seconds = Math.max(s.probe ? options.duration : slice, s.minSeconds ?? 0);
         log(`${s.id}: ${s.label} (${seconds} s${s.probe ? '' : `, round ${round + 1} of ${rounds}`}) …`);
-        if (round === 0 && !s.probe && options.duration >= 5) await runLoad(server.url, s.requests, { connections: options.connections, duration: 1 });
+        if (round === 0 && !s.probe && options.duration >= 5)
+          await runLoad(server.url, s.requests, { connections: options.connections, duration: 1 });
         const prober = s.probe
-          ? await prepareSeparateProbe(server.url, s.probe.requests, { connections: s.probe.connections, duration: seconds, overallRate: s.probe.overallRate, addressBlock: 1 })
+          ? await prepareSeparateProbe(server.url, s.probe.requests, {
+              connections: s.probe.connections,
+              duration: seconds,
+              overallRate: s.probe.overallRate,
+              addressBlock: 1,
+            })
           : undefined;
         const cpuBefore = await server.cpuMicros();
         await server.loopDelay();
-        const [result, probe] = await Promise.all([runLoad(server.url, s.requests, { connections: options.connections, duration: seconds }), prober?.run()]);
+        const [result, probe] = await Promise.all([
+          runLoad(server.url, s.requests, { connections: options.connections, duration: seconds }),
+          prober?.run(),
+        ]);
         const cpu = (await server.cpuMicros()) - cpuBefore;
         const loop = await server.loopDelay();
         const list = parts.get(s.id) ?? [];
@@ -178,7 +196,10 @@ async function preflight(baseUrl: string, s: Scenario): Promise<void> {
   for (const spec of [s.requests[0]!, ...(s.probe ? [s.probe.requests[0]!] : [])]) {
     const response = await send(baseUrl, spec);
     const body = await response.text();
-    if (response.status !== s.expectStatus) throw new Error(`${s.id}: ${spec.method ?? 'GET'} ${spec.path} answered ${response.status}, expected ${s.expectStatus}: ${body.slice(0, 300)}`);
+    if (response.status !== s.expectStatus)
+      throw new Error(
+        `${s.id}: ${spec.method ?? 'GET'} ${spec.path} answered ${response.status}, expected ${s.expectStatus}: ${body.slice(0, 300)}`,
+      );
   }
 }
 
@@ -197,7 +218,8 @@ async function sameHeaderNames(appUrl: string, referenceUrl: string): Promise<vo
     return [...response.headers.keys()].sort().join(', ');
   };
   const [ours, theirs] = await Promise.all([names(appUrl + TRIVIAL_PATH), names(referenceUrl)]);
-  if (ours !== theirs) throw new Error(`a reference sends other headers than the app's trivial route:\n  app:       ${ours}\n  ${referenceUrl}: ${theirs}`);
+  if (ours !== theirs)
+    throw new Error(`a reference sends other headers than the app's trivial route:\n  app:       ${ours}\n  ${referenceUrl}: ${theirs}`);
 }
 
 /** Two measurements as one: requests over the time of both; the worse of each percentile (the true one lies between). */

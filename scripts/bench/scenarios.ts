@@ -36,7 +36,21 @@ export interface Scenario {
 }
 
 export const SCENARIO_IDS = [
-  'bare-fastify', 'bare-headers', 'floor', 'trivial', 'trivial-quiet', 'bare-query', 'api-list', 'api-article', 'api-tags', 'html-home', 'html-article', 'api-user', 'html-member', 'search', 'login',
+  'bare-fastify',
+  'bare-headers',
+  'floor',
+  'trivial',
+  'trivial-quiet',
+  'bare-query',
+  'api-list',
+  'api-article',
+  'api-tags',
+  'html-home',
+  'html-article',
+  'api-user',
+  'html-member',
+  'search',
+  'login',
 ] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
@@ -61,13 +75,37 @@ export function scenarios(storage: BenchStorage, credentials: Credentials): Scen
       expectStatus: 200,
     },
     { id: 'trivial', label: 'trivial route, full security layer', target: 'app', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
-    { id: 'trivial-quiet', label: '↳ the same with LOG_LEVEL=warn (no access log)', target: 'app-quiet', requests: [{ path: TRIVIAL_PATH }], expectStatus: 200 },
-    { id: 'bare-query', label: 'bare query, GET /api/articles?limit=20', target: 'baseline', requests: [{ path: list }], expectStatus: 200 },
+    {
+      id: 'trivial-quiet',
+      label: '↳ the same with LOG_LEVEL=warn (no access log)',
+      target: 'app-quiet',
+      requests: [{ path: TRIVIAL_PATH }],
+      expectStatus: 200,
+    },
+    {
+      id: 'bare-query',
+      label: 'bare query, GET /api/articles?limit=20',
+      target: 'baseline',
+      requests: [{ path: list }],
+      expectStatus: 200,
+    },
     { id: 'api-list', label: 'GET /api/articles?limit=20', target: 'app', requests: [{ path: list }], expectStatus: 200 },
-    { id: 'api-article', label: 'GET /api/articles/:slug', target: 'app', requests: slugs.map((s) => ({ path: `/api/articles/${s}` })), expectStatus: 200 },
+    {
+      id: 'api-article',
+      label: 'GET /api/articles/:slug',
+      target: 'app',
+      requests: slugs.map((s) => ({ path: `/api/articles/${s}` })),
+      expectStatus: 200,
+    },
     { id: 'api-tags', label: 'GET /api/tags', target: 'app', requests: tags, expectStatus: 200 },
     { id: 'html-home', label: 'HTML home page /', target: 'app', requests: [{ path: '/' }], expectStatus: 200 },
-    { id: 'html-article', label: 'HTML article page (Markdown, comments)', target: 'app', requests: slugs.map((s) => ({ path: `/article/${s}` })), expectStatus: 200 },
+    {
+      id: 'html-article',
+      label: 'HTML article page (Markdown, comments)',
+      target: 'app',
+      requests: slugs.map((s) => ({ path: `/article/${s}` })),
+      expectStatus: 200,
+    },
     {
       id: 'api-user',
       label: 'GET /api/user (token)',

@@ -13,7 +13,10 @@ interface Spec {
   readonly requests: readonly RequestSpec[];
   readonly options: ProbeOptions;
 }
-type FromProbe = { readonly type: 'ready' } | { readonly type: 'result'; readonly result: LoadResult } | { readonly type: 'error'; readonly message: string };
+type FromProbe =
+  | { readonly type: 'ready' }
+  | { readonly type: 'result'; readonly result: LoadResult }
+  | { readonly type: 'error'; readonly message: string };
 
 export interface SeparateProbe {
   /** Starts the load and resolves with its result. */

@@ -57,18 +57,35 @@ export async function prepareStorage(backend: BenchBackend, seed: { users: numbe
   try {
     if (schema) await withAdmin((db) => db.schema.createSchema(schema).execute());
     const { config } = loadConfig({ env: { NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env }, dotenvPath: null });
-    const runtime = await openRuntime(config, { migrations: conduitMigrations, ...(schema ? { searchPath: schema } : {}), ...(redisPrefix ? { redisPrefix } : {}) });
+    const runtime = await openRuntime(config, {
+      migrations: conduitMigrations,
+      ...(schema ? { searchPath: schema } : {}),
+      ...(redisPrefix ? { redisPrefix } : {}),
+    });
     const password = randomBytes(24).toString('base64url');
     try {
       // A fixed generator seed and clock: every run measures the same articles.
-      await seedDatabase(runtime.db, { users: seed.users, articles: seed.articles, seed: 20_240_601, now: new Date('2026-01-01T00:00:00Z') });
+      await seedDatabase(runtime.db, {
+        users: seed.users,
+        articles: seed.articles,
+        seed: 20_240_601,
+        now: new Date('2026-01-01T00:00:00Z'),
+      });
       const db = runtime.db.kysely;
       // A database that has run a while has statistics and a visibility map (autovacuum); a
       // freshly seeded one has neither, and PostgreSQL would plan (and count) as if it were empty.
       if (backend === 'postgres') await sql`vacuum analyze`.execute(db);
       const accounts = await db.selectFrom('users').select(['id', 'email', 'username']).orderBy('id').limit(BENCH_ACCOUNTS).execute();
       const hash = await hashPassword(password);
-      await db.updateTable('users').set({ password_hash: hash }).where('id', 'in', accounts.map((a) => a.id)).execute();
+      await db
+        .updateTable('users')
+        .set({ password_hash: hash })
+        .where(
+          'id',
+          'in',
+          accounts.map((a) => a.id),
+        )
+        .execute();
       const newest = await db.selectFrom('articles').select('slug').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(20).execute();
       return {
         backend,

@@ -25,5 +25,11 @@ for (let i = 0; i < Number(count); i++) {
 }
 const rssPerThread = (process.memoryUsage().rss - rssBefore) / workers.length;
 startMs.sort((a, b) => a - b);
-console.log(JSON.stringify({ medianStartMs: Math.round(startMs[startMs.length >> 1]), minStartMs: Math.round(startMs[0]), rssPerThreadMiB: +(rssPerThread / 2 ** 20).toFixed(1) }));
+console.log(
+  JSON.stringify({
+    medianStartMs: Math.round(startMs[startMs.length >> 1]),
+    minStartMs: Math.round(startMs[0]),
+    rssPerThreadMiB: +(rssPerThread / 2 ** 20).toFixed(1),
+  }),
+);
 await Promise.all(workers.map((w) => w.terminate()));

@@ -20,7 +20,7 @@ const workspaceOf = (path) => path.split(sep).slice(0, 2).join(sep);
 export const bastionBoundary = {
   meta: {
     type: 'problem',
-    docs: { description: "Applications import Bastion only by its package entries; Bastion imports no application." },
+    docs: { description: 'Applications import Bastion only by its package entries; Bastion imports no application.' },
     messages: {
       deep: "'{{source}}' reaches into another package's files: import Bastion as 'bastion' (the public API) or 'bastion/testing'.",
       internals: "'bastion/internals' is for tests that inspect the stack's state: an application's source uses 'bastion'.",
@@ -45,7 +45,8 @@ export const bastionBoundary = {
       }
       const target = relative(ROOT, resolve(dirname(context.filename), source));
       if (isApp && within('packages', target)) context.report({ node, messageId: 'deep', data: { source } });
-      if (isApp && (within('apps', target) || within('examples', target)) && workspaceOf(target) !== workspaceOf(from)) context.report({ node, messageId: 'deep', data: { source } });
+      if (isApp && (within('apps', target) || within('examples', target)) && workspaceOf(target) !== workspaceOf(from))
+        context.report({ node, messageId: 'deep', data: { source } });
       if (isBastion && (within('examples', target) || within('apps', target))) context.report({ node, messageId: 'app', data: { source } });
     };
     return {

@@ -16,7 +16,9 @@ const roots = [fileURLToPath(new URL('..', import.meta.url)), fileURLToPath(new 
 for (const root of roots) {
   const stale = staleBuild(root);
   if (stale) {
-    process.stderr.write(`Bastion refuses to run: ${stale} (${root}). Build it with \`npm run build\` (\`npm ci\` does, through \`prepare\`).\n`);
+    process.stderr.write(
+      `Bastion refuses to run: ${stale} (${root}). Build it with \`npm run build\` (\`npm ci\` does, through \`prepare\`).\n`,
+    );
     process.exit(1);
   }
 }

@@ -57,7 +57,10 @@ export async function startServer(
     process.once(signal, () => {
       app.log.info({ signal }, 'shutting down');
       // exit() without a code: 0, unless a crash during the drain has set process.exitCode.
-      stop().then(() => process.exit(), () => process.exit(1));
+      stop().then(
+        () => process.exit(),
+        () => process.exit(1),
+      );
     });
   }
   return { app, runtime, address, stop };

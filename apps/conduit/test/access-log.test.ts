@@ -15,7 +15,11 @@ interface Line {
   res?: { statusCode: number };
   responseTime?: number;
 }
-const parse = (log: string): Line[] => log.trim().split('\n').map((l) => JSON.parse(l) as Line);
+const parse = (log: string): Line[] =>
+  log
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 
 for (const backend of BACKENDS) {
   test(`[${backend}] each request is logged once, when it finishes, with method, redacted URL, client, status and time`, async (t) => {
@@ -40,6 +44,9 @@ for (const backend of BACKENDS) {
     const { app, logs } = await startTestApp(t, backend, { LOG_LEVEL: 'debug' });
     const res = await app.inject({ url: '/api/tags' });
     const lines = parse(logs()).filter((l) => l.reqId === res.headers['x-request-id']);
-    assert.deepEqual(lines.map((l) => l.msg), ['incoming request', 'request completed']);
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ['incoming request', 'request completed'],
+    );
   });
 }

@@ -18,7 +18,13 @@ const NEW_PASSWORD = 'a-new-Strong-passphrase-9';
 
 /** PUT /api/user with the user's token, from a given client address. */
 const put = (app: FastifyInstance, user: TestUser, fields: Record<string, unknown>, ip = '127.0.0.1'): Promise<LightMyRequestResponse> =>
-  app.inject({ method: 'PUT', url: '/api/user', remoteAddress: ip, headers: { ...user.headers, 'content-type': 'application/json' }, payload: JSON.stringify({ user: fields }) });
+  app.inject({
+    method: 'PUT',
+    url: '/api/user',
+    remoteAddress: ip,
+    headers: { ...user.headers, 'content-type': 'application/json' },
+    payload: JSON.stringify({ user: fields }),
+  });
 
 const storedEmail = async (runtime: Runtime, id: number): Promise<string> =>
   (await runtime.db.kysely.selectFrom('users').select('email').where('id', '=', id).executeTakeFirstOrThrow()).email;
@@ -76,7 +82,12 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a RealWorld save that sends back the stored email, in any case, needs no password`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const jake = await makeUser(app, runtime, 'jake');
-    const res = await put(app, jake, { email: ' JAKE@Example.com', username: 'jake', bio: 'I like dragons', image: 'https://example.com/a.png' });
+    const res = await put(app, jake, {
+      email: ' JAKE@Example.com',
+      username: 'jake',
+      bio: 'I like dragons',
+      image: 'https://example.com/a.png',
+    });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.json().user.bio, 'I like dragons');
     assert.equal(await storedEmail(runtime, jake.id), 'jake@example.com');
@@ -88,7 +99,8 @@ for (const backend of BACKENDS) {
     const owner = await makeUser(app, runtime, 'owner');
     // A stolen session: it is signed in, but its holder does not know the password.
     const browser = await loggedInBrowser(app, { email: owner.email, password: STRONG_PASSWORD, username: owner.username });
-    const form = (fields: Record<string, string>) => browser.post('/settings', { image: '', username: owner.username, bio: '', email: owner.email, ...fields }, { from: '/settings' });
+    const form = (fields: Record<string, string>) =>
+      browser.post('/settings', { image: '', username: owner.username, bio: '', email: owner.email, ...fields }, { from: '/settings' });
 
     const missing = await form({ email: 'thief@evil.example' });
     assert.equal(missing.statusCode, 422);
@@ -110,10 +122,13 @@ for (const backend of BACKENDS) {
     await confirmByLink(browser, await confirmationTokenFor(app, 'owner@new.example'));
     assert.equal(await storedEmail(runtime, owner.id), 'owner@new.example');
     const rows = await auditRows(runtime, 'email.change');
-    assert.deepEqual(rows.map((r) => [r.actor_id, JSON.parse(r.details)]), [
-      [owner.id, { via: 'page', stage: 'requested', fromDomain: 'example.com', toDomain: 'new.example' }],
-      [owner.id, { stage: 'completed', fromDomain: 'example.com', toDomain: 'new.example' }],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.actor_id, JSON.parse(r.details)]),
+      [
+        [owner.id, { via: 'page', stage: 'requested', fromDomain: 'example.com', toDomain: 'new.example' }],
+        [owner.id, { stage: 'completed', fromDomain: 'example.com', toDomain: 'new.example' }],
+      ],
+    );
   });
 
   test(`[${backend}] a wrong current password is a failed login: the login limits count it per account+IP and per account`, async (t) => {
@@ -122,10 +137,18 @@ for (const backend of BACKENDS) {
     // Per account+IP (and IP): five wrong guesses through the API, then even the right password
     // is refused from that address, through the API, the settings form and the login alike.
     const guesses: number[] = [];
-    for (let i = 0; i < 5; i++) guesses.push((await put(app, jake, { email: `guess${i}@evil.example`, currentPassword: `guess number ${i} here` }, '192.0.2.7')).statusCode);
+    for (let i = 0; i < 5; i++)
+      guesses.push(
+        (await put(app, jake, { email: `guess${i}@evil.example`, currentPassword: `guess number ${i} here` }, '192.0.2.7')).statusCode,
+      );
     assert.deepEqual(guesses, [422, 422, 422, 422, 422]);
     assert.equal((await put(app, jake, { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD }, '192.0.2.7')).statusCode, 429);
-    const login = await app.inject({ method: 'POST', url: '/api/users/login', remoteAddress: '192.0.2.7', payload: { user: { email: jake.email, password: STRONG_PASSWORD } } });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/users/login',
+      remoteAddress: '192.0.2.7',
+      payload: { user: { email: jake.email, password: STRONG_PASSWORD } },
+    });
     assert.equal(login.statusCode, 429, 'the login counts the same failures');
     const failures = await auditRows(runtime, 'login.failure');
     assert.equal(failures.filter((r) => JSON.parse(r.details).reason === 'current-password').length, 5);
@@ -133,8 +156,18 @@ for (const backend of BACKENDS) {
     // Per account, from many addresses: 10 wrong guesses in 15 minutes start the account's
     // backoff (one attempt a minute), which the logins meet too.
     const mary = await makeUser(app, runtime, 'mary');
-    for (let i = 0; i < 10; i++) assert.equal((await put(app, mary, { password: NEW_PASSWORD, currentPassword: `spread guess ${i}` }, `198.51.100.${i + 1}`)).statusCode, 422);
-    const loginFrom = (ip: string) => app.inject({ method: 'POST', url: '/api/users/login', remoteAddress: ip, payload: { user: { email: mary.email, password: 'yet another guess' } } });
+    for (let i = 0; i < 10; i++)
+      assert.equal(
+        (await put(app, mary, { password: NEW_PASSWORD, currentPassword: `spread guess ${i}` }, `198.51.100.${i + 1}`)).statusCode,
+        422,
+      );
+    const loginFrom = (ip: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/users/login',
+        remoteAddress: ip,
+        payload: { user: { email: mary.email, password: 'yet another guess' } },
+      });
     assert.equal((await loginFrom('198.51.100.50')).statusCode, 401, 'the first attempt of the minute is let through');
     assert.equal((await loginFrom('198.51.100.51')).statusCode, 429, 'the next is refused: the account counted the guesses');
   });
@@ -142,12 +175,19 @@ for (const backend of BACKENDS) {
   test(`[${backend}] email-change attempts are limited like registration: 5 per hour per IP and per account, then 429`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     for (let i = 0; i < 8; i++) await makeUser(app, runtime, `known${i}`);
-    const probe = (user: TestUser, i: number, ip: string) => put(app, user, { email: `known${i}@example.com`, currentPassword: STRONG_PASSWORD }, ip);
+    const probe = (user: TestUser, i: number, ip: string) =>
+      put(app, user, { email: `known${i}@example.com`, currentPassword: STRONG_PASSWORD }, ip);
 
     // Per IP: an attacker with two accounts of their own probes addresses from one address.
     const a = await makeUser(app, runtime, 'prober_a');
     const b = await makeUser(app, runtime, 'prober_b');
-    const fromOneIp = [await probe(a, 0, '203.0.113.5'), await probe(a, 1, '203.0.113.5'), await probe(a, 2, '203.0.113.5'), await probe(b, 3, '203.0.113.5'), await probe(b, 4, '203.0.113.5')];
+    const fromOneIp = [
+      await probe(a, 0, '203.0.113.5'),
+      await probe(a, 1, '203.0.113.5'),
+      await probe(a, 2, '203.0.113.5'),
+      await probe(b, 3, '203.0.113.5'),
+      await probe(b, 4, '203.0.113.5'),
+    ];
     for (const res of fromOneIp) assert.deepEqual(res.json().errors, { email: ['has already been taken'] });
     const sixth = await probe(b, 5, '203.0.113.5');
     assert.equal(sixth.statusCode, 429);
@@ -157,7 +197,11 @@ for (const backend of BACKENDS) {
     const c = await makeUser(app, runtime, 'prober_c');
     for (let i = 0; i < 5; i++) assert.equal((await probe(c, i, `203.0.113.${20 + i}`)).statusCode, 422);
     const browser = await loggedInBrowser(app, { email: c.email, password: STRONG_PASSWORD, username: c.username });
-    const viaForm = await browser.post('/settings', { image: '', username: c.username, bio: '', email: 'known6@example.com', currentPassword: STRONG_PASSWORD }, { from: '/settings' });
+    const viaForm = await browser.post(
+      '/settings',
+      { image: '', username: c.username, bio: '', email: 'known6@example.com', currentPassword: STRONG_PASSWORD },
+      { from: '/settings' },
+    );
     assert.equal(viaForm.statusCode, 429);
     const hits = await runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'ratelimit.hit').execute();
     assert.equal(hits.filter((h) => JSON.parse(h.details).limit === 'email-change').length, 2, 'each limit hit is audited once');

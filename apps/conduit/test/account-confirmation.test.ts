@@ -28,10 +28,16 @@ async function confirmTest(t: TestContext, backend: BackendName, env: Record<str
   await smtp.start();
   t.after(() => smtp.close());
   let offset = 0;
-  const testApp = await startTestApp(t, backend, { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: FROM, PUBLIC_ORIGIN: ORIGIN, ...env }, {}, {
-    mailer: { tlsCa: smtp.ca, retry: { maxAttempts: 2 }, wait: async () => {} },
-    now: () => Date.now() + offset,
-  });
+  const testApp = await startTestApp(
+    t,
+    backend,
+    { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: FROM, PUBLIC_ORIGIN: ORIGIN, ...env },
+    {},
+    {
+      mailer: { tlsCa: smtp.ca, retry: { maxAttempts: 2 }, wait: async () => {} },
+      now: () => Date.now() + offset,
+    },
+  );
   const mailsTo = async (to: string) => {
     await testApp.app.signUps.settled();
     return smtp.messages.filter((m) => m.rcptTo.includes(to));
@@ -63,7 +69,8 @@ async function deadLink(browser: PageBrowser, token: string): Promise<string> {
   return String((await browser.post('/email/confirm', {}, { from: '/email/confirm' })).headers.location);
 }
 
-const signIn = (browser: PageBrowser, email = browser.email) => browser.post('/login', { email, password: browser.password }, { from: '/login' });
+const signIn = (browser: PageBrowser, email = browser.email) =>
+  browser.post('/login', { email, password: browser.password }, { from: '/login' });
 
 async function publish(browser: PageBrowser, title: string) {
   return browser.post('/editor', { title, description: 'about it', body: 'Some *words*.', tagList: '' });
@@ -105,7 +112,10 @@ for (const backend of BACKENDS) {
     assert.equal(refused.statusCode, 403);
     assert.match(refused.body, /must be confirmed before you can write articles or comments/);
     assert.match(refused.body, /Some \*words\*\./, 'the draft is kept');
-    const count = await ctx.runtime.db.kysely.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await ctx.runtime.db.kysely
+      .selectFrom('articles')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(count.n), 0);
     const settings = await alice.get('/settings');
     assert.match(settings.body, /not confirmed yet/);
@@ -130,17 +140,24 @@ for (const backend of BACKENDS) {
     const published = await publish(alice, 'Now it counts');
     assert.equal(published.statusCode, 303);
     assert.match(String(published.headers.location), /^\/article\//);
-    const comment = await alice.post(`${published.headers.location}/comments`, { body: 'And a comment.' }, { from: String(published.headers.location) });
+    const comment = await alice.post(
+      `${published.headers.location}/comments`,
+      { body: 'And a comment.' },
+      { from: String(published.headers.location) },
+    );
     assert.equal(comment.statusCode, 303);
     await app.mailer.settled();
-    assert.ok(!ctx.logs().includes(token), 'the link\'s token never reaches the log (the request URL is redacted)');
+    assert.ok(!ctx.logs().includes(token), "the link's token never reaches the log (the request URL is redacted)");
     assert.match(ctx.logs(), /\/email\/confirm\/\[REDACTED\]/);
   });
 
   test(`[${backend}] an unconfirmed account's comment on the pages is refused with 403 and a message, not stored`, async (t) => {
     const ctx = await confirmTest(t, backend);
     const author = await makeUser(ctx.app, ctx.runtime, `auth${Date.now() % 100000}`);
-    const posted = await api(ctx.app, 'POST', '/api/articles', { user: author, body: { article: { title: 'Open', description: 'd', body: 'b' } } });
+    const posted = await api(ctx.app, 'POST', '/api/articles', {
+      user: author,
+      body: { article: { title: 'Open', description: 'd', body: 'b' } },
+    });
     assert.equal(posted.statusCode, 201);
     const slug = posted.json<{ article: { slug: string } }>().article.slug;
     const bob = newBrowser(ctx.app);
@@ -166,10 +183,21 @@ for (const backend of BACKENDS) {
     const attacker = newBrowser(ctx.app);
     const answers = [
       await fresh.post('/register', { username: fresh.username, email: fresh.email, password: fresh.password }, { from: '/register' }),
-      await attacker.post('/register', { username: attacker.username, email: owner.email, password: attacker.password }, { from: '/register' }),
+      await attacker.post(
+        '/register',
+        { username: attacker.username, email: owner.email, password: attacker.password },
+        { from: '/register' },
+      ),
     ];
     await Promise.all([issue.started, ownerMail.started]);
-    assert.deepEqual(answers.map((r) => [r.statusCode, r.headers.location]), [[303, '/register/check-email'], [303, '/register/check-email']], 'both answered while their differing work was held');
+    assert.deepEqual(
+      answers.map((r) => [r.statusCode, r.headers.location]),
+      [
+        [303, '/register/check-email'],
+        [303, '/register/check-email'],
+      ],
+      'both answered while their differing work was held',
+    );
     assert.equal(ctx.smtp.messages.length, 0);
     issue.release();
     ownerMail.release();
@@ -184,7 +212,12 @@ for (const backend of BACKENDS) {
     const attacker = newBrowser(ctx.app);
     const a = await signUp(ctx, fresh);
     const b = await signUp(ctx, attacker, owner.email.toUpperCase());
-    const shape = (r: typeof a) => ({ status: r.statusCode, location: r.headers.location, cookies: r.cookies.map((c) => c.name).sort(), body: r.body });
+    const shape = (r: typeof a) => ({
+      status: r.statusCode,
+      location: r.headers.location,
+      cookies: r.cookies.map((c) => c.name).sort(),
+      body: r.body,
+    });
     assert.deepEqual(shape(b), shape(a), 'status, location, cookies and body are the same');
     const pageA = await fresh.get('/register/check-email');
     const pageB = await attacker.get('/register/check-email');
@@ -235,7 +268,8 @@ for (const backend of BACKENDS) {
     assert.equal((await userRow(ctx, dave.username))?.email_confirmed_at, null);
     // A new link, limited per account.
     assert.equal((await signIn(dave)).statusCode, 303);
-    for (let i = 0; i < 3; i++) assert.equal((await dave.post('/email/confirm/resend', {}, { from: '/settings' })).headers.location, '/settings?done=resent');
+    for (let i = 0; i < 3; i++)
+      assert.equal((await dave.post('/email/confirm/resend', {}, { from: '/settings' })).headers.location, '/settings?done=resent');
     assert.equal((await dave.post('/email/confirm/resend', {}, { from: '/settings' })).statusCode, 429);
     const daveMails = await ctx.mailsTo(dave.email);
     assert.equal(daveMails.length, 4, 'sign-up and three resends');
@@ -249,7 +283,13 @@ for (const backend of BACKENDS) {
     await confirmByLink(eve, tokenIn((await ctx.mailsTo(eve.email))[0]));
     await signIn(eve);
     const newEmail = `new-${eve.email}`;
-    const saved = await eve.post('/settings', { image: '', username: eve.username, bio: '', email: newEmail, currentPassword: eve.password });
+    const saved = await eve.post('/settings', {
+      image: '',
+      username: eve.username,
+      bio: '',
+      email: newEmail,
+      currentPassword: eve.password,
+    });
     assert.equal(saved.statusCode, 303);
     assert.equal(saved.headers.location, '/settings?done=email-pending');
     assert.equal((await userRow(ctx, eve.username))?.email, eve.email, 'not changed yet');
@@ -275,11 +315,21 @@ for (const backend of BACKENDS) {
   test(`[${backend}] an email-change link mailed before a password change is dead after it`, async (t) => {
     const ctx = await confirmTest(t, backend);
     const user = await makeUser(ctx.app, ctx.runtime, `pw${Date.now() % 100000}`);
-    const change = await api(ctx.app, 'PUT', '/api/user', { user, body: { user: { email: `moved-${user.email}`, currentPassword: STRONG_PASSWORD } } });
+    const change = await api(ctx.app, 'PUT', '/api/user', {
+      user,
+      body: { user: { email: `moved-${user.email}`, currentPassword: STRONG_PASSWORD } },
+    });
     assert.equal(change.statusCode, 200);
-    assert.equal(change.json<{ user: { email: string } }>().user.email, user.email, 'the API answers with the old address until the link is followed');
+    assert.equal(
+      change.json<{ user: { email: string } }>().user.email,
+      user.email,
+      'the API answers with the old address until the link is followed',
+    );
     const token = tokenIn((await ctx.mailsTo(`moved-${user.email}`))[0]);
-    const pw = await api(ctx.app, 'PUT', '/api/user', { user, body: { user: { password: `${STRONG_PASSWORD}-and-more`, currentPassword: STRONG_PASSWORD } } });
+    const pw = await api(ctx.app, 'PUT', '/api/user', {
+      user,
+      body: { user: { password: `${STRONG_PASSWORD}-and-more`, currentPassword: STRONG_PASSWORD } },
+    });
     assert.equal(pw.statusCode, 200);
     assert.equal(await deadLink(newBrowser(ctx.app), token), '/email/confirmed?result=invalid');
     assert.equal((await userRow(ctx, user.username))?.email, user.email);
@@ -287,7 +337,11 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] CR/LF in an email field is refused with a 4xx and nothing is mailed (sign-up, /settings, PUT /api/user)`, async (t) => {
     const ctx = await confirmTest(t, backend);
-    const injected = ['victim@example.com\r\nBcc: attacker@evil.example', 'victim@example.com\nBcc: attacker@evil.example', 'victim@example.com\rBcc: attacker@evil.example'];
+    const injected = [
+      'victim@example.com\r\nBcc: attacker@evil.example',
+      'victim@example.com\nBcc: attacker@evil.example',
+      'victim@example.com\rBcc: attacker@evil.example',
+    ];
     for (const email of injected) {
       const res = await signUp(ctx, newBrowser(ctx.app), email);
       assert.equal(res.statusCode, 422, JSON.stringify(email));
@@ -299,7 +353,13 @@ for (const backend of BACKENDS) {
     }
     const page = newBrowser(ctx.app, { username: user.username });
     await page.post('/login', { email: user.email, password: STRONG_PASSWORD }, { from: '/login' });
-    const res = await page.post('/settings', { image: '', username: user.username, bio: '', email: injected[0]!, currentPassword: STRONG_PASSWORD });
+    const res = await page.post('/settings', {
+      image: '',
+      username: user.username,
+      bio: '',
+      email: injected[0]!,
+      currentPassword: STRONG_PASSWORD,
+    });
     assert.equal(res.statusCode, 422);
     await ctx.app.mailer.settled();
     assert.equal(ctx.smtp.messages.length, 0, 'nothing was sent to anyone');
@@ -315,23 +375,43 @@ for (const backend of BACKENDS) {
     assert.equal(dup.statusCode, 422);
     assert.deepEqual(dup.json<{ errors: unknown }>().errors, { email: ['has already been taken'] });
     const token = first.json<{ user: { token: string } }>().user.token;
-    const post = await ctx.app.inject({ method: 'POST', url: '/api/articles', headers: { authorization: `Token ${token}`, 'content-type': 'application/json' }, payload: { article: { title: 'API', description: 'd', body: 'b' } } });
+    const post = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/articles',
+      headers: { authorization: `Token ${token}`, 'content-type': 'application/json' },
+      payload: { article: { title: 'API', description: 'd', body: 'b' } },
+    });
     assert.equal(post.statusCode, 201, 'ACCOUNT_CONFIRMATION=html leaves the API as RealWorld has it');
     assert.ok(tokenIn((await ctx.mailsTo('api1@example.com'))[0]), 'the API account is mailed a link all the same');
   });
 
   test(`[${backend}] ACCOUNT_CONFIRMATION=all: the API refuses articles and comments from an unconfirmed account with 403 and a message, until the link is followed`, async (t) => {
     const ctx = await confirmTest(t, backend, { ACCOUNT_CONFIRMATION: 'all' });
-    const reg = await api(ctx.app, 'POST', '/api/users', { body: { user: { username: 'strict1', email: 'strict1@example.com', password: STRONG_PASSWORD } } });
+    const reg = await api(ctx.app, 'POST', '/api/users', {
+      body: { user: { username: 'strict1', email: 'strict1@example.com', password: STRONG_PASSWORD } },
+    });
     assert.equal(reg.statusCode, 201);
     const headers = { authorization: `Token ${reg.json<{ user: { token: string } }>().user.token}`, 'content-type': 'application/json' };
-    const post = () => ctx.app.inject({ method: 'POST', url: '/api/articles', headers, payload: { article: { title: 'Strict', description: 'd', body: 'b' } } });
+    const post = () =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/api/articles',
+        headers,
+        payload: { article: { title: 'Strict', description: 'd', body: 'b' } },
+      });
     const refused = await post();
     assert.equal(refused.statusCode, 403);
     assert.match(refused.body, /must be confirmed before you can write/);
     const author = await makeUser(ctx.app, ctx.runtime, `strictauthor${Date.now() % 1000}`);
-    const slug = (await api(ctx.app, 'POST', '/api/articles', { user: author, body: { article: { title: 'Theirs', description: 'd', body: 'b' } } })).json<{ article: { slug: string } }>().article.slug;
-    const comment = await ctx.app.inject({ method: 'POST', url: `/api/articles/${slug}/comments`, headers, payload: { comment: { body: 'hi' } } });
+    const slug = (
+      await api(ctx.app, 'POST', '/api/articles', { user: author, body: { article: { title: 'Theirs', description: 'd', body: 'b' } } })
+    ).json<{ article: { slug: string } }>().article.slug;
+    const comment = await ctx.app.inject({
+      method: 'POST',
+      url: `/api/articles/${slug}/comments`,
+      headers,
+      payload: { comment: { body: 'hi' } },
+    });
     assert.equal(comment.statusCode, 403);
     await confirmByLink(newBrowser(ctx.app), tokenIn((await ctx.mailsTo('strict1@example.com'))[0]));
     assert.equal((await post()).statusCode, 201);

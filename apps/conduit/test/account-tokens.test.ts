@@ -55,7 +55,10 @@ for (const backend of BACKENDS) {
     const { app, user } = await start(t);
     const reset = await app.accountTokens.issue(user.id, 'reset', user.email);
     const confirm = await app.accountTokens.issue(user.id, 'confirm', user.email);
-    const res = await api(app, 'PUT', '/api/user', { user, body: { user: { password: 'amber-Lantern-52-quietly', currentPassword: STRONG_PASSWORD } } });
+    const res = await api(app, 'PUT', '/api/user', {
+      user,
+      body: { user: { password: 'amber-Lantern-52-quietly', currentPassword: STRONG_PASSWORD } },
+    });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(await app.accountTokens.consume('reset', reset), null);
     assert.equal(await app.accountTokens.consume('confirm', confirm), null);
@@ -79,7 +82,15 @@ for (const backend of BACKENDS) {
     const reset = await app.accountTokens.issue(user.id, 'reset', user.email);
     assert.equal(await app.accountTokens.consume('confirm', reset), null);
     assert.equal(await app.accountTokens.consume('email-change', reset), null);
-    for (const guess of ['', 'x', reset.slice(0, -1), `${reset}A`, reset.toUpperCase() === reset ? reset.toLowerCase() : reset.toUpperCase(), "' OR 1=1 --".padEnd(43, 'x'), '\u0000'.repeat(43)]) {
+    for (const guess of [
+      '',
+      'x',
+      reset.slice(0, -1),
+      `${reset}A`,
+      reset.toUpperCase() === reset ? reset.toLowerCase() : reset.toUpperCase(),
+      "' OR 1=1 --".padEnd(43, 'x'),
+      '\u0000'.repeat(43),
+    ]) {
       assert.equal(await app.accountTokens.consume('reset', guess), null, JSON.stringify(guess));
     }
     assert.ok(await app.accountTokens.consume('reset', reset), 'the real one still works after the guesses');

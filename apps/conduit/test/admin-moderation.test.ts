@@ -9,7 +9,8 @@ import { startTestApp } from './helpers/test-app.js';
 // (and an admin) deletes another member's article and comment there through the Conduit
 // services, and each deletion is a content.moderate audit event.
 
-const rowIds = (html: string, kind: 'article' | 'comment'): number[] => [...html.matchAll(new RegExp(`<tr id="${kind}-(\\d+)"`, 'g'))].map((m) => Number(m[1]));
+const rowIds = (html: string, kind: 'article' | 'comment'): number[] =>
+  [...html.matchAll(new RegExp(`<tr id="${kind}-(\\d+)"`, 'g'))].map((m) => Number(m[1]));
 
 async function moderate(runtime: Runtime) {
   const rows = await runtime.db.kysely.selectFrom('audit_log').selectAll().where('event', '=', 'content.moderate').orderBy('id').execute();
@@ -69,12 +70,19 @@ for (const backend of BACKENDS) {
     assert.match(comments.body, /buy &lt;script&gt;now&lt;\/script&gt;/);
     assert.doesNotMatch(comments.body, /<script>now/);
 
-    const res = await moderator.post(`/admin/content/comments/${bad}/delete`, { back: '/admin/content?show=comments' }, { from: '/admin/content?show=comments' });
+    const res = await moderator.post(
+      `/admin/content/comments/${bad}/delete`,
+      { back: '/admin/content?show=comments' },
+      { from: '/admin/content?show=comments' },
+    );
     assert.equal(res.statusCode, 303);
     assert.equal(res.headers.location, '/admin/content?show=comments&done=comment');
     assert.deepEqual(rowIds((await moderator.get('/admin/content?show=comments')).body, 'comment'), [fair]);
 
-    assert.equal((await moderator.post(`/admin/content/articles/${slug}/delete`, {}, { from: '/admin/content' })).headers.location, '/admin/content?done=article');
+    assert.equal(
+      (await moderator.post(`/admin/content/articles/${slug}/delete`, {}, { from: '/admin/content' })).headers.location,
+      '/admin/content?done=article',
+    );
     assert.equal(await articleExists(runtime, slug), false);
     assert.ok(await articleExists(runtime, kept));
 
@@ -143,7 +151,9 @@ for (const backend of BACKENDS) {
     const moderator = await registeredBrowser(app);
     await setRole(runtime, moderator.username, 'moderator');
     for (let i = 0; i < 12; i++) await writeArticle(runtime, author.username, { title: `Article ${i}` });
-    const ids = (await runtime.db.kysely.selectFrom('articles').select('id').orderBy('created_at', 'desc').orderBy('id', 'desc').execute()).map((r) => r.id);
+    const ids = (
+      await runtime.db.kysely.selectFrom('articles').select('id').orderBy('created_at', 'desc').orderBy('id', 'desc').execute()
+    ).map((r) => r.id);
     const first = await moderator.get('/admin/content');
     assert.deepEqual(rowIds(first.body, 'article'), ids.slice(0, 10));
     assert.match(first.body, /href="\/admin\/content\?page=2"/);

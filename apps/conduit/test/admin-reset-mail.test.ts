@@ -15,7 +15,11 @@ async function adminTest(t: TestContext, backend: BackendName, rejectWith?: numb
   const smtp = await createTestSmtpServer({ login: LOGIN, ...(rejectWith ? { rejectWith } : {}) });
   await smtp.start();
   t.after(() => smtp.close());
-  const env = { SMTP_URL: `smtp://${LOGIN.user}:${LOGIN.pass}@127.0.0.1:${smtp.port}`, MAIL_FROM: 'Conduit <no-reply@conduit.example.com>', PUBLIC_ORIGIN: 'https://conduit.example.com' };
+  const env = {
+    SMTP_URL: `smtp://${LOGIN.user}:${LOGIN.pass}@127.0.0.1:${smtp.port}`,
+    MAIL_FROM: 'Conduit <no-reply@conduit.example.com>',
+    PUBLIC_ORIGIN: 'https://conduit.example.com',
+  };
   const testApp = await startTestApp(t, backend, env, {}, { mailer: { tlsCa: smtp.ca, retry: { maxAttempts: 2 }, wait: async () => {} } });
   return { ...testApp, smtp };
 }
@@ -26,12 +30,18 @@ for (const backend of BACKENDS) {
     const admin = await memberBrowser(app, runtime);
     await setRole(runtime, admin.username, 'admin');
     const user = await memberBrowser(app, runtime);
-    const id = (await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', user.username).executeTakeFirstOrThrow()).id;
-    const hashBefore = (await runtime.db.kysely.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash;
+    const id = (await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', user.username).executeTakeFirstOrThrow())
+      .id;
+    const hashBefore = (await runtime.db.kysely.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow())
+      .password_hash;
 
     const member = await memberBrowser(app, runtime);
     assert.equal((await member.post(`/admin/users/${id}/reset-mail`, {})).statusCode, 403, 'a member is refused');
-    assert.equal((await admin.post(`/admin/users/${id}/reset-mail`, { _csrf: 'forged' }, { csrf: false })).statusCode, 403, 'a form without the CSRF token is refused');
+    assert.equal(
+      (await admin.post(`/admin/users/${id}/reset-mail`, { _csrf: 'forged' }, { csrf: false })).statusCode,
+      403,
+      'a form without the CSRF token is refused',
+    );
     assert.equal(smtp.connections(), 0);
 
     const list = await admin.get('/admin');
@@ -45,16 +55,34 @@ for (const backend of BACKENDS) {
     const [mail] = await smtp.waitForMessages(1);
     assert.deepEqual(mail!.rcptTo, [user.email]);
     const token = /\/password\/reset\/([\w-]{43})/.exec(String(mail!.parsed.text))![1]!;
-    assert.equal((await runtime.db.kysely.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash, hashBefore, 'the password is untouched');
+    assert.equal(
+      (await runtime.db.kysely.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash,
+      hashBefore,
+      'the password is untouched',
+    );
     assert.equal((await user.get('/settings')).statusCode, 200, "the user's session lives until they choose a new password");
 
     const owner = newBrowser(app);
     await owner.get(`/password/reset/${token}`);
-    assert.equal((await owner.post('/password/reset', { password: 'the owner picks this one 2027' }, { from: '/password/reset' })).statusCode, 303);
+    assert.equal(
+      (await owner.post('/password/reset', { password: 'the owner picks this one 2027' }, { from: '/password/reset' })).statusCode,
+      303,
+    );
     assert.equal((await user.get('/settings')).statusCode, 303, 'now the old session is gone');
 
-    const rows = await runtime.db.kysely.selectFrom('audit_log').select(['event', 'actor_name', 'details']).where('event', 'like', 'password.reset.%').orderBy('id').execute();
-    assert.deepEqual(rows.map((r) => [r.event, r.actor_name]), [['password.reset.request', admin.username], ['password.reset.complete', user.username]]);
+    const rows = await runtime.db.kysely
+      .selectFrom('audit_log')
+      .select(['event', 'actor_name', 'details'])
+      .where('event', 'like', 'password.reset.%')
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      rows.map((r) => [r.event, r.actor_name]),
+      [
+        ['password.reset.request', admin.username],
+        ['password.reset.complete', user.username],
+      ],
+    );
     assert.match(rows[0]!.details, new RegExp(`"via":"admin","outcome":"queued","account":${id}`));
     assert.ok(rows.every((r) => !r.details.includes(token)));
   });
@@ -64,15 +92,31 @@ for (const backend of BACKENDS) {
     const admin = await memberBrowser(app, runtime);
     await setRole(runtime, admin.username, 'admin');
     const user = await memberBrowser(app, runtime);
-    const ids = await runtime.db.kysely.selectFrom('users').select(['id', 'username']).where('username', 'in', [admin.username, user.username]).execute();
+    const ids = await runtime.db.kysely
+      .selectFrom('users')
+      .select(['id', 'username'])
+      .where('username', 'in', [admin.username, user.username])
+      .execute();
     const idOf = (name: string) => ids.find((r) => r.username === name)!.id;
-    await runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('id', '=', idOf(user.username)).execute();
+    await runtime.db.kysely
+      .updateTable('users')
+      .set({ locked_at: new Date().toISOString() })
+      .where('id', '=', idOf(user.username))
+      .execute();
 
-    assert.doesNotMatch((await admin.get('/admin')).body, new RegExp(`action="/admin/users/${idOf(user.username)}/reset-mail"`), 'no button for a locked account');
+    assert.doesNotMatch(
+      (await admin.get('/admin')).body,
+      new RegExp(`action="/admin/users/${idOf(user.username)}/reset-mail"`),
+      'no button for a locked account',
+    );
     const locked = await admin.post(`/admin/users/${idOf(user.username)}/reset-mail`, { back: '/admin' }, { from: '/admin' });
     assert.equal(locked.statusCode, 303);
     assert.match((await admin.get(String(locked.headers.location))).body, /The account is locked: no reset mail was sent/);
-    assert.equal((await admin.post(`/admin/users/${idOf(admin.username)}/reset-mail`, { back: '/admin' }, { from: '/admin' })).statusCode, 403, 'an admin resets their own password the way everyone does');
+    assert.equal(
+      (await admin.post(`/admin/users/${idOf(admin.username)}/reset-mail`, { back: '/admin' }, { from: '/admin' })).statusCode,
+      403,
+      'an admin resets their own password the way everyone does',
+    );
     await app.passwordResets.settled();
     assert.equal(smtp.connections(), 0, 'no mail went out');
   });

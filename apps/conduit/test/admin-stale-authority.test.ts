@@ -15,12 +15,16 @@ import { startTestApp } from './helpers/test-app.js';
 async function admin(app: FastifyInstance, runtime: Runtime): Promise<PageBrowser & { id: number }> {
   const browser = await registeredBrowser(app);
   await setRole(runtime, browser.username, 'admin');
-  const { id } = await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', browser.username).executeTakeFirstOrThrow();
+  const { id } = await runtime.db.kysely
+    .selectFrom('users')
+    .select('id')
+    .where('username', '=', browser.username)
+    .executeTakeFirstOrThrow();
   return Object.assign(browser, { id });
 }
 
 const roleOf = async (runtime: Runtime, id: number) =>
-  (await runtime.db.kysely.selectFrom('users').select(['role', 'locked_at']).where('id', '=', id).executeTakeFirstOrThrow());
+  await runtime.db.kysely.selectFrom('users').select(['role', 'locked_at']).where('id', '=', id).executeTakeFirstOrThrow();
 
 for (const backend of BACKENDS) {
   test(`[${backend}] an admin demoted or locked before their change is written changes nothing`, async (t) => {
@@ -29,7 +33,11 @@ for (const backend of BACKENDS) {
     const [a, b] = [await admin(app, runtime), await admin(app, runtime)];
     const demoteA = (trx: typeof db) => trx.updateTable('users').set({ role: 'member' }).where('id', '=', a.id).execute();
 
-    assert.deepEqual(await whileStillAdmin(db, { actorId: b.id, targetId: a.id }, async () => 'written'), { value: 'written' }, 'an admin may');
+    assert.deepEqual(
+      await whileStillAdmin(db, { actorId: b.id, targetId: a.id }, async () => 'written'),
+      { value: 'written' },
+      'an admin may',
+    );
     await db.updateTable('users').set({ role: 'moderator' }).where('id', '=', b.id).execute();
     assert.equal(await whileStillAdmin(db, { actorId: b.id, targetId: a.id }, demoteA), undefined, 'a demoted admin may not');
     await db.updateTable('users').set({ role: 'admin', locked_at: new Date().toISOString() }).where('id', '=', b.id).execute();
@@ -41,9 +49,16 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     for (let round = 0; round < 3; round++) {
       const [a, b] = [await admin(app, runtime), await admin(app, runtime)];
-      const [byA, byB] = await Promise.all([a.post(`/admin/users/${b.id}/role`, { role: 'member' }, { from: '/admin' }), b.post(`/admin/users/${a.id}/role`, { role: 'member' }, { from: '/admin' })]);
+      const [byA, byB] = await Promise.all([
+        a.post(`/admin/users/${b.id}/role`, { role: 'member' }, { from: '/admin' }),
+        b.post(`/admin/users/${a.id}/role`, { role: 'member' }, { from: '/admin' }),
+      ]);
       const roles = [(await roleOf(runtime, a.id)).role, (await roleOf(runtime, b.id)).role];
-      assert.deepEqual(roles.filter((r) => r === 'admin').length, 1, `exactly one of them is still an admin (answers ${byA.statusCode}, ${byB.statusCode})`);
+      assert.deepEqual(
+        roles.filter((r) => r === 'admin').length,
+        1,
+        `exactly one of them is still an admin (answers ${byA.statusCode}, ${byB.statusCode})`,
+      );
     }
   });
 }

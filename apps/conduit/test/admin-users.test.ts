@@ -20,7 +20,11 @@ async function adminBrowser(app: FastifyInstance, runtime: Runtime): Promise<Pag
 }
 
 async function account(runtime: Runtime, username: string) {
-  return runtime.db.kysely.selectFrom('users').select(['id', 'role', 'locked_at']).where('username', '=', username).executeTakeFirstOrThrow();
+  return runtime.db.kysely
+    .selectFrom('users')
+    .select(['id', 'role', 'locked_at'])
+    .where('username', '=', username)
+    .executeTakeFirstOrThrow();
 }
 
 async function auditRows(runtime: Runtime, event: string) {
@@ -35,7 +39,8 @@ async function copiedCookie(app: FastifyInstance, who: { email: string; password
   return browser.cookieHeader;
 }
 
-const replays = async (app: FastifyInstance, cookie: string): Promise<boolean> => (await app.inject({ url: '/settings', headers: { cookie } })).statusCode === 200;
+const replays = async (app: FastifyInstance, cookie: string): Promise<boolean> =>
+  (await app.inject({ url: '/settings', headers: { cookie } })).statusCode === 200;
 
 /** Whether the browser's session still belongs to a logged-in user. */
 async function signedIn(browser: PageBrowser): Promise<boolean> {
@@ -74,7 +79,10 @@ for (const backend of BACKENDS) {
       assert.doesNotMatch(res.body, /user-\d+/, 'no user list leaks into the refusal');
     }
     const denials = await auditRows(runtime, 'authz.deny');
-    assert.deepEqual(denials.map((d) => d.actor), [member.username, moderator.username]);
+    assert.deepEqual(
+      denials.map((d) => d.actor),
+      [member.username, moderator.username],
+    );
     assert.deepEqual(denials[0]!.details, { method: 'GET', route: '/admin', need: 'admin' });
     // Neither is shown the Admin link to /admin; the moderator's goes to moderation.
     assert.doesNotMatch((await member.get('/')).body, /href="\/admin/);
@@ -95,7 +103,7 @@ for (const backend of BACKENDS) {
     assert.deepEqual(userRows(res.body), [memberId, adminId], 'newest first');
     assert.match(res.body, new RegExp(`action="/admin/users/${memberId}/role"`));
     assert.match(res.body, new RegExp(`action="/admin/users/${memberId}/lock"`));
-    assert.doesNotMatch(res.body, new RegExp(`action="/admin/users/${adminId}/`), 'no forms on the admin\'s own row');
+    assert.doesNotMatch(res.body, new RegExp(`action="/admin/users/${adminId}/`), "no forms on the admin's own row");
     assert.match(res.body, /<a href="\/admin">Admin<\/a>/);
     assert.doesNotMatch(res.body, /style=|<script/i);
   });
@@ -120,7 +128,9 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await search('role=admin'), [await userId(runtime, admin.username)]);
 
     for (let i = 0; i < 11; i++) await createUser(runtime, { username: `pager${i}` });
-    const ids = (await runtime.db.kysely.selectFrom('users').select('id').where('username', 'like', 'pager%').orderBy('id', 'desc').execute()).map((r) => r.id);
+    const ids = (
+      await runtime.db.kysely.selectFrom('users').select('id').where('username', 'like', 'pager%').orderBy('id', 'desc').execute()
+    ).map((r) => r.id);
     const first = await admin.get('/admin?q=pager');
     assert.deepEqual(userRows(first.body), ids.slice(0, 10));
     assert.match(first.body, /href="\/admin\?q=pager&amp;page=2"/, 'the next page keeps the filter');
@@ -176,7 +186,10 @@ for (const backend of BACKENDS) {
     assert.equal(row.locked_at, null);
     assert.ok(await signedIn(admin), 'still signed in');
     const denials = await auditRows(runtime, 'authz.deny');
-    assert.deepEqual(denials.map((d) => d.details.action), ['user:set-role', 'user:lock']);
+    assert.deepEqual(
+      denials.map((d) => d.details.action),
+      ['user:set-role', 'user:lock'],
+    );
   });
 
   test(`[${backend}] a role change ends every session of the target and is audited with from, to and target`, async (t) => {
@@ -205,7 +218,10 @@ for (const backend of BACKENDS) {
     assert.equal((await again.get('/admin/content')).statusCode, 200);
 
     // Setting the same role again is not a change: nothing audited, nobody signed out.
-    assert.equal((await admin.post(`/admin/users/${targetId}/role`, { role: 'moderator' }, { from: '/admin' })).headers.location, '/admin?done=unchanged');
+    assert.equal(
+      (await admin.post(`/admin/users/${targetId}/role`, { role: 'moderator' }, { from: '/admin' })).headers.location,
+      '/admin?done=unchanged',
+    );
     assert.ok(await signedIn(again));
     assert.equal((await auditRows(runtime, 'role.change')).length, 1);
   });
@@ -236,7 +252,9 @@ for (const backend of BACKENDS) {
     assert.ok(await signedIn(back));
     assert.equal(await replays(app, copied), false, 'sessions from before the lock stay dead after the unlock');
     assert.deepEqual(await auditRows(runtime, 'account.lock'), [{ actor: admin.username, details: { targetId, target: target.username } }]);
-    assert.deepEqual(await auditRows(runtime, 'account.unlock'), [{ actor: admin.username, details: { targetId, target: target.username } }]);
+    assert.deepEqual(await auditRows(runtime, 'account.unlock'), [
+      { actor: admin.username, details: { targetId, target: target.username } },
+    ]);
     const failure = (await auditRows(runtime, 'login.failure')).at(-1);
     assert.equal(failure?.details.reason, 'locked');
   });

@@ -10,7 +10,14 @@ for (const backend of BACKENDS) {
   test(`[${backend}] an article is created, read, updated and deleted by its author`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const jake = await makeUser(app, runtime, 'jake');
-    const created = await api(app, 'POST', '/api/articles', { user: jake, ...article({ title: 'How to Train Your Dragon!', body: '# Hi\n\n<script>alert(1)</script>', tagList: ['training', 'dragons', 'dragons'] }) });
+    const created = await api(app, 'POST', '/api/articles', {
+      user: jake,
+      ...article({
+        title: 'How to Train Your Dragon!',
+        body: '# Hi\n\n<script>alert(1)</script>',
+        tagList: ['training', 'dragons', 'dragons'],
+      }),
+    });
     assert.equal(created.statusCode, 201);
     const a = created.json().article;
     assert.equal(a.slug, 'how-to-train-your-dragon');
@@ -25,7 +32,10 @@ for (const backend of BACKENDS) {
     assert.equal(read.statusCode, 200);
     assert.equal(read.json().article.body, '# Hi\n\n<script>alert(1)</script>');
 
-    const updated = await api(app, 'PUT', `/api/articles/${a.slug}`, { user: jake, body: { article: { title: 'A new title', body: 'With two hands' } } });
+    const updated = await api(app, 'PUT', `/api/articles/${a.slug}`, {
+      user: jake,
+      body: { article: { title: 'A new title', body: 'With two hands' } },
+    });
     assert.equal(updated.statusCode, 200);
     assert.equal(updated.json().article.slug, a.slug, 'the slug is stable across title changes');
     assert.equal(updated.json().article.title, 'A new title');
@@ -47,7 +57,11 @@ for (const backend of BACKENDS) {
     const put = await api(app, 'PUT', `/api/articles/${slug}`, { user: eve, body: { article: { body: 'pwned' } } });
     assert.equal(put.statusCode, 403);
     assert.equal((await api(app, 'DELETE', `/api/articles/${slug}`, { user: eve })).statusCode, 403);
-    assert.equal((await api(app, 'PUT', `/api/articles/${slug}`, { user: mod, body: { article: { body: 'edited' } } })).statusCode, 403, 'moderators delete, never edit');
+    assert.equal(
+      (await api(app, 'PUT', `/api/articles/${slug}`, { user: mod, body: { article: { body: 'edited' } } })).statusCode,
+      403,
+      'moderators delete, never edit',
+    );
     assert.equal((await api(app, 'GET', `/api/articles/${slug}`)).json().article.body, 'b');
     const denials = await runtime.db.kysely.selectFrom('audit_log').select('actor_id').where('event', '=', 'authz.deny').execute();
     assert.equal(denials.length, 3);
@@ -65,7 +79,12 @@ for (const backend of BACKENDS) {
     assert.equal((await api(app, 'DELETE', `/api/articles/${slug}`)).statusCode, 401);
     assert.equal((await api(app, 'POST', `/api/articles/${slug}/favorite`)).statusCode, 401);
     assert.equal((await api(app, 'GET', '/api/articles/feed')).statusCode, 401);
-    for (const [method, url] of [['GET', '/api/articles/nope'], ['DELETE', '/api/articles/nope'], ['POST', '/api/articles/nope/favorite'], ['DELETE', '/api/articles/nope/favorite']] as const) {
+    for (const [method, url] of [
+      ['GET', '/api/articles/nope'],
+      ['DELETE', '/api/articles/nope'],
+      ['POST', '/api/articles/nope/favorite'],
+      ['DELETE', '/api/articles/nope/favorite'],
+    ] as const) {
       const res = await api(app, method, url, { user: jake });
       assert.equal(res.statusCode, 404, url);
       assert.deepEqual(res.json().errors, { article: ['not found'] });
@@ -78,9 +97,21 @@ for (const backend of BACKENDS) {
     const jake = await makeUser(app, runtime, 'jake');
     const slug = await postArticle(app, jake, { title: 'x' });
     const bad: Array<Record<string, unknown>> = [
-      { author: { username: 'eve' } }, { id: 7 }, { favoritesCount: 1000 }, { slug: 'chosen' }, { createdAt: '2000-01-01T00:00:00.000Z' }, { role: 'admin' },
-      { title: 't'.repeat(256) }, { description: 'd'.repeat(1025) }, { body: 'b'.repeat(100_001) }, { title: '' },
-      { tagList: ['t'.repeat(65)] }, { tagList: Array.from({ length: 21 }, (_, i) => `t${i}`) }, { tagList: [1] }, { tagList: 'dragons' }, { title: ['a'] },
+      { author: { username: 'eve' } },
+      { id: 7 },
+      { favoritesCount: 1000 },
+      { slug: 'chosen' },
+      { createdAt: '2000-01-01T00:00:00.000Z' },
+      { role: 'admin' },
+      { title: 't'.repeat(256) },
+      { description: 'd'.repeat(1025) },
+      { body: 'b'.repeat(100_001) },
+      { title: '' },
+      { tagList: ['t'.repeat(65)] },
+      { tagList: Array.from({ length: 21 }, (_, i) => `t${i}`) },
+      { tagList: [1] },
+      { tagList: 'dragons' },
+      { title: ['a'] },
     ];
     for (const fields of bad) {
       const res = await api(app, 'POST', '/api/articles', { user: jake, ...article(fields) });
@@ -90,7 +121,10 @@ for (const backend of BACKENDS) {
       assert.equal(upd.statusCode, 422, `update ${JSON.stringify(fields).slice(0, 60)}`);
     }
     assert.equal((await api(app, 'POST', '/api/articles', { user: jake, body: { article: { title: 'only a title' } } })).statusCode, 422);
-    const count = await runtime.db.kysely.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await runtime.db.kysely
+      .selectFrom('articles')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(count.n), 1);
   });
 
@@ -110,7 +144,10 @@ for (const backend of BACKENDS) {
     assert.equal((await api(app, 'GET', `/api/articles/${slug}`, { user: eve })).json().article.favorited, true);
     assert.equal((await api(app, 'GET', `/api/articles/${slug}`)).json().article.favorited, false);
     const byEve = await api(app, 'GET', '/api/articles?favorited=eve');
-    assert.deepEqual(byEve.json().articles.map((a: { slug: string }) => a.slug), [slug]);
+    assert.deepEqual(
+      byEve.json().articles.map((a: { slug: string }) => a.slug),
+      [slug],
+    );
     for (let i = 0; i < 2; i++) {
       const res = await api(app, 'DELETE', `/api/articles/${slug}/favorite`, { user: eve });
       assert.equal(res.json().article.favorited, false);
@@ -123,13 +160,21 @@ for (const backend of BACKENDS) {
     const jake = await makeUser(app, runtime, 'jake');
     const eve = await makeUser(app, runtime, 'eve');
     const slugs: string[] = [];
-    for (let i = 0; i < 5; i++) slugs.push(await postArticle(app, i % 2 === 0 ? jake : eve, { title: `Article ${i}`, tagList: i < 3 ? ['low'] : ['high'] }));
+    for (let i = 0; i < 5; i++)
+      slugs.push(await postArticle(app, i % 2 === 0 ? jake : eve, { title: `Article ${i}`, tagList: i < 3 ? ['low'] : ['high'] }));
     const all = await api(app, 'GET', '/api/articles');
     assert.equal(all.json().articlesCount, 5);
-    assert.deepEqual(all.json().articles.map((a: { slug: string }) => a.slug), [...slugs].reverse(), 'newest first');
+    assert.deepEqual(
+      all.json().articles.map((a: { slug: string }) => a.slug),
+      [...slugs].reverse(),
+      'newest first',
+    );
     assert.equal('body' in all.json().articles[0], false);
     const page = await api(app, 'GET', '/api/articles?limit=2&offset=2');
-    assert.deepEqual(page.json().articles.map((a: { slug: string }) => a.slug), [slugs[2], slugs[1]]);
+    assert.deepEqual(
+      page.json().articles.map((a: { slug: string }) => a.slug),
+      [slugs[2], slugs[1]],
+    );
     assert.equal(page.json().articlesCount, 5);
     const beyond = await api(app, 'GET', '/api/articles?offset=50');
     assert.deepEqual(beyond.json(), { articles: [], articlesCount: 5 });
@@ -158,7 +203,9 @@ for (const backend of BACKENDS) {
     assert.equal(feed.json().articles[0].slug, bySlug);
     assert.equal(feed.json().articles[0].author.following, true);
     const global = await api(app, 'GET', '/api/articles', { user: reader });
-    const following = Object.fromEntries(global.json().articles.map((a: { author: { username: string; following: boolean } }) => [a.author.username, a.author.following]));
+    const following = Object.fromEntries(
+      global.json().articles.map((a: { author: { username: string; following: boolean } }) => [a.author.username, a.author.following]),
+    );
     assert.deepEqual(following, { jake: true, eve: false, reader: false });
   });
 
@@ -166,10 +213,28 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const jake = await makeUser(app, runtime, 'jake');
     const slug = await postArticle(app, jake, { title: 'target', tagList: ['x'] });
-    const probes = ["' OR '1'='1", "x' OR 1=1 --", "'; DROP TABLE articles; --", '" OR ""="', "1) OR (1=1", "%' OR '%'='", "\\' OR 1=1 #", "x' UNION SELECT password_hash FROM users --"];
+    const probes = [
+      "' OR '1'='1",
+      "x' OR 1=1 --",
+      "'; DROP TABLE articles; --",
+      '" OR ""="',
+      '1) OR (1=1',
+      "%' OR '%'='",
+      "\\' OR 1=1 #",
+      "x' UNION SELECT password_hash FROM users --",
+    ];
     for (const p of probes) {
       const e = encodeURIComponent(p);
-      for (const url of [`/api/articles?tag=${e}`, `/api/articles?author=${e}`, `/api/articles?favorited=${e}`, `/api/articles?limit=${e}`, `/api/articles?offset=${e}`, `/api/articles/${e}`, `/api/articles/${e}/comments`, `/api/profiles/${e}`]) {
+      for (const url of [
+        `/api/articles?tag=${e}`,
+        `/api/articles?author=${e}`,
+        `/api/articles?favorited=${e}`,
+        `/api/articles?limit=${e}`,
+        `/api/articles?offset=${e}`,
+        `/api/articles/${e}`,
+        `/api/articles/${e}/comments`,
+        `/api/profiles/${e}`,
+      ]) {
         const res = await api(app, 'GET', url, { user: jake });
         assert.ok(res.statusCode < 500, `${url} → ${res.statusCode}`);
         assert.ok([200, 404, 422].includes(res.statusCode), `${url} → ${res.statusCode}`);

@@ -7,7 +7,8 @@ import { apiProbe, createUser, isLoggedIn } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 
 const DAY = 24 * 60 * 60_000;
-const probe = (app: FastifyInstance, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url: '/api/test-probe', headers });
+const probe = (app: FastifyInstance, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'GET', url: '/api/test-probe', headers });
 
 for (const backend of BACKENDS) {
   test(`[${backend}] API token: an issued token authenticates /api and only its hash is stored`, async (t) => {
@@ -29,7 +30,16 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend, {}, {}, { extraRoutes: { api: apiProbe } });
     const user = await createUser(runtime);
     const token = await app.apiTokens.issue(user.id);
-    const attempts = [undefined, `Bearer ${token}`, `Token ${token}x`, `Token ${'A'.repeat(43)}`, 'Token', `Token  ${token} extra`, 'Token eyJhbGciOiJub25lIn0.eyJ1c2VyIjoxfQ.', `token ${sha256Hex(token)}`];
+    const attempts = [
+      undefined,
+      `Bearer ${token}`,
+      `Token ${token}x`,
+      `Token ${'A'.repeat(43)}`,
+      'Token',
+      `Token  ${token} extra`,
+      'Token eyJhbGciOiJub25lIn0.eyJ1c2VyIjoxfQ.',
+      `token ${sha256Hex(token)}`,
+    ];
     for (const authorization of attempts) {
       const res = await probe(app, authorization === undefined ? {} : { authorization });
       assert.equal(res.statusCode, 401, String(authorization));
@@ -53,7 +63,8 @@ for (const backend of BACKENDS) {
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const token = await app.apiTokens.issue(user.id);
     const auth = { authorization: `Token ${token}` };
-    const lastUsed = async () => (await runtime.db.kysely.selectFrom('api_tokens').select('last_used_at').executeTakeFirstOrThrow()).last_used_at;
+    const lastUsed = async () =>
+      (await runtime.db.kysely.selectFrom('api_tokens').select('last_used_at').executeTakeFirstOrThrow()).last_used_at;
     assert.equal((await probe(app, auth)).statusCode, 200);
     const first = await lastUsed();
     assert.ok(first);
@@ -102,8 +113,15 @@ for (const backend of BACKENDS) {
     assert.equal(res.statusCode, 303);
     assert.equal((await probe(app, { authorization: `Token ${mine}` })).statusCode, 401);
     assert.equal((await probe(app, { authorization: `Token ${kept}` })).statusCode, 200);
-    assert.deepEqual((await app.apiTokens.list(user.id)).map((k) => k.id), [phone!.id]);
-    const audit = await runtime.db.kysely.selectFrom('audit_log').select(['actor_id', 'details']).where('event', '=', 'token.revoke').execute();
+    assert.deepEqual(
+      (await app.apiTokens.list(user.id)).map((k) => k.id),
+      [phone!.id],
+    );
+    const audit = await runtime.db.kysely
+      .selectFrom('audit_log')
+      .select(['actor_id', 'details'])
+      .where('event', '=', 'token.revoke')
+      .execute();
     assert.deepEqual(audit, [{ actor_id: user.id, details: JSON.stringify({ tokenId: laptop!.id }) }]);
   });
 

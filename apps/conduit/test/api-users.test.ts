@@ -40,7 +40,9 @@ for (const backend of BACKENDS) {
     const badName = await api(app, 'POST', '/api/users', register('<script>', 'jake@example.com'));
     assert.equal(badName.statusCode, 422);
     assert.ok(badName.json().errors.username);
-    const role = await api(app, 'POST', '/api/users', { body: { user: { username: 'jake', email: 'jake@example.com', password: STRONG_PASSWORD, role: 'admin' } } });
+    const role = await api(app, 'POST', '/api/users', {
+      body: { user: { username: 'jake', email: 'jake@example.com', password: STRONG_PASSWORD, role: 'admin' } },
+    });
     assert.equal(role.statusCode, 422);
     assert.ok(role.json().errors.role);
     const long = await api(app, 'POST', '/api/users', register('j'.repeat(500), 'jake@example.com'));
@@ -61,7 +63,11 @@ for (const backend of BACKENDS) {
       assert.equal(res.statusCode, 401);
       assert.deepEqual(res.json().errors, { 'email or password': ['is invalid'] });
     }
-    const events = await runtime.db.kysely.selectFrom('audit_log').select('event').where('event', 'in', ['login.success', 'login.failure']).execute();
+    const events = await runtime.db.kysely
+      .selectFrom('audit_log')
+      .select('event')
+      .where('event', 'in', ['login.success', 'login.failure'])
+      .execute();
     assert.deepEqual(events.map((e) => e.event).sort(), ['login.failure', 'login.failure', 'login.failure', 'login.success']);
     assert.doesNotMatch(JSON.stringify(await runtime.db.kysely.selectFrom('audit_log').selectAll().execute()), new RegExp(STRONG_PASSWORD));
   });
@@ -70,7 +76,12 @@ for (const backend of BACKENDS) {
     const { app } = await startTestApp(t, backend);
     for (const headers of [{}, { authorization: 'Token forged-token-value' }, { authorization: 'Bearer abc' }]) {
       assert.equal((await app.inject({ url: '/api/user', headers })).statusCode, 401);
-      const put = await app.inject({ method: 'PUT', url: '/api/user', headers: { ...headers, 'content-type': 'application/json' }, payload: { user: { bio: 'x' } } });
+      const put = await app.inject({
+        method: 'PUT',
+        url: '/api/user',
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload: { user: { bio: 'x' } },
+      });
       assert.equal(put.statusCode, 401);
     }
   });
@@ -79,7 +90,10 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const jake = await makeUser(app, runtime, 'jake');
     await makeUser(app, runtime, 'taken');
-    const ok = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { bio: 'I like dragons', image: 'https://example.com/a.png', email: jake.email } } });
+    const ok = await api(app, 'PUT', '/api/user', {
+      user: jake,
+      body: { user: { bio: 'I like dragons', image: 'https://example.com/a.png', email: jake.email } },
+    });
     assert.equal(ok.statusCode, 200);
     assert.equal(ok.json().user.bio, 'I like dragons');
     assert.equal(ok.json().user.token, jake.token);
@@ -87,7 +101,12 @@ for (const backend of BACKENDS) {
       const res = await api(app, 'PUT', '/api/user', { user: jake, body: { user } });
       assert.equal(res.statusCode, 422, JSON.stringify(user));
     }
-    for (const image of ['javascript:alert(1)', 'data:image/png;base64,AAAA', '//evil.example/x.png', `https://x.example/${'a'.repeat(2100)}`]) {
+    for (const image of [
+      'javascript:alert(1)',
+      'data:image/png;base64,AAAA',
+      '//evil.example/x.png',
+      `https://x.example/${'a'.repeat(2100)}`,
+    ]) {
       const res = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { image } } });
       assert.equal(res.statusCode, 422, image.slice(0, 30));
     }
@@ -96,7 +115,11 @@ for (const backend of BACKENDS) {
     const dup = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { username: 'Taken' } } });
     assert.equal(dup.statusCode, 422);
     assert.deepEqual(dup.json().errors, { username: ['has already been taken'] });
-    const row = await runtime.db.kysely.selectFrom('users').select(['role', 'username']).where('id', '=', jake.id).executeTakeFirstOrThrow();
+    const row = await runtime.db.kysely
+      .selectFrom('users')
+      .select(['role', 'username'])
+      .where('id', '=', jake.id)
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { role: 'member', username: 'jake' });
   });
 
@@ -104,9 +127,15 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const jake = await makeUser(app, runtime, 'jake');
     const second = await app.apiTokens.issue(jake.id, 'other device');
-    const weak = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { password: 'short', currentPassword: STRONG_PASSWORD } } });
+    const weak = await api(app, 'PUT', '/api/user', {
+      user: jake,
+      body: { user: { password: 'short', currentPassword: STRONG_PASSWORD } },
+    });
     assert.equal(weak.statusCode, 422);
-    const res = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { password: 'a-new-Strong-passphrase-9', currentPassword: STRONG_PASSWORD } } });
+    const res = await api(app, 'PUT', '/api/user', {
+      user: jake,
+      body: { user: { password: 'a-new-Strong-passphrase-9', currentPassword: STRONG_PASSWORD } },
+    });
     assert.equal(res.statusCode, 200);
     const fresh = res.json().user.token as string;
     assert.notEqual(fresh, jake.token);

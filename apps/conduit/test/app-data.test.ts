@@ -3,8 +3,20 @@ import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  AdminTabOptionError, assertCan, AuditEventError, createBastion, loadConfig, noBody, openRuntime, RoleOptionError, RouteRuleError, SiteOptionError, WriteLimitError,
-  type AppRoutes, type BastionOptions, type Runtime,
+  AdminTabOptionError,
+  assertCan,
+  AuditEventError,
+  createBastion,
+  loadConfig,
+  noBody,
+  openRuntime,
+  RoleOptionError,
+  RouteRuleError,
+  SiteOptionError,
+  WriteLimitError,
+  type AppRoutes,
+  type BastionOptions,
+  type Runtime,
 } from 'bastion';
 import { type BackendName, BACKENDS, isolate, loggedInBrowser, randomKey } from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
@@ -28,7 +40,11 @@ async function openBare(t: TestContext, backend: BackendName): Promise<Runtime> 
   return runtime;
 }
 
-async function startApp(t: TestContext, backend: BackendName, options: BastionOptions): Promise<{ app: FastifyInstance; runtime: Runtime }> {
+async function startApp(
+  t: TestContext,
+  backend: BackendName,
+  options: BastionOptions,
+): Promise<{ app: FastifyInstance; runtime: Runtime }> {
   const runtime = await openBare(t, backend);
   const app = await createBastion(runtime, { logStream: quiet, ...options });
   t.after(() => app.close());
@@ -63,19 +79,55 @@ const NOTES = {
 const REFUSED: ReadonlyArray<{ what: string; options: BastionOptions; error: new (...args: never[]) => Error }> = [
   { what: 'a role Bastion does not have', options: { roles: { editor: {} } as never }, error: RoleOptionError },
   { what: "grants for Bastion's admin", options: { roles: { admin: {} } as never }, error: RoleOptionError },
-  { what: 'a grant of an undeclared action', options: { roles: { statements: { note: ['pin'] }, member: { 'note:delete': 'own' } } }, error: RoleOptionError },
-  { what: "a grant of Bastion's admin rights to members", options: { roles: { member: { 'user:lock': 'others' } } }, error: RoleOptionError },
+  {
+    what: 'a grant of an undeclared action',
+    options: { roles: { statements: { note: ['pin'] }, member: { 'note:delete': 'own' } } },
+    error: RoleOptionError,
+  },
+  {
+    what: "a grant of Bastion's admin rights to members",
+    options: { roles: { member: { 'user:lock': 'others' } } },
+    error: RoleOptionError,
+  },
   { what: "a resource named like Bastion's", options: { roles: { statements: { audit: ['erase'] } } }, error: RoleOptionError },
-  { what: 'a grant in an unknown scope', options: { roles: { statements: { note: ['pin'] }, member: { 'note:pin': 'all' as never } } }, error: RoleOptionError },
-  { what: "a moderator route in an app without moderators", options: { pages: [async (s) => void s.get('/m', { config: { access: 'moderator' } }, async () => 'x')] }, error: RouteRuleError },
-  { what: 'a site name with a line break (a mail header)', options: { site: { name: 'Notes\r\nBcc: x@evil.example' } }, error: SiteOptionError },
+  {
+    what: 'a grant in an unknown scope',
+    options: { roles: { statements: { note: ['pin'] }, member: { 'note:pin': 'all' as never } } },
+    error: RoleOptionError,
+  },
+  {
+    what: 'a moderator route in an app without moderators',
+    options: { pages: [async (s) => void s.get('/m', { config: { access: 'moderator' } }, async () => 'x')] },
+    error: RouteRuleError,
+  },
+  {
+    what: 'a site name with a line break (a mail header)',
+    options: { site: { name: 'Notes\r\nBcc: x@evil.example' } },
+    error: SiteOptionError,
+  },
   { what: 'an empty site name', options: { site: { name: ' ' } }, error: SiteOptionError },
-  { what: 'an admin tab for moderators in an app without them', options: { adminTabs: [{ key: 'notes', href: '/admin/notes', label: 'Notes', access: 'moderator' }] }, error: AdminTabOptionError },
-  { what: "an admin tab that takes Bastion's key", options: { adminTabs: [{ key: 'users', href: '/admin/people', label: 'People', access: 'admin' }] }, error: AdminTabOptionError },
-  { what: 'an admin tab outside /admin', options: { adminTabs: [{ key: 'x', href: 'https://evil.example/admin/x', label: 'X', access: 'admin' }] }, error: AdminTabOptionError },
-  { what: "an audit event Bastion has already", options: { auditEvents: ['login.success'] }, error: AuditEventError },
+  {
+    what: 'an admin tab for moderators in an app without them',
+    options: { adminTabs: [{ key: 'notes', href: '/admin/notes', label: 'Notes', access: 'moderator' }] },
+    error: AdminTabOptionError,
+  },
+  {
+    what: "an admin tab that takes Bastion's key",
+    options: { adminTabs: [{ key: 'users', href: '/admin/people', label: 'People', access: 'admin' }] },
+    error: AdminTabOptionError,
+  },
+  {
+    what: 'an admin tab outside /admin',
+    options: { adminTabs: [{ key: 'x', href: 'https://evil.example/admin/x', label: 'X', access: 'admin' }] },
+    error: AdminTabOptionError,
+  },
+  { what: 'an audit event Bastion has already', options: { auditEvents: ['login.success'] }, error: AuditEventError },
   { what: 'an audit event that is no name', options: { auditEvents: ['Note Pinned\n'] }, error: AuditEventError },
-  { what: "a write limit on Bastion's kind", options: { writeLimits: { profile: { points: 1000, duration: 60 } } }, error: WriteLimitError },
+  {
+    what: "a write limit on Bastion's kind",
+    options: { writeLimits: { profile: { points: 1000, duration: 60 } } },
+    error: WriteLimitError,
+  },
   { what: 'a write limit that limits nothing', options: { writeLimits: { note: { points: 0, duration: 60 } } }, error: WriteLimitError },
 ];
 
@@ -98,7 +150,11 @@ for (const backend of BACKENDS) {
     assert.doesNotMatch(users.body, />Content<|\/admin\/content|conduit/i);
     assert.doesNotMatch(users.body, /<option value="moderator"/, 'no moderator role to give');
     assert.doesNotMatch((await admin.get('/admin/audit')).body, /content\.moderate/);
-    assert.equal(app.roles.authorize({ id: 1, role: 'admin' }, 'article:delete', { authorId: 2 }), false, "Conduit's rights are not Bastion's");
+    assert.equal(
+      app.roles.authorize({ id: 1, role: 'admin' }, 'article:delete', { authorId: 2 }),
+      false,
+      "Conduit's rights are not Bastion's",
+    );
   });
 
   test(`[${backend}] a role without the grant cannot reach it: members are refused and audited, the app's moderators pass`, async (t) => {
@@ -109,8 +165,17 @@ for (const backend of BACKENDS) {
     assert.equal((await api(app, 'POST', '/api/notes/pin', { user: member })).statusCode, 403);
     assert.equal((await api(app, 'POST', '/api/notes/pin', { user: mod })).statusCode, 200);
     assert.equal((await api(app, 'POST', '/api/notes/pin', { user: root })).statusCode, 200, "the admin has the moderator's grants");
-    const rows = await runtime.db.kysely.selectFrom('audit_log').select(['event', 'actor_name']).where('event', 'in', ['note.pin', 'authz.deny']).orderBy('id').execute();
-    assert.deepEqual(rows, [{ event: 'authz.deny', actor_name: 'ann' }, { event: 'note.pin', actor_name: 'mo' }, { event: 'note.pin', actor_name: 'root' }]);
+    const rows = await runtime.db.kysely
+      .selectFrom('audit_log')
+      .select(['event', 'actor_name'])
+      .where('event', 'in', ['note.pin', 'authz.deny'])
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(rows, [
+      { event: 'authz.deny', actor_name: 'ann' },
+      { event: 'note.pin', actor_name: 'mo' },
+      { event: 'note.pin', actor_name: 'root' },
+    ]);
     // An event or a write kind nobody registered is a bug, not a silent no-op.
     await assert.rejects(app.audit({} as FastifyRequest, 'content.moderate'), AuditEventError);
     await assert.rejects(app.writeLimit({} as FastifyRequest, 'article'), WriteLimitError);
@@ -132,7 +197,9 @@ for (const backend of BACKENDS) {
     const settings = await mod.get('/settings');
     assert.match(settings.body, /<title>[^<]+ — Notes<\/title>/);
     assert.match(settings.body, /<a href="\/admin\/notes">Admin<\/a>/, "the moderator's admin link goes to the one tab they may open");
-    assert.deepEqual(app.adminTabs({ id: 9, role: 'moderator', username: 'mo', email: 'mo@example.com', bio: '', image: null }, 'notes'), [{ href: '/admin/notes', label: 'Notes', current: true }]);
+    assert.deepEqual(app.adminTabs({ id: 9, role: 'moderator', username: 'mo', email: 'mo@example.com', bio: '', image: null }, 'notes'), [
+      { href: '/admin/notes', label: 'Notes', current: true },
+    ]);
     assert.equal((await mod.get('/admin')).statusCode, 403);
     const admin = await loggedInBrowser(app, { ...(await makeUser(app, runtime, 'root', 'admin')), password: STRONG_PASSWORD });
     const users = await admin.get('/admin');

@@ -32,7 +32,10 @@ test("an app's deploy checks report under their own ids; one claiming a bastion.
   const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey() }, dotenvPath: null });
   const own = () => [{ id: 'guestbook.W001', severity: 'warning' as const, message: 'm', fix: 'f' }];
   const quiet = () => [];
-  assert.deepEqual(appFindings(config, [own, quiet]).map((f) => f.id), ['guestbook.W001']);
+  assert.deepEqual(
+    appFindings(config, [own, quiet]).map((f) => f.id),
+    ['guestbook.W001'],
+  );
   const thief = () => [{ id: 'bastion.E001', severity: 'error' as const, message: 'm', fix: 'f' }];
   assert.throws(() => appFindings(config, [thief]), /bastion\.\* are Bastion's: bastion\.E001/);
 });

@@ -21,10 +21,17 @@ const asList = (value: string | string[]): string[] => (typeof value === 'string
 /** Every article whose kept list differs from its links, as "slug: kept ≠ linked". */
 async function drift(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('articles').select(['id', 'slug', 'tag_list']).execute();
-  const links = await db.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').select(['article_tags.article_id', 'tags.name']).execute();
+  const links = await db
+    .selectFrom('article_tags')
+    .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
+    .select(['article_tags.article_id', 'tags.name'])
+    .execute();
   const out: string[] = [];
   for (const row of rows) {
-    const linked = links.filter((l) => l.article_id === row.id).map((l) => l.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const linked = links
+      .filter((l) => l.article_id === row.id)
+      .map((l) => l.name)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const kept = asList(row.tag_list);
     if (JSON.stringify(kept) !== JSON.stringify(linked)) out.push(`${row.slug}: ${JSON.stringify(kept)} ≠ ${JSON.stringify(linked)}`);
   }
@@ -50,7 +57,10 @@ for (const backend of BACKENDS) {
     assert.deepEqual((await api(app, 'GET', `/api/articles/${a}`)).json().article.tagList, ['alpha', 'mid', 'zeta']);
     assert.deepEqual((await api(app, 'GET', `/api/articles/${b}`)).json().article.tagList, []);
 
-    assert.equal((await api(app, 'PUT', `/api/articles/${a}`, { user: jake, body: { article: { tagList: ['beta', 'alpha'] } } })).statusCode, 200);
+    assert.equal(
+      (await api(app, 'PUT', `/api/articles/${a}`, { user: jake, body: { article: { tagList: ['beta', 'alpha'] } } })).statusCode,
+      200,
+    );
     assert.deepEqual(await drift(db), [], 'after the tags were replaced');
     assert.equal((await api(app, 'PUT', `/api/articles/${c}`, { user: eve, body: { article: { tagList: [] } } })).statusCode, 200);
     assert.deepEqual(await drift(db), [], 'after the tags were removed');
@@ -58,10 +68,24 @@ for (const backend of BACKENDS) {
     assert.deepEqual(listed.find((x) => x.slug === a)?.tagList, ['alpha', 'beta'], 'the list reads the kept column');
 
     // Straight to the database: a link added, one moved to another article, one removed.
-    const [idA, idB] = await Promise.all([a, b].map(async (slug) => (await db.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirstOrThrow()).id));
-    await db.insertInto('article_tags').values({ article_id: idB!, tag_id: await tagId(db, 'raw') }).execute();
-    await db.updateTable('article_tags').set({ article_id: idB! }).where('article_id', '=', idA!).where('tag_id', '=', await tagId(db, 'beta')).execute();
-    await db.deleteFrom('article_tags').where('article_id', '=', idA!).where('tag_id', '=', await tagId(db, 'alpha')).execute();
+    const [idA, idB] = await Promise.all(
+      [a, b].map(async (slug) => (await db.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirstOrThrow()).id),
+    );
+    await db
+      .insertInto('article_tags')
+      .values({ article_id: idB!, tag_id: await tagId(db, 'raw') })
+      .execute();
+    await db
+      .updateTable('article_tags')
+      .set({ article_id: idB! })
+      .where('article_id', '=', idA!)
+      .where('tag_id', '=', await tagId(db, 'beta'))
+      .execute();
+    await db
+      .deleteFrom('article_tags')
+      .where('article_id', '=', idA!)
+      .where('tag_id', '=', await tagId(db, 'alpha'))
+      .execute();
     assert.deepEqual(await drift(db), [], 'after writes straight to the database');
     assert.deepEqual((await api(app, 'GET', `/api/articles/${b}`)).json().article.tagList, ['beta', 'raw']);
 
@@ -74,27 +98,49 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const db = runtime.db.kysely;
     const jake = await makeUser(app, runtime, 'jake');
-    for (let i = 0; i < 5; i++) await postArticle(app, jake, { title: `Article ${i}`, tagList: i % 2 ? [`t${i}`, 'shared', 'a-first'] : [] });
+    for (let i = 0; i < 5; i++)
+      await postArticle(app, jake, { title: `Article ${i}`, tagList: i % 2 ? [`t${i}`, 'shared', 'a-first'] : [] });
     const migrator = await migratorFor(runtime.db, conduitMigrations);
 
     const down = await migrator.migrateTo('app:005-article-total');
     assert.equal(down.error, undefined, String(down.error));
-    assert.equal(Number((await db.selectFrom('articles').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 5);
+    assert.equal(
+      Number(
+        (
+          await db
+            .selectFrom('articles')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+      5,
+    );
     // Links made while the column does not exist (an older release still running).
     const first = await db.selectFrom('articles').select('id').orderBy('id').executeTakeFirstOrThrow();
-    await db.insertInto('article_tags').values({ article_id: first.id, tag_id: await tagId(db, 'while-down') }).execute();
+    await db
+      .insertInto('article_tags')
+      .values({ article_id: first.id, tag_id: await tagId(db, 'while-down') })
+      .execute();
 
     // Up to 006 only: later migrations are not this test's business.
     const up = await migrator.migrateTo('app:006-article-tag-list');
     assert.equal(up.error, undefined, String(up.error));
-    assert.deepEqual(up.results?.map((r) => r.migrationName), ['app:006-article-tag-list']);
+    assert.deepEqual(
+      up.results?.map((r) => r.migrationName),
+      ['app:006-article-tag-list'],
+    );
     assert.deepEqual(await drift(db), [], 'every article filled in');
     const kept = await db.selectFrom('articles').select('tag_list').where('id', '=', first.id).executeTakeFirstOrThrow();
     assert.deepEqual(asList(kept.tag_list), ['while-down']);
     // The page still comes from the index alone on SQLite (the column is in the covering index).
     if (backend === 'sqlite') {
-      const plan = await sql<{ detail: string }>`explain query plan select slug, tag_list from articles order by created_at desc, id desc limit 20`.execute(db);
-      assert.ok(plan.rows.some((r) => /COVERING INDEX articles_list/.test(r.detail)), JSON.stringify(plan.rows));
+      const plan = await sql<{
+        detail: string;
+      }>`explain query plan select slug, tag_list from articles order by created_at desc, id desc limit 20`.execute(db);
+      assert.ok(
+        plan.rows.some((r) => /COVERING INDEX articles_list/.test(r.detail)),
+        JSON.stringify(plan.rows),
+      );
     }
   });
 }

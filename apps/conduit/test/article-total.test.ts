@@ -16,7 +16,14 @@ for (const backend of BACKENDS) {
     const db = runtime.db.kysely;
     const counted = async (tag?: string): Promise<number> => {
       let q = db.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n'));
-      if (tag) q = q.where('articles.id', 'in', (eb) => eb.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').select('article_tags.article_id').where('tags.name', '=', tag));
+      if (tag)
+        q = q.where('articles.id', 'in', (eb) =>
+          eb
+            .selectFrom('article_tags')
+            .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
+            .select('article_tags.article_id')
+            .where('tags.name', '=', tag),
+        );
       return Number((await q.executeTakeFirstOrThrow()).n);
     };
     const listed = async (query: string): Promise<number> => {
@@ -54,7 +61,21 @@ for (const backend of BACKENDS) {
 
     // An insert the database refuses (a slug that is taken) changes no total.
     const taken = (await db.selectFrom('articles').select('slug').executeTakeFirstOrThrow()).slug;
-    await assert.rejects(db.insertInto('articles').values({ slug: taken, title: 'dup', description: '', body: '', body_html: '', author_id: jake.id, created_at: 'x', updated_at: 'x' }).execute());
+    await assert.rejects(
+      db
+        .insertInto('articles')
+        .values({
+          slug: taken,
+          title: 'dup',
+          description: '',
+          body: '',
+          body_html: '',
+          author_id: jake.id,
+          created_at: 'x',
+          updated_at: 'x',
+        })
+        .execute(),
+    );
     await agree('after a refused insert');
     const row = await db.selectFrom('article_total').select('articles').executeTakeFirstOrThrow();
     assert.equal(Number(row.articles), 1);

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BACKENDS, checkAnonymousRefusal, checkCsrfRefusal, checkHeaderCoverage, FuzzSession, fuzzSettingsFromEnv, openAppUnderTest, runAttackKit } from 'bastion/testing';
+import {
+  BACKENDS,
+  checkAnonymousRefusal,
+  checkCsrfRefusal,
+  checkHeaderCoverage,
+  FuzzSession,
+  fuzzSettingsFromEnv,
+  openAppUnderTest,
+  runAttackKit,
+} from 'bastion/testing';
 import { buildBrokenApp } from './helpers/broken-app.js';
 import { conduitKit } from './helpers/conduit-kit.js';
 
@@ -43,7 +52,10 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] the kit's fuzzer names a handler that throws on input its schema lets through: GET /broken/echo answers 500, with the request to replay`, async (t) => {
     const settings = { ...fuzzSettingsFromEnv({}, PAGES), runs: 5 };
-    const session = await FuzzSession.start({ backend, builder: { module: new URL('./helpers/broken-app.ts', import.meta.url), exportName: 'buildBrokenApp' } }, settings);
+    const session = await FuzzSession.start(
+      { backend, builder: { module: new URL('./helpers/broken-app.ts', import.meta.url), exportName: 'buildBrokenApp' } },
+      settings,
+    );
     t.after(() => session.stop());
     const echo = session.routes.find((r) => r.method === 'GET' && r.url === '/broken/echo');
     assert.ok(echo, 'the fuzzer enumerated the broken app’s own routes');

@@ -27,12 +27,20 @@ for (const backend of BACKENDS) {
     const attackerCheck = await checkCredentials(db, owner.email, owner.password);
     assert.ok(attackerCheck.ok);
     // 2. The owner changes the password; every session and token is revoked.
-    const changed = await owner.post('/settings/password', { currentPassword: owner.password, password: NEW_PASSWORD }, { from: '/settings' });
+    const changed = await owner.post(
+      '/settings/password',
+      { currentPassword: owner.password, password: NEW_PASSWORD },
+      { from: '/settings' },
+    );
     assert.equal(changed.statusCode, 303);
     // 3. The attacker's login now makes its token. (Its session, made by the real POST /login,
     // is played out by the paused-login tests below.)
     const lateToken = await app.apiTokens.issue(attackerCheck.user.id, 'api', attackerCheck.authVersion);
-    assert.equal((await app.inject({ url: '/api/user', headers: { authorization: `Token ${lateToken}` } })).statusCode, 401, 'the late token is dead');
+    assert.equal(
+      (await app.inject({ url: '/api/user', headers: { authorization: `Token ${lateToken}` } })).statusCode,
+      401,
+      'the late token is dead',
+    );
 
     // The owner's own new session and a login with the new password work.
     assert.equal((await owner.get('/settings')).statusCode, 200);
@@ -43,15 +51,26 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] the same race through PUT /api/user: a token from a login checked before the change is dead`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const reg = await api(app, 'POST', '/api/users', { body: { user: { username: 'racer', email: 'racer@example.com', password: 'an old but decent passphrase' } } });
+    const reg = await api(app, 'POST', '/api/users', {
+      body: { user: { username: 'racer', email: 'racer@example.com', password: 'an old but decent passphrase' } },
+    });
     const ownerToken = reg.json().user.token as string;
     const attackerCheck = await checkCredentials(runtime.db.kysely, 'racer@example.com', 'an old but decent passphrase');
     assert.ok(attackerCheck.ok);
-    const put = await app.inject({ method: 'PUT', url: '/api/user', headers: { authorization: `Token ${ownerToken}` }, payload: { user: { password: NEW_PASSWORD, currentPassword: 'an old but decent passphrase' } } });
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/api/user',
+      headers: { authorization: `Token ${ownerToken}` },
+      payload: { user: { password: NEW_PASSWORD, currentPassword: 'an old but decent passphrase' } },
+    });
     assert.equal(put.statusCode, 200);
     const late = await app.apiTokens.issue(attackerCheck.user.id, 'api', attackerCheck.authVersion);
     assert.equal((await app.inject({ url: '/api/user', headers: { authorization: `Token ${late}` } })).statusCode, 401);
-    assert.equal((await app.inject({ url: '/api/user', headers: { authorization: `Token ${put.json().user.token}` } })).statusCode, 200, 'the token the change returned works');
+    assert.equal(
+      (await app.inject({ url: '/api/user', headers: { authorization: `Token ${put.json().user.token}` } })).statusCode,
+      200,
+      'the token the change returned works',
+    );
   });
 
   // "Log out everywhere" and a password change each end every login, including one still under
@@ -70,9 +89,21 @@ for (const backend of BACKENDS) {
     return NEW_PASSWORD;
   };
   const cases = [
-    { what: 'log out everywhere while its password is being verified', voidLogins: logOutEverywhere, pause: (t: TestContext) => pauseNextCall(t, argon2, 'verify') },
-    { what: 'log out everywhere after its password check passed', voidLogins: logOutEverywhere, pause: (t: TestContext, app: FastifyInstance) => pauseNextCall(t, app.loginGuard, 'succeeded') },
-    { what: 'a password change after its password check passed', voidLogins: changePassword, pause: (t: TestContext, app: FastifyInstance) => pauseNextCall(t, app.loginGuard, 'succeeded') },
+    {
+      what: 'log out everywhere while its password is being verified',
+      voidLogins: logOutEverywhere,
+      pause: (t: TestContext) => pauseNextCall(t, argon2, 'verify'),
+    },
+    {
+      what: 'log out everywhere after its password check passed',
+      voidLogins: logOutEverywhere,
+      pause: (t: TestContext, app: FastifyInstance) => pauseNextCall(t, app.loginGuard, 'succeeded'),
+    },
+    {
+      what: 'a password change after its password check passed',
+      voidLogins: changePassword,
+      pause: (t: TestContext, app: FastifyInstance) => pauseNextCall(t, app.loginGuard, 'succeeded'),
+    },
   ];
   for (const { what, voidLogins, pause: pauseLogin } of cases) {
     test(`[${backend}] an API login still under way gets no live token: ${what}`, async (t) => {
@@ -93,7 +124,10 @@ for (const backend of BACKENDS) {
       // A login that starts afterwards works.
       const fresh = await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password } } });
       assert.equal(fresh.statusCode, 200);
-      assert.equal((await app.inject({ url: '/api/user', headers: { authorization: `Token ${fresh.json().user.token}` } })).statusCode, 200);
+      assert.equal(
+        (await app.inject({ url: '/api/user', headers: { authorization: `Token ${fresh.json().user.token}` } })).statusCode,
+        200,
+      );
     });
 
     test(`[${backend}] a form login still under way gets no live session: ${what}`, async (t) => {

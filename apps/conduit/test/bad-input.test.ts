@@ -20,8 +20,16 @@ const formBody = { type: 'object', additionalProperties: false, properties: { na
 async function appWithRoutes(t: TestContext, backend: BackendName): Promise<TestApp> {
   const api: FastifyPluginAsync = async (scope) => {
     scope.post('/echo', { config: { access: 'public' }, schema: { body: echoBody } }, async (request) => ({ got: request.body }));
-    scope.get('/echo', { config: { access: 'public' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { q: name } } } }, async (request) => ({ got: request.query }));
-    scope.get('/things/:id', { config: { access: 'public' }, schema: { params: { type: 'object', properties: { id: name } } } }, async (request) => ({ got: request.params }));
+    scope.get(
+      '/echo',
+      { config: { access: 'public' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { q: name } } } },
+      async (request) => ({ got: request.query }),
+    );
+    scope.get(
+      '/things/:id',
+      { config: { access: 'public' }, schema: { params: { type: 'object', properties: { id: name } } } },
+      async (request) => ({ got: request.params }),
+    );
     scope.get('/boom', { config: { access: 'public' } }, async () => {
       throw new Error('kaboom at /work/main/src/db/users.ts: select * from users where password_hash = $1');
     });
@@ -35,7 +43,22 @@ async function appWithRoutes(t: TestContext, backend: BackendName): Promise<Test
   return startTestApp(t, backend, {}, {}, { extraRoutes: { api, pages } });
 }
 
-const LEAKS = [/:\d+:\d+\)/, /\/work\b/, /node_modules/, /\.ts\b/, /\bselect\b.+\bfrom\b/i, /\binsert into\b/i, /fastify/i, /\bajv\b/i, /kysely/i, /sqlite/i, /\bpg\b/i, /postgres/i, /FST_/, /SyntaxError|TypeError/];
+const LEAKS = [
+  /:\d+:\d+\)/,
+  /\/work\b/,
+  /node_modules/,
+  /\.ts\b/,
+  /\bselect\b.+\bfrom\b/i,
+  /\binsert into\b/i,
+  /fastify/i,
+  /\bajv\b/i,
+  /kysely/i,
+  /sqlite/i,
+  /\bpg\b/i,
+  /postgres/i,
+  /FST_/,
+  /SyntaxError|TypeError/,
+];
 
 function assertSafeRefusal(res: LightMyRequestResponse, status: number, face: 'api' | 'html'): void {
   assert.equal(res.statusCode, status, res.body.slice(0, 300));
@@ -51,8 +74,18 @@ function assertSafeRefusal(res: LightMyRequestResponse, status: number, face: 'a
   }
 }
 
-const json = (payload: string | Buffer, url = '/api/echo'): InjectOptions => ({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload });
-const form = (payload: string | Buffer, url = '/echo-form'): InjectOptions => ({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
+const json = (payload: string | Buffer, url = '/api/echo'): InjectOptions => ({
+  method: 'POST',
+  url,
+  headers: { 'content-type': 'application/json' },
+  payload,
+});
+const form = (payload: string | Buffer, url = '/echo-form'): InjectOptions => ({
+  method: 'POST',
+  url,
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  payload,
+});
 
 const ATTACKS: ReadonlyArray<{ what: string; request: InjectOptions; status: number; face: 'api' | 'html' }> = [
   { what: 'malformed JSON', request: json('{"user": {"name": "x"'), status: 400, face: 'api' },
@@ -68,17 +101,52 @@ const ATTACKS: ReadonlyArray<{ what: string; request: InjectOptions; status: num
   { what: 'a NUL byte in a query string', request: { url: '/api/echo?q=ad%00min' }, status: 400, face: 'api' },
   { what: 'a NUL byte in a path parameter', request: { url: '/api/things/ad%00min' }, status: 400, face: 'api' },
   { what: 'a NUL byte in a form field', request: form('name=ad%00min'), status: 400, face: 'html' },
-  { what: 'invalid UTF-8 in a JSON body', request: json(Buffer.from([0x7b, 0x22, 0x75, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d])), status: 400, face: 'api' },
-  { what: 'an overlong UTF-8 encoding of "/" in a JSON body', request: json(Buffer.concat([Buffer.from('{"user":{"name":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}}')])), status: 400, face: 'api' },
-  { what: 'invalid UTF-8 in a form body', request: form(Buffer.concat([Buffer.from('name='), Buffer.from([0xff, 0xfe])])), status: 400, face: 'html' },
+  {
+    what: 'invalid UTF-8 in a JSON body',
+    request: json(Buffer.from([0x7b, 0x22, 0x75, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d])),
+    status: 400,
+    face: 'api',
+  },
+  {
+    what: 'an overlong UTF-8 encoding of "/" in a JSON body',
+    request: json(Buffer.concat([Buffer.from('{"user":{"name":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}}')])),
+    status: 400,
+    face: 'api',
+  },
+  {
+    what: 'invalid UTF-8 in a form body',
+    request: form(Buffer.concat([Buffer.from('name='), Buffer.from([0xff, 0xfe])])),
+    status: 400,
+    face: 'html',
+  },
   { what: 'an unknown field (mass assignment of a role)', request: json('{"user":{"name":"x","role":"admin"}}'), status: 422, face: 'api' },
   { what: 'an unknown top-level field', request: json('{"user":{"name":"x"},"id":1}'), status: 422, face: 'api' },
   { what: 'a __proto__ key', request: json('{"user":{"name":"x"},"__proto__":{"polluted":"yes"}}'), status: 400, face: 'api' },
   { what: 'a nested __proto__ key', request: json('{"user":{"__proto__":{"polluted":"yes"}}}'), status: 400, face: 'api' },
-  { what: 'a constructor.prototype key', request: json('{"user":{"name":"x"},"constructor":{"prototype":{"polluted":"yes"}}}'), status: 400, face: 'api' },
-  { what: 'a text/plain body', request: { method: 'POST', url: '/api/echo', headers: { 'content-type': 'text/plain' }, payload: '{"user":{}}' }, status: 415, face: 'api' },
-  { what: 'an XML body', request: { method: 'POST', url: '/api/echo', headers: { 'content-type': 'application/xml' }, payload: '<user/>' }, status: 415, face: 'api' },
-  { what: 'a multipart body on a page', request: { method: 'POST', url: '/echo-form', headers: { 'content-type': 'multipart/form-data; boundary=x' }, payload: '--x--' }, status: 415, face: 'html' },
+  {
+    what: 'a constructor.prototype key',
+    request: json('{"user":{"name":"x"},"constructor":{"prototype":{"polluted":"yes"}}}'),
+    status: 400,
+    face: 'api',
+  },
+  {
+    what: 'a text/plain body',
+    request: { method: 'POST', url: '/api/echo', headers: { 'content-type': 'text/plain' }, payload: '{"user":{}}' },
+    status: 415,
+    face: 'api',
+  },
+  {
+    what: 'an XML body',
+    request: { method: 'POST', url: '/api/echo', headers: { 'content-type': 'application/xml' }, payload: '<user/>' },
+    status: 415,
+    face: 'api',
+  },
+  {
+    what: 'a multipart body on a page',
+    request: { method: 'POST', url: '/echo-form', headers: { 'content-type': 'multipart/form-data; boundary=x' }, payload: '--x--' },
+    status: 415,
+    face: 'html',
+  },
   { what: 'a form body where JSON is expected', request: form('user=admin', '/api/echo'), status: 422, face: 'api' },
   // Every unsafe page request without a CSRF token is refused before anything else looks at it.
   { what: 'a form POST to an unknown page', request: form('name=x', '/no/such/page'), status: 403, face: 'html' },
@@ -86,7 +154,12 @@ const ATTACKS: ReadonlyArray<{ what: string; request: InjectOptions; status: num
   { what: 'a JSON POST to an unknown API route', request: json('{}', '/api/no/such/route'), status: 404, face: 'api' },
   { what: 'bad percent-encoding in an API path', request: { url: '/api/things/%E0%A4%A' }, status: 400, face: 'api' },
   { what: 'a path parameter over the length limit', request: { url: `/api/things/${'a'.repeat(300)}` }, status: 400, face: 'api' },
-  { what: 'bad percent-encoding in a page path, from a browser', request: { url: '/article/%zz', headers: { accept: 'text/html,application/xhtml+xml' } }, status: 400, face: 'html' },
+  {
+    what: 'bad percent-encoding in a page path, from a browser',
+    request: { url: '/article/%zz', headers: { accept: 'text/html,application/xhtml+xml' } },
+    status: 400,
+    face: 'html',
+  },
 ];
 
 for (const backend of BACKENDS) {
@@ -131,10 +204,11 @@ for (const backend of BACKENDS) {
       const requestId = String(res.headers['x-request-id']);
       assert.match(requestId, /^[0-9a-f-]{36}$/);
       assert.ok(res.body.includes(requestId), 'the response quotes the request id');
-      const failed = logs().split('\n').filter((line) => line.includes(requestId) && line.includes('"level":50'));
+      const failed = logs()
+        .split('\n')
+        .filter((line) => line.includes(requestId) && line.includes('"level":50'));
       assert.equal(failed.length, 1, 'the failure is logged once, under the same request id');
       assert.match(failed[0]!, face === 'api' ? /kaboom/ : /reading 'kysely'/, 'the log keeps the real cause');
     });
   }
 }
-

@@ -27,7 +27,11 @@ for (const backend of BACKENDS) {
       memoryRequests: [300, 1_000],
       log: () => {},
     });
-    assert.deepEqual(report.results.map((r) => r.scenario.id), [...SCENARIO_IDS], 'every scenario ran, in order');
+    assert.deepEqual(
+      report.results.map((r) => r.scenario.id),
+      [...SCENARIO_IDS],
+      'every scenario ran, in order',
+    );
     for (const { scenario, result, probe } of report.results) {
       assert.ok(result.requests > 0, `${scenario.id} got responses`);
       assert.equal(unexpectedErrors(scenario, result), 0, `${scenario.id}: ${JSON.stringify(result.statuses)}`);

@@ -6,7 +6,16 @@ import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.
 import { createAdmin } from 'bastion/internals';
 import { loadConfig } from 'bastion';
 import { BACKENDS, PG_URL, randomKey } from 'bastion/testing';
-import { ApiClient, nextClientIp, openSession, startListeningApp, strongPassword, useBrowser, type BrowserSession, type ListeningApp } from './helpers/chromium.js';
+import {
+  ApiClient,
+  nextClientIp,
+  openSession,
+  startListeningApp,
+  strongPassword,
+  useBrowser,
+  type BrowserSession,
+  type ListeningApp,
+} from './helpers/chromium.js';
 
 // The admin area in real Chromium, with JavaScript off and on: an admin made by create-admin
 // signs in, finds a member with the search form, makes them a moderator with the row's select,
@@ -43,8 +52,18 @@ for (const backend of BACKENDS) {
       const suffix = randomBytes(3).toString('hex');
       const author = await api.register(`writer${suffix}`);
       const member = await api.register(`member${suffix}`);
-      const article = (await api.ok('POST', '/api/articles', { article: { title: `Admin journey ${suffix}`, description: 'd', body: 'b' } }, author.token)) as { article: { slug: string } };
-      await api.ok('POST', `/api/articles/${article.article.slug}/comments`, { comment: { body: `Spam from ${member.username}` } }, member.token);
+      const article = (await api.ok(
+        'POST',
+        '/api/articles',
+        { article: { title: `Admin journey ${suffix}`, description: 'd', body: 'b' } },
+        author.token,
+      )) as { article: { slug: string } };
+      await api.ok(
+        'POST',
+        `/api/articles/${article.article.slug}/comments`,
+        { comment: { body: `Spam from ${member.username}` } },
+        member.token,
+      );
 
       const session = await openSession(t, browser(), target, { javaScriptEnabled, clientIp: nextClientIp() });
       const page = await session.newPage();
@@ -69,15 +88,25 @@ for (const backend of BACKENDS) {
 
       await submit(session, page, 'tr[id^="user-"] form[action$="/lock"] button', (url) => url.searchParams.get('done') === 'lock');
       assert.equal(await page.locator('tr.locked').count(), 1);
-      assert.equal((await api.request('GET', '/api/user', undefined, member.token)).status, 401, 'the locked member\'s token is dead');
+      assert.equal((await api.request('GET', '/api/user', undefined, member.token)).status, 401, "the locked member's token is dead");
       await submit(session, page, 'tr[id^="user-"] form[action$="/unlock"] button', (url) => url.searchParams.get('done') === 'unlock');
       assert.equal(await page.locator('tr.locked').count(), 0);
 
       // Moderation: the comments tab, then the comment's delete button.
       await submit(session, page, '.admin-tabs a[href="/admin/content"]', (url) => url.pathname === '/admin/content');
-      await submit(session, page, '.admin-subtabs a[href="/admin/content?show=comments"]', (url) => url.searchParams.get('show') === 'comments');
+      await submit(
+        session,
+        page,
+        '.admin-subtabs a[href="/admin/content?show=comments"]',
+        (url) => url.searchParams.get('show') === 'comments',
+      );
       await session.screenshot(page, `admin-content-js-${javaScriptEnabled ? 'on' : 'off'}`);
-      await submit(session, page, `tr:has-text("Spam from ${member.username}") button.danger`, (url) => url.searchParams.get('done') === 'comment');
+      await submit(
+        session,
+        page,
+        `tr:has-text("Spam from ${member.username}") button.danger`,
+        (url) => url.searchParams.get('done') === 'comment',
+      );
       assert.equal(await page.locator(`tr:has-text("Spam from ${member.username}")`).count(), 0);
 
       // The audit log, filtered to the role change.

@@ -3,7 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { BACKENDS, confirmationTokenFor, outboxMailsTo } from 'bastion/testing';
-import { ApiClient, nextClientIp, openSession, startListeningApp, strongPassword, useBrowser, type BrowserSession } from './helpers/chromium.js';
+import {
+  ApiClient,
+  nextClientIp,
+  openSession,
+  startListeningApp,
+  strongPassword,
+  useBrowser,
+  type BrowserSession,
+} from './helpers/chromium.js';
 
 // Email confirmation in real Chromium, with JavaScript on and every page watched (CSP, console):
 // an account that has not confirmed signs in, sees why it cannot publish (the draft kept), asks
@@ -74,7 +82,8 @@ for (const backend of BACKENDS) {
     assert.ok(!page.url().includes(token));
     assert.equal(await page.locator('h1').textContent(), 'Confirm your email address');
     assert.equal((await page.locator('form[action="/email/confirm"] button').textContent())?.trim(), `Confirm ${email}`);
-    const row = () => target.runtime.db.kysely.selectFrom('users').select('email_confirmed_at').where('username', '=', username).executeTakeFirstOrThrow();
+    const row = () =>
+      target.runtime.db.kysely.selectFrom('users').select('email_confirmed_at').where('username', '=', username).executeTakeFirstOrThrow();
     assert.equal((await row()).email_confirmed_at, null, 'opening the link confirmed nothing');
     await session.screenshot(page, 'confirm-page');
     await submit(session, page, 'form[action="/email/confirm"] button[type=submit]', (p) => p === '/email/confirmed');
@@ -90,10 +99,15 @@ for (const backend of BACKENDS) {
     assert.equal(await page.locator('.markdown em').textContent(), 'it');
     // The refusal this journey provokes is Chromium's console line for a 4xx document (403 from
     // the editor); anything else is a problem.
-    const expected = (p: { kind: string; detail: string; url: string }) => p.kind === 'console' && /status of 403/.test(p.detail) && p.url.endsWith('/editor');
+    const expected = (p: { kind: string; detail: string; url: string }) =>
+      p.kind === 'console' && /status of 403/.test(p.detail) && p.url.endsWith('/editor');
     const problems = session.fresh();
     assert.equal(problems.filter(expected).length, 1);
-    assert.deepEqual(problems.filter((p) => !expected(p)), [], 'no CSP violation, console or page error');
+    assert.deepEqual(
+      problems.filter((p) => !expected(p)),
+      [],
+      'no CSP violation, console or page error',
+    );
     // Accounted for above: the session's own check at close judges whatever comes after.
     session.problems.splice(0, session.problems.length);
   });

@@ -6,7 +6,15 @@ import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.
 import { createAdmin } from 'bastion/internals';
 import { loadConfig } from 'bastion';
 import { BACKENDS, confirmationTokenFor, PG_URL, randomKey } from 'bastion/testing';
-import { nextClientIp, openSession, startListeningApp, strongPassword, useBrowser, type BrowserSession, type ListeningApp } from './helpers/chromium.js';
+import {
+  nextClientIp,
+  openSession,
+  startListeningApp,
+  strongPassword,
+  useBrowser,
+  type BrowserSession,
+  type ListeningApp,
+} from './helpers/chromium.js';
 
 // The main user journeys of SPEC §2, in real Chromium, through the pages only (no API shortcut):
 // a member registers, signs out and in, writes a Markdown article, comments; a second member
@@ -90,7 +98,10 @@ async function assertCookieHidden(session: BrowserSession, page: Page): Promise<
   if (!session.javaScriptEnabled) return;
   const visible = await page.evaluate(() => document.cookie);
   assert.ok(!visible.includes(`${cookie.name}=`), `document.cookie shows the session cookie: ${visible}`);
-  assert.ok(!visible.includes(cookie.value) && !visible.includes(decodeURIComponent(cookie.value)), 'document.cookie leaks the session value');
+  assert.ok(
+    !visible.includes(cookie.value) && !visible.includes(decodeURIComponent(cookie.value)),
+    'document.cookie leaks the session value',
+  );
 }
 
 /** An admin account made the way an operator makes one: the create-admin code path on the app's database. */
@@ -237,7 +248,11 @@ for (const backend of BACKENDS) {
       await submit(adminSession, page, '.comment:has-text("A reader was here.") .comment-delete button', (p) => p === articlePath);
       assert.equal(await bobComment.count(), 0, "the member's comment is gone");
       assert.deepEqual(await page.locator('.comment-text').allTextContents(), ['First comment, from the author.']);
-      const audit = await target.runtime.db.kysely.selectFrom('audit_log').select(['actor_name', 'details']).where('event', '=', 'content.moderate').execute();
+      const audit = await target.runtime.db.kysely
+        .selectFrom('audit_log')
+        .select(['actor_name', 'details'])
+        .where('event', '=', 'content.moderate')
+        .execute();
       assert.equal(audit.length, 1, 'the moderation is in the audit log');
       assert.equal(audit[0]!.actor_name, admin.username);
       await assertCookieHidden(adminSession, page);

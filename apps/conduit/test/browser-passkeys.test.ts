@@ -22,12 +22,24 @@ async function virtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; auth
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   });
   return { cdp, authenticatorId };
 }
 
-async function click(session: BrowserSession, page: Page, selector: string, expectPath: (path: string, search: string) => boolean): Promise<void> {
+async function click(
+  session: BrowserSession,
+  page: Page,
+  selector: string,
+  expectPath: (path: string, search: string) => boolean,
+): Promise<void> {
   await Promise.all([page.waitForURL((url) => expectPath(url.pathname, url.search), { waitUntil: 'load' }), page.click(selector)]);
   await session.settle(page);
 }
@@ -51,7 +63,12 @@ for (const backend of BACKENDS) {
     assert.equal(await page.locator('form[data-passkey=register]').isVisible(), true, 'the script shows the add form');
     assert.equal(await page.locator('.passkeys .empty').textContent(), 'No passkeys yet.');
     await page.fill('form[data-passkey=register] input[name=name]', 'Work laptop');
-    await click(session, page, 'form[data-passkey=register] button[type=submit]', (p, q) => p === '/settings/security' && q === '?done=passkey-added');
+    await click(
+      session,
+      page,
+      'form[data-passkey=register] button[type=submit]',
+      (p, q) => p === '/settings/security' && q === '?done=passkey-added',
+    );
     assert.equal(await page.locator('.notice').textContent(), 'Your passkey was added.');
     assert.equal(await page.locator('.passkey-list input[name=name]').inputValue(), 'Work laptop');
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
@@ -66,7 +83,13 @@ for (const backend of BACKENDS) {
     await session.screenshot(page, 'passkeys-login');
     await click(session, page, 'form[data-passkey=sign-in] button[type=submit]', (p) => p === '/');
     assert.equal(await page.locator(`.nav-links a[href="/profile/${member.username}"]`).count(), 1, 'signed in with the passkey alone');
-    const [success] = await target.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'login.success').orderBy('id', 'desc').limit(1).execute();
+    const [success] = await target.runtime.db.kysely
+      .selectFrom('audit_log')
+      .select('details')
+      .where('event', '=', 'login.success')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .execute();
     assert.equal(JSON.parse(success!.details).method, 'passkey');
     await click(session, page, '.nav-links form[action="/logout"] button', (p) => p === '/');
 
@@ -81,7 +104,13 @@ for (const backend of BACKENDS) {
     await session.screenshot(page, 'passkeys-second-factor');
     await click(session, page, 'form[data-passkey=sign-in] button[type=submit]', (p) => p === '/');
     assert.equal(await page.locator(`.nav-links a[href="/profile/${member.username}"]`).count(), 1, 'signed in with password and passkey');
-    const [second] = await target.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'login.success').orderBy('id', 'desc').limit(1).execute();
+    const [second] = await target.runtime.db.kysely
+      .selectFrom('audit_log')
+      .select('details')
+      .where('event', '=', 'login.success')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .execute();
     assert.equal(JSON.parse(second!.details).method, 'passkey');
     await click(session, page, '.nav-links form[action="/logout"] button', (p) => p === '/');
 
@@ -91,13 +120,25 @@ for (const backend of BACKENDS) {
     const optionsRes = await attacker.postJson('/login/passkey/options', {}, { from: '/login', form: '/login/passkey' });
     const options = optionsRes.json<PublicKeyCredentialRequestOptionsJSON>();
     const lookAlike = `http://localhost:${Number(new URL(target.baseUrl).port) === 65535 ? 65534 : Number(new URL(target.baseUrl).port) + 1}`;
-    await page.route(`${lookAlike}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Conduit</title><h1>Sign in</h1>' }));
+    await page.route(`${lookAlike}/**`, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Conduit</title><h1>Sign in</h1>' }),
+    );
     await page.goto(`${lookAlike}/login`);
     const relayed = (await page.evaluate(`(${COLLECT_ASSERTION})(${JSON.stringify(options)})`)) as AuthenticationResponseJSON;
-    assert.equal(JSON.parse(Buffer.from(relayed.response.clientDataJSON, 'base64url').toString()).origin, lookAlike, 'the browser names the page that asked');
+    assert.equal(
+      JSON.parse(Buffer.from(relayed.response.clientDataJSON, 'base64url').toString()).origin,
+      lookAlike,
+      'the browser names the page that asked',
+    );
     const res = await attacker.postJson('/login/passkey', { credential: relayed }, { from: '/login' });
     assert.equal(res.statusCode, 401, res.body);
-    const [failure] = await target.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'login.failure').orderBy('id', 'desc').limit(1).execute();
+    const [failure] = await target.runtime.db.kysely
+      .selectFrom('audit_log')
+      .select('details')
+      .where('event', '=', 'login.failure')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .execute();
     assert.deepEqual(JSON.parse(failure!.details), { method: 'passkey', reason: 'invalid' });
     assert.equal((await attacker.get('/settings')).statusCode, 303, 'the attacker is not signed in');
     session.assertClean();

@@ -63,7 +63,9 @@ for (const backend of BACKENDS) {
     assert.match(await page.locator('.errors').innerText(), /This link is invalid or has expired/);
     await session.screenshot(page, 'reset-invalid');
 
-    const login = await new ApiClient(target.baseUrl).request('POST', '/api/users/login', { user: { email: owner.email, password: newPassword } });
+    const login = await new ApiClient(target.baseUrl).request('POST', '/api/users/login', {
+      user: { email: owner.email, password: newPassword },
+    });
     assert.equal(login.status, 200, 'the new password works');
     session.assertClean('the reset journey');
   });
@@ -75,7 +77,14 @@ for (const backend of BACKENDS) {
     const user = await client.register('forgetful');
     await target.runtime.db.kysely.updateTable('users').set({ role: 'admin' }).where('username', '=', admin.username).execute();
     // One given-up mail for the page to show (the real failure path is proved in admin-reset-mail.test.ts).
-    await recordMailFailure(target.runtime.db, { mailId: 'f0e1d2c3', template: 'password-reset', recipient: user.email, attempts: 5, reason: 'retries-exhausted', error: 'ECONNECTION' });
+    await recordMailFailure(target.runtime.db, {
+      mailId: 'f0e1d2c3',
+      template: 'password-reset',
+      recipient: user.email,
+      attempts: 5,
+      reason: 'retries-exhausted',
+      error: 'ECONNECTION',
+    });
 
     const session = await openSession(t, browser(), target, { clientIp: nextClientIp() });
     const page = await session.newPage();
@@ -93,7 +102,10 @@ for (const backend of BACKENDS) {
     await session.visit(page, '/admin/mail');
     const row = page.locator('table.admin-mail tbody tr');
     assert.equal(await row.count(), 1);
-    assert.match(await row.innerText(), new RegExp(`password-reset[\\s\\S]*${user.email.replace(/[.+]/g, '\\$&')}[\\s\\S]*retries-exhausted`));
+    assert.match(
+      await row.innerText(),
+      new RegExp(`password-reset[\\s\\S]*${user.email.replace(/[.+]/g, '\\$&')}[\\s\\S]*retries-exhausted`),
+    );
     await session.screenshot(page, 'admin-mail');
     session.assertClean('the admin pages');
   });

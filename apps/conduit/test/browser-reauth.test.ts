@@ -38,7 +38,10 @@ for (const backend of BACKENDS) {
     await submit(session, page, 'form[action="/settings/tokens/revoke"] button[type=submit]', (p) => p === '/reauthenticate');
     assert.equal(new URL(page.url()).search, '?next=%2Fsettings&resubmit=1', 'the way back is the form’s own page');
     assert.equal(await page.locator('h1').textContent(), 'Confirm your identity');
-    assert.match((await page.locator('.notice').textContent()) ?? '', /Your form was not sent\. Confirm your identity, then submit it again\./);
+    assert.match(
+      (await page.locator('.notice').textContent()) ?? '',
+      /Your form was not sent\. Confirm your identity, then submit it again\./,
+    );
     assert.notEqual(await target.app.apiTokens.authenticate(token), null, 'nothing revoked yet');
     await session.screenshot(page, 'reauth-prompt');
 
@@ -47,7 +50,11 @@ for (const backend of BACKENDS) {
     assert.match((await page.locator('.errors').textContent()) ?? '', /The password is incorrect\./);
     // The refusal is a 422 page, which Chromium reports on its console: that one, and nothing else.
     const problems = session.fresh();
-    assert.deepEqual(problems.map((p) => p.detail.includes('status of 422')), [true], JSON.stringify(problems));
+    assert.deepEqual(
+      problems.map((p) => p.detail.includes('status of 422')),
+      [true],
+      JSON.stringify(problems),
+    );
     session.problems.splice(0, session.problems.length);
     await session.screenshot(page, 'reauth-wrong-password');
 

@@ -38,7 +38,10 @@ for (const backend of BACKENDS) {
 
     await submit(session, page, 'form[action="/settings/security/totp/start"] button', (p) => p === '/settings/security/totp');
     // The QR code is an SVG drawn on the server, shown through img-src data: (the CSP unchanged).
-    assert.ok(await page.locator('img.qr-code').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the QR code image loaded');
+    assert.ok(
+      await page.locator('img.qr-code').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0),
+      'the QR code image loaded',
+    );
     const secret = ((await page.locator('.totp-secret').textContent()) ?? '').replaceAll(' ', '');
     assert.match(secret, /^[A-Z2-7]{32}$/);
     await session.screenshot(page, 'two-factor-enrol');

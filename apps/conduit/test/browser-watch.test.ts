@@ -15,13 +15,23 @@ for (const backend of BACKENDS) {
     const target = await startListeningApp(t, backend);
     const session = await openSession(t, browser(), target);
     const page = await session.newPage();
-    const fake = (html: string, csp = true) => (route: import('playwright-core').Route) =>
-      route.fulfill({ status: 200, contentType: 'text/html', headers: csp ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {}, body: html });
+    const fake =
+      (html: string, csp = true) =>
+      (route: import('playwright-core').Route) =>
+        route.fulfill({
+          status: 200,
+          contentType: 'text/html',
+          headers: csp ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {},
+          body: html,
+        });
 
     await page.route('**/fake-csp', fake('<p>x</p><script>window.__xss = 1</script><img src=x onerror="window.__xss=2">'));
     await session.visit(page, '/fake-csp');
     const blocked = session.fresh();
-    assert.ok(blocked.some((p) => p.kind === 'csp'), `CSP violation not seen: ${JSON.stringify(blocked)}`);
+    assert.ok(
+      blocked.some((p) => p.kind === 'csp'),
+      `CSP violation not seen: ${JSON.stringify(blocked)}`,
+    );
     assert.ok(!blocked.some((p) => p.kind === 'xss'), 'the CSP must have stopped the inline script');
 
     await page.route('**/fake-open', fake('<script>window.__xss = 1; alert(1); console.error("boom"); null.x</script>', false));
@@ -37,7 +47,12 @@ for (const backend of BACKENDS) {
     const session = await openSession(t, browser(), target, { javaScriptEnabled: false });
     const page = await session.newPage();
     await page.route('**/fake-style', (route) =>
-      route.fulfill({ status: 200, contentType: 'text/html', headers: { 'content-security-policy': CONTENT_SECURITY_POLICY }, body: '<p style="color:red">x</p><style>p{}</style>' }),
+      route.fulfill({
+        status: 200,
+        contentType: 'text/html',
+        headers: { 'content-security-policy': CONTENT_SECURITY_POLICY },
+        body: '<p style="color:red">x</p><style>p{}</style>',
+      }),
     );
     await session.visit(page, '/fake-style');
     assert.ok(session.fresh().some((p) => p.kind === 'console' && /Content Security Policy/i.test(p.detail)));

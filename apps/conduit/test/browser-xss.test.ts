@@ -42,14 +42,32 @@ async function domFindings(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const found: string[] = [];
     const urlAttrs = ['href', 'src', 'action', 'formaction', 'data', 'xlink:href', 'srcset', 'poster', 'background'];
-    const forbidden = new Set(['SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'BASE', 'META', 'LINK', 'STYLE', 'SVG', 'MATH', 'TEMPLATE', 'FRAME', 'FRAMESET', 'APPLET']);
+    const forbidden = new Set([
+      'SCRIPT',
+      'IFRAME',
+      'OBJECT',
+      'EMBED',
+      'BASE',
+      'META',
+      'LINK',
+      'STYLE',
+      'SVG',
+      'MATH',
+      'TEMPLATE',
+      'FRAME',
+      'FRAMESET',
+      'APPLET',
+    ]);
     for (const el of Array.from(document.body.querySelectorAll('*'))) {
       if (forbidden.has(el.tagName.toUpperCase())) found.push(`<${el.tagName.toLowerCase()}> element`);
       for (const attr of Array.from(el.attributes)) {
         if (/^on/i.test(attr.name)) found.push(`${attr.name} on <${el.tagName.toLowerCase()}>`);
         if (attr.name === 'style' || attr.name === 'srcdoc') found.push(`${attr.name} on <${el.tagName.toLowerCase()}>`);
-        // eslint-disable-next-line no-control-regex -- browsers ignore control characters in a URL, so must this check
-        if (urlAttrs.includes(attr.name.toLowerCase()) && /^\s*(?:javascript|vbscript|data):/i.test(attr.value.replace(/[\u0000-\u0020]/g, ''))) {
+        if (
+          urlAttrs.includes(attr.name.toLowerCase()) &&
+          // eslint-disable-next-line no-control-regex -- browsers ignore control characters in a URL, so must this check
+          /^\s*(?:javascript|vbscript|data):/i.test(attr.value.replace(/[\u0000-\u0020]/g, ''))
+        ) {
           found.push(`${attr.name}="${attr.value.slice(0, 60)}" on <${el.tagName.toLowerCase()}>`);
         }
         if (attr.name === 'href' && /^\s*\/\//.test(attr.value)) found.push(`protocol-relative href on <${el.tagName.toLowerCase()}>`);
@@ -93,7 +111,9 @@ for (const backend of BACKENDS) {
 
     await t.test('every payload as a username is refused with a 4xx, at registration and at rename', async () => {
       for (const { id, payload } of XSS_VECTORS) {
-        const res = await api.request('POST', '/api/users', { user: { username: payload, email: `u${Math.random().toString(36).slice(2)}@example.com`, password: 'a-long-enough-passphrase-9' } });
+        const res = await api.request('POST', '/api/users', {
+          user: { username: payload, email: `u${Math.random().toString(36).slice(2)}@example.com`, password: 'a-long-enough-passphrase-9' },
+        });
         assert.ok(res.status >= 400 && res.status < 500, `register ${id}: ${res.status}`);
       }
       for (const { id, payload } of SHORT_VECTORS.slice(0, 20)) {
@@ -103,7 +123,14 @@ for (const backend of BACKENDS) {
     });
 
     await t.test('scriptable profile-picture URLs are refused with a 4xx', async () => {
-      const images = ['javascript:alert(1)', 'data:image/svg+xml,<svg onload=alert(1)>', '//evil.example/a.png', 'https://evil.example/a.png" onerror="alert(1)', 'https://x/ onerror=alert(1)', ' javascript:alert(1)'];
+      const images = [
+        'javascript:alert(1)',
+        'data:image/svg+xml,<svg onload=alert(1)>',
+        '//evil.example/a.png',
+        'https://evil.example/a.png" onerror="alert(1)',
+        'https://x/ onerror=alert(1)',
+        ' javascript:alert(1)',
+      ];
       for (const image of images) {
         const res = await api.request('PUT', '/api/user', { user: { image } }, reader.token);
         assert.ok(res.status >= 400 && res.status < 500, `image ${image}: ${res.status}`);
@@ -131,11 +158,18 @@ for (const backend of BACKENDS) {
     // The API takes as many as one account may write in a minute; the rest go in through the
     // same service the route calls (same rendering and sanitizing), past the write limit.
     const throughApi = CONDUIT_WRITE_LIMITS.article.points;
-    const authorId = (await target.runtime.db.kysely.selectFrom('users').select('id').where('username', '=', author.username).executeTakeFirstOrThrow()).id;
+    const authorId = (
+      await target.runtime.db.kysely.selectFrom('users').select('id').where('username', '=', author.username).executeTakeFirstOrThrow()
+    ).id;
     for (let i = 0; i < articles; i++) {
       const at = <T>(list: T[][]): T[] => list[i % list.length]!;
       const tagList = tags.slice((i * 6) % tags.length, ((i * 6) % tags.length) + 6).map((v) => v.payload);
-      const article = { title: at(titlePacks).join(' '), description: at(descriptionPacks).join(' '), body: at(bodyPacks).join('\n\n'), tagList };
+      const article = {
+        title: at(titlePacks).join(' '),
+        description: at(descriptionPacks).join(' '),
+        body: at(bodyPacks).join('\n\n'),
+        tagList,
+      };
       if (i < throughApi) {
         const created = (await api.ok('POST', '/api/articles', { article }, author.token)) as { article: { slug: string } };
         slugs.push(created.article.slug);
@@ -145,7 +179,12 @@ for (const backend of BACKENDS) {
     }
     const commentPacks = pack(storable, 2000, '\n');
     for (const [i, comment] of commentPacks.entries()) {
-      await api.ok('POST', `/api/articles/${encodeURIComponent(slugs[i % slugs.length]!)}/comments`, { comment: { body: comment.join('\n') } }, reader.token);
+      await api.ok(
+        'POST',
+        `/api/articles/${encodeURIComponent(slugs[i % slugs.length]!)}/comments`,
+        { comment: { body: comment.join('\n') } },
+        reader.token,
+      );
     }
     const bioPacks = pack(storable, 1000, '\n');
     const bioUsers: string[] = [];
@@ -171,7 +210,8 @@ for (const backend of BACKENDS) {
       const session = await openSession(tt, browser(), target, { clientIp: nextClientIp() });
       const page = await session.newPage();
       for (const path of pagesToRead) await inspect(session, page, path);
-      for (const v of storable.filter((x) => x.payload.length <= 200).slice(0, 40)) await inspect(session, page, `/search?q=${encodeURIComponent(v.payload)}`);
+      for (const v of storable.filter((x) => x.payload.length <= 200).slice(0, 40))
+        await inspect(session, page, `/search?q=${encodeURIComponent(v.payload)}`);
       await session.screenshot(page, 'xss-article');
       session.assertClean('pages showing payloads to a visitor');
     });
@@ -212,7 +252,13 @@ for (const backend of BACKENDS) {
       await page.fill('input[name=title]', pack(sample, 255, ' ')[0]!.join(' '));
       await page.fill('input[name=description]', pack(sample, 1024, ' ')[0]!.join(' '));
       await page.fill('textarea[name=body]', sample.map((v) => v.payload).join('\n\n'));
-      await page.fill('input[name=tagList]', tags.slice(0, 4).map((v) => v.payload.replace(/[\s,]/g, '')).join(' '));
+      await page.fill(
+        'input[name=tagList]',
+        tags
+          .slice(0, 4)
+          .map((v) => v.payload.replace(/[\s,]/g, ''))
+          .join(' '),
+      );
       await Promise.all([page.waitForURL(/\/article\//), page.click('form.stack button[type=submit]')]);
       await session.settle(page);
       const articlePath = new URL(page.url()).pathname;

@@ -23,10 +23,15 @@ interface Run {
 
 function run(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { cwd: options.cwd ?? ROOT, env: { PATH: process.env.PATH ?? '', ...options.env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      args,
+      { cwd: options.cwd ?? ROOT, env: { PATH: process.env.PATH ?? '', ...options.env }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return reject(err);
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -44,7 +49,11 @@ before(async () => {
 
 test('the preloaded guard this file relies on does refuse tsx and .ts sources', () => {
   for (const script of ["await import('tsx')", "await import('./apps/conduit/src/conduit-cli.ts')"]) {
-    const res = spawnSync(process.execPath, ['--import', REFUSE_TYPESCRIPT, '--input-type=module', '-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, ['--import', REFUSE_TYPESCRIPT, '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+    });
     assert.notEqual(res.status, 0, script);
     assert.match(res.stderr, /must run without TypeScript/);
   }
@@ -54,9 +63,21 @@ test('`bastion start` serves Conduit from dist/ with no TypeScript loaded, its M
   const dataDir = tempDir(t);
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'test', SECRET_KEY: randomKey(), DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), PUBLIC_ORIGIN: origin };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'test',
+    SECRET_KEY: randomKey(),
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_ORIGIN: origin,
+  };
   // From an empty directory, so nothing is found relative to the working directory by accident.
-  const child = spawn(process.execPath, ['--import', REFUSE_TYPESCRIPT, join(ROOT, BIN), 'start'], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', REFUSE_TYPESCRIPT, join(ROOT, BIN), 'start'], {
+    cwd: dataDir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let logs = '';
   child.stdout.on('data', (c: Buffer) => (logs += c.toString()));
   child.stderr.on('data', (c: Buffer) => (logs += c.toString()));
@@ -68,17 +89,31 @@ test('`bastion start` serves Conduit from dist/ with no TypeScript loaded, its M
 
   for (let tries = 0; ; tries++) {
     assert.equal(child.exitCode, null, `the server exited:\n${logs}`);
-    if (await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${origin}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     assert.ok(tries < 600, `no /healthz answer:\n${logs}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   const json = { 'content-type': 'application/json' };
-  const registered = await fetch(`${origin}/api/users`, { method: 'POST', headers: json, body: JSON.stringify({ user: { username: 'builder', email: 'builder@example.com', password: 'violet-kettle-Tr0mbone-47' } }) });
+  const registered = await fetch(`${origin}/api/users`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ user: { username: 'builder', email: 'builder@example.com', password: 'violet-kettle-Tr0mbone-47' } }),
+  });
   assert.equal(registered.status, 201, await registered.clone().text());
   const { user } = (await registered.json()) as { user: { token: string } };
   const article = { title: 'Compiled quokka', description: 'd', body: 'A **bold** quokka' };
-  const posted = await fetch(`${origin}/api/articles`, { method: 'POST', headers: { ...json, authorization: `Token ${user.token}` }, body: JSON.stringify({ article }) });
+  const posted = await fetch(`${origin}/api/articles`, {
+    method: 'POST',
+    headers: { ...json, authorization: `Token ${user.token}` },
+    body: JSON.stringify({ article }),
+  });
   assert.equal(posted.status, 201, `${await posted.clone().text()}\n${logs}`);
   const { article: created } = (await posted.json()) as { article: { slug: string } };
 
@@ -97,7 +132,8 @@ test('`bastion start` serves Conduit from dist/ with no TypeScript loaded, its M
 function packageCopy(t: TestContext): string {
   const dir = tempDir(t);
   for (const pkg of ['packages/bastion', 'apps/conduit']) {
-    for (const name of ['bin', 'src', 'dist', 'package.json', 'tsconfig.build.json']) cpSync(join(ROOT, pkg, name), join(dir, pkg, name), { recursive: true });
+    for (const name of ['bin', 'src', 'dist', 'package.json', 'tsconfig.build.json'])
+      cpSync(join(ROOT, pkg, name), join(dir, pkg, name), { recursive: true });
   }
   for (const name of ['package.json', 'tsconfig.json']) cpSync(join(ROOT, name), join(dir, name));
   mkdirSync(join(dir, 'node_modules'));

@@ -21,12 +21,24 @@ const link = (html: string, rel: 'prev' | 'next'): string | null => {
 };
 
 /** `count` comments on `slug`, written straight to the table (the write limits are the HTTP faces'); their ids, oldest first. */
-async function seedComments(runtime: Runtime, slug: string, authorId: number, count: number, body: (i: number) => string = (i) => `comment ${i}`): Promise<number[]> {
+async function seedComments(
+  runtime: Runtime,
+  slug: string,
+  authorId: number,
+  count: number,
+  body: (i: number) => string = (i) => `comment ${i}`,
+): Promise<number[]> {
   const db = runtime.db.kysely;
   const { id: articleId } = await db.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirstOrThrow();
   const now = new Date().toISOString();
   for (let start = 0; start < count; start += 50) {
-    const rows = Array.from({ length: Math.min(50, count - start) }, (_, k) => ({ article_id: articleId, author_id: authorId, body: body(start + k), created_at: now, updated_at: now }));
+    const rows = Array.from({ length: Math.min(50, count - start) }, (_, k) => ({
+      article_id: articleId,
+      author_id: authorId,
+      body: body(start + k),
+      created_at: now,
+      updated_at: now,
+    }));
     await db.insertInto('comments').values(rows).execute();
   }
   const ids = await db.selectFrom('comments').select('id').where('article_id', '=', articleId).orderBy('id').execute();
@@ -117,8 +129,21 @@ for (const backend of BACKENDS) {
     assert.deepEqual(seen, newestFirst);
 
     const few = await api(app, 'GET', `/api/articles/${slug}/comments?limit=3`);
-    assert.deepEqual((few.json().comments as { id: number }[]).map((c) => c.id), newestFirst.slice(0, 3));
-    for (const query of [`limit=${COMMENTS_API_LIMIT + 1}`, 'limit=0', 'limit=1e400', 'before=0', 'before=-1', 'before=Infinity', 'before=1.5', 'before=0x10', 'before=99999999999999999999']) {
+    assert.deepEqual(
+      (few.json().comments as { id: number }[]).map((c) => c.id),
+      newestFirst.slice(0, 3),
+    );
+    for (const query of [
+      `limit=${COMMENTS_API_LIMIT + 1}`,
+      'limit=0',
+      'limit=1e400',
+      'before=0',
+      'before=-1',
+      'before=Infinity',
+      'before=1.5',
+      'before=0x10',
+      'before=99999999999999999999',
+    ]) {
       const res = await api(app, 'GET', `/api/articles/${slug}/comments?${query}`);
       assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${query}: ${res.statusCode}`);
     }

@@ -11,7 +11,11 @@ import { startTestApp } from './helpers/test-app.js';
 // has it (on the pages too); ACCOUNT_CONFIRMATION=all holds back every unconfirmed account on
 // both faces.
 
-interface Made { readonly email: string; readonly username: string; readonly token: string }
+interface Made {
+  readonly email: string;
+  readonly username: string;
+  readonly token: string;
+}
 
 async function apiSignUp(app: FastifyInstance, username: string): Promise<Made> {
   const email = `${username}@example.com`;
@@ -23,11 +27,17 @@ async function apiSignUp(app: FastifyInstance, username: string): Promise<Made> 
 const apiWrite = (app: FastifyInstance, token: string, url: string, payload: object) =>
   app.inject({ method: 'POST', url, headers: { authorization: `Token ${token}`, 'content-type': 'application/json' }, payload });
 
-const publish = (browser: PageBrowser, title: string) => browser.post('/editor', { title, description: 'd', body: 'Some words.', tagList: '' });
+const publish = (browser: PageBrowser, title: string) =>
+  browser.post('/editor', { title, description: 'd', body: 'Some words.', tagList: '' });
 
 async function someArticle(app: FastifyInstance, runtime: Parameters<typeof makeUser>[1]): Promise<string> {
   const author = await makeUser(app, runtime, `author${Date.now() % 100000}`);
-  return (await api(app, 'POST', '/api/articles', { user: author, body: { article: { title: `Open ${Date.now()}`, description: 'd', body: 'b' } } })).json<{ article: { slug: string } }>().article.slug;
+  return (
+    await api(app, 'POST', '/api/articles', {
+      user: author,
+      body: { article: { title: `Open ${Date.now()}`, description: 'd', body: 'b' } },
+    })
+  ).json<{ article: { slug: string } }>().article.slug;
 }
 
 for (const backend of BACKENDS) {
@@ -44,8 +54,16 @@ for (const backend of BACKENDS) {
     const comment = await browser.post(`/article/${slug}/comments`, { body: 'At once.' }, { from: `/article/${slug}` });
     assert.equal(comment.statusCode, 303);
     const settings = (await browser.get('/settings')).body;
-    assert.match(settings, /not confirmed yet: follow the link we mailed you, so that we know it reaches you/, 'settings asks for the link without saying writing waits');
-    const row = await runtime.db.kysely.selectFrom('users').select(['email_confirmed_at', 'signed_up_via']).where('username', '=', made.username).executeTakeFirstOrThrow();
+    assert.match(
+      settings,
+      /not confirmed yet: follow the link we mailed you, so that we know it reaches you/,
+      'settings asks for the link without saying writing waits',
+    );
+    const row = await runtime.db.kysely
+      .selectFrom('users')
+      .select(['email_confirmed_at', 'signed_up_via'])
+      .where('username', '=', made.username)
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { email_confirmed_at: null, signed_up_via: 'api' }, 'still unconfirmed: nothing was granted by confirming');
   });
 
@@ -58,11 +76,25 @@ for (const backend of BACKENDS) {
     const token = login.json<{ user: { token: string } }>().user.token;
     const article = await apiWrite(app, token, '/api/articles', { article: { title: 'Around the gate', description: 'd', body: 'b' } });
     assert.equal(article.statusCode, 403);
-    assert.deepEqual(article.json<{ errors: unknown }>().errors, { email: ['must be confirmed before you can write articles or comments: follow the link we mailed you, or send a new one from Settings'] });
+    assert.deepEqual(article.json<{ errors: unknown }>().errors, {
+      email: [
+        'must be confirmed before you can write articles or comments: follow the link we mailed you, or send a new one from Settings',
+      ],
+    });
     assert.equal((await apiWrite(app, token, `/api/articles/${slug}/comments`, { comment: { body: 'hi' } })).statusCode, 403);
-    assert.equal((await app.inject({ url: `/api/articles/${slug}`, headers: { authorization: `Token ${token}` } })).statusCode, 200, 'it reads');
-    assert.equal((await confirmByLink(browser, await confirmationTokenFor(app, browser.email))).headers.location, '/email/confirmed?result=confirmed');
-    assert.equal((await apiWrite(app, token, '/api/articles', { article: { title: 'Through the gate', description: 'd', body: 'b' } })).statusCode, 201);
+    assert.equal(
+      (await app.inject({ url: `/api/articles/${slug}`, headers: { authorization: `Token ${token}` } })).statusCode,
+      200,
+      'it reads',
+    );
+    assert.equal(
+      (await confirmByLink(browser, await confirmationTokenFor(app, browser.email))).headers.location,
+      '/email/confirmed?result=confirmed',
+    );
+    assert.equal(
+      (await apiWrite(app, token, '/api/articles', { article: { title: 'Through the gate', description: 'd', body: 'b' } })).statusCode,
+      201,
+    );
   });
 
   test(`[${backend}] ACCOUNT_CONFIRMATION=all: an account made through POST /api/users is held back on the pages as well, the draft kept, until it confirms`, async (t) => {
@@ -77,8 +109,15 @@ for (const backend of BACKENDS) {
     assert.match(refused.body, /Some words\./, 'the draft is kept');
     assert.equal((await browser.post(`/article/${slug}/comments`, { body: 'first!' }, { from: `/article/${slug}` })).statusCode, 403);
     assert.match((await browser.get('/settings')).body, /follow the link we mailed you to write articles and comments/);
-    assert.equal((await apiWrite(app, made.token, '/api/articles', { article: { title: 'API too', description: 'd', body: 'b' } })).statusCode, 403, 'and on the API');
-    assert.equal((await confirmByLink(browser, await confirmationTokenFor(app, made.email))).headers.location, '/email/confirmed?result=confirmed');
+    assert.equal(
+      (await apiWrite(app, made.token, '/api/articles', { article: { title: 'API too', description: 'd', body: 'b' } })).statusCode,
+      403,
+      'and on the API',
+    );
+    assert.equal(
+      (await confirmByLink(browser, await confirmationTokenFor(app, made.email))).headers.location,
+      '/email/confirmed?result=confirmed',
+    );
     assert.equal((await publish(browser, 'After the link')).statusCode, 303);
     assert.equal((await browser.post(`/article/${slug}/comments`, { body: 'now' }, { from: `/article/${slug}` })).statusCode, 303);
   });

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { BACKENDS, confirmationTokenFor, confirmByLink, csrfFrom, memberBrowser, newBrowser, outboxMailsTo, type PageBrowser } from 'bastion/testing';
+import {
+  BACKENDS,
+  confirmationTokenFor,
+  confirmByLink,
+  csrfFrom,
+  memberBrowser,
+  newBrowser,
+  outboxMailsTo,
+  type PageBrowser,
+} from 'bastion/testing';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 // A confirmation link is not spent by a GET (SPEC §2: a token in a URL leaves the address bar at
@@ -10,11 +19,19 @@ import { startTestApp, type TestApp } from './helpers/test-app.js';
 // on, must change nothing. Only the "Confirm" button (a CSRF-checked POST) does.
 
 const userRow = (t: TestApp, username: string) =>
-  t.runtime.db.kysely.selectFrom('users').select(['id', 'email', 'email_confirmed_at']).where('username', '=', username).executeTakeFirstOrThrow();
+  t.runtime.db.kysely
+    .selectFrom('users')
+    .select(['id', 'email', 'email_confirmed_at'])
+    .where('username', '=', username)
+    .executeTakeFirstOrThrow();
 
 /** Signs up through the form (no session comes of it) and returns the link's token from the outbox. */
 async function signUp(app: FastifyInstance, browser: PageBrowser): Promise<string> {
-  const res = await browser.post('/register', { username: browser.username, email: browser.email, password: browser.password }, { from: '/register' });
+  const res = await browser.post(
+    '/register',
+    { username: browser.username, email: browser.email, password: browser.password },
+    { from: '/register' },
+  );
   assert.equal(res.statusCode, 303);
   return confirmationTokenFor(app, browser.email);
 }
@@ -57,12 +74,20 @@ for (const backend of BACKENDS) {
     const beforePress = owner.cookieHeader;
     const pressed = await owner.post('/email/confirm', {}, { from: '/email/confirm' });
     assert.deepEqual([pressed.statusCode, pressed.headers.location], [303, '/email/confirmed?result=confirmed']);
-    assert.ok(pressed.cookies.some((c) => c.name === 'confirm' && c.value === ''), 'the cookie is cleared');
+    assert.ok(
+      pressed.cookies.some((c) => c.name === 'confirm' && c.value === ''),
+      'the cookie is cleared',
+    );
     assert.ok((await userRow(ctx, owner.username)).email_confirmed_at);
 
     // The spent token is dead wherever it waits: the scanner's cookie, and the owner's replayed one.
     assert.match((await scanner.get('/email/confirm')).body, /This link is not valid/);
-    const replay = await ctx.app.inject({ method: 'POST', url: '/email/confirm', headers: { cookie: beforePress, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(csrfFrom((await owner.get('/login')).body))}` });
+    const replay = await ctx.app.inject({
+      method: 'POST',
+      url: '/email/confirm',
+      headers: { cookie: beforePress, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `_csrf=${encodeURIComponent(csrfFrom((await owner.get('/login')).body))}`,
+    });
     assert.equal(replay.headers.location, '/email/confirmed?result=invalid');
   });
 
@@ -70,7 +95,13 @@ for (const backend of BACKENDS) {
     const ctx = await startTestApp(t, backend);
     const owner = await memberBrowser(ctx.app, ctx.runtime);
     const typo = `typo-${owner.email}`;
-    const saved = await owner.post('/settings', { image: '', username: owner.username, bio: '', email: typo, currentPassword: owner.password });
+    const saved = await owner.post('/settings', {
+      image: '',
+      username: owner.username,
+      bio: '',
+      email: typo,
+      currentPassword: owner.password,
+    });
     assert.equal(saved.headers.location, '/settings?done=email-pending');
     const token = await confirmationTokenFor(ctx.app, typo);
     const { landing } = await prefetch(ctx.app, token);
@@ -78,7 +109,10 @@ for (const backend of BACKENDS) {
     assert.match(landing, new RegExp(`make <strong>${typo}</strong> the email address`));
     assert.equal((await userRow(ctx, owner.username)).email, owner.email, 'a prefetch moves nothing');
     const audit = await ctx.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'email.change').execute();
-    assert.deepEqual(audit.map((a) => JSON.parse(a.details).stage), ['requested']);
+    assert.deepEqual(
+      audit.map((a) => JSON.parse(a.details).stage),
+      ['requested'],
+    );
     assert.equal((await outboxMailsTo(ctx.app, owner.email)).length, 1, 'only the "change requested" notice: no "changed" mail');
 
     // Whoever owns the mistyped mailbox cannot press Confirm: only the account's own session may.
@@ -90,7 +124,11 @@ for (const backend of BACKENDS) {
     assert.equal((await confirmByLink(other, token)).headers.location, '/email/confirm', 'nor a session of another account');
     assert.equal((await userRow(ctx, owner.username)).email, owner.email, 'still the old address');
 
-    assert.equal((await confirmByLink(owner, token)).headers.location, '/email/confirmed?result=changed', 'the link is still good for its owner');
+    assert.equal(
+      (await confirmByLink(owner, token)).headers.location,
+      '/email/confirmed?result=changed',
+      'the link is still good for its owner',
+    );
     assert.equal((await userRow(ctx, owner.username)).email, typo);
   });
 
@@ -107,12 +145,21 @@ for (const backend of BACKENDS) {
     const crossSite = await ctx.app.inject({
       method: 'POST',
       url: '/email/confirm',
-      headers: { cookie: owner.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      headers: {
+        cookie: owner.cookieHeader,
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://evil.example',
+        'sec-fetch-site': 'cross-site',
+      },
       payload: `_csrf=${encodeURIComponent(csrf)}`,
     });
     assert.equal(crossSite.statusCode, 403);
     assert.equal((await userRow(ctx, owner.username)).email_confirmed_at, null);
-    assert.equal((await owner.post('/email/confirm', {}, { from: '/email/confirm' })).headers.location, '/email/confirmed?result=confirmed', 'the token stayed good for the owner');
+    assert.equal(
+      (await owner.post('/email/confirm', {}, { from: '/email/confirm' })).headers.location,
+      '/email/confirmed?result=confirmed',
+      'the token stayed good for the owner',
+    );
   });
 
   test(`[${backend}] no cookie, a tampered one, or a reset link's cookie under the confirm name gets the one "not valid" answer`, async (t) => {
@@ -131,11 +178,21 @@ for (const backend of BACKENDS) {
     // A visitor with a good CSRF cookie and token of their own, so only the confirm cookie differs.
     const visitor = newBrowser(ctx.app);
     const csrf = csrfFrom((await visitor.get('/login')).body);
-    for (const [what, cookie] of [['none', ''], ['tampered', `confirm=${flipped}`], ['a reset cookie', `confirm=${resetSealed}`], ['over-long', `confirm=${'A'.repeat(4000)}`]] as const) {
+    for (const [what, cookie] of [
+      ['none', ''],
+      ['tampered', `confirm=${flipped}`],
+      ['a reset cookie', `confirm=${resetSealed}`],
+      ['over-long', `confirm=${'A'.repeat(4000)}`],
+    ] as const) {
       const page = await ctx.app.inject({ method: 'GET', url: '/email/confirm', headers: cookie ? { cookie } : {} });
       assert.equal(page.statusCode, 200, what);
       assert.match(page.body, /This link is not valid/, what);
-      const press = await ctx.app.inject({ method: 'POST', url: '/email/confirm', headers: { cookie: [cookie, visitor.cookieHeader].filter(Boolean).join('; '), 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(csrf)}` });
+      const press = await ctx.app.inject({
+        method: 'POST',
+        url: '/email/confirm',
+        headers: { cookie: [cookie, visitor.cookieHeader].filter(Boolean).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `_csrf=${encodeURIComponent(csrf)}`,
+      });
       assert.deepEqual([press.statusCode, press.headers.location], [303, '/email/confirmed?result=invalid'], what);
     }
     assert.equal((await userRow(ctx, owner.username)).email_confirmed_at, null);

@@ -34,7 +34,14 @@ for (const backend of BACKENDS) {
     assert.match(String(ok.headers.vary), /origin/i);
     assert.equal(ok.headers['access-control-allow-credentials'], undefined, 'tokens, not cookies: no credentials');
 
-    for (const origin of [EVIL, `${FRIEND}.evil.example`, 'https://friend.example', FRIEND.replace('https', 'http'), `${FRIEND}:8443`, 'null']) {
+    for (const origin of [
+      EVIL,
+      `${FRIEND}.evil.example`,
+      'https://friend.example',
+      FRIEND.replace('https', 'http'),
+      `${FRIEND}:8443`,
+      'null',
+    ]) {
       const res = await app.inject({ url: '/api/tags', headers: { origin } });
       assert.equal(res.headers['access-control-allow-origin'], undefined, origin);
       const pre = await app.inject(preflight('/api/articles', origin));

@@ -27,7 +27,13 @@ const WRITER_BOUND_MS = 60_000;
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /** Runs one writer until `ackTarget` writes are acknowledged, then SIGKILLs it mid-writes. */
-async function writeUntilKilled(t: TestContext, env: Record<string, string>, searchPath: string | undefined, acks: string[], ackTarget: number): Promise<Exit> {
+async function writeUntilKilled(
+  t: TestContext,
+  env: Record<string, string>,
+  searchPath: string | undefined,
+  acks: string[],
+  ackTarget: number,
+): Promise<Exit> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER], {
     env: { PATH: process.env.PATH ?? '', ...env, ...(searchPath ? { BASTION_TEST_SEARCH_PATH: searchPath } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,10 +57,13 @@ async function writeUntilKilled(t: TestContext, env: Record<string, string>, sea
         clearTimeout(bound);
         child.stdout.removeAllListeners('data');
         // Not on an acknowledgement boundary: the workers go on for a random moment first.
-        setTimeout(() => {
-          child.kill('SIGKILL');
-          resolve();
-        }, randomInt(0, 25));
+        setTimeout(
+          () => {
+            child.kill('SIGKILL');
+            resolve();
+          },
+          randomInt(0, 25),
+        );
       }
     });
   });
@@ -113,7 +122,10 @@ for (const backend of BACKENDS) {
     });
 
     await t.test('every article has a body and the body_html rendered from that same body', async () => {
-      const rows = await db.selectFrom('articles').select(['slug', 'title', 'description', 'body', 'body_html', 'created_at', 'updated_at']).execute();
+      const rows = await db
+        .selectFrom('articles')
+        .select(['slug', 'title', 'description', 'body', 'body_html', 'created_at', 'updated_at'])
+        .execute();
       for (const r of rows) {
         assert.ok(r.title && r.description && r.body && r.created_at && r.updated_at, `${r.slug} is complete`);
         assert.equal(r.body_html, renderMarkdown(r.body), `${r.slug}: body_html belongs to its body`);
@@ -123,7 +135,15 @@ for (const backend of BACKENDS) {
     await t.test('every favorites_count equals its favorites', async () => {
       const rows = await db
         .selectFrom('articles')
-        .select((eb) => ['articles.slug', 'articles.favorites_count', eb.selectFrom('favorites').select((f) => f.fn.countAll<number>().as('n')).whereRef('favorites.article_id', '=', 'articles.id').as('n')])
+        .select((eb) => [
+          'articles.slug',
+          'articles.favorites_count',
+          eb
+            .selectFrom('favorites')
+            .select((f) => f.fn.countAll<number>().as('n'))
+            .whereRef('favorites.article_id', '=', 'articles.id')
+            .as('n'),
+        ])
         .execute();
       for (const r of rows) assert.equal(Number(r.favorites_count), Number(r.n), `${r.slug}: count ${r.favorites_count}, favorites ${r.n}`);
     });
@@ -145,7 +165,12 @@ for (const backend of BACKENDS) {
         .where((eb) => eb.or([eb('articles.id', 'is', null), eb('tags.id', 'is', null)]))
         .execute();
       assert.deepEqual(orphanLinks, []);
-      const orphanFavorites = await db.selectFrom('favorites').leftJoin('articles', 'articles.id', 'favorites.article_id').select('favorites.user_id').where('articles.id', 'is', null).execute();
+      const orphanFavorites = await db
+        .selectFrom('favorites')
+        .leftJoin('articles', 'articles.id', 'favorites.article_id')
+        .select('favorites.user_id')
+        .where('articles.id', 'is', null)
+        .execute();
       assert.deepEqual(orphanFavorites, []);
     });
 

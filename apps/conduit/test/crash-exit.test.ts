@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { CRASH_EXIT_CODE } from 'bastion/internals';
 import { isolate, randomKey } from 'bastion/testing';
 import { startInstance, within, type Instance } from './helpers/server-process.js';
-import { OUTSIDE_REJECTION_MESSAGE, OUTSIDE_THROW_MESSAGE, PENDING_MESSAGE, REJECTION_MESSAGE, TIMER_MESSAGE } from './fixtures/crash-routes.js';
+import {
+  OUTSIDE_REJECTION_MESSAGE,
+  OUTSIDE_THROW_MESSAGE,
+  PENDING_MESSAGE,
+  REJECTION_MESSAGE,
+  TIMER_MESSAGE,
+} from './fixtures/crash-routes.js';
 
 // An error nothing caught ends the process: a real Bastion process (the production startServer)
 // logs one fatal line with the error and the id of the request whose work threw (the id on that
@@ -92,7 +98,12 @@ test("a rejected promise a request left unhandled: one fatal line with that requ
   // A body, so the request's context has to survive body parsing too.
   const res = await fetch(`${instance.url}/api/test-crash/rejection`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Token ${tokenSecret}`, cookie: `session=${cookieSecret}`, 'x-partner-key': headerSecret },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Token ${tokenSecret}`,
+      cookie: `session=${cookieSecret}`,
+      'x-partner-key': headerSecret,
+    },
     body: JSON.stringify({ note: bodySecret }),
   });
   const body = await res.text();
@@ -111,7 +122,8 @@ test("a rejected promise a request left unhandled: one fatal line with that requ
   assert.deepEqual(Object.keys(fatal.err ?? {}).sort(), ['message', 'stack', 'type'], 'the error, not the request it carries');
   const own = lines.find((l) => l.msg === 'request completed' && l.req?.url === '/api/test-crash/rejection');
   assert.equal(own?.reqId, reqId);
-  for (const secret of [bodySecret, tokenSecret, cookieSecret, headerSecret]) assert.ok(!instance.logs().includes(secret), `${secret} reached the log`);
+  for (const secret of [bodySecret, tokenSecret, cookieSecret, headerSecret])
+    assert.ok(!instance.logs().includes(secret), `${secret} reached the log`);
 });
 
 test('a request waiting when its own timer throws: its client gets no answer and no detail, the id is logged, the exit does not wait for it', async (t) => {
@@ -129,7 +141,10 @@ test('a request waiting when its own timer throws: its client gets no answer and
   assert.equal(fatal.reqId, incoming.reqId);
   assert.equal(fatal.err?.message, PENDING_MESSAGE);
   // The drain waits for that request forever; the crash's own deadline (shorter than SIGTERM's) ends it.
-  assert.ok(lines.some((l) => l.msg.startsWith('crash exit deadline passed')), 'the exit came at the crash deadline');
+  assert.ok(
+    lines.some((l) => l.msg.startsWith('crash exit deadline passed')),
+    'the exit came at the crash deadline',
+  );
 });
 
 test('a throw outside any request: a fatal line without a request id, exit non-zero', async (t) => {

@@ -75,7 +75,9 @@ for (const backend of BACKENDS) {
     const c = await cli(t, backend);
     assert.equal((await c.run(['migrate'], '')).code, 0);
     const weak = ['short-pw', 'qwerty123456', '1qaz2wsx3edc!', 'root_admin2024'];
-    const runs = await Promise.all(weak.map((pw) => c.run(['create-admin', '--username', 'root_admin', '--email', 'root@example.com'], `${pw}\n`)));
+    const runs = await Promise.all(
+      weak.map((pw) => c.run(['create-admin', '--username', 'root_admin', '--email', 'root@example.com'], `${pw}\n`)),
+    );
     runs.forEach((res, i) => {
       assert.equal(res.code, 1, weak[i]);
       assert.match(res.stderr, /^password /m, weak[i]);
@@ -93,7 +95,9 @@ for (const backend of BACKENDS) {
     const sameEmail = await c.run(['create-admin', '--username', 'other', '--email', 'ROOT@example.com'], STRONG);
     assert.equal(sameEmail.code, 1);
     assert.match(sameEmail.stderr, /email has already been taken/);
-    const missing = await Promise.all([['--username', 'x'], ['--email', 'x@example.com'], []].map((args) => c.run(['create-admin', ...args], STRONG)));
+    const missing = await Promise.all(
+      [['--username', 'x'], ['--email', 'x@example.com'], []].map((args) => c.run(['create-admin', ...args], STRONG)),
+    );
     for (const res of missing) {
       assert.equal(res.code, 2);
       assert.match(res.stderr, /needs --username and --email/);
@@ -113,7 +117,10 @@ for (const backend of BACKENDS) {
       assert.equal(res.code, 1, username);
       assert.equal(res.stderr, 'username has already been taken\n');
     }
-    assert.deepEqual((await users(c.db())).map((u) => u.username), ['root_admin']);
+    assert.deepEqual(
+      (await users(c.db())).map((u) => u.username),
+      ['root_admin'],
+    );
   });
 
   test(`[${backend}] two create-admin runs racing for "Root" and "root": the database lets one in, the other is told the name is taken`, async (t) => {
@@ -121,9 +128,16 @@ for (const backend of BACKENDS) {
     assert.equal((await c.run(['migrate'], '')).code, 0);
     // Both read "free" before either writes (each hashes in between): only the unique index can decide.
     const config = c.config();
-    const results = await Promise.all(['Root', 'root'].map((username, i) => createAdmin(config, { username, email: `admin${i}@example.com`, password: STRONG }, conduitMigrations)));
+    const results = await Promise.all(
+      ['Root', 'root'].map((username, i) =>
+        createAdmin(config, { username, email: `admin${i}@example.com`, password: STRONG }, conduitMigrations),
+      ),
+    );
     assert.equal(results.filter((r) => r.ok).length, 1, JSON.stringify(results));
-    assert.deepEqual(results.find((r) => !r.ok), { ok: false, errors: { username: ['has already been taken'] } });
+    assert.deepEqual(
+      results.find((r) => !r.ok),
+      { ok: false, errors: { username: ['has already been taken'] } },
+    );
     assert.equal((await users(c.db())).length, 1);
   });
 }

@@ -29,7 +29,11 @@ for (const backend of BACKENDS) {
     const cookie = csrfCookie(login.headers['set-cookie']);
     const token = /name="_csrf" value="([^"]+)"/.exec(login.body)?.[1];
     assert.ok(cookie && token, 'the login form carries a token and its cookie');
-    assert.equal([...login.body.matchAll(/name="_csrf" value="([^"]+)"/g)].every((m) => m[1] === token), true, 'one token per page');
+    assert.equal(
+      [...login.body.matchAll(/name="_csrf" value="([^"]+)"/g)].every((m) => m[1] === token),
+      true,
+      'one token per page',
+    );
     const posted = await app.inject({
       method: 'POST',
       url: '/login',

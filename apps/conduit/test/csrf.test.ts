@@ -68,7 +68,10 @@ for (const backend of BACKENDS) {
       assert.equal(res.statusCode, 403, site);
     }
     assert.equal(await isLoggedIn(browser), true);
-    assert.deepEqual((await csrfRejections(runtime)).map((r) => r.reason), ['fetch-site']);
+    assert.deepEqual(
+      (await csrfRejections(runtime)).map((r) => r.reason),
+      ['fetch-site'],
+    );
   });
 
   test(`[${backend}] CSRF: a same-origin post with the page's token goes through`, async (t) => {
@@ -76,7 +79,12 @@ for (const backend of BACKENDS) {
     const user = await createUser(runtime);
     const browser = new TestClient(app);
     await browser.login(user.email, user.password);
-    const res = await browser.submit('/settings', '/logout', {}, { origin: ORIGIN, 'sec-fetch-site': 'same-origin', referer: `${ORIGIN}/settings` });
+    const res = await browser.submit(
+      '/settings',
+      '/logout',
+      {},
+      { origin: ORIGIN, 'sec-fetch-site': 'same-origin', referer: `${ORIGIN}/settings` },
+    );
     assert.equal(res.statusCode, 303);
     assert.equal(await isLoggedIn(browser), false);
     assert.deepEqual(await csrfRejections(runtime), []);
@@ -92,7 +100,11 @@ for (const backend of BACKENDS) {
     assert.ok(browser.jar.has('csrf'), 'the login form comes with its pre-session cookie');
     const stolen = await browser.post('/login', { email: user.email, password: user.password, _csrf: othersToken }, { csrf: false });
     assert.equal(stolen.statusCode, 403);
-    const none = await new TestClient(app).post('/login', { email: user.email, password: user.password, _csrf: othersToken }, { csrf: false });
+    const none = await new TestClient(app).post(
+      '/login',
+      { email: user.email, password: user.password, _csrf: othersToken },
+      { csrf: false },
+    );
     assert.equal(none.statusCode, 403, 'no pre-session cookie, no valid token');
     assert.equal((await browser.login(user.email, user.password)).statusCode, 303);
   });
@@ -131,7 +143,16 @@ for (const backend of BACKENDS) {
     await browser.login(user.email, user.password);
     const token = await browser.csrf('/settings');
     const pad = token.slice(0, 43);
-    const junk = [token.slice(0, 85), `${token}A`, `${token.slice(0, 40)}!${token.slice(41)}`, `${token.slice(0, 40)}*${token.slice(40)}`, pad, 'A'.repeat(86), 'x'.repeat(100_000), '='.repeat(86)];
+    const junk = [
+      token.slice(0, 85),
+      `${token}A`,
+      `${token.slice(0, 40)}!${token.slice(41)}`,
+      `${token.slice(0, 40)}*${token.slice(40)}`,
+      pad,
+      'A'.repeat(86),
+      'x'.repeat(100_000),
+      '='.repeat(86),
+    ];
     for (const bad of junk) {
       const res = await browser.post('/logout', { _csrf: bad }, { csrf: false });
       assert.equal(res.statusCode, 403, `${bad.slice(0, 20)}… (${bad.length})`);
@@ -146,12 +167,20 @@ for (const backend of BACKENDS) {
     await browser.login(user.email, user.password);
     for (let i = 0; i < 20; i++) assert.equal((await browser.post('/logout', {}, { csrf: false })).statusCode, 403);
     for (let i = 0; i < 5; i++) assert.equal((await browser.post('/logout', { _csrf: 'forged' }, { csrf: false })).statusCode, 403);
-    assert.deepEqual((await csrfRejections(runtime)).map((r) => r.reason), ['missing-token', 'bad-token']);
+    assert.deepEqual(
+      (await csrfRejections(runtime)).map((r) => r.reason),
+      ['missing-token', 'bad-token'],
+    );
   });
 
   test(`[${backend}] CSRF: /api takes no cookies, so it needs no token`, async (t) => {
     const { app } = await startTestApp(t, backend);
-    const res = await app.inject({ method: 'POST', url: '/api/users/login', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, payload: { user: { email: 'a@b.example', password: 'x' } } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/users/login',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+      payload: { user: { email: 'a@b.example', password: 'x' } },
+    });
     assert.notEqual(res.statusCode, 403);
   });
 }

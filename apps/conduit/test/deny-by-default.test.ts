@@ -19,7 +19,11 @@ interface Declared {
   readonly api: boolean;
 }
 
-async function build(t: TestContext, backend: BackendName, extraRoutes: AppOptions['extraRoutes'] = {}): Promise<{ app: FastifyInstance; runtime: Runtime; routes: Declared[] }> {
+async function build(
+  t: TestContext,
+  backend: BackendName,
+  extraRoutes: AppOptions['extraRoutes'] = {},
+): Promise<{ app: FastifyInstance; runtime: Runtime; routes: Declared[] }> {
   const iso = await isolate(backend);
   const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
   const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, migrations: conduitMigrations });
@@ -47,7 +51,10 @@ for (const backend of BACKENDS) {
   test(`[${backend}] every route not declared public refuses anonymous callers: 401 on the API, the login page for pages`, async (t) => {
     const { app, routes } = await build(t, backend);
     const guarded = routes.filter((r) => r.access !== undefined && r.access !== 'public');
-    assert.ok(guarded.filter((r) => r.api).length >= 10 && guarded.filter((r) => !r.api).length >= 15, `found the guarded routes (${guarded.length})`);
+    assert.ok(
+      guarded.filter((r) => r.api).length >= 10 && guarded.filter((r) => !r.api).length >= 15,
+      `found the guarded routes (${guarded.length})`,
+    );
     for (const route of guarded) {
       const url = concrete(route.url);
       const res = await app.inject({ method: route.method as 'GET', url });

@@ -23,7 +23,8 @@ let nextHost = 1;
 const address = (): string => `198.51.${(nextHost >> 8) & 255}.${nextHost++ & 255}`;
 
 /** A browser on a new address of its own. */
-const browserAt = (app: FastifyInstance, ip = address(), headers: Record<string, string> = {}): TestClient => new TestClient(app, { headers: { 'x-forwarded-for': ip, ...headers } });
+const browserAt = (app: FastifyInstance, ip = address(), headers: Record<string, string> = {}): TestClient =>
+  new TestClient(app, { headers: { 'x-forwarded-for': ip, ...headers } });
 
 const deviceCookieName = (user: TestUser): string => `device-${user.id}`;
 
@@ -37,7 +38,12 @@ async function putInBackoff(app: FastifyInstance, user: TestUser): Promise<void>
 
 /** One wrong password from a new address; right after it the minute's attempt is taken whatever the answer. */
 const attackerTries = (app: FastifyInstance, user: TestUser): Promise<LightMyRequestResponse> =>
-  app.inject({ method: 'POST', url: '/api/users/login', headers: { 'content-type': 'application/json', 'x-forwarded-for': address() }, payload: JSON.stringify({ user: { email: user.email, password: WRONG } }) });
+  app.inject({
+    method: 'POST',
+    url: '/api/users/login',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address() },
+    payload: JSON.stringify({ user: { email: user.email, password: WRONG } }),
+  });
 
 /** A browser that has signed in to `user` through the form (and signed out again, keeping its device cookie). */
 async function ownersBrowser(app: FastifyInstance, user: TestUser): Promise<TestClient> {
@@ -83,17 +89,22 @@ for (const backend of BACKENDS) {
     const value = decodeURIComponent(good);
     const [id, nonce, sig] = value.split('.') as [string, string, string];
     const flip = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1);
-    const signWith = (keys: Pick<Config, 'secretKey' | 'secretKeyFallbacks'>, text: string) => signerFactory(deriveKeys(keys as Config, 'device-cookie')).sign(text);
+    const signWith = (keys: Pick<Config, 'secretKey' | 'secretKeyFallbacks'>, text: string) =>
+      signerFactory(deriveKeys(keys as Config, 'device-cookie')).sign(text);
     const ownName = deviceCookieName(owner);
     const attempts: [string, string, string][] = [
-      ['forged: a made-up nonce and signature', ownName, `${owner.id}.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64').replace(/=/g, '')}`],
+      [
+        'forged: a made-up nonce and signature',
+        ownName,
+        `${owner.id}.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64').replace(/=/g, '')}`,
+      ],
       ['tampered signature', ownName, `${id}.${nonce}.${flip(sig)}`],
       ['another nonce under the signature', ownName, `${id}.${flip(nonce)}.${sig}`],
       ['unsigned', ownName, `${id}.${nonce}`],
       ["another account's cookie, as it was issued", deviceCookieName(other), others],
       ["another account's cookie under this account's name", ownName, others],
       ['signed with another SECRET_KEY', ownName, signWith({ secretKey: randomKey(), secretKeyFallbacks: [] }, `${owner.id}.${nonce}`)],
-      ["signed with the key for session cookies", ownName, signerFactory(deriveKeys(config, 'cookie')).sign(`${owner.id}.${nonce}`)],
+      ['signed with the key for session cookies', ownName, signerFactory(deriveKeys(config, 'cookie')).sign(`${owner.id}.${nonce}`)],
       ['garbage', ownName, 'x'.repeat(3000)],
       ['not even valid encoding', ownName, '%%%;;'],
     ];
@@ -117,7 +128,9 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend, { ...PROXY, SECRET_KEY: randomKey(), SECRET_KEY_FALLBACKS: previous });
     const owner = await createUser(runtime);
     await putInBackoff(app, owner);
-    const cookie = signerFactory(deriveKeys({ secretKey: previous, secretKeyFallbacks: [] } as unknown as Config, 'device-cookie')).sign(`${owner.id}.${randomBytes(16).toString('base64url')}`);
+    const cookie = signerFactory(deriveKeys({ secretKey: previous, secretKeyFallbacks: [] } as unknown as Config, 'device-cookie')).sign(
+      `${owner.id}.${randomBytes(16).toString('base64url')}`,
+    );
     const browser = browserAt(app);
     browser.jar.set(deviceCookieName(owner), cookie);
     assert.equal((await browser.login(owner.email, owner.password)).statusCode, 303);
@@ -128,7 +141,8 @@ for (const backend of BACKENDS) {
     const owner = await createUser(runtime);
     const browser = await ownersBrowser(app, owner);
     // From the owner's own address, five wrong passwords for other accounts: the per-IP minute is spent.
-    for (let i = 0; i < LOGIN_RULES.ipMinute.points; i++) assert.equal((await browser.login(`someone${i}@example.com`, WRONG)).statusCode, 422);
+    for (let i = 0; i < LOGIN_RULES.ipMinute.points; i++)
+      assert.equal((await browser.login(`someone${i}@example.com`, WRONG)).statusCode, 422);
     const perIp = await browser.login(owner.email, owner.password);
     assert.equal(perIp.statusCode, 429);
     assert.ok(Number(perIp.headers['retry-after']) <= 60);
@@ -140,7 +154,10 @@ for (const backend of BACKENDS) {
     for (let i = 0; i < LOGIN_RULES.accountIp.points; i++) assert.equal((await second.login(owner.email, WRONG)).statusCode, 422);
     const blocked = await second.login(owner.email, owner.password);
     assert.equal(blocked.statusCode, 429);
-    assert.ok(Number(blocked.headers['retry-after']) > 60, `the account+IP block (Retry-After ${blocked.headers['retry-after']}), not only the minute`);
+    assert.ok(
+      Number(blocked.headers['retry-after']) > 60,
+      `the account+IP block (Retry-After ${blocked.headers['retry-after']}), not only the minute`,
+    );
   });
 
   test(`[${backend}] a device cookie's failures count against the device, not the account; after 10 the device is trusted no more`, async (t) => {
@@ -155,14 +172,22 @@ for (const backend of BACKENDS) {
       assert.equal((await thief.login(owner.email, WRONG)).statusCode, 422, `guess ${i + 1}`);
     }
     const lockouts = await runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'login.lockout').execute();
-    assert.deepEqual(lockouts.map((r) => JSON.parse(r.details).scope), ['device'], 'the device lockout is audited once');
+    assert.deepEqual(
+      lockouts.map((r) => JSON.parse(r.details).scope),
+      ['device'],
+      'the device lockout is audited once',
+    );
     // Those ten did not count against the account: a browser without the cookie is not slowed.
     assert.equal((await browserAt(app).login(owner.email, owner.password)).statusCode, 303);
 
     await putInBackoff(app, owner);
     const thief = browserAt(app);
     thief.jar.set(deviceCookieName(owner), stolen);
-    assert.equal((await thief.login(owner.email, owner.password)).statusCode, 429, 'the worn-out cookie is ignored, even with the right password');
+    assert.equal(
+      (await thief.login(owner.email, owner.password)).statusCode,
+      429,
+      'the worn-out cookie is ignored, even with the right password',
+    );
     assert.equal((await laptop.login(owner.email, owner.password)).statusCode, 303, "the owner's other browser still gets in");
   });
 
@@ -179,7 +204,11 @@ for (const backend of BACKENDS) {
     assert.equal(c.maxAge, DEVICE_COOKIE_MAX_AGE);
     assert.ok(DEVICE_COOKIE_MAX_AGE >= 365 * 24 * 3600);
     assert.notEqual(c.secure, true, 'not Secure outside production (plain-HTTP development)');
-    assert.match(decodeURIComponent(c.value), new RegExp(`^${owner.id}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9+/]{43}$`), 'the account id, a nonce and a signature');
+    assert.match(
+      decodeURIComponent(c.value),
+      new RegExp(`^${owner.id}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9+/]{43}$`),
+      'the account id, a nonce and a signature',
+    );
     assert.doesNotMatch(decodeURIComponent(c.value), new RegExp(owner.email.replace(/\./g, '\\.')), 'the id, never the email');
     const again = setCookieOf(await browserAt(app).login(owner.email, owner.password), deviceCookieName(owner));
     assert.notEqual(again?.value, c.value, 'a new nonce for every sign-in');
@@ -188,22 +217,38 @@ for (const backend of BACKENDS) {
     assert.equal(wrong.statusCode, 422);
     assert.equal(wrong.cookies.filter((x) => x.name.startsWith('device-')).length, 0, 'nothing for a failed sign-in');
 
-    const viaApi = await app.inject({ method: 'POST', url: '/api/users/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ user: { email: owner.email, password: owner.password } }) });
+    const viaApi = await app.inject({
+      method: 'POST',
+      url: '/api/users/login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ user: { email: owner.email, password: owner.password } }),
+    });
     assert.equal(viaApi.statusCode, 200);
     assert.equal(viaApi.headers['set-cookie'], undefined, 'the API sets no cookie');
 
     const newcomer = browserAt(app);
-    const registered = await newcomer.submit('/register', '/register', { username: 'newcomer', email: 'newcomer@example.com', password: `Correct ${randomBytes(9).toString('base64url')} horse battery` });
+    const registered = await newcomer.submit('/register', '/register', {
+      username: 'newcomer',
+      email: 'newcomer@example.com',
+      password: `Correct ${randomBytes(9).toString('base64url')} horse battery`,
+    });
     assert.equal(registered.statusCode, 303);
     await app.signUps.settled();
     const row = await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', 'newcomer').executeTakeFirstOrThrow();
     // Registration answers a taken address exactly as a new one (packages/bastion/src/pages/auth-pages.ts): a
     // device cookie here would tell them apart. The browser is known once it signs in.
-    assert.ok(!newcomer.jar.has(`device-${row.id}`) && ![...newcomer.jar.keys()].some((name) => name.startsWith('device-')), 'registration sets no device cookie');
+    assert.ok(
+      !newcomer.jar.has(`device-${row.id}`) && ![...newcomer.jar.keys()].some((name) => name.startsWith('device-')),
+      'registration sets no device cookie',
+    );
   });
 
   test(`[${backend}] in production the device cookie is __Host-device-<id> and Secure`, async (t) => {
-    const { app, runtime } = await startTestApp(t, backend, { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://conduit.example.com', ...PROXY });
+    const { app, runtime } = await startTestApp(t, backend, {
+      NODE_ENV: 'production',
+      PUBLIC_ORIGIN: 'https://conduit.example.com',
+      ...PROXY,
+    });
     const owner = await createUser(runtime);
     const res = await browserAt(app, address(), { 'x-forwarded-proto': 'https' }).login(owner.email, owner.password);
     assert.equal(res.statusCode, 303);

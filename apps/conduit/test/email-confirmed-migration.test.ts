@@ -16,13 +16,31 @@ for (const backend of BACKENDS) {
     // Written as the code of that release would (no email_confirmed_at column yet).
     await db.kysely
       .insertInto('users' as never)
-      .values({ username: 'veteran', email: 'veteran@example.com', password_hash: 'x', bio: '', image: null, role: 'member', locked_at: null, created_at: created, updated_at: created } as never)
+      .values({
+        username: 'veteran',
+        email: 'veteran@example.com',
+        password_hash: 'x',
+        bio: '',
+        image: null,
+        role: 'member',
+        locked_at: null,
+        created_at: created,
+        updated_at: created,
+      } as never)
       .execute();
     assert.equal((await migrator.migrateTo('011-email-confirmed')).error, undefined);
-    const veteran = await db.kysely.selectFrom('users').select('email_confirmed_at').where('username', '=', 'veteran').executeTakeFirstOrThrow();
+    const veteran = await db.kysely
+      .selectFrom('users')
+      .select('email_confirmed_at')
+      .where('username', '=', 'veteran')
+      .executeTakeFirstOrThrow();
     assert.equal(veteran.email_confirmed_at, created);
     assert.equal((await migrator.migrateToLatest()).error, undefined);
-    const newcomer = await registerUser(db.kysely, { username: 'newcomer', email: 'newcomer@example.com', password: 'violet-kettle-Tr0mbone-47' });
+    const newcomer = await registerUser(db.kysely, {
+      username: 'newcomer',
+      email: 'newcomer@example.com',
+      password: 'violet-kettle-Tr0mbone-47',
+    });
     const row = await db.kysely.selectFrom('users').select('email_confirmed_at').where('id', '=', newcomer.id).executeTakeFirstOrThrow();
     assert.equal(row.email_confirmed_at, null);
   });

@@ -119,7 +119,12 @@ for (const backend of BACKENDS) {
       const res = await app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/json' }, payload: article });
       assert.equal(res.statusCode, 401, url);
     }
-    const put = await app.inject({ method: 'PUT', url: '/%61pi/user', headers: { cookie, 'content-type': 'application/json' }, payload: { user: { bio: 'forged' } } });
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/%61pi/user',
+      headers: { cookie, 'content-type': 'application/json' },
+      payload: { user: { bio: 'forged' } },
+    });
     assert.equal(put.statusCode, 401);
     assert.equal((await runtime.db.kysely.selectFrom('articles').select('id').execute()).length, 0);
     assert.equal((await runtime.db.kysely.selectFrom('users').select('bio').where('id', '=', user.id).executeTakeFirstOrThrow()).bio, '');
@@ -134,7 +139,7 @@ for (const backend of BACKENDS) {
     assert.equal(settings.headers.location, '/login?next=%2Fsettings');
     const home = await app.inject({ url: '/', headers: { authorization } });
     assert.equal(home.statusCode, 200);
-    assert.ok(!home.body.includes(user.username), 'the page does not know the token\'s user');
+    assert.ok(!home.body.includes(user.username), "the page does not know the token's user");
     assert.match(home.body, /href="\/login"/);
   });
 

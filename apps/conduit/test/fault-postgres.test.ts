@@ -39,7 +39,10 @@ for (const backend of BACKENDS.filter((b) => b === 'postgres')) {
 
     const author = newAccount();
     const token = await registerOverApi(base, author);
-    const created = await api(base, 'POST', '/api/articles', { token, body: { article: { title: 'Before the outage', description: 'd', body: 'b', tagList: ['pg'] } } });
+    const created = await api(base, 'POST', '/api/articles', {
+      token,
+      body: { article: { title: 'Before the outage', description: 'd', body: 'b', tagList: ['pg'] } },
+    });
     assert.equal(created.statusCode, 201, created.body);
     const slug = created.json().article.slug as string;
     const browser = new TestClient(base, { origin: base });
@@ -60,8 +63,14 @@ for (const backend of BACKENDS.filter((b) => b === 'postgres')) {
     await t.test('API reads, logins and writes answer 503 with Retry-After, not 500', async () => {
       assertUnavailable(await api(base, 'GET', '/api/articles'), 'article list');
       assertUnavailable(await api(base, 'GET', `/api/articles/${slug}`, { token }), 'article with a token');
-      assertUnavailable(await api(base, 'POST', '/api/users/login', { body: { user: { email: author.email, password: author.password } } }), 'API login');
-      assertUnavailable(await api(base, 'POST', '/api/articles', { token, body: { article: { title: 'During the outage', description: 'd', body: 'b' } } }), 'API write');
+      assertUnavailable(
+        await api(base, 'POST', '/api/users/login', { body: { user: { email: author.email, password: author.password } } }),
+        'API login',
+      );
+      assertUnavailable(
+        await api(base, 'POST', '/api/articles', { token, body: { article: { title: 'During the outage', description: 'd', body: 'b' } } }),
+        'API write',
+      );
       assertUnavailable(await api(base, 'POST', '/api/users', { body: { user: newAccount() } }), 'registration');
     });
 
@@ -90,18 +99,31 @@ for (const backend of BACKENDS.filter((b) => b === 'postgres')) {
       assert.equal(instance.child.exitCode, null, 'the process was never restarted');
       const list = await api(base, 'GET', '/api/articles');
       assert.equal(list.statusCode, 200);
-      assert.deepEqual(list.json().articles.map((a: { title: string }) => a.title), ['Before the outage'], 'nothing was written during the outage');
+      assert.deepEqual(
+        list.json().articles.map((a: { title: string }) => a.title),
+        ['Before the outage'],
+        'nothing was written during the outage',
+      );
       assert.equal((await browser.get('/settings')).statusCode, 200, 'the session from before still works');
       const login = await api(base, 'POST', '/api/users/login', { body: { user: { email: author.email, password: author.password } } });
       assert.equal(login.statusCode, 200, login.body);
-      const write = await api(base, 'POST', '/api/articles', { token, body: { article: { title: 'After the outage', description: 'd', body: 'b' } } });
+      const write = await api(base, 'POST', '/api/articles', {
+        token,
+        body: { article: { title: 'After the outage', description: 'd', body: 'b' } },
+      });
       assert.equal(write.statusCode, 201, write.body);
     });
 
     await t.test('outage errors were logged with their cause, under the request id', async () => {
-      const lines = instance.logs().split('\n').filter((l) => l.includes('"level":50') && l.includes('"requestId"'));
+      const lines = instance
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('"level":50') && l.includes('"requestId"'));
       assert.ok(lines.length > 0, 'the outage is in the log');
-      assert.ok(lines.some((l) => /ECONNREFUSED|57P01|terminat/i.test(l)), 'the log keeps the real cause');
+      assert.ok(
+        lines.some((l) => /ECONNREFUSED|57P01|terminat/i.test(l)),
+        'the log keeps the real cause',
+      );
     });
 
     assert.deepEqual(await instance.stop(), { code: 0, signal: null }, 'the instance still shuts down cleanly');

@@ -46,7 +46,10 @@ for (const backend of BACKENDS) {
     // Before the outage: an author with an article, and a reader logged in through the form.
     const author = newAccount();
     const authorToken = await registerOverApi(base, author);
-    const created = await api(base, 'POST', '/api/articles', { token: authorToken, body: { article: { title: 'Still readable', description: 'd', body: 'Served *without* Redis.', tagList: ['outage'] } } });
+    const created = await api(base, 'POST', '/api/articles', {
+      token: authorToken,
+      body: { article: { title: 'Still readable', description: 'd', body: 'Served *without* Redis.', tagList: ['outage'] } },
+    });
     assert.equal(created.statusCode, 201, created.body);
     const slug = created.json().article.slug as string;
     const reader = newAccount();
@@ -71,7 +74,11 @@ for (const backend of BACKENDS) {
     });
 
     await t.test('an HTML login form answers 503: the login limiter is never skipped', async () => {
-      const res = await visitor.post('/login', { email: reader.email, password: 'a wrong guess at the password', _csrf: visitorCsrf }, { csrf: false });
+      const res = await visitor.post(
+        '/login',
+        { email: reader.email, password: 'a wrong guess at the password', _csrf: visitorCsrf },
+        { csrf: false },
+      );
       assertUnavailablePage(res, 'form login');
       assert.equal(visitor.jar.has('session'), false, 'no session was handed out');
     });
@@ -82,9 +89,15 @@ for (const backend of BACKENDS) {
     });
 
     await t.test('an API write with a valid token answers 503 and writes nothing', async () => {
-      const res = await api(base, 'POST', '/api/articles', { token: authorToken, body: { article: { title: 'Written during the outage', description: 'd', body: 'b' } } });
+      const res = await api(base, 'POST', '/api/articles', {
+        token: authorToken,
+        body: { article: { title: 'Written during the outage', description: 'd', body: 'b' } },
+      });
       assertUnavailableApi(res, 'API article write');
-      const comment = await api(base, 'POST', `/api/articles/${slug}/comments`, { token: authorToken, body: { comment: { body: 'during the outage' } } });
+      const comment = await api(base, 'POST', `/api/articles/${slug}/comments`, {
+        token: authorToken,
+        body: { comment: { body: 'during the outage' } },
+      });
       assertUnavailableApi(comment, 'API comment write');
     });
 
@@ -142,7 +155,10 @@ for (const backend of BACKENDS) {
       assert.equal(settings.statusCode, 200, `settings after recovery: ${settings.statusCode}`);
       const apiLogin = await api(base, 'POST', '/api/users/login', { body: { user: { email: author.email, password: author.password } } });
       assert.equal(apiLogin.statusCode, 200, apiLogin.body);
-      const write = await api(base, 'POST', '/api/articles', { token: authorToken, body: { article: { title: 'Written after the outage', description: 'd', body: 'b' } } });
+      const write = await api(base, 'POST', '/api/articles', {
+        token: authorToken,
+        body: { article: { title: 'Written after the outage', description: 'd', body: 'b' } },
+      });
       assert.equal(write.statusCode, 201, write.body);
       const formLogin = await new TestClient(base, { origin: base }).post('/login', { email: reader.email, password: reader.password });
       assert.equal(formLogin.statusCode, 303);
@@ -150,7 +166,10 @@ for (const backend of BACKENDS) {
 
     await t.test('nothing was written during the outage', async () => {
       const list = await api(base, 'GET', `/api/articles?author=${author.username}`);
-      const titles = list.json().articles.map((a: { title: string }) => a.title).sort();
+      const titles = list
+        .json()
+        .articles.map((a: { title: string }) => a.title)
+        .sort();
       assert.deepEqual(titles, ['Still readable', 'Written after the outage']);
       const comments = await api(base, 'GET', `/api/articles/${slug}/comments`);
       assert.deepEqual(comments.json().comments, []);
@@ -159,8 +178,17 @@ for (const backend of BACKENDS) {
     redis.freeze();
 
     await t.test('a Redis that stops answering (hung, connection open) gives 503 after the command timeout, not a hang', async () => {
-      assertUnavailableApi(await api(base, 'POST', '/api/users/login', { body: { user: { email: author.email, password: author.password } } }), 'API login, hung Redis');
-      assertUnavailableApi(await api(base, 'POST', '/api/articles', { token: authorToken, body: { article: { title: 'Written while Redis hung', description: 'd', body: 'b' } } }), 'API write, hung Redis');
+      assertUnavailableApi(
+        await api(base, 'POST', '/api/users/login', { body: { user: { email: author.email, password: author.password } } }),
+        'API login, hung Redis',
+      );
+      assertUnavailableApi(
+        await api(base, 'POST', '/api/articles', {
+          token: authorToken,
+          body: { article: { title: 'Written while Redis hung', description: 'd', body: 'b' } },
+        }),
+        'API write, hung Redis',
+      );
       assert.deepEqual((await api(base, 'GET', '/readyz')).json().checks, { database: 'ok', redis: 'failing' });
     });
 

@@ -11,8 +11,10 @@ for (const backend of BACKENDS) {
   test(`[${backend}] the form helper refuses to submit a form that has no _csrf field of its own`, async (t) => {
     const { app } = await startTestApp(t, backend);
     let broken = '';
-    app.get('/test-broken-settings', { schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } }, config: { access: 'public' } }, async (_request, reply) =>
-      reply.type('text/html; charset=utf-8').send(broken),
+    app.get(
+      '/test-broken-settings',
+      { schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } }, config: { access: 'public' } },
+      async (_request, reply) => reply.type('text/html; charset=utf-8').send(broken),
     );
     const member = await registeredBrowser(app);
     const settings = (await member.get('/settings')).body;

@@ -12,7 +12,8 @@ import { startInstance, within, type Instance } from './helpers/server-process.j
 // exits 0, all within a bound. A request that never finishes cannot hold the shutdown forever.
 
 // At debug level each request is logged as it arrives (before its body is read); registration came before.
-const INCOMING_LOGIN = /"url":"\/api\/users\/login"[^\n]*"msg":"incoming request"|"msg":"incoming request"[^\n]*"url":"\/api\/users\/login"/;
+const INCOMING_LOGIN =
+  /"url":"\/api\/users\/login"[^\n]*"msg":"incoming request"|"msg":"incoming request"[^\n]*"url":"\/api\/users\/login"/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `ready()` holds; fails after `ms` and stops polling (a failed wait must not hang the file). */
@@ -54,7 +55,14 @@ interface Pending {
 
 /** A JSON POST whose body is sent only in part: the server has the request and waits for the rest. */
 function startSlowPost(port: number, path: string, body: string, agent?: Agent): Pending {
-  const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', agent: agent ?? false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+  const req = httpRequest({
+    host: '127.0.0.1',
+    port,
+    path,
+    method: 'POST',
+    agent: agent ?? false,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+  });
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.once('error', reject);
     req.once('response', (res) => {
@@ -113,7 +121,9 @@ for (const backend of BACKENDS) {
       httpRequest({ host: '127.0.0.1', port: instance.port, path: '/api/tags', agent }, (res) => {
         res.resume();
         res.once('end', () => resolve(res.statusCode ?? 0));
-      }).once('error', reject).end();
+      })
+        .once('error', reject)
+        .end();
     });
     assert.equal(first, 200);
     assert.equal(agent.freeSockets[Object.keys(agent.freeSockets)[0] ?? '']?.length, 1, 'the connection is kept open, idle');
@@ -123,7 +133,11 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] SIGTERM: a request that never finishes cannot hold the process past the drain deadline`, async (t) => {
     const { instance } = await instanceWithUser(t);
-    const stuck = startSlowPost(instance.port, '/api/users/login', JSON.stringify({ user: { email: 'nobody@example.com', password: 'x'.repeat(20) } }));
+    const stuck = startSlowPost(
+      instance.port,
+      '/api/users/login',
+      JSON.stringify({ user: { email: 'nobody@example.com', password: 'x'.repeat(20) } }),
+    );
     t.after(() => stuck.req.destroy());
     await logShows(instance, INCOMING_LOGIN, 'the stuck request has reached the server');
     instance.child.kill('SIGTERM');
@@ -144,7 +158,9 @@ for (const backend of BACKENDS) {
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     // A login whose body is still on its way keeps this connection busy, so the drain cannot
     // close it; then a second request is sent on the same connection.
-    socket.write(`POST /api/users/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(
+      `POST /api/users/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+    );
     await logShows(instance, INCOMING_LOGIN, 'the login has reached the server');
     instance.child.kill('SIGTERM');
     await logShows(instance, /"msg":"shutting down"/, 'the signal was received');

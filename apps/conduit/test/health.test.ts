@@ -35,10 +35,14 @@ for (const backend of BACKENDS) {
 test('the readiness probe checks its dependencies once per interval, however many probes arrive', async () => {
   let now = 0;
   let checks = 0;
-  const probe = readinessProbe({ intervalMs: 1_000, now: () => now, check: async () => {
-    checks++;
-    return { database: 'ok' };
-  } });
+  const probe = readinessProbe({
+    intervalMs: 1_000,
+    now: () => now,
+    check: async () => {
+      checks++;
+      return { database: 'ok' };
+    },
+  });
   await Promise.all(Array.from({ length: 50 }, () => probe()));
   assert.equal(checks, 1, 'fifty probes at once share one check');
   for (let i = 0; i < 50; i++) await probe();
@@ -50,11 +54,15 @@ test('the readiness probe checks its dependencies once per interval, however man
 
 test('a readiness check that throws is not kept: the next probe checks again', async () => {
   let calls = 0;
-  const probe = readinessProbe({ intervalMs: 1_000, now: () => 0, check: async () => {
-    calls++;
-    if (calls === 1) throw new Error('boom');
-    return { database: 'ok' };
-  } });
+  const probe = readinessProbe({
+    intervalMs: 1_000,
+    now: () => 0,
+    check: async () => {
+      calls++;
+      if (calls === 1) throw new Error('boom');
+      return { database: 'ok' };
+    },
+  });
   await assert.rejects(probe());
   assert.deepEqual(await probe(), { database: 'ok' });
 });

@@ -16,21 +16,33 @@ for (const backend of BACKENDS) {
     const secrets: string[] = [secretKey, fallbackKey, STRONG_PASSWORD];
 
     // The JSON API: register, login, use the token, change the password, fail a login.
-    const reg = await api(app, 'POST', '/api/users', { body: { user: { username: 'logged_larry', email: 'larry@example.com', password: STRONG_PASSWORD } } });
+    const reg = await api(app, 'POST', '/api/users', {
+      body: { user: { username: 'logged_larry', email: 'larry@example.com', password: STRONG_PASSWORD } },
+    });
     assert.equal(reg.statusCode, 201);
     const token = reg.json().user.token as string;
     secrets.push(token);
     await app.inject({ url: '/api/user', headers: { authorization: `Token ${token}` } });
     const newPassword = 'another long and unguessable phrase';
     secrets.push(newPassword);
-    await app.inject({ method: 'PUT', url: '/api/user', headers: { authorization: `Token ${token}` }, payload: { user: { password: newPassword, currentPassword: STRONG_PASSWORD } } });
+    await app.inject({
+      method: 'PUT',
+      url: '/api/user',
+      headers: { authorization: `Token ${token}` },
+      payload: { user: { password: newPassword, currentPassword: STRONG_PASSWORD } },
+    });
     const wrongPassword = 'a wrong guess that is long enough';
     secrets.push(wrongPassword);
     await api(app, 'POST', '/api/users/login', { body: { user: { email: 'larry@example.com', password: wrongPassword } } });
     // A password in a body that fails validation, and secrets in a query string.
     const smuggled = 'smuggled-password-in-a-bad-body';
     secrets.push(smuggled);
-    await app.inject({ method: 'POST', url: '/api/users/login', headers: { 'content-type': 'application/json' }, payload: `{"user":{"email":1,"password":"${smuggled}","x":1}}` });
+    await app.inject({
+      method: 'POST',
+      url: '/api/users/login',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"user":{"email":1,"password":"${smuggled}","x":1}}`,
+    });
     const inUrl = 'query-token-value-0123456789';
     secrets.push(inUrl);
     await app.inject({ url: `/api/articles?token=${inUrl}&api_key=${inUrl}&reset_password=${inUrl}` });

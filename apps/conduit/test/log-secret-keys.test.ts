@@ -14,17 +14,33 @@ for (const backend of BACKENDS) {
     // A route written carelessly: it logs everything it was given.
     const careless: FastifyPluginAsync = async (api) => {
       api.post('/careless-log', { config: { access: 'public' }, schema: { body: { type: 'object' } } }, async (request) => {
-        const err = Object.assign(new Error('upstream refused'), { config: { auth: { password: 'err-nested-secret-0001' } }, apiToken: 'err-token-secret-0002' });
+        const err = Object.assign(new Error('upstream refused'), {
+          config: { auth: { password: 'err-nested-secret-0001' } },
+          apiToken: 'err-token-secret-0002',
+        });
         request.log.info({ headers: request.headers, body: request.body, err }, 'careless dump');
         return { ok: true };
       });
     };
     const { app, logs } = await startTestApp(t, backend, { LOG_LEVEL: 'info' }, {}, { extraRoutes: { api: careless } });
-    const secrets = ['header-token-secret-0003', 'cookie-secret-0004', 'body-password-secret-0005', 'deep-token-secret-0006', 'csrf-secret-0007', 'err-nested-secret-0001', 'err-token-secret-0002'];
+    const secrets = [
+      'header-token-secret-0003',
+      'cookie-secret-0004',
+      'body-password-secret-0005',
+      'deep-token-secret-0006',
+      'csrf-secret-0007',
+      'err-nested-secret-0001',
+      'err-token-secret-0002',
+    ];
     const response = await app.inject({
       method: 'POST',
       url: '/api/careless-log',
-      headers: { authorization: `Token ${secrets[0]}`, cookie: `session=${secrets[1]}`, 'x-csrf-token': secrets[4], 'content-type': 'application/json' },
+      headers: {
+        authorization: `Token ${secrets[0]}`,
+        cookie: `session=${secrets[1]}`,
+        'x-csrf-token': secrets[4],
+        'content-type': 'application/json',
+      },
       payload: { user: { email: 'e@example.com', PassWord: secrets[2] }, list: [{ nested: { token: secrets[3] } }] },
     });
     assert.equal(response.statusCode, 200);

@@ -63,7 +63,8 @@ for (const backend of BACKENDS) {
     const locked = await makeUser(app, runtime, 'locked_lou');
     // The browser signed in to both accounts before: it holds a device cookie for each.
     const browser = newBrowser(app);
-    for (const user of [jake, locked]) assert.equal((await browser.post('/login', { email: user.email, password: STRONG_PASSWORD })).statusCode, 303);
+    for (const user of [jake, locked])
+      assert.equal((await browser.post('/login', { email: user.email, password: STRONG_PASSWORD })).statusCode, 303);
     assert.match(browser.cookieHeader, new RegExp(`device-${jake.id}=.*device-${locked.id}=`));
     await runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('id', '=', locked.id).execute();
     const answers = new Set<string>();

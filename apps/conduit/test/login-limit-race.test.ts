@@ -28,7 +28,11 @@ async function burst(attempts: (() => Promise<{ statusCode: number }>)[]): Promi
 const count = (statuses: number[], status: number): number => statuses.filter((s) => s === status).length;
 
 async function failures(runtime: Runtime): Promise<number> {
-  const row = await runtime.db.kysely.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).where('event', '=', 'login.failure').executeTakeFirstOrThrow();
+  const row = await runtime.db.kysely
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('event', '=', 'login.failure')
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -37,7 +41,9 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const users = await Promise.all(Array.from({ length: BURST }, (_, i) => makeUser(app, runtime, `racer${i}`)));
     const { statuses, verified } = await burst(
-      users.map((u) => () => api(app, 'POST', '/api/users/login', { body: { user: { email: u.email, password: `${STRONG_PASSWORD}-wrong` } } })),
+      users.map(
+        (u) => () => api(app, 'POST', '/api/users/login', { body: { user: { email: u.email, password: `${STRONG_PASSWORD}-wrong` } } }),
+      ),
     );
     assert.equal(verified, LOGIN_RULES.ipMinute.points, `passwords verified: ${verified}`);
     assert.equal(count(statuses, 401), LOGIN_RULES.ipMinute.points, statuses.join(','));
@@ -53,7 +59,11 @@ for (const backend of BACKENDS) {
     const browser = newBrowser(app);
     const csrf = await browser.csrf('/login');
     const { statuses, verified } = await burst(
-      Array.from({ length: BURST }, (_, i) => () => browser.post('/login', { email: `nobody${i}@example.com`, password: 'wrong-password-123', _csrf: csrf }, { csrf: false })),
+      Array.from(
+        { length: BURST },
+        (_, i) => () =>
+          browser.post('/login', { email: `nobody${i}@example.com`, password: 'wrong-password-123', _csrf: csrf }, { csrf: false }),
+      ),
     );
     assert.equal(verified, LOGIN_RULES.ipMinute.points, `passwords verified: ${verified}`);
     assert.equal(count(statuses, 422), LOGIN_RULES.ipMinute.points, statuses.join(','));
@@ -65,14 +75,16 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const victim = await makeUser(app, runtime, 'victim');
     const { statuses, verified } = await burst(
-      Array.from({ length: BURST }, (_, i) => () =>
-        app.inject({
-          method: 'POST',
-          url: '/api/users/login',
-          remoteAddress: `10.77.0.${i + 1}`,
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify({ user: { email: victim.email, password: `${STRONG_PASSWORD}-wrong` } }),
-        }),
+      Array.from(
+        { length: BURST },
+        (_, i) => () =>
+          app.inject({
+            method: 'POST',
+            url: '/api/users/login',
+            remoteAddress: `10.77.0.${i + 1}`,
+            headers: { 'content-type': 'application/json' },
+            payload: JSON.stringify({ user: { email: victim.email, password: `${STRONG_PASSWORD}-wrong` } }),
+          }),
       ),
     );
     const allowed = LOGIN_RULES.accountWindow.points + LOGIN_RULES.accountBackoff.points;
@@ -85,7 +97,8 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     const owners = await Promise.all(Array.from({ length: 3 }, (_, i) => makeUser(app, runtime, `office${i}`)));
     const login = (email: string, password: string) => api(app, 'POST', '/api/users/login', { body: { user: { email, password } } });
-    for (let i = 0; i < LOGIN_RULES.ipMinute.points - 1; i++) assert.equal((await login(`typo${i}@example.com`, 'typo-typo-typo')).statusCode, 401);
+    for (let i = 0; i < LOGIN_RULES.ipMinute.points - 1; i++)
+      assert.equal((await login(`typo${i}@example.com`, 'typo-typo-typo')).statusCode, 401);
     for (const owner of owners) assert.equal((await login(owner.email, STRONG_PASSWORD)).statusCode, 200);
     assert.equal((await login('typo9@example.com', 'typo-typo-typo')).statusCode, 401, 'the fifth failure is still allowed');
     assert.equal((await login(owners[0]!.email, STRONG_PASSWORD)).statusCode, 429, 'then the address waits');

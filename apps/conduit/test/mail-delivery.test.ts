@@ -28,14 +28,29 @@ function recordingWait(delays: number[], before?: (retry: number) => Promise<voi
 // A route of the API face that sends one mail and answers with what send() returned.
 let token = '';
 const sendRoute: FastifyPluginAsync = async (api) => {
-  api.post('/test-mail', {
-    config: { access: 'public' },
-    schema: { body: { type: 'object', required: ['to', 'username'], additionalProperties: false, properties: { to: { type: 'string' }, username: { type: 'string' } } } },
-  }, async function sendTestMail(request) {
-    const { to, username } = request.body as { to: string; username: string };
-    const result = this.mailer.send({ to, template: 'greeting', data: { username, link: `https://conduit.example.com/email/confirm/${token}` } });
-    return { result, delivered: delivered() };
-  });
+  api.post(
+    '/test-mail',
+    {
+      config: { access: 'public' },
+      schema: {
+        body: {
+          type: 'object',
+          required: ['to', 'username'],
+          additionalProperties: false,
+          properties: { to: { type: 'string' }, username: { type: 'string' } },
+        },
+      },
+    },
+    async function sendTestMail(request) {
+      const { to, username } = request.body as { to: string; username: string };
+      const result = this.mailer.send({
+        to,
+        template: 'greeting',
+        data: { username, link: `https://conduit.example.com/email/confirm/${token}` },
+      });
+      return { result, delivered: delivered() };
+    },
+  );
 };
 let delivered = (): number => 0;
 
@@ -64,8 +79,18 @@ async function mailTest(t: TestContext, backend: BackendName, options: MailTestO
   token = randomBytes(32).toString('base64url');
   delivered = () => smtp.messages.length;
   const scheme = options.server?.implicitTls ? 'smtps' : 'smtp';
-  const env = { SMTP_URL: `${scheme}://${login ? `${login.user}:${login.pass}@` : ''}127.0.0.1:${smtp.port}`, MAIL_FROM: FROM, ...options.env };
-  const mailer: MailerOverrides = { templatesDir: TEMPLATES, ...(options.trustCa === false ? {} : { tlsCa: smtp.ca }), wait: recordingWait([]), retry: { maxAttempts: 3 }, ...options.mailer };
+  const env = {
+    SMTP_URL: `${scheme}://${login ? `${login.user}:${login.pass}@` : ''}127.0.0.1:${smtp.port}`,
+    MAIL_FROM: FROM,
+    ...options.env,
+  };
+  const mailer: MailerOverrides = {
+    templatesDir: TEMPLATES,
+    ...(options.trustCa === false ? {} : { tlsCa: smtp.ca }),
+    wait: recordingWait([]),
+    retry: { maxAttempts: 3 },
+    ...options.mailer,
+  };
   const testApp = await startTestApp(t, backend, env, {}, { extraRoutes: { api: sendRoute }, mailer });
   const send = async (to: string, username = 'carol') => {
     const res = await testApp.app.inject({ method: 'POST', url: '/api/test-mail', payload: { to, username } });
@@ -85,7 +110,7 @@ for (const backend of BACKENDS) {
     const [mail] = await smtp.waitForMessages(1);
     assert.ok(mail);
     assert.equal(mail.secure, true, 'the message travelled inside TLS (STARTTLS)');
-    assert.equal(mail.user, LOGIN.user, 'the client logged in with the URL\'s user');
+    assert.equal(mail.user, LOGIN.user, "the client logged in with the URL's user");
     assert.equal(mail.ehlo, 'conduit.example.com', 'EHLO names the site, not the machine');
     assert.deepEqual(mail.rcptTo, ['Dave@example.com'], 'nodemailer lower-cases the domain only');
     assert.deepEqual(mail.parsed.from?.value, [{ name: 'Conduit', address: 'no-reply@conduit.example.com' }], 'From is MAIL_FROM');
@@ -95,11 +120,17 @@ for (const backend of BACKENDS) {
     assert.match(html, /Hello &lt;script&gt;alert\(1\)&lt;\/script&gt; &amp; &quot;co&quot;,/);
     assert.doesNotMatch(html, /<script>/, 'no markup from user data reaches the HTML part');
     assert.ok(html.includes(`href="https://conduit.example.com/email/confirm/${token}"`));
-    assert.match(String(mail.parsed.text), /^Hello <script>alert\(1\)<\/script> & "co",\n\nConfirm your address: https:\/\/conduit\.example\.com\/email\/confirm\//);
+    assert.match(
+      String(mail.parsed.text),
+      /^Hello <script>alert\(1\)<\/script> & "co",\n\nConfirm your address: https:\/\/conduit\.example\.com\/email\/confirm\//,
+    );
     await app.mailer.settled();
     assert.match(logs(), /"msg":"mail sent"/);
     assert.ok(!logs().includes(token), 'the token in the body never reaches the log');
-    assert.ok(!logs().includes('Dave@Example.com') && !logs().toLowerCase().includes('dave@example.com'), 'the log names the recipient by domain and hash only');
+    assert.ok(
+      !logs().includes('Dave@Example.com') && !logs().toLowerCase().includes('dave@example.com'),
+      'the log names the recipient by domain and hash only',
+    );
     assert.match(logs(), /"domain":"example\.com","recipientHash":"[0-9a-f]{16}"/);
   });
 
@@ -132,8 +163,14 @@ for (const backend of BACKENDS) {
       assert.equal(app.mailer.pending, 0, 'nothing was queued');
     }
     // NUL never gets through a request (the input guard answers 400); the mailer refuses it too.
-    assert.deepEqual(app.mailer.send({ to: 'victim@example.com\u0000', template: 'greeting', data: { username: 'carol', link: '' } }), { status: 'refused', reason: 'unsafe-recipient' });
-    assert.deepEqual(app.mailer.send({ to: 'victim@example.com', template: 'greeting', data: { username: 'carol\u0000', link: '' } }), { status: 'refused', reason: 'unsafe-subject' });
+    assert.deepEqual(app.mailer.send({ to: 'victim@example.com\u0000', template: 'greeting', data: { username: 'carol', link: '' } }), {
+      status: 'refused',
+      reason: 'unsafe-recipient',
+    });
+    assert.deepEqual(app.mailer.send({ to: 'victim@example.com', template: 'greeting', data: { username: 'carol\u0000', link: '' } }), {
+      status: 'refused',
+      reason: 'unsafe-subject',
+    });
     assert.equal(app.mailer.pending, 0);
     // A good mail after them all: the only one the server ever sees.
     assert.equal((await send('victim@example.com', 'carol')).result.status, 'queued');
@@ -153,7 +190,10 @@ for (const backend of BACKENDS) {
     const wait = recordingWait(delays, async (retry) => {
       if (retry === 2) await smtp?.start();
     });
-    const test = await mailTest(t, backend, { started: false, mailer: { wait, retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000 } } });
+    const test = await mailTest(t, backend, {
+      started: false,
+      mailer: { wait, retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000 } },
+    });
     smtp = test.smtp;
     const answer = await test.send('frank@example.com');
     assert.equal(answer.result.status, 'queued', 'the caller is told the mail is queued, not that the server is down');
@@ -169,13 +209,28 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] when the retries run out the mail is logged without its body or token and recorded for the admin`, async (t) => {
     const delays: number[] = [];
-    const { app, runtime, send, logs, smtp } = await mailTest(t, backend, { started: false, mailer: { wait: recordingWait(delays), retry: { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 1500 } } });
+    const { app, runtime, send, logs, smtp } = await mailTest(t, backend, {
+      started: false,
+      mailer: { wait: recordingWait(delays), retry: { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 1500 } },
+    });
     assert.equal((await send('grace@example.org')).result.status, 'queued');
     const failures = await failuresOf(app, runtime);
     assert.deepEqual(delays, [500, 1000, 1500], 'doubling, capped at maxDelayMs');
     assert.equal(smtp.connections(), 0);
     assert.equal(failures.length, 1);
-    assert.deepEqual({ ...failures[0], id: 0, failedAt: '', mailId: '' }, { id: 0, failedAt: '', mailId: '', template: 'greeting', recipient: 'grace@example.org', attempts: 4, reason: 'retries-exhausted', error: failures[0]?.error });
+    assert.deepEqual(
+      { ...failures[0], id: 0, failedAt: '', mailId: '' },
+      {
+        id: 0,
+        failedAt: '',
+        mailId: '',
+        template: 'greeting',
+        recipient: 'grace@example.org',
+        attempts: 4,
+        reason: 'retries-exhausted',
+        error: failures[0]?.error,
+      },
+    );
     assert.match(failures[0]?.error ?? '', /^E(SOCKET|CONNECTION)$/, 'connection refused');
     assert.match(logs(), /"msg":"mail could not be sent"/);
     assert.match(logs(), /"reason":"retries-exhausted"/);

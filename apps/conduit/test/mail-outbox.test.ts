@@ -15,10 +15,24 @@ const EML_NAME = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z-[0-9a-f]{8}-[0-9a-f]{4
 
 for (const backend of BACKENDS) {
   test(`[${backend}] without SMTP_URL each mail is an .eml file in DATA_DIR/outbox, mode 0600, named by the server alone, its path logged`, async (t) => {
-    const { app, config, logs } = await startTestApp(t, backend, { MAIL_FROM: 'Conduit <no-reply@conduit.example.com>' }, {}, { mailer: { templatesDir: TEMPLATES } });
+    const { app, config, logs } = await startTestApp(
+      t,
+      backend,
+      { MAIL_FROM: 'Conduit <no-reply@conduit.example.com>' },
+      {},
+      { mailer: { templatesDir: TEMPLATES } },
+    );
     // A recipient that looks like a path does not choose where the file goes.
     const recipients = ['carol@example.com', '../../../tmp/evil@example.com'];
-    for (const to of recipients) assert.equal(app.mailer.send({ to, template: 'greeting', data: { username: '<img src=x onerror=alert(1)>', link: 'https://conduit.example.com/x' } }).status, 'queued');
+    for (const to of recipients)
+      assert.equal(
+        app.mailer.send({
+          to,
+          template: 'greeting',
+          data: { username: '<img src=x onerror=alert(1)>', link: 'https://conduit.example.com/x' },
+        }).status,
+        'queued',
+      );
     await app.mailer.settled();
 
     const outbox = join(config.dataDir, 'outbox');
@@ -38,14 +52,21 @@ for (const backend of BACKENDS) {
       assert.match(String(mail.html), /Hello &lt;img src=x onerror=alert\(1\)&gt;,/);
     }
     assert.deepEqual(received.sort(), [...recipients].sort());
-    assert.deepEqual(readdirSync(config.dataDir).filter((n) => n.endsWith('.eml')), [], 'nothing written beside the outbox');
+    assert.deepEqual(
+      readdirSync(config.dataDir).filter((n) => n.endsWith('.eml')),
+      [],
+      'nothing written beside the outbox',
+    );
   });
 
   test(`[${backend}] production without SMTP_URL sends nothing and keeps no mail on disk (bastion.W002)`, async (t) => {
     const env = { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://conduit.example.com' };
     const { app, config, logs } = await startTestApp(t, backend, env, {}, { mailer: { templatesDir: TEMPLATES } });
     assert.equal(app.mailer.enabled, false);
-    assert.deepEqual(app.mailer.send({ to: 'carol@example.com', template: 'greeting', data: { username: 'carol', link: 'x' } }), { status: 'refused', reason: 'mail-off' });
+    assert.deepEqual(app.mailer.send({ to: 'carol@example.com', template: 'greeting', data: { username: 'carol', link: 'x' } }), {
+      status: 'refused',
+      reason: 'mail-off',
+    });
     await app.mailer.settled();
     assert.equal(existsSync(join(config.dataDir, 'outbox')), false);
     assert.match(logs(), /mail not sent: no SMTP_URL is set/);

@@ -27,7 +27,13 @@ async function silentServer(t: TestContext): Promise<{ port: number; sockets: So
 }
 
 async function appFor(t: TestContext, backend: BackendName, port: number, mailer: MailerOverrides): Promise<TestApp> {
-  return startTestApp(t, backend, { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'no-reply@conduit.example.com' }, {}, { mailer: { templatesDir: TEMPLATES, ...mailer } });
+  return startTestApp(
+    t,
+    backend,
+    { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'no-reply@conduit.example.com' },
+    {},
+    { mailer: { templatesDir: TEMPLATES, ...mailer } },
+  );
 }
 
 /** Waits for the stop signal only: a mail in backoff stays there until shutdown. */
@@ -40,14 +46,24 @@ for (const backend of BACKENDS) {
     const token = randomBytes(32).toString('base64url');
     assert.equal(app.mailer.send({ to: 'a@example.com', template: 'greeting', data: data(token) }).status, 'queued');
     assert.equal(app.mailer.send({ to: 'b@example.com', template: 'greeting', data: data(token) }).status, 'queued');
-    assert.deepEqual(app.mailer.send({ to: 'c@example.com', template: 'greeting', data: data(token) }), { status: 'refused', reason: 'queue-full' });
+    assert.deepEqual(app.mailer.send({ to: 'c@example.com', template: 'greeting', data: data(token) }), {
+      status: 'refused',
+      reason: 'queue-full',
+    });
     assert.equal(app.mailer.pending, 2, 'the refused mail is not held anywhere');
 
     // Shutdown: the two waiting mails get their last attempt at once, fail, and are recorded.
     await app.mailer.close();
-    assert.deepEqual(app.mailer.send({ to: 'd@example.com', template: 'greeting', data: data(token) }), { status: 'refused', reason: 'closed' });
+    assert.deepEqual(app.mailer.send({ to: 'd@example.com', template: 'greeting', data: data(token) }), {
+      status: 'refused',
+      reason: 'closed',
+    });
     const failures = await listMailFailures(runtime.db);
-    assert.deepEqual(failures.map((f) => [f.recipient, f.reason]).sort(), [['a@example.com', 'shutdown'], ['b@example.com', 'shutdown'], ['c@example.com', 'queue-full']]);
+    assert.deepEqual(failures.map((f) => [f.recipient, f.reason]).sort(), [
+      ['a@example.com', 'shutdown'],
+      ['b@example.com', 'shutdown'],
+      ['c@example.com', 'queue-full'],
+    ]);
     assert.equal(failures.find((f) => f.reason === 'queue-full')?.error, 'EQUEUEFULL');
     assert.ok(!logs().includes(token));
   });
@@ -55,7 +71,10 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a flood of refusals is not a flood of database writes: failure records in flight are bounded`, async (t) => {
     const port = await freePort();
     const { app, runtime, logs } = await appFor(t, backend, port, { queueLimit: 1, wait: untilShutdown });
-    const results = Array.from({ length: 300 }, (_, i) => app.mailer.send({ to: `u${i}@example.com`, template: 'greeting', data: data('x') }).status);
+    const results = Array.from(
+      { length: 300 },
+      (_, i) => app.mailer.send({ to: `u${i}@example.com`, template: 'greeting', data: data('x') }).status,
+    );
     assert.equal(results.filter((s) => s === 'queued').length, 1);
     await app.mailer.close(); // the one queued mail waits for a retry until shutdown; close() also awaits the records
     const stored = await listMailFailures(runtime.db, { limit: 1000 });
@@ -67,7 +86,11 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] a server that accepts and never greets is given up at the greeting timeout, not waited on forever`, async (t) => {
     const silent = await silentServer(t);
-    const { app, runtime } = await appFor(t, backend, silent.port, { timeouts: { connectionMs: 1_000, greetingMs: 150 }, retry: { maxAttempts: 2 }, wait: async () => {} });
+    const { app, runtime } = await appFor(t, backend, silent.port, {
+      timeouts: { connectionMs: 1_000, greetingMs: 150 },
+      retry: { maxAttempts: 2 },
+      wait: async () => {},
+    });
     app.mailer.send({ to: 'a@example.com', template: 'greeting', data: data('x') });
     await app.mailer.settled();
     assert.equal(silent.sockets.length, 2, 'two attempts, each a connection');
@@ -84,6 +107,9 @@ for (const backend of BACKENDS) {
     await app.mailer.close(); // the mail is mid-delivery to a server that never answers
     assert.match(logs(), /"dropped":1,"msg":"mail still queued at shutdown was dropped"/);
     const failures = await listMailFailures(runtime.db);
-    assert.deepEqual(failures.map((f) => [f.recipient, f.reason, f.error]), [['a@example.com', 'shutdown', 'ESHUTDOWN']]);
+    assert.deepEqual(
+      failures.map((f) => [f.recipient, f.reason, f.error]),
+      [['a@example.com', 'shutdown', 'ESHUTDOWN']],
+    );
   });
 }

@@ -48,7 +48,10 @@ for (const backend of BACKENDS) {
     // About a second of the renderer's time on an idle machine, so on a crowded one the deadline
     // may stop it first: refused either way (the bound itself is proved exactly above).
     const refusal = /^(renders too large|takes too long to render)$/;
-    const created = await api(app, 'POST', '/api/articles', { user: member, body: { article: { title: 'Bomb', description: 'd', body: REFERENCE_BOMB } } });
+    const created = await api(app, 'POST', '/api/articles', {
+      user: member,
+      body: { article: { title: 'Bomb', description: 'd', body: REFERENCE_BOMB } },
+    });
     assert.equal(created.statusCode, 422);
     assert.match(created.json().errors.body.join(), refusal);
 
@@ -58,13 +61,20 @@ for (const backend of BACKENDS) {
     assert.match(edited.json().errors.body.join(), refusal);
 
     const browser = await registeredBrowser(app);
-    const form = await browser.post('/editor', { title: 'Bomb by form', description: 'kept as typed', body: REFERENCE_BOMB, tagList: '' }, { from: '/editor' });
+    const form = await browser.post(
+      '/editor',
+      { title: 'Bomb by form', description: 'kept as typed', body: REFERENCE_BOMB, tagList: '' },
+      { from: '/editor' },
+    );
     assert.equal(form.statusCode, 422);
     assert.match(form.body, /body (renders too large|takes too long to render)/);
     assert.match(form.body, /kept as typed/, 'the form keeps what was typed');
 
     const rows = await runtime.db.kysely.selectFrom('articles').select(['title', 'body_html']).execute();
-    assert.deepEqual(rows.map((r) => r.title), ['Harmless']);
+    assert.deepEqual(
+      rows.map((r) => r.title),
+      ['Harmless'],
+    );
     assert.match(rows[0]!.body_html, /<em>fine<\/em>/, 'the refused edit left the article as it was');
   });
 
@@ -85,7 +95,10 @@ for (const backend of BACKENDS) {
     await replaceMarkdownPool(new MarkdownPool({ deadlineMs: 5 }));
     t.after(() => replaceMarkdownPool(new MarkdownPool()));
     const member = await makeUser(app, runtime, 'slowpoke');
-    const res = await api(app, 'POST', '/api/articles', { user: member, body: { article: { title: 'Slow', description: 'd', body: SLOW_TABLE } } });
+    const res = await api(app, 'POST', '/api/articles', {
+      user: member,
+      body: { article: { title: 'Slow', description: 'd', body: SLOW_TABLE } },
+    });
     assert.equal(res.statusCode, 422);
     assert.deepEqual(res.json().errors, { body: ['takes too long to render'] });
     assert.equal((await runtime.db.kysely.selectFrom('articles').select('id').execute()).length, 0, 'nothing stored');
@@ -93,36 +106,50 @@ for (const backend of BACKENDS) {
     // The stopped thread was replaced: with an ordinary deadline the next write goes through.
     await replaceMarkdownPool(new MarkdownPool());
     const id = await userId(runtime, 'slowpoke');
-    const ok = await api(app, 'POST', '/api/articles', { user: member, body: { article: { title: 'Quick', description: 'd', body: '# Quick' } } });
+    const ok = await api(app, 'POST', '/api/articles', {
+      user: member,
+      body: { article: { title: 'Quick', description: 'd', body: '# Quick' } },
+    });
     assert.equal(ok.statusCode, 201);
     assert.equal((await runtime.db.kysely.selectFrom('articles').select('author_id').executeTakeFirstOrThrow()).author_id, id);
   });
 }
 
-test('while the slowest body renders, /healthz keeps answering: rendering is off the event loop', { skip: !BACKENDS.includes('sqlite') && 'sqlite excluded' }, async (t) => {
-  const { app, runtime } = await startTestApp(t, 'sqlite');
-  const member = await makeUser(app, runtime, 'writer');
-  // Warm the renderer first, so what follows counts rendering, not the thread's start.
-  assert.equal((await api(app, 'POST', '/api/articles', { user: member, body: { article: { title: 'Warm', description: 'd', body: 'x' } } })).statusCode, 201);
+test(
+  'while the slowest body renders, /healthz keeps answering: rendering is off the event loop',
+  { skip: !BACKENDS.includes('sqlite') && 'sqlite excluded' },
+  async (t) => {
+    const { app, runtime } = await startTestApp(t, 'sqlite');
+    const member = await makeUser(app, runtime, 'writer');
+    // Warm the renderer first, so what follows counts rendering, not the thread's start.
+    assert.equal(
+      (await api(app, 'POST', '/api/articles', { user: member, body: { article: { title: 'Warm', description: 'd', body: 'x' } } }))
+        .statusCode,
+      201,
+    );
 
-  let done = false;
-  // A third of the slowest body: long enough to count health checks during it, short enough
-  // for a crowded test machine to finish well within the deadline.
-  const table = SLOW_TABLE.slice(0, 30_000);
-  const write = api(app, 'POST', '/api/articles', { user: member, body: { article: { title: 'Table', description: 'd', body: table } } }).finally(() => (done = true));
-  // Counted, not timed: health checks answered while the body was being rendered. On the event
-  // loop there would be none, since nothing else runs while a render does.
-  let answeredWhileRendering = 0;
-  for (let round = 0; !done && round < 100_000; round++) {
-    const health = await app.inject({ method: 'GET', url: '/healthz' });
-    assert.equal(health.statusCode, 200);
-    if (markdownPool().rendering > 0) answeredWhileRendering++;
-    // inject settles in microtasks: let the event loop take the renderer's answer between checks.
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  assert.equal((await write).statusCode, 201);
-  assert.ok(answeredWhileRendering >= 3, `health checks answered during the render: ${answeredWhileRendering}`);
-});
+    let done = false;
+    // A third of the slowest body: long enough to count health checks during it, short enough
+    // for a crowded test machine to finish well within the deadline.
+    const table = SLOW_TABLE.slice(0, 30_000);
+    const write = api(app, 'POST', '/api/articles', {
+      user: member,
+      body: { article: { title: 'Table', description: 'd', body: table } },
+    }).finally(() => (done = true));
+    // Counted, not timed: health checks answered while the body was being rendered. On the event
+    // loop there would be none, since nothing else runs while a render does.
+    let answeredWhileRendering = 0;
+    for (let round = 0; !done && round < 100_000; round++) {
+      const health = await app.inject({ method: 'GET', url: '/healthz' });
+      assert.equal(health.statusCode, 200);
+      if (markdownPool().rendering > 0) answeredWhileRendering++;
+      // inject settles in microtasks: let the event loop take the renderer's answer between checks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal((await write).statusCode, 201);
+    assert.ok(answeredWhileRendering >= 3, `health checks answered during the render: ${answeredWhileRendering}`);
+  },
+);
 
 test('the renderers queue a bounded number of writes: beyond it, 503 at once', async (t) => {
   const pool = new MarkdownPool({ threads: 1, queueLimit: 1 });

@@ -18,5 +18,8 @@ test('a user:password@ part never becomes part of a link, so a link cannot show 
 });
 
 test('a link in CJK text ends at the ideographic full stop', () => {
-  assert.match(renderMarkdown('https://example.com/パス。次'), /<a href="https:\/\/example\.com\/%E3%83%91%E3%82%B9" [^>]*>https:\/\/example\.com\/パス<\/a>。次/);
+  assert.match(
+    renderMarkdown('https://example.com/パス。次'),
+    /<a href="https:\/\/example\.com\/%E3%83%91%E3%82%B9" [^>]*>https:\/\/example\.com\/パス<\/a>。次/,
+  );
 });

@@ -29,30 +29,46 @@ if (BACKENDS.includes('postgres')) {
     });
     assert.ok((await migrateToLatest(db, conduitMigrations)).includes('001-stack'));
     const doomed = other.searchPath!;
-    await admin.schema.withSchema(doomed).createTable('comments').addColumn('id', 'serial', (c) => c.primaryKey()).addColumn('body', 'text').execute();
+    await admin.schema
+      .withSchema(doomed)
+      .createTable('comments')
+      .addColumn('id', 'serial', (c) => c.primaryKey())
+      .addColumn('body', 'text')
+      .execute();
 
-    await db.kysely.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
-      await sql`select 1`.execute(trx); // the snapshot is taken here, before the drop
-      await admin.schema.dropSchema(doomed).cascade().execute();
-      const mine = await trx.introspection.getTables({ withInternalKyselyTables: true });
-      assert.ok(mine.some((table) => table.name === 'kysely_migration'), 'ours finds the migration table');
-      // The premise, inside a savepoint because its failure aborts the transaction:
-      await sql`savepoint premise`.execute(trx);
-      const kyselys = await new PostgresIntrospector(trx).getTables({ withInternalKyselyTables: true }).then(
-        () => 'listed',
-        (error: { code?: string }) => `failed ${error.code}`,
-      );
-      assert.match(kyselys, /^failed (42P01|3F000)$/, "the premise: Kysely's introspector fails on the vanished schema");
-      await sql`rollback to savepoint premise`.execute(trx);
-    });
+    await db.kysely
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        await sql`select 1`.execute(trx); // the snapshot is taken here, before the drop
+        await admin.schema.dropSchema(doomed).cascade().execute();
+        const mine = await trx.introspection.getTables({ withInternalKyselyTables: true });
+        assert.ok(
+          mine.some((table) => table.name === 'kysely_migration'),
+          'ours finds the migration table',
+        );
+        // The premise, inside a savepoint because its failure aborts the transaction:
+        await sql`savepoint premise`.execute(trx);
+        const kyselys = await new PostgresIntrospector(trx).getTables({ withInternalKyselyTables: true }).then(
+          () => 'listed',
+          (error: { code?: string }) => `failed ${error.code}`,
+        );
+        assert.match(kyselys, /^failed (42P01|3F000)$/, "the premise: Kysely's introspector fails on the vanished schema");
+        await sql`rollback to savepoint premise`.execute(trx);
+      });
     assert.deepEqual(await migrateToLatest(db, conduitMigrations), [], 'and the migrator, which uses it, has nothing left to do');
 
     // Past the collision, ours lists exactly what Kysely's lists for our schema, and no other.
     for (const withInternalKyselyTables of [false, true]) {
       const mine = await db.kysely.introspection.getTables({ withInternalKyselyTables });
-      const theirs = (await new PostgresIntrospector(db.kysely).getTables({ withInternalKyselyTables })).filter((table) => table.schema === ours.searchPath);
+      const theirs = (await new PostgresIntrospector(db.kysely).getTables({ withInternalKyselyTables })).filter(
+        (table) => table.schema === ours.searchPath,
+      );
       assert.ok(mine.some((table) => table.name === 'articles'));
-      assert.equal(mine.some((table) => table.name === 'kysely_migration'), withInternalKyselyTables);
+      assert.equal(
+        mine.some((table) => table.name === 'kysely_migration'),
+        withInternalKyselyTables,
+      );
       assert.deepEqual(JSON.parse(JSON.stringify(mine)), JSON.parse(JSON.stringify(theirs)));
     }
   });

@@ -24,7 +24,10 @@ for (const backend of BACKENDS) {
     const applied = await migrateToLatest(db, conduitMigrations);
     assert.ok(applied.length >= 1 && applied[0] === '001-stack', applied.join(', '));
     const firstApp = applied.findIndex((name) => name.startsWith('app:'));
-    assert.ok(firstApp > 0 && applied.slice(firstApp).every((name) => name.startsWith('app:')), `Conduit's after Bastion's: ${applied.join(', ')}`);
+    assert.ok(
+      firstApp > 0 && applied.slice(firstApp).every((name) => name.startsWith('app:')),
+      `Conduit's after Bastion's: ${applied.join(', ')}`,
+    );
     assert.deepEqual(await tableNames(db), [...TABLE_NAMES].sort(), 'exactly the tables src/db/schema.ts declares');
     assert.deepEqual(await migrateToLatest(db, conduitMigrations), [], 'a second run applies nothing');
 

@@ -26,8 +26,16 @@ async function setting(runtime: Runtime) {
   return { author, moderator, slug, commentId: comment.id, loaded };
 }
 
-const articleCount = (runtime: Runtime) => runtime.db.kysely.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-const commentCount = (runtime: Runtime) => runtime.db.kysely.selectFrom('comments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+const articleCount = (runtime: Runtime) =>
+  runtime.db.kysely
+    .selectFrom('articles')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+const commentCount = (runtime: Runtime) =>
+  runtime.db.kysely
+    .selectFrom('comments')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
 
 for (const backend of BACKENDS) {
   test(`[${backend}] a moderator demoted after their request was authorized deletes no article and no comment`, async (t) => {
@@ -43,7 +51,8 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a moderator or author locked after their request was authorized deletes nothing; unlocked, the same deletion goes through`, async (t) => {
     const { runtime } = await startTestApp(t, backend);
     const { author, moderator, slug, commentId, loaded } = await setting(runtime);
-    const lock = (id: number, at: string | null) => runtime.db.kysely.updateTable('users').set({ locked_at: at }).where('id', '=', id).execute();
+    const lock = (id: number, at: string | null) =>
+      runtime.db.kysely.updateTable('users').set({ locked_at: at }).where('id', '=', id).execute();
     await lock(moderator.id, new Date().toISOString());
     await lock(author.id, new Date().toISOString());
     const authorLoaded: Actor = { id: author.id, role: 'member' };

@@ -9,7 +9,9 @@ import { startCluster, type Cluster } from './helpers/cluster.js';
 // instance and its refusal expected on another, so anything one instance kept in its own memory
 // (a session, a counter, a revoked token) would show up as a difference between them.
 
-const SKIP = BACKENDS.includes('postgres') ? false : 'BASTION_TEST_BACKENDS excludes postgres: several instances need a shared PostgreSQL and Redis';
+const SKIP = BACKENDS.includes('postgres')
+  ? false
+  : 'BASTION_TEST_BACKENDS excludes postgres: several instances need a shared PostgreSQL and Redis';
 
 let clients = 0;
 /** A fresh client address for each simulated client, reported by the trusted proxy. */
@@ -31,12 +33,18 @@ interface Account {
 /** An API call to instance `base` from a client address of its own (or `ip`), the answer's JSON read as `body`. */
 async function api(base: string, method: string, path: string, options: { body?: unknown; token?: string; ip?: string } = {}) {
   const client = new TestClient(base, { headers: { 'x-forwarded-for': options.ip ?? clientIp() } });
-  const res = await client.request({ method, url: path, ...(options.body !== undefined ? { json: options.body } : {}), ...(options.token ? { token: options.token } : {}) });
+  const res = await client.request({
+    method,
+    url: path,
+    ...(options.body !== undefined ? { json: options.body } : {}),
+    ...(options.token ? { token: options.token } : {}),
+  });
   return { status: res.statusCode, body: (res.body === '' ? null : JSON.parse(res.body)) as Json, headers: res.headers };
 }
 
 /** A browser with JavaScript off that the load balancer sends to whichever instance it likes: each call names the instance, while cookies (host-only for 127.0.0.1 and, as in a real browser, not split by port), the Origin it presents and its client address stay its own. */
-const newBrowser = (cluster: Cluster): TestClient => new TestClient(cluster.origin, { origin: cluster.origin, headers: { 'x-forwarded-for': clientIp() } });
+const newBrowser = (cluster: Cluster): TestClient =>
+  new TestClient(cluster.origin, { origin: cluster.origin, headers: { 'x-forwarded-for': clientIp() } });
 
 /** Whether instance `base` sees a logged-in user (/settings needs one; anonymous gets 303 /login). */
 async function loggedInAs(browser: TestClient, base: string): Promise<string | null> {
@@ -90,14 +98,22 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
     for (const base of [a, b, c]) assert.equal(await loggedInAs(browser, base), user.username, `logged in on ${base}`);
 
     // A form shown by B, posted to C: the token is bound to the shared session, not to B.
-    const saved = await browser.submit(`${b}/settings`, `${c}/settings`, { image: '', username: user.username, bio: 'written through C', email: user.email });
+    const saved = await browser.submit(`${b}/settings`, `${c}/settings`, {
+      image: '',
+      username: user.username,
+      bio: 'written through C',
+      email: user.email,
+    });
     assert.equal(saved.statusCode, 303, `form from B accepted by C (${saved.statusCode})`);
     const profile = await api(a, 'GET', `/api/profiles/${user.username}`);
     assert.equal(profile.body.profile.bio, 'written through C');
 
     // A cookie no instance issued is anonymous on all of them (the check above could not pass by accident).
     const stranger = newBrowser(cluster);
-    stranger.jar.set('session', browser.jar.get('session')!.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')));
+    stranger.jar.set(
+      'session',
+      browser.jar.get('session')!.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')),
+    );
     for (const base of [a, b, c]) assert.equal(await loggedInAs(stranger, base), null);
   });
 
@@ -119,7 +135,11 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
     thief.jar.set('session', stolenCookie);
     assert.equal(await loggedInAs(thief, b), null, 'B: the session is gone');
     assert.equal(await loggedInAs(thief, a), null, 'A: the session is gone');
-    const write = await thief.post(`${b}/settings`, { image: '', username: 'taken-over', bio: 'pwned', email: user.email, _csrf: stolenCsrf }, { csrf: false });
+    const write = await thief.post(
+      `${b}/settings`,
+      { image: '', username: 'taken-over', bio: 'pwned', email: user.email, _csrf: stolenCsrf },
+      { csrf: false },
+    );
     // The dead session is no one: the member-only form sends it to sign in, before CSRF is read.
     assert.equal(write.statusCode, 303, 'a form posted with the dead session and its token is refused');
     assert.match(String(write.headers.location ?? ''), /^\/login\b/);
@@ -180,7 +200,10 @@ describe('multi-instance: three instances, one PostgreSQL, one Redis', { skip: S
     }
 
     const newPassword = `cobalt ${randomBytes(8).toString('hex')} lantern`;
-    const changed = await api(a, 'PUT', '/api/user', { token: user.token, body: { user: { password: newPassword, currentPassword: user.password } } });
+    const changed = await api(a, 'PUT', '/api/user', {
+      token: user.token,
+      body: { user: { password: newPassword, currentPassword: user.password } },
+    });
     assert.equal(changed.status, 200);
     const fresh: string = changed.body.user.token;
     assert.notEqual(fresh, user.token);
@@ -211,9 +234,17 @@ test('multi-instance: a rolling SECRET_KEY rotation over both instances logs nob
   const stillIn = async (step: string) => {
     const [a, b] = urls(cluster) as [string, string];
     for (const base of [a, b, a]) assert.equal(await loggedInAs(browser, base), user.username, `${step}: logged in on ${base}`);
-    for (const [from, to] of [[a, b], [b, a]] as const) {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       bio += 1;
-      const res = await browser.submit(`${from}/settings`, `${to}/settings`, { image: '', username: user.username, bio: `step ${bio}`, email: user.email });
+      const res = await browser.submit(`${from}/settings`, `${to}/settings`, {
+        image: '',
+        username: user.username,
+        bio: `step ${bio}`,
+        email: user.email,
+      });
       assert.equal(res.statusCode, 303, `${step}: form from ${from} posted to ${to}`);
     }
   };

@@ -11,7 +11,11 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a <script> title, description, tag and body render only escaped on every page`, async (t) => {
     const { app } = await startTestApp(t, backend);
     const author = await registeredBrowser(app);
-    const res = await author.post('/editor', { title: XSS, description: `${XSS} desc`, body: `# Heading\n\n${XSS}\n\n[x](javascript:alert(1))`, tagList: '<b>tag</b>, xss' }, { from: '/editor' });
+    const res = await author.post(
+      '/editor',
+      { title: XSS, description: `${XSS} desc`, body: `# Heading\n\n${XSS}\n\n[x](javascript:alert(1))`, tagList: '<b>tag</b>, xss' },
+      { from: '/editor' },
+    );
     assert.equal(res.statusCode, 303);
     const articleUrl = String(res.headers.location);
     assert.match(articleUrl, /^\/article\/[a-z0-9-]+$/);
@@ -46,7 +50,11 @@ for (const backend of BACKENDS) {
     // Moderators may delete but not edit.
     await setRole(runtime, other.username, 'moderator');
     assert.equal((await other.get(`/editor/${slug}`)).statusCode, 403);
-    const own = await author.post(`/editor/${slug}`, { title: 'Mine, edited', description: 'x', body: 'y', tagList: 'one two,three' }, { from: `/editor/${slug}` });
+    const own = await author.post(
+      `/editor/${slug}`,
+      { title: 'Mine, edited', description: 'x', body: 'y', tagList: 'one two,three' },
+      { from: `/editor/${slug}` },
+    );
     assert.equal(own.statusCode, 303);
     assert.equal(own.headers.location, `/article/${slug}`);
     const edited = await author.get(`/article/${slug}`);
@@ -57,19 +65,34 @@ for (const backend of BACKENDS) {
   test(`[${backend}] an invalid article form comes back with messages and the typed values, escaped`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const author = await registeredBrowser(app);
-    const blank = await author.post('/editor', { title: '   ', description: `"><img src=x onerror=alert(1)>`, body: 'text' }, { from: '/editor' });
+    const blank = await author.post(
+      '/editor',
+      { title: '   ', description: `"><img src=x onerror=alert(1)>`, body: 'text' },
+      { from: '/editor' },
+    );
     assert.equal(blank.statusCode, 422);
     assert.match(blank.body, /title can&#39;t be blank|title can't be blank/);
     assert.match(blank.body, /value="&quot;&gt;&lt;img src=x onerror=alert\(1\)&gt;"/);
     const tooLong = await author.post('/editor', { title: 'x'.repeat(300), description: 'd', body: 'b' }, { from: '/editor' });
     assert.equal(tooLong.statusCode, 422);
     assert.match(tooLong.body, /title is too long/);
-    const smuggled = await author.post('/editor', { title: 't', description: 'd', body: 'b', author_id: '1', role: 'admin' }, { from: '/editor' });
+    const smuggled = await author.post(
+      '/editor',
+      { title: 't', description: 'd', body: 'b', author_id: '1', role: 'admin' },
+      { from: '/editor' },
+    );
     assert.equal(smuggled.statusCode, 422);
     assert.match(smuggled.body, /is not a field of this form/);
-    const tags = await author.post('/editor', { title: 't', description: 'd', body: 'b', tagList: Array.from({ length: 21 }, (_, i) => `t${i}`).join(' ') }, { from: '/editor' });
+    const tags = await author.post(
+      '/editor',
+      { title: 't', description: 'd', body: 'b', tagList: Array.from({ length: 21 }, (_, i) => `t${i}`).join(' ') },
+      { from: '/editor' },
+    );
     assert.equal(tags.statusCode, 422);
-    const count = await runtime.db.kysely.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await runtime.db.kysely
+      .selectFrom('articles')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(count.n), 0, 'nothing was written');
   });
 
@@ -83,8 +106,19 @@ for (const backend of BACKENDS) {
     assert.equal(editor.headers.location, '/login?next=%2Feditor');
     assert.equal((await visitor.get(`/editor/${slug}`)).headers.location, `/login?next=${encodeURIComponent(`/editor/${slug}`)}`);
     assert.equal((await visitor.get('/?feed=following')).headers.location, `/login?next=${encodeURIComponent('/?feed=following')}`);
-    for (const url of ['/editor', `/article/${slug}/favorite`, `/article/${slug}/unfavorite`, `/article/${slug}/delete`, `/article/${slug}/comments`, `/profile/${author.username}/follow`, `/article/${slug}/comments/1/delete`]) {
-      const res = await visitor.post(url, url.endsWith('/comments') ? { body: 'hi' } : url === '/editor' ? { title: 't', description: 'd', body: 'b' } : {});
+    for (const url of [
+      '/editor',
+      `/article/${slug}/favorite`,
+      `/article/${slug}/unfavorite`,
+      `/article/${slug}/delete`,
+      `/article/${slug}/comments`,
+      `/profile/${author.username}/follow`,
+      `/article/${slug}/comments/1/delete`,
+    ]) {
+      const res = await visitor.post(
+        url,
+        url.endsWith('/comments') ? { body: 'hi' } : url === '/editor' ? { title: 't', description: 'd', body: 'b' } : {},
+      );
       assert.equal(res.statusCode, 303, url);
       assert.match(String(res.headers.location), /^\/login\?next=/, url);
     }

@@ -56,6 +56,10 @@ for (const backend of BACKENDS) {
     const other = await writeArticle(runtime, author.username);
     await commenter.post(`/article/${other}/comments`, { body: 'elsewhere' });
     const [elsewhere] = commentIds((await commenter.get(`/article/${other}`)).body);
-    assert.equal((await commenter.post(`/article/${slug}/comments/${elsewhere}/delete`)).statusCode, 404, 'a comment id under the wrong article is not found');
+    assert.equal(
+      (await commenter.post(`/article/${slug}/comments/${elsewhere}/delete`)).statusCode,
+      404,
+      'a comment id under the wrong article is not found',
+    );
   });
 }

@@ -10,19 +10,36 @@ for (const backend of BACKENDS) {
   test(`[${backend}] the global feed pages ten at a time, newest first, and filters by tag`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const author = await registeredBrowser(app);
-    for (let i = 1; i <= 23; i++) await writeArticle(runtime, author.username, { title: `Post ${i}`, tagList: i % 2 === 0 ? ['even'] : ['odd'] });
+    for (let i = 1; i <= 23; i++)
+      await writeArticle(runtime, author.username, { title: `Post ${i}`, tagList: i % 2 === 0 ? ['even'] : ['odd'] });
     const visitor = newBrowser(app);
     const first = await visitor.get('/');
-    assert.deepEqual(titles(first.body).filter((x) => x.startsWith('Post')), Array.from({ length: 10 }, (_, i) => `Post ${23 - i}`));
+    assert.deepEqual(
+      titles(first.body).filter((x) => x.startsWith('Post')),
+      Array.from({ length: 10 }, (_, i) => `Post ${23 - i}`),
+    );
     assert.match(first.body, /href="\/\?page=3"/);
     const third = await visitor.get('/?page=3');
-    assert.deepEqual(titles(third.body).filter((x) => x.startsWith('Post')), ['Post 3', 'Post 2', 'Post 1']);
+    assert.deepEqual(
+      titles(third.body).filter((x) => x.startsWith('Post')),
+      ['Post 3', 'Post 2', 'Post 1'],
+    );
     assert.match(third.body, /aria-current="page">3</);
-    assert.deepEqual(titles((await visitor.get('/?page=9')).body).filter((x) => x.startsWith('Post')), [], 'past the end is just empty');
+    assert.deepEqual(
+      titles((await visitor.get('/?page=9')).body).filter((x) => x.startsWith('Post')),
+      [],
+      'past the end is just empty',
+    );
     const even = await visitor.get('/?tag=even');
-    assert.deepEqual(titles(even.body).filter((x) => x.startsWith('Post')), ['Post 22', 'Post 20', 'Post 18', 'Post 16', 'Post 14', 'Post 12', 'Post 10', 'Post 8', 'Post 6', 'Post 4']);
+    assert.deepEqual(
+      titles(even.body).filter((x) => x.startsWith('Post')),
+      ['Post 22', 'Post 20', 'Post 18', 'Post 16', 'Post 14', 'Post 12', 'Post 10', 'Post 8', 'Post 6', 'Post 4'],
+    );
     assert.match(even.body, /href="\/\?tag=even&amp;page=2"/);
-    assert.deepEqual(titles((await visitor.get('/?tag=even&page=2')).body).filter((x) => x.startsWith('Post')), ['Post 2']);
+    assert.deepEqual(
+      titles((await visitor.get('/?tag=even&page=2')).body).filter((x) => x.startsWith('Post')),
+      ['Post 2'],
+    );
     const sidebar = first.body.slice(first.body.indexOf('<aside class="sidebar">'));
     assert.match(sidebar, /href="\/\?tag=odd"[\s\S]*href="\/\?tag=even"/, 'popular tags in the sidebar, most used first');
   });
@@ -63,7 +80,15 @@ for (const backend of BACKENDS) {
     const author = await registeredBrowser(app);
     await writeArticle(runtime, author.username, { title: 'Only post', tagList: ['real'] });
     const visitor = newBrowser(app);
-    const probes = ["' OR '1'='1", "1; DROP TABLE articles; --", "real' --", '%', '_', "\\' OR 1=1 #", '1 UNION SELECT password_hash FROM users'];
+    const probes = [
+      "' OR '1'='1",
+      '1; DROP TABLE articles; --',
+      "real' --",
+      '%',
+      '_',
+      "\\' OR 1=1 #",
+      '1 UNION SELECT password_hash FROM users',
+    ];
     for (const p of probes) {
       const q = encodeURIComponent(p);
       const tag = await visitor.get(`/?tag=${q}`);

@@ -43,7 +43,13 @@ for (const backend of BACKENDS) {
     assert.deepEqual(titles((await visitor.get(search('%'))).body), ['Save 100% today']);
     assert.deepEqual(titles((await visitor.get(search('_'))).body), ['snake_case names']);
     assert.deepEqual(titles((await visitor.get(search('100%'))).body), ['Save 100% today']);
-    for (const probe of ["' OR '1'='1", "x%' OR 1=1 --", "'; DROP TABLE articles; --", '\\', "' UNION SELECT password_hash FROM users --"]) {
+    for (const probe of [
+      "' OR '1'='1",
+      "x%' OR 1=1 --",
+      "'; DROP TABLE articles; --",
+      '\\',
+      "' UNION SELECT password_hash FROM users --",
+    ]) {
       const res = await visitor.get(search(probe));
       assert.equal(res.statusCode, 200, probe);
       assert.deepEqual(titles(res.body), [], probe);

@@ -36,7 +36,11 @@ const registerWith = (browser: PageBrowser, name: string, credential: unknown): 
   browser.postJson('/settings/passkeys', { name, credential }, { from: '/settings/security' });
 
 /** Adds a passkey through the pages, as the script does; returns the authenticator holding it. */
-async function addPasskey(browser: PageBrowser, name = 'Laptop', authenticator = new SoftAuthenticator(ORIGIN)): Promise<SoftAuthenticator> {
+async function addPasskey(
+  browser: PageBrowser,
+  name = 'Laptop',
+  authenticator = new SoftAuthenticator(ORIGIN),
+): Promise<SoftAuthenticator> {
   const res = await registerWith(browser, name, authenticator.register(await registrationOptions(browser)));
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual(json(res), { next: '/settings/security?done=passkey-added' });
@@ -55,7 +59,12 @@ const signInWith = (browser: PageBrowser, credential: unknown, extra: Record<str
 const isSignedIn = async (browser: PageBrowser): Promise<boolean> => (await browser.get('/settings')).statusCode === 200;
 
 async function auditRows(app: TestApp, event: string): Promise<Array<{ actor_id: number | null; details: Record<string, unknown> }>> {
-  const rows = await app.runtime.db.kysely.selectFrom('audit_log').select(['actor_id', 'details']).where('event', '=', event).orderBy('id').execute();
+  const rows = await app.runtime.db.kysely
+    .selectFrom('audit_log')
+    .select(['actor_id', 'details'])
+    .where('event', '=', event)
+    .orderBy('id')
+    .execute();
   return rows.map((r) => ({ actor_id: r.actor_id, details: JSON.parse(r.details) as Record<string, unknown> }));
 }
 
@@ -78,16 +87,26 @@ for (const backend of BACKENDS) {
     assert.equal((await registerWith(member, '  Laptop\u0007 ', laptop.register(options))).statusCode, 200);
     const phone = await addPasskey(member, 'Phone');
     const again = await registrationOptions(member);
-    assert.deepEqual(again.excludeCredentials?.map((c) => c.id), [laptop.credentials[0]!.id.toString('base64url'), phone.credentials[0]!.id.toString('base64url')]);
+    assert.deepEqual(
+      again.excludeCredentials?.map((c) => c.id),
+      [laptop.credentials[0]!.id.toString('base64url'), phone.credentials[0]!.id.toString('base64url')],
+    );
 
     const page = await member.get('/settings/security');
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /value="Laptop"/, 'the name is trimmed and loses its control characters');
     assert.match(page.body, /value="Phone"/);
-    assert.match(page.body, /<form class="stack" method="post" action="\/settings\/passkeys" data-passkey="register" hidden>/, 'the add form is hidden until the script shows it');
+    assert.match(
+      page.body,
+      /<form class="stack" method="post" action="\/settings\/passkeys" data-passkey="register" hidden>/,
+      'the add form is hidden until the script shows it',
+    );
     assert.match(page.body, /<script type="module" src="\/static\/passkeys.js"><\/script>/);
     const added = await auditRows(h, 'passkey.add');
-    assert.deepEqual(added.map((r) => r.details.name), ['Laptop', 'Phone']);
+    assert.deepEqual(
+      added.map((r) => r.details.name),
+      ['Laptop', 'Phone'],
+    );
     await h.app.mailer.settled();
     const mails = (await outboxMailsTo(h.app, member.email)).filter((m) => /passkey was added/.test(m.subject ?? ''));
     assert.equal(mails.length, 2);
@@ -112,14 +131,30 @@ for (const backend of BACKENDS) {
     assert.equal((await registerWith(member, 'Mine', answer)).statusCode, 200, 'the session it was issued to');
     await refused(await registerWith(member, 'Again', answer), 'no-challenge');
 
-    await refused(await registerWith(member, 'Forged', authenticator.register(await registrationOptions(member), { origin: 'https://conduit.example.com.evil.test' })), 'invalid');
-    await refused(await registerWith(member, 'Forged', authenticator.register(await registrationOptions(member), { rpId: 'evil.test' })), 'invalid');
-    await refused(await registerWith(member, 'No UV', authenticator.register(await registrationOptions(member), { userVerified: false })), 'invalid');
+    await refused(
+      await registerWith(
+        member,
+        'Forged',
+        authenticator.register(await registrationOptions(member), { origin: 'https://conduit.example.com.evil.test' }),
+      ),
+      'invalid',
+    );
+    await refused(
+      await registerWith(member, 'Forged', authenticator.register(await registrationOptions(member), { rpId: 'evil.test' })),
+      'invalid',
+    );
+    await refused(
+      await registerWith(member, 'No UV', authenticator.register(await registrationOptions(member), { userVerified: false })),
+      'invalid',
+    );
 
     const late = authenticator.register(await registrationOptions(member));
     h.clock.ms += 5 * 60_000 + 1;
     await refused(await registerWith(member, 'Late', late), 'no-challenge');
-    assert.deepEqual((await h.app.passkeys.list(await userIdOf(h, member.username))).map((p) => p.name), ['Mine']);
+    assert.deepEqual(
+      (await h.app.passkeys.list(await userIdOf(h, member.username))).map((p) => p.name),
+      ['Mine'],
+    );
     assert.deepEqual(await h.app.passkeys.list(await userIdOf(h, other.username)), []);
   });
 
@@ -133,7 +168,10 @@ for (const backend of BACKENDS) {
 
     const optionsRes = await visitor.postJson('/login/passkey/options', {}, { from: '/login', form: '/login/passkey' });
     const cookie = optionsRes.cookies.find((c) => c.name === 'passkey-sign-in');
-    assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict' && cookie.maxAge === 300, 'an HttpOnly, SameSite=Strict cookie for five minutes');
+    assert.ok(
+      cookie?.httpOnly && cookie.sameSite === 'Strict' && cookie.maxAge === 300,
+      'an HttpOnly, SameSite=Strict cookie for five minutes',
+    );
     const options = json<PublicKeyCredentialRequestOptionsJSON>(optionsRes);
     assert.equal(options.rpId, 'conduit.example.com');
     assert.equal(options.userVerification, 'required');
@@ -142,8 +180,14 @@ for (const backend of BACKENDS) {
     const res = await signInWith(visitor, authenticator.assert(options), { next: '//evil.example/' });
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(json(res), { next: '/' });
-    assert.ok(res.cookies.some((c) => c.name === 'passkey-sign-in' && c.value === ''), 'the binding cookie is cleared');
-    assert.ok(res.cookies.some((c) => c.name.startsWith('device-')), 'a device cookie, as after a password');
+    assert.ok(
+      res.cookies.some((c) => c.name === 'passkey-sign-in' && c.value === ''),
+      'the binding cookie is cleared',
+    );
+    assert.ok(
+      res.cookies.some((c) => c.name.startsWith('device-')),
+      'a device cookie, as after a password',
+    );
     assert.ok(await isSignedIn(visitor));
     const success = (await auditRows(h, 'login.success')).at(-1)!;
     assert.equal(success.actor_id, await userIdOf(h, member.username));
@@ -200,11 +244,24 @@ for (const backend of BACKENDS) {
     await attempt({ counter }, 'counter');
 
     const stranger = new SoftAuthenticator(ORIGIN);
-    stranger.register({ rp: { id: 'conduit.example.com', name: 'x' }, user: { id: 'AA', name: 'x', displayName: 'x' }, challenge: 'AA', pubKeyCredParams: [] });
+    stranger.register({
+      rp: { id: 'conduit.example.com', name: 'x' },
+      user: { id: 'AA', name: 'x', displayName: 'x' },
+      challenge: 'AA',
+      pubKeyCredParams: [],
+    });
     const strangerVisitor = newBrowser(h.app);
-    await refused(strangerVisitor, await signInWith(strangerVisitor, stranger.assert(await signInOptions(strangerVisitor))), 'unknown-credential');
+    await refused(
+      strangerVisitor,
+      await signInWith(strangerVisitor, stranger.assert(await signInOptions(strangerVisitor))),
+      'unknown-credential',
+    );
 
-    await h.runtime.db.kysely.updateTable('users').set({ locked_at: new Date().toISOString() }).where('username', '=', member.username).execute();
+    await h.runtime.db.kysely
+      .updateTable('users')
+      .set({ locked_at: new Date().toISOString() })
+      .where('username', '=', member.username)
+      .execute();
     await attempt({}, 'locked');
   });
 
@@ -223,7 +280,11 @@ for (const backend of BACKENDS) {
     const member = await memberBrowser(h.app, h.runtime);
     const authenticator = await addPasskey(member);
     const visitor = newBrowser(h.app);
-    for (let i = 0; i < 4; i++) assert.equal((await signInWith(visitor, authenticator.assert(await signInOptions(visitor), { userVerified: false }))).statusCode, 401);
+    for (let i = 0; i < 4; i++)
+      assert.equal(
+        (await signInWith(visitor, authenticator.assert(await signInOptions(visitor), { userVerified: false }))).statusCode,
+        401,
+      );
     // A success in between does not count: four failures and it leave one failure to go.
     assert.equal((await signInWith(visitor, authenticator.assert(await signInOptions(visitor)))).statusCode, 200);
     await visitor.post('/logout');
@@ -233,7 +294,11 @@ for (const backend of BACKENDS) {
     assert.ok(Number(limited.headers['retry-after']) > 0);
     assert.equal(await isSignedIn(visitor), false);
     const other = newBrowser(h.app);
-    assert.equal((await signInWith(other, authenticator.assert(await signInOptions(other)))).statusCode, 200, 'another address is not limited');
+    assert.equal(
+      (await signInWith(other, authenticator.assert(await signInOptions(other)))).statusCode,
+      200,
+      'another address is not limited',
+    );
   });
 
   test(`[${backend}] the second-factor check accepts only the given account's passkey, against a challenge bound to that login and account`, async (t) => {
@@ -246,15 +311,35 @@ for (const backend of BACKENDS) {
     const bobId = await userIdOf(h, bob.username);
 
     const options = await h.app.passkeys.twoFactorOptions(aliceId, 'pending-login-1');
-    assert.deepEqual(options.allowCredentials?.map((c) => c.id), [aliceKey.credentials[0]!.id.toString('base64url')], 'only her passkeys are offered');
-    assert.deepEqual(await h.app.passkeys.verifyTwoFactor(aliceId, 'pending-login-1', bobKey.assert(options)), { ok: false, reason: 'wrong-user', userId: aliceId });
+    assert.deepEqual(
+      options.allowCredentials?.map((c) => c.id),
+      [aliceKey.credentials[0]!.id.toString('base64url')],
+      'only her passkeys are offered',
+    );
+    assert.deepEqual(await h.app.passkeys.verifyTwoFactor(aliceId, 'pending-login-1', bobKey.assert(options)), {
+      ok: false,
+      reason: 'wrong-user',
+      userId: aliceId,
+    });
     // The challenge is spent by the refused answer: her own passkey needs a new one.
-    assert.deepEqual(await h.app.passkeys.verifyTwoFactor(aliceId, 'pending-login-1', aliceKey.assert(options)), { ok: false, reason: 'no-challenge', userId: aliceId });
+    assert.deepEqual(await h.app.passkeys.verifyTwoFactor(aliceId, 'pending-login-1', aliceKey.assert(options)), {
+      ok: false,
+      reason: 'no-challenge',
+      userId: aliceId,
+    });
 
     const fresh = await h.app.passkeys.twoFactorOptions(aliceId, 'pending-login-2');
-    assert.equal((await h.app.passkeys.verifyTwoFactor(bobId, 'pending-login-2', bobKey.assert(fresh))).ok, false, 'a challenge issued for her login is not his');
+    assert.equal(
+      (await h.app.passkeys.verifyTwoFactor(bobId, 'pending-login-2', bobKey.assert(fresh))).ok,
+      false,
+      'a challenge issued for her login is not his',
+    );
     const again = await h.app.passkeys.twoFactorOptions(aliceId, 'pending-login-3');
-    assert.equal((await h.app.passkeys.verifyTwoFactor(aliceId, 'pending-login-4', aliceKey.assert(again))).ok, false, 'nor another login\'s');
+    assert.equal(
+      (await h.app.passkeys.verifyTwoFactor(aliceId, 'pending-login-4', aliceKey.assert(again))).ok,
+      false,
+      "nor another login's",
+    );
     const own = await h.app.passkeys.twoFactorOptions(aliceId, 'pending-login-5');
     const result = await h.app.passkeys.verifyTwoFactor(aliceId, 'pending-login-5', aliceKey.assert(own));
     assert.equal(result.ok, true);
@@ -279,9 +364,16 @@ for (const backend of BACKENDS) {
     assert.equal((await intruder.post('/settings/passkeys/remove', { passkey: String(laptop!.id) })).statusCode, 404);
     assert.equal((await h.app.passkeys.list(memberId)).length, 2, 'another member cannot touch them');
 
-    const renamed = await member.post('/settings/passkeys/rename', { passkey: String(phone!.id), name: 'Old phone' }, { from: '/settings/security' });
+    const renamed = await member.post(
+      '/settings/passkeys/rename',
+      { passkey: String(phone!.id), name: 'Old phone' },
+      { from: '/settings/security' },
+    );
     assert.equal(renamed.headers.location, '/settings/security?done=passkey-renamed');
-    assert.match((await member.get('/settings/security?done=passkey-renamed')).body, /value="Old phone"[\s\S]*The passkey was renamed|The passkey was renamed[\s\S]*value="Old phone"/);
+    assert.match(
+      (await member.get('/settings/security?done=passkey-renamed')).body,
+      /value="Old phone"[\s\S]*The passkey was renamed|The passkey was renamed[\s\S]*value="Old phone"/,
+    );
 
     const removed = await member.post('/settings/passkeys/remove', { passkey: String(phone!.id) }, { from: '/settings/security' });
     assert.equal(removed.statusCode, 303);
@@ -289,12 +381,22 @@ for (const backend of BACKENDS) {
     assert.ok(await isSignedIn(member), 'this browser stays signed in');
     assert.equal(await isSignedIn(second), false, 'every other session ended');
     assert.ok(await isSignedIn(intruder), 'other accounts are untouched');
-    assert.deepEqual((await h.app.passkeys.list(memberId)).map((p) => p.name), ['Laptop']);
-    assert.deepEqual((await auditRows(h, 'passkey.remove')).map((r) => [r.actor_id, r.details.name]), [[memberId, 'Old phone']]);
+    assert.deepEqual(
+      (await h.app.passkeys.list(memberId)).map((p) => p.name),
+      ['Laptop'],
+    );
+    assert.deepEqual(
+      (await auditRows(h, 'passkey.remove')).map((r) => [r.actor_id, r.details.name]),
+      [[memberId, 'Old phone']],
+    );
     await h.app.mailer.settled();
     const mail = (await outboxMailsTo(h.app, member.email)).find((m) => /passkey was removed/.test(m.subject ?? ''));
     assert.match(String(mail?.text), /A passkey named "Old phone" was removed[\s\S]*every other session was signed out/);
-    assert.equal((await member.post('/settings/passkeys/remove', { passkey: String(phone!.id) }, { from: '/settings/security' })).statusCode, 404, 'gone already');
+    assert.equal(
+      (await member.post('/settings/passkeys/remove', { passkey: String(phone!.id) }, { from: '/settings/security' })).statusCode,
+      404,
+      'gone already',
+    );
   });
 
   test(`[${backend}] the passkey endpoints take only bounded JSON of the WebAuthn shape, with the page's CSRF token, and adding one needs a signed-in member`, async (t) => {
@@ -315,9 +417,27 @@ for (const backend of BACKENDS) {
       assert.ok(res.statusCode === 400 || res.statusCode === 422, `refused as a bad request (${res.statusCode})`);
     }
     assert.ok((await registerWith(member, 'x'.repeat(65), answer)).statusCode >= 400, 'a name over 64 characters');
-    assert.equal((await member.postJson('/settings/passkeys/options', {}, { from: '/settings/security', csrf: false })).statusCode, 403, 'no CSRF token');
-    assert.equal((await member.postJson('/settings/passkeys', { name: 'x', credential: answer, _csrf: 'A'.repeat(86) }, { from: '/settings/security', csrf: false })).statusCode, 403, 'a forged CSRF token');
-    assert.equal((await newBrowser(h.app).postJson('/login/passkey/options', {}, { from: '/login', csrf: false })).statusCode, 403, 'sign-in needs the token too');
+    assert.equal(
+      (await member.postJson('/settings/passkeys/options', {}, { from: '/settings/security', csrf: false })).statusCode,
+      403,
+      'no CSRF token',
+    );
+    assert.equal(
+      (
+        await member.postJson(
+          '/settings/passkeys',
+          { name: 'x', credential: answer, _csrf: 'A'.repeat(86) },
+          { from: '/settings/security', csrf: false },
+        )
+      ).statusCode,
+      403,
+      'a forged CSRF token',
+    );
+    assert.equal(
+      (await newBrowser(h.app).postJson('/login/passkey/options', {}, { from: '/login', csrf: false })).statusCode,
+      403,
+      'sign-in needs the token too',
+    );
     const anonymous = newBrowser(h.app);
     const res = await anonymous.postJson('/settings/passkeys/options', {}, { from: '/login', form: '/login/passkey' });
     assert.ok(res.statusCode === 401 || res.statusCode === 303, `anonymous: ${res.statusCode}`);

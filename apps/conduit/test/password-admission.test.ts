@@ -34,7 +34,8 @@ async function fillQueue(t: TestContext, app: FastifyInstance, login: (i: number
   t.after(() => open());
   const waiting = Array.from({ length: PASSWORD_ADMISSION + PASSWORD_QUEUE_LIMIT }, (_, i) => login(i + 1));
   // Every one of them admitted or queued before anything else arrives.
-  while (admitted < PASSWORD_ADMISSION || waitingForPasswordWork() < PASSWORD_QUEUE_LIMIT) await new Promise((resolve) => setImmediate(resolve));
+  while (admitted < PASSWORD_ADMISSION || waitingForPasswordWork() < PASSWORD_QUEUE_LIMIT)
+    await new Promise((resolve) => setImmediate(resolve));
   return {
     admitted: () => admitted,
     /** Lets the held logins go on; their answers. */
@@ -69,17 +70,30 @@ for (const backend of BACKENDS) {
 
     const burst = PASSWORD_ADMISSION * 3;
     const viaApi = Array.from({ length: burst }, (_, i) =>
-      app.inject({ method: 'POST', url: '/api/users/login', remoteAddress: `203.0.113.${i + 1}`, payload: { user: { email: user.email, password: STRONG_PASSWORD } } }),
+      app.inject({
+        method: 'POST',
+        url: '/api/users/login',
+        remoteAddress: `203.0.113.${i + 1}`,
+        payload: { user: { email: user.email, password: STRONG_PASSWORD } },
+      }),
     );
     const results = await Promise.all(viaApi);
-    assert.deepEqual(results.map((r) => r.statusCode), results.map(() => 200));
+    assert.deepEqual(
+      results.map((r) => r.statusCode),
+      results.map(() => 200),
+    );
     assert.ok(peak > 1, 'attempts do overlap (the count is real)');
     assert.ok(peak <= PASSWORD_ADMISSION, `at most ${PASSWORD_ADMISSION} attempts at once through the API, saw ${peak}`);
 
     peak = 0;
     const browsers = await Promise.all(Array.from({ length: burst }, () => newBrowser(app)));
-    const viaForm = await Promise.all(browsers.map((b) => b.post('/login', { email: user.email, password: STRONG_PASSWORD }, { from: '/login' })));
-    assert.deepEqual(viaForm.map((r) => r.statusCode), viaForm.map(() => 303));
+    const viaForm = await Promise.all(
+      browsers.map((b) => b.post('/login', { email: user.email, password: STRONG_PASSWORD }, { from: '/login' })),
+    );
+    assert.deepEqual(
+      viaForm.map((r) => r.statusCode),
+      viaForm.map(() => 303),
+    );
     assert.ok(peak > 1 && peak <= PASSWORD_ADMISSION, `at most ${PASSWORD_ADMISSION} attempts at once through the form, saw ${peak}`);
     assert.equal(active, 0);
   });
@@ -91,7 +105,12 @@ for (const backend of BACKENDS) {
     const user = await makeUser(app, runtime, 'crowded');
     const browser = await newBrowser(app);
     const login = (i: number) =>
-      app.inject({ method: 'POST', url: '/api/users/login', remoteAddress: `198.51.${i >> 8}.${i & 255}`, payload: { user: { email: user.email, password: STRONG_PASSWORD } } });
+      app.inject({
+        method: 'POST',
+        url: '/api/users/login',
+        remoteAddress: `198.51.${i >> 8}.${i & 255}`,
+        payload: { user: { email: user.email, password: STRONG_PASSWORD } },
+      });
     const queue = await fillQueue(t, app, login);
     const refused = await Promise.all([1, 2, 3].map((i) => login(60_000 + i)));
     for (const res of refused) {
@@ -105,7 +124,11 @@ for (const backend of BACKENDS) {
     assert.equal(queue.admitted(), PASSWORD_ADMISSION, 'no refused attempt reached the limit check');
 
     const results = await queue.release();
-    assert.deepEqual(results.map((r) => r.statusCode), results.map(() => 200), 'every attempt that waited was answered');
+    assert.deepEqual(
+      results.map((r) => r.statusCode),
+      results.map(() => 200),
+      'every attempt that waited was answered',
+    );
   });
 }
 
@@ -130,10 +153,18 @@ for (const backend of BACKENDS) {
     const burst = PASSWORD_ADMISSION * 3;
     const results = await Promise.all(
       Array.from({ length: burst }, (_, i) =>
-        app.inject({ method: 'POST', url: '/api/users', remoteAddress: `203.0.114.${i + 1}`, payload: { user: { username: `burst${i}`, email: `burst${i}@example.com`, password: STRONG_PASSWORD } } }),
+        app.inject({
+          method: 'POST',
+          url: '/api/users',
+          remoteAddress: `203.0.114.${i + 1}`,
+          payload: { user: { username: `burst${i}`, email: `burst${i}@example.com`, password: STRONG_PASSWORD } },
+        }),
       ),
     );
-    assert.deepEqual(results.map((r) => r.statusCode), results.map(() => 201));
+    assert.deepEqual(
+      results.map((r) => r.statusCode),
+      results.map(() => 201),
+    );
     assert.ok(peak > 1, 'registrations do overlap (the count is real)');
     assert.ok(peak <= PASSWORD_ADMISSION, `at most ${PASSWORD_ADMISSION} registrations at once, saw ${peak}`);
     assert.equal(active, 0);
@@ -150,15 +181,37 @@ for (const backend of BACKENDS) {
     const visitor = newBrowser(app);
 
     const queue = await fillQueue(t, app, (i) =>
-      app.inject({ method: 'POST', url: '/api/users/login', remoteAddress: `198.51.${i >> 8}.${i & 255}`, payload: { user: { email: held.email, password: STRONG_PASSWORD } } }),
+      app.inject({
+        method: 'POST',
+        url: '/api/users/login',
+        remoteAddress: `198.51.${i >> 8}.${i & 255}`,
+        payload: { user: { email: held.email, password: STRONG_PASSWORD } },
+      }),
     );
 
     const NEW_PASSWORD = 'quartz-lantern-Octave-93';
     const refused = {
-      'API registration': await app.inject({ method: 'POST', url: '/api/users', payload: { user: { username: 'crowdapi', email: 'crowdapi@example.com', password: STRONG_PASSWORD } } }),
-      'form registration': await visitor.post('/register', { username: 'crowdform', email: 'crowdform@example.com', password: STRONG_PASSWORD }, { from: '/register' }),
-      'API password change': await app.inject({ method: 'PUT', url: '/api/user', headers: apiMember.headers, payload: { user: { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD } } }),
-      'form password change': await formMember.post('/settings/password', { currentPassword: STRONG_PASSWORD, password: NEW_PASSWORD }, { from: '/settings' }),
+      'API registration': await app.inject({
+        method: 'POST',
+        url: '/api/users',
+        payload: { user: { username: 'crowdapi', email: 'crowdapi@example.com', password: STRONG_PASSWORD } },
+      }),
+      'form registration': await visitor.post(
+        '/register',
+        { username: 'crowdform', email: 'crowdform@example.com', password: STRONG_PASSWORD },
+        { from: '/register' },
+      ),
+      'API password change': await app.inject({
+        method: 'PUT',
+        url: '/api/user',
+        headers: apiMember.headers,
+        payload: { user: { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD } },
+      }),
+      'form password change': await formMember.post(
+        '/settings/password',
+        { currentPassword: STRONG_PASSWORD, password: NEW_PASSWORD },
+        { from: '/settings' },
+      ),
     };
     for (const [what, res] of Object.entries(refused)) {
       assert.equal(res.statusCode, 503, `${what} is refused while the queue is full`);
@@ -170,16 +223,33 @@ for (const backend of BACKENDS) {
     assert.equal(queue.admitted(), PASSWORD_ADMISSION, 'no refused request reached a login check');
 
     const results = await queue.release();
-    assert.deepEqual(results.map((r) => r.statusCode), results.map(() => 200), 'every login that waited was answered');
-    assert.equal((await db.selectFrom('users').select('id').where('username', 'in', ['crowdapi', 'crowdform']).execute()).length, 0, 'no account was created');
+    assert.deepEqual(
+      results.map((r) => r.statusCode),
+      results.map(() => 200),
+      'every login that waited was answered',
+    );
+    assert.equal(
+      (await db.selectFrom('users').select('id').where('username', 'in', ['crowdapi', 'crowdform']).execute()).length,
+      0,
+      'no account was created',
+    );
     for (const email of [apiMember.email, formMember.email]) {
       const login = await app.inject({ method: 'POST', url: '/api/users/login', payload: { user: { email, password: STRONG_PASSWORD } } });
       assert.equal(login.statusCode, 200, `${email} still signs in with the password it had`);
     }
     // Once the crowd is gone, the same requests go through.
-    const again = await app.inject({ method: 'POST', url: '/api/users', payload: { user: { username: 'crowdapi', email: 'crowdapi@example.com', password: STRONG_PASSWORD } } });
+    const again = await app.inject({
+      method: 'POST',
+      url: '/api/users',
+      payload: { user: { username: 'crowdapi', email: 'crowdapi@example.com', password: STRONG_PASSWORD } },
+    });
     assert.equal(again.statusCode, 201);
-    const changed = await app.inject({ method: 'PUT', url: '/api/user', headers: apiMember.headers, payload: { user: { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD } } });
+    const changed = await app.inject({
+      method: 'PUT',
+      url: '/api/user',
+      headers: apiMember.headers,
+      payload: { user: { password: NEW_PASSWORD, currentPassword: STRONG_PASSWORD } },
+    });
     assert.equal(changed.statusCode, 200);
   });
 }

@@ -72,7 +72,10 @@ test('the reason names what was recognised: the user, a famous phrase, a pattern
   assert.deepEqual(passwordProblems('aaaaaaaaaaaaaa', OWNER), ['is too easy to guess (repeated characters like "aaa" are easy to guess)']);
   assert.deepEqual(passwordProblems('qwertyuiopasdf', OWNER), ['is too easy to guess (this is similar to a commonly used password)']);
   // Someone else's name is only a name: the same shape with another user's name is a pattern, not "personal".
-  assert.doesNotMatch(passwordProblems('carol_smith1234', { username: 'dave', email: 'dave@example.com' })[0] ?? '', /similar to your username/);
+  assert.doesNotMatch(
+    passwordProblems('carol_smith1234', { username: 'dave', email: 'dave@example.com' })[0] ?? '',
+    /similar to your username/,
+  );
 });
 
 test('strong passwords are accepted: random words and random characters', () => {
@@ -81,7 +84,9 @@ test('strong passwords are accepted: random words and random characters', () => 
 
 test('the SPEC rules still hold: 12–128 characters, the bundled list, no composition rules', () => {
   assert.deepEqual(passwordProblems('Xk9#mP2$vL8', OWNER), ['is too short (minimum is 12 characters)']);
-  assert.deepEqual(passwordProblems(`Xk9#mP2$vL8@qR4!${'z'.repeat(PASSWORD_MAX)}`, OWNER), [`is too long (maximum is ${PASSWORD_MAX} characters)`]);
+  assert.deepEqual(passwordProblems(`Xk9#mP2$vL8@qR4!${'z'.repeat(PASSWORD_MAX)}`, OWNER), [
+    `is too long (maximum is ${PASSWORD_MAX} characters)`,
+  ]);
   assert.deepEqual(passwordProblems('1234567890qwerty', OWNER), ['is too common; choose a less guessable password']);
   // Lower case only, no digit, no symbol: fine when it is not guessable.
   assert.deepEqual(passwordProblems('velvet quarry nimbus', OWNER), []);
@@ -119,7 +124,14 @@ test('scoring a 128-character hostile password costs about what its scored prefi
   assert.deepEqual(passwordProblems(`${'Xk9#mP2$vL8@qR4!nE7kq2vYpL9x-0a3'.slice(0, SCORED_LENGTH)}${'a'.repeat(40)}`, OWNER), []);
 });
 
-const WEAK_SAMPLE = ['letmeinletmein', 'qwertyuiopasdf', 'correcthorsebatterystaple', 'aaaaaaaaaaaaaa', '1qaz2wsx3edc4rfv', 'carol_smith1234'];
+const WEAK_SAMPLE = [
+  'letmeinletmein',
+  'qwertyuiopasdf',
+  'correcthorsebatterystaple',
+  'aaaaaaaaaaaaaa',
+  '1qaz2wsx3edc4rfv',
+  'carol_smith1234',
+];
 
 let address = 0;
 /** A registration from its own client address, so the per-IP registration limit stays out of the way. */
@@ -154,7 +166,11 @@ for (const backend of BACKENDS) {
       assert.ok(!res.body.includes(password), 'the refused password is not echoed into the page');
     }
     const named = newBrowser(app, { username: 'carol_smith' });
-    const own = await named.post('/register', { username: named.username, email: named.email, password: 'Carol_Smith2024' }, { from: '/register' });
+    const own = await named.post(
+      '/register',
+      { username: named.username, email: named.email, password: 'Carol_Smith2024' },
+      { from: '/register' },
+    );
     assert.equal(own.statusCode, 422);
     assert.match(own.body, /<li>password is too similar to your username or email<\/li>/);
     assert.equal((await runtime.db.kysely.selectFrom('users').select('id').execute()).length, 0);
@@ -170,12 +186,19 @@ for (const backend of BACKENDS) {
       assert.deepEqual(Object.keys(res.json().errors), ['password'], password);
     }
     const owner = await registeredBrowser(app);
-    const page = await owner.post('/settings/password', { currentPassword: owner.password, password: 'qwertyuiopasdf' }, { from: '/settings' });
+    const page = await owner.post(
+      '/settings/password',
+      { currentPassword: owner.password, password: 'qwertyuiopasdf' },
+      { from: '/settings' },
+    );
     assert.equal(page.statusCode, 422);
     assert.match(page.body, /<li>new password is too easy to guess/);
     const login = await api(app, 'POST', '/api/users/login', { body: { user: { email: jake.email, password: STRONG_PASSWORD } } });
     assert.equal(login.statusCode, 200, 'the old password still works');
-    const changed = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { password: 'glacier-tuba-marmot-41', currentPassword: STRONG_PASSWORD } } });
+    const changed = await api(app, 'PUT', '/api/user', {
+      user: jake,
+      body: { user: { password: 'glacier-tuba-marmot-41', currentPassword: STRONG_PASSWORD } },
+    });
     assert.equal(changed.statusCode, 200, changed.body);
   });
 }

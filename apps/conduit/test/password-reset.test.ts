@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import type { MailerOverrides } from 'bastion/internals';
-import { type BackendName, BACKENDS, loggedInBrowser, memberBrowser, newBrowser, type PageBrowser, type TestResponse } from 'bastion/testing';
+import {
+  type BackendName,
+  BACKENDS,
+  loggedInBrowser,
+  memberBrowser,
+  newBrowser,
+  type PageBrowser,
+  type TestResponse,
+} from 'bastion/testing';
 import { api } from './helpers/conduit-api.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
 import { createTestSmtpServer, type DeliveredMail, type TestSmtpServer } from './helpers/smtp-server.js';
@@ -24,12 +32,20 @@ interface ResetTest extends TestApp {
   readonly clock: { ms: number };
 }
 
-async function resetTest(t: TestContext, backend: BackendName, options: { started?: boolean; mailer?: MailerOverrides } = {}): Promise<ResetTest> {
+async function resetTest(
+  t: TestContext,
+  backend: BackendName,
+  options: { started?: boolean; mailer?: MailerOverrides } = {},
+): Promise<ResetTest> {
   const smtp = await createTestSmtpServer({ login: LOGIN });
   if (options.started !== false) await smtp.start();
   t.after(() => smtp.close());
   const clock = { ms: Date.now() };
-  const env = { SMTP_URL: `smtp://${LOGIN.user}:${LOGIN.pass}@127.0.0.1:${smtp.port}`, MAIL_FROM: 'Conduit <no-reply@conduit.example.com>', PUBLIC_ORIGIN: ORIGIN };
+  const env = {
+    SMTP_URL: `smtp://${LOGIN.user}:${LOGIN.pass}@127.0.0.1:${smtp.port}`,
+    MAIL_FROM: 'Conduit <no-reply@conduit.example.com>',
+    PUBLIC_ORIGIN: ORIGIN,
+  };
   const mailer: MailerOverrides = { tlsCa: smtp.ca, retry: { maxAttempts: 2 }, wait: async () => {}, ...options.mailer };
   const testApp = await startTestApp(t, backend, env, {}, { mailer, now: () => clock.ms });
   return { ...testApp, smtp, clock };
@@ -48,14 +64,17 @@ const tokenOf = (mail: DeliveredMail): string => {
   return links[0]![1]!;
 };
 
-const isSignedIn = async (browser: PageBrowser, username: string): Promise<boolean> => (await browser.get('/settings')).statusCode === 200 && (await browser.get('/')).body.includes(`href="/profile/${username}"`);
+const isSignedIn = async (browser: PageBrowser, username: string): Promise<boolean> =>
+  (await browser.get('/settings')).statusCode === 200 && (await browser.get('/')).body.includes(`href="/profile/${username}"`);
 
 for (const backend of BACKENDS) {
   test(`[${backend}] forgot → mail over STARTTLS → link → token-free page → new password: signed in, old sessions and API tokens dead, told by mail, audited without the token`, async (t) => {
     const { app, runtime, smtp, logs } = await resetTest(t, backend);
     const owner = await memberBrowser(app, runtime);
     const thief = await loggedInBrowser(app, owner);
-    const apiToken = (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).json().user.token as string;
+    const apiToken = (
+      await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })
+    ).json().user.token as string;
 
     const visitor = newBrowser(app);
     const login = await visitor.get('/login');
@@ -97,9 +116,20 @@ for (const backend of BACKENDS) {
 
     assert.equal(await isSignedIn(owner, owner.username), false, "the owner's old session is dead");
     assert.equal(await isSignedIn(thief, owner.username), false, 'so is every other session');
-    assert.equal((await app.inject({ url: '/api/user', headers: { authorization: `Token ${apiToken}` } })).statusCode, 401, 'and every API token');
-    assert.equal((await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).statusCode, 401, 'the old password is gone');
-    assert.equal((await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: NEW_PASSWORD } } })).statusCode, 200);
+    assert.equal(
+      (await app.inject({ url: '/api/user', headers: { authorization: `Token ${apiToken}` } })).statusCode,
+      401,
+      'and every API token',
+    );
+    assert.equal(
+      (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).statusCode,
+      401,
+      'the old password is gone',
+    );
+    assert.equal(
+      (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: NEW_PASSWORD } } })).statusCode,
+      200,
+    );
 
     const [, changed] = await smtp.waitForMessages(2);
     assert.ok(changed);
@@ -114,10 +144,21 @@ for (const backend of BACKENDS) {
     assert.ok((await replay.get('/password/reset')).body.includes(INVALID), 'a used token is refused');
 
     await app.passwordResets.settled();
-    const rows = await runtime.db.kysely.selectFrom('audit_log').select(['event', 'actor_id', 'details']).where('event', 'like', 'password.reset.%').orderBy('id').execute();
-    assert.deepEqual(rows.map((r) => r.event), ['password.reset.request', 'password.reset.complete']);
+    const rows = await runtime.db.kysely
+      .selectFrom('audit_log')
+      .select(['event', 'actor_id', 'details'])
+      .where('event', 'like', 'password.reset.%')
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      rows.map((r) => r.event),
+      ['password.reset.request', 'password.reset.complete'],
+    );
     assert.match(rows[0]!.details, /"outcome":"queued"/);
-    assert.ok(rows.every((r) => !r.details.includes(token)), 'no audit row holds the token');
+    assert.ok(
+      rows.every((r) => !r.details.includes(token)),
+      'no audit row holds the token',
+    );
     assert.ok(!logs().includes(token), 'no log line holds the token');
   });
 
@@ -128,11 +169,20 @@ for (const backend of BACKENDS) {
     const unknown = await forgot(newBrowser(app), `nobody-${randomBytes(4).toString('hex')}@example.com`);
     assert.equal(unknown.statusCode, known.statusCode);
     assert.equal(comparable(unknown), comparable(known));
-    assert.deepEqual(Object.keys(unknown.headers).sort(), Object.keys(known.headers).sort(), 'the same headers (no cookie set for one only)');
+    assert.deepEqual(
+      Object.keys(unknown.headers).sort(),
+      Object.keys(known.headers).sort(),
+      'the same headers (no cookie set for one only)',
+    );
     await app.passwordResets.settled();
     assert.equal(smtp.messages.length, 1, 'only the known address got mail');
     assert.deepEqual(smtp.messages[0]!.rcptTo, [owner.email]);
-    const outcomes = await runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'password.reset.request').orderBy('id').execute();
+    const outcomes = await runtime.db.kysely
+      .selectFrom('audit_log')
+      .select('details')
+      .where('event', '=', 'password.reset.request')
+      .orderBy('id')
+      .execute();
     // Both requests are worked on after their answers, so their audit rows may land in either order.
     assert.deepEqual(outcomes.map((r) => (JSON.parse(r.details) as { outcome: string }).outcome).sort(), ['queued', 'unknown']);
   });
@@ -162,10 +212,21 @@ for (const backend of BACKENDS) {
     const _csrf = await visitor.csrf('/password/reset');
     const cookie = visitor.cookieHeader;
     const race = (password: string) =>
-      app.inject({ method: 'POST', url: '/password/reset', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ password, _csrf }).toString() });
-    const statuses = (await Promise.all([race('first racer picks this 2027'), race('second racer picks this 2027')])).map((r) => r.statusCode);
+      app.inject({
+        method: 'POST',
+        url: '/password/reset',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ password, _csrf }).toString(),
+      });
+    const statuses = (await Promise.all([race('first racer picks this 2027'), race('second racer picks this 2027')])).map(
+      (r) => r.statusCode,
+    );
     assert.deepEqual(statuses.sort(), [303, 400]);
-    const oneWorks = await Promise.all(['first racer picks this 2027', 'second racer picks this 2027'].map(async (password) => (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password } } })).statusCode));
+    const oneWorks = await Promise.all(
+      ['first racer picks this 2027', 'second racer picks this 2027'].map(
+        async (password) => (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password } } })).statusCode,
+      ),
+    );
     assert.deepEqual(oneWorks.sort(), [200, 401], 'exactly one of the two passwords was set');
   });
 
@@ -193,7 +254,11 @@ for (const backend of BACKENDS) {
       assert.equal(post.statusCode, 400, 'setting a password without a live token is refused');
     }
     assert.equal(new Set(answers).size, 1, 'every case reads the same');
-    assert.equal((await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).statusCode, 200, 'the password never changed');
+    assert.equal(
+      (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: owner.password } } })).statusCode,
+      200,
+      'the password never changed',
+    );
   });
 
   test(`[${backend}] a reset link is dead after a password change made another way`, async (t) => {
@@ -201,7 +266,11 @@ for (const backend of BACKENDS) {
     const owner = await memberBrowser(app, runtime);
     await forgot(newBrowser(app), owner.email);
     const token = tokenOf((await smtp.waitForMessages(1))[0]!);
-    const changed = await owner.post('/settings/password', { currentPassword: owner.password, password: NEW_PASSWORD }, { from: '/settings' });
+    const changed = await owner.post(
+      '/settings/password',
+      { currentPassword: owner.password, password: NEW_PASSWORD },
+      { from: '/settings' },
+    );
     assert.equal(changed.statusCode, 303);
     const attacker = newBrowser(app);
     await attacker.get(`/password/reset/${token}`);
@@ -211,10 +280,20 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a password changed from /settings or PUT /api/user is told to the address by mail, with no link`, async (t) => {
     const { app, runtime, smtp } = await resetTest(t, backend);
     const owner = await memberBrowser(app, runtime);
-    const changed = await owner.post('/settings/password', { currentPassword: owner.password, password: NEW_PASSWORD }, { from: '/settings' });
+    const changed = await owner.post(
+      '/settings/password',
+      { currentPassword: owner.password, password: NEW_PASSWORD },
+      { from: '/settings' },
+    );
     assert.equal(changed.statusCode, 303);
-    const token = (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: NEW_PASSWORD } } })).json().user.token as string;
-    const viaApi = await app.inject({ method: 'PUT', url: '/api/user', headers: { authorization: `Token ${token}`, 'content-type': 'application/json' }, payload: { user: { password: 'yet another sentence for 2028', currentPassword: NEW_PASSWORD } } });
+    const token = (await api(app, 'POST', '/api/users/login', { body: { user: { email: owner.email, password: NEW_PASSWORD } } })).json()
+      .user.token as string;
+    const viaApi = await app.inject({
+      method: 'PUT',
+      url: '/api/user',
+      headers: { authorization: `Token ${token}`, 'content-type': 'application/json' },
+      payload: { user: { password: 'yet another sentence for 2028', currentPassword: NEW_PASSWORD } },
+    });
     assert.equal(viaApi.statusCode, 200, viaApi.body);
     const notices = await smtp.waitForMessages(2);
     for (const notice of notices) {
@@ -266,7 +345,12 @@ for (const backend of BACKENDS) {
   test(`[${backend}] CR/LF or another control character in the email field is refused with a 4xx and nothing is queued`, async (t) => {
     const { app, runtime, smtp } = await resetTest(t, backend);
     const owner = await memberBrowser(app, runtime);
-    for (const email of [`${owner.email}\r\nBcc: attacker@evil.example`, `${owner.email}\nBcc: attacker@evil.example`, `${owner.email}\u0000`, `\t${owner.email}`]) {
+    for (const email of [
+      `${owner.email}\r\nBcc: attacker@evil.example`,
+      `${owner.email}\nBcc: attacker@evil.example`,
+      `${owner.email}\u0000`,
+      `\t${owner.email}`,
+    ]) {
       const res = await forgot(newBrowser(app), email);
       assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${JSON.stringify(email)} answered ${res.statusCode}`);
     }
@@ -280,9 +364,19 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] with the mail server down the page answers at once; the mail waits in the queue and is retried`, async (t) => {
     let release: () => void = () => {};
-    const retried = new Promise<void>((resolve) => { release = resolve; });
+    const retried = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const waits: number[] = [];
-    const { app, runtime, smtp } = await resetTest(t, backend, { started: false, mailer: { wait: async (ms) => { waits.push(ms); await retried; } } });
+    const { app, runtime, smtp } = await resetTest(t, backend, {
+      started: false,
+      mailer: {
+        wait: async (ms) => {
+          waits.push(ms);
+          await retried;
+        },
+      },
+    });
     const owner = await memberBrowser(app, runtime);
     const res = await forgot(newBrowser(app), owner.email);
     assert.equal(res.statusCode, 200, 'answered while the server is down');

@@ -10,16 +10,33 @@ import { startTestApp } from './helpers/test-app.js';
 
 const PRODUCTION = { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://conduit.example.com', TRUST_PROXY: '127.0.0.1' };
 const BEHIND_TLS = { 'x-forwarded-proto': 'https' };
-const LEAKY_MESSAGE = 'SQLITE_ERROR: near "select password_hash from users where id = 1": syntax error in /work/main/node_modules/kysely/dist/esm/index.js (pg 8, fastify 5)';
-const MUST_NOT_APPEAR = [/select\b/i, /password_hash/, /\/work\b/, /node_modules/, /kysely/i, /sqlite/i, /\bpg\b/, /fastify/i, /\bat .*:\d+:\d+/, /Error:/, /\.(?:ts|js)\b/];
+const LEAKY_MESSAGE =
+  'SQLITE_ERROR: near "select password_hash from users where id = 1": syntax error in /work/main/node_modules/kysely/dist/esm/index.js (pg 8, fastify 5)';
+const MUST_NOT_APPEAR = [
+  /select\b/i,
+  /password_hash/,
+  /\/work\b/,
+  /node_modules/,
+  /kysely/i,
+  /sqlite/i,
+  /\bpg\b/,
+  /fastify/i,
+  /\bat .*:\d+:\d+/,
+  /Error:/,
+  /\.(?:ts|js)\b/,
+];
 
 for (const backend of BACKENDS) {
   test(`[${backend}] in production a failing handler answers 500 with no stack, path, SQL or library name, and a request id the log has`, async (t) => {
     const { app, config, logs } = await startTestApp(t, backend, PRODUCTION);
     assert.equal(config.isProduction, true);
-    app.get('/test-failure', { schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } }, config: { access: 'public' } }, async () => {
-      throw new Error(LEAKY_MESSAGE);
-    });
+    app.get(
+      '/test-failure',
+      { schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } }, config: { access: 'public' } },
+      async () => {
+        throw new Error(LEAKY_MESSAGE);
+      },
+    );
 
     const res = await app.inject({ method: 'GET', url: '/test-failure', headers: BEHIND_TLS });
     assert.equal(res.statusCode, 500);
@@ -32,7 +49,10 @@ for (const backend of BACKENDS) {
     assert.ok(requestId, 'the page quotes a request id');
 
     // The log line for that request id carries what the page must not: the message and stack.
-    const lines = logs().split('\n').filter((l) => l.includes(requestId)).map((l) => JSON.parse(l) as { level: number; err?: { message?: string; stack?: string } });
+    const lines = logs()
+      .split('\n')
+      .filter((l) => l.includes(requestId))
+      .map((l) => JSON.parse(l) as { level: number; err?: { message?: string; stack?: string } });
     const failure = lines.find((l) => l.level >= 50 && l.err);
     assert.ok(failure, 'the log has an error line with the same request id');
     assert.equal(failure.err!.message, LEAKY_MESSAGE);

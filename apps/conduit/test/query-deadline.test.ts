@@ -25,7 +25,10 @@ async function startFreezingProxy(t: TestContext, target: { host: string; port: 
   let frozen = false;
   const server = createServer((client) => {
     const upstream = createConnection(target);
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       sockets.add(from);
       from.pipe(to);
       if (frozen) from.pause(); // after pipe(), which resumes its source
@@ -56,26 +59,36 @@ async function startFreezingProxy(t: TestContext, target: { host: string; port: 
   };
 }
 
-test('[postgres] a query the server never answers fails after the deadline with a 503, and its connection is replaced', { skip: SKIP }, async (t) => {
-  const real = new URL(PG_URL);
-  const proxy = await startFreezingProxy(t, { host: real.hostname, port: Number(real.port) });
-  real.port = String(proxy.port);
-  // One pooled connection: had the stuck one stayed in the pool, the next query would wait behind it.
-  const { app, runtime, logs } = await startTestApp(t, 'postgres', { DATABASE_URL: real.toString(), DATABASE_POOL_MAX: '1' }, { queryTimeoutMs: DEADLINE_MS });
-  const pid = async (): Promise<number> => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(runtime.db.kysely)).rows[0]!.pid;
-  const before = await pid();
-  assert.equal((await app.inject({ url: '/api/articles' })).statusCode, 200);
+test(
+  '[postgres] a query the server never answers fails after the deadline with a 503, and its connection is replaced',
+  { skip: SKIP },
+  async (t) => {
+    const real = new URL(PG_URL);
+    const proxy = await startFreezingProxy(t, { host: real.hostname, port: Number(real.port) });
+    real.port = String(proxy.port);
+    // One pooled connection: had the stuck one stayed in the pool, the next query would wait behind it.
+    const { app, runtime, logs } = await startTestApp(
+      t,
+      'postgres',
+      { DATABASE_URL: real.toString(), DATABASE_POOL_MAX: '1' },
+      { queryTimeoutMs: DEADLINE_MS },
+    );
+    const pid = async (): Promise<number> =>
+      (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(runtime.db.kysely)).rows[0]!.pid;
+    const before = await pid();
+    assert.equal((await app.inject({ url: '/api/articles' })).statusCode, 200);
 
-  proxy.freeze();
-  const started = Date.now();
-  const refused = await app.inject({ url: '/api/articles' });
-  const waited = Date.now() - started;
-  assert.equal(refused.statusCode, 503, 'a request whose query is never answered gets 503, not a hang or a 500');
-  assert.ok(refused.headers['retry-after']);
-  assert.ok(waited >= DEADLINE_MS - 50 && waited < DEADLINE_MS * 3 + 1_000, `answered after ${waited} ms`);
-  assert.match(logs(), /Query read timeout/, 'the log keeps the cause');
+    proxy.freeze();
+    const started = Date.now();
+    const refused = await app.inject({ url: '/api/articles' });
+    const waited = Date.now() - started;
+    assert.equal(refused.statusCode, 503, 'a request whose query is never answered gets 503, not a hang or a 500');
+    assert.ok(refused.headers['retry-after']);
+    assert.ok(waited >= DEADLINE_MS - 50 && waited < DEADLINE_MS * 3 + 1_000, `answered after ${waited} ms`);
+    assert.match(logs(), /Query read timeout/, 'the log keeps the cause');
 
-  proxy.thaw();
-  assert.notEqual(await pid(), before, 'the stuck connection was closed; the pool opened a new one');
-  assert.equal((await app.inject({ url: '/api/articles' })).statusCode, 200, 'served again once the server answers');
-});
+    proxy.thaw();
+    assert.notEqual(await pid(), before, 'the stuck connection was closed; the pool opened a new one');
+    assert.equal((await app.inject({ url: '/api/articles' })).statusCode, 200, 'served again once the server answers');
+  },
+);

@@ -25,11 +25,22 @@ for (const backend of BACKENDS) {
     for (let i = 1; i <= 5; i++) slugs.push(await postArticle(app, jake, { title: `Article ${i}` }));
     const newestFirst = [...slugs].reverse();
 
-    for (const [limit, offset] of [[3, 0], [1, 0], [5, 0], [2, 2], [100, 4], [4, 1]] as const) {
+    for (const [limit, offset] of [
+      [3, 0],
+      [1, 0],
+      [5, 0],
+      [2, 2],
+      [100, 4],
+      [4, 1],
+    ] as const) {
       const response = await api(app, 'GET', `/api/articles?limit=${limit}&offset=${offset}`);
       assert.equal(response.statusCode, 200);
       const body = response.json();
-      assert.deepEqual(body.articles.map((a: { slug: string }) => a.slug), newestFirst.slice(offset, offset + limit), `limit=${limit} offset=${offset}`);
+      assert.deepEqual(
+        body.articles.map((a: { slug: string }) => a.slug),
+        newestFirst.slice(offset, offset + limit),
+        `limit=${limit} offset=${offset}`,
+      );
       assert.equal(body.articlesCount, 5);
     }
     // A limit outside the schema's range is the client's mistake, not a page of another size.

@@ -74,7 +74,10 @@ for (const backend of BACKENDS) {
     const base = instance.url;
     const member = newAccount();
     const memberToken = await registerOverApi(base, member);
-    await api(base, 'POST', '/api/articles', { token: memberToken, body: { article: { title: 'Paged', description: 'd', body: 'b', tagList: ['paged'] } } });
+    await api(base, 'POST', '/api/articles', {
+      token: memberToken,
+      body: { article: { title: 'Paged', description: 'd', body: 'b', tagList: ['paged'] } },
+    });
     const admin = newAccount();
     await registerOverApi(base, admin);
     const { config } = loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), ...iso.env }, dotenvPath: null });
@@ -120,7 +123,10 @@ for (const backend of BACKENDS) {
         assert.ok(res.status >= 400 && res.status < 500 && res.status !== 429, `${url}: ${res.status} ${res.text.slice(0, 200)}`);
         if (route.face === 'api') {
           assert.match(res.type, /^application\/json/, url);
-          assert.ok(Array.isArray(JSON.parse(res.text).errors?.[route.param]), `${url}: the RealWorld error names ${route.param}: ${res.text}`);
+          assert.ok(
+            Array.isArray(JSON.parse(res.text).errors?.[route.param]),
+            `${url}: the RealWorld error names ${route.param}: ${res.text}`,
+          );
         } else {
           assert.match(res.type, /^text\/html/, url);
         }
@@ -129,7 +135,11 @@ for (const backend of BACKENDS) {
       assert.equal(health.status, 200, `after ${route.path} ${route.param}: /healthz`);
     }
     const refused = await get(base, `/api/articles?offset=${MAX_OFFSET + 1}`, { 'x-forwarded-for': '198.51.100.200' });
-    assert.deepEqual(JSON.parse(refused.text).errors, { offset: [`must be a whole number from 0 to ${MAX_OFFSET}`] }, 'the refusal says what is allowed');
+    assert.deepEqual(
+      JSON.parse(refused.text).errors,
+      { offset: [`must be a whole number from 0 to ${MAX_OFFSET}`] },
+      'the refusal says what is allowed',
+    );
     assert.equal(instance.child.exitCode, null, 'the process is still running');
   });
 }
@@ -151,7 +161,11 @@ test('a route whose query string or path schema has a number type is refused whe
   t.after(() => app.close());
   app.setValidatorCompiler(validatorCompiler);
   const query = { type: 'object', properties: { page: queryInteger({ minimum: 1, maximum: 10, default: 1 }) } } as const;
-  app.get('/things/:id', { schema: { querystring: query, params: { type: 'object', properties: { id: queryInteger({ minimum: 1, maximum: 99 }) } } } }, async (request) => ({ query: request.query, params: request.params }));
+  app.get(
+    '/things/:id',
+    { schema: { querystring: query, params: { type: 'object', properties: { id: queryInteger({ minimum: 1, maximum: 99 }) } } } },
+    async (request) => ({ query: request.query, params: request.params }),
+  );
   const res = await app.inject('/things/7?page=3');
   assert.deepEqual(res.json(), { query: { page: 3 }, params: { id: 7 } }, 'the route gets numbers');
   assert.deepEqual((await app.inject('/things/7')).json(), { query: { page: 1 }, params: { id: 7 } }, 'the default is a number too');
@@ -163,14 +177,26 @@ test('a route whose query string or path schema has a number type is refused whe
 test('queryInteger reads plain digits within its bounds and nothing else, whatever the text', () => {
   const bounds = { minimum: 1, maximum: 1000 };
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.double().map(String), fc.bigInt().map(String), fc.constantFrom(...HOSTILE.map(decodeURIComponent))), (text) => {
-      const value = parseQueryInteger(text, bounds);
-      if (value === null) return !/^\d+$/.test(text) || !(Number(text) >= 1 && Number(text) <= 1000);
-      return Number.isSafeInteger(value) && value >= 1 && value <= 1000 && /^\d+$/.test(text);
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.string({ unit: 'binary' }),
+        fc.double().map(String),
+        fc.bigInt().map(String),
+        fc.constantFrom(...HOSTILE.map(decodeURIComponent)),
+      ),
+      (text) => {
+        const value = parseQueryInteger(text, bounds);
+        if (value === null) return !/^\d+$/.test(text) || !(Number(text) >= 1 && Number(text) <= 1000);
+        return Number.isSafeInteger(value) && value >= 1 && value <= 1000 && /^\d+$/.test(text);
+      },
+    ),
     { seed: 16, numRuns: 2000 },
   );
-  fc.assert(fc.property(fc.integer({ min: 1, max: 1000 }), (n) => parseQueryInteger(String(n), bounds) === n), { seed: 16 });
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 1000 }), (n) => parseQueryInteger(String(n), bounds) === n),
+    { seed: 16 },
+  );
   assert.equal(parseQueryInteger(['1', '2'], bounds), null);
   assert.equal(parseQueryInteger(5, bounds), null, 'only text, as a URL carries it');
 });

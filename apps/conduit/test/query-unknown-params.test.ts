@@ -55,7 +55,10 @@ for (const backend of BACKENDS) {
     const links = [...home.body.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!);
     assert.ok(links.includes('/?tag=news&amp;page=2'), 'the next page keeps the tag');
     // Only "sign in, then come back here" returns to the address exactly as it was visited.
-    assert.deepEqual(links.filter((href) => /utm_|fbclid|gclid/.test(href) && !href.startsWith('/login?next=')), []);
+    assert.deepEqual(
+      links.filter((href) => /utm_|fbclid|gclid/.test(href) && !href.startsWith('/login?next=')),
+      [],
+    );
   });
 
   test(`[${backend}] every API read answers a link with tracking parameters as it answers the clean one`, async (t) => {
@@ -63,8 +66,24 @@ for (const backend of BACKENDS) {
     const jake = await makeUser(app, runtime, 'jake');
     const reader = await makeUser(app, runtime, 'reader');
     await api(app, 'POST', '/api/profiles/jake/follow', { user: reader });
-    const slug = (await api(app, 'POST', '/api/articles', { user: jake, body: { article: { title: 'Linked', description: 'd', body: 'b', tagList: ['x'] } } })).json().article.slug as string;
-    const reads = ['/api/articles', '/api/articles?limit=1&offset=0', '/api/articles?tag=x', '/api/articles?author=jake', '/api/articles/feed', `/api/articles/${slug}`, `/api/articles/${slug}/comments`, '/api/profiles/jake', '/api/tags', '/api/user'];
+    const slug = (
+      await api(app, 'POST', '/api/articles', {
+        user: jake,
+        body: { article: { title: 'Linked', description: 'd', body: 'b', tagList: ['x'] } },
+      })
+    ).json().article.slug as string;
+    const reads = [
+      '/api/articles',
+      '/api/articles?limit=1&offset=0',
+      '/api/articles?tag=x',
+      '/api/articles?author=jake',
+      '/api/articles/feed',
+      `/api/articles/${slug}`,
+      `/api/articles/${slug}/comments`,
+      '/api/profiles/jake',
+      '/api/tags',
+      '/api/user',
+    ];
     for (const path of reads) {
       const clean = await api(app, 'GET', path, { user: reader });
       assert.equal(clean.statusCode, 200, `${path}: ${clean.body}`);
@@ -82,13 +101,19 @@ for (const backend of BACKENDS) {
   test(`[${backend}] an unknown query parameter never reaches the route; a known one with a bad value is still refused`, async (t) => {
     const echoQuery = { type: 'object', additionalProperties: false, properties: { q: { type: 'string', maxLength: 8 } } } as const;
     const echo: FastifyPluginAsync = async (scope) => {
-      scope.get('/test-echo-query', { config: { access: 'public' }, schema: { querystring: echoQuery } }, async (request) => ({ got: request.query }));
+      scope.get('/test-echo-query', { config: { access: 'public' }, schema: { querystring: echoQuery } }, async (request) => ({
+        got: request.query,
+      }));
     };
     const { app } = await startTestApp(t, backend, {}, {}, { extraRoutes: { api: echo } });
     const echoed = await app.inject({ url: `/api/test-echo-query?q=kept&${TRACKING}&${ODD_KEYS}` });
     assert.equal(echoed.statusCode, 200, echoed.body);
     assert.deepEqual(echoed.json(), { got: { q: 'kept' } });
-    assert.equal((await app.inject({ url: `/api/test-echo-query?q=${'x'.repeat(9)}&utm_source=x` })).statusCode, 422, 'a known parameter is still checked');
+    assert.equal(
+      (await app.inject({ url: `/api/test-echo-query?q=${'x'.repeat(9)}&utm_source=x` })).statusCode,
+      422,
+      'a known parameter is still checked',
+    );
     assert.equal((await app.inject({ url: '/api/articles?utm_source=x&limit=0' })).statusCode, 422);
     assert.equal((await app.inject({ url: '/?utm_source=x&feed=everything' })).statusCode, 422);
   });
@@ -96,14 +121,21 @@ for (const backend of BACKENDS) {
   test(`[${backend}] bodies stay strict: an unknown field in a JSON body or a form is still refused`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
     const jake = await makeUser(app, runtime, 'jake');
-    const post = await api(app, 'POST', '/api/articles', { user: jake, body: { article: { title: 't', description: 'd', body: 'b', authorId: 1 } } });
+    const post = await api(app, 'POST', '/api/articles', {
+      user: jake,
+      body: { article: { title: 't', description: 'd', body: 'b', authorId: 1 } },
+    });
     assert.equal(post.statusCode, 422, post.body);
     assert.deepEqual(post.json().errors, { authorId: ['is not a field that can be set'] });
     const update = await api(app, 'PUT', '/api/user', { user: jake, body: { user: { bio: 'hi', role: 'admin' } } });
     assert.equal(update.statusCode, 422, update.body);
     const browser = newBrowser(app);
-    const form = await browser.post('/register', { username: 'newbie', email: 'newbie@example.com', password: 'violet-kettle-Tr0mbone-47', role: 'admin' }, { from: '/register' });
+    const form = await browser.post(
+      '/register',
+      { username: 'newbie', email: 'newbie@example.com', password: 'violet-kettle-Tr0mbone-47', role: 'admin' },
+      { from: '/register' },
+    );
     assert.ok(form.statusCode >= 400 && form.statusCode < 500, `a form with an unknown field: ${form.statusCode}`);
-    assert.equal((await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', 'newbie').executeTakeFirst()), undefined);
+    assert.equal(await runtime.db.kysely.selectFrom('users').select('id').where('username', '=', 'newbie').executeTakeFirst(), undefined);
   });
 }

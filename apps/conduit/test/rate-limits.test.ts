@@ -24,20 +24,28 @@ const testRoutes: FastifyPluginAsync = async (app) => {
     properties: { account: { type: 'string', maxLength: 254 }, password: { type: 'string', maxLength: 128 } },
   } as const;
   // A login as the login routes do it: check, then count a failure or clear on success.
-  app.post<{ Body: { account: string; password: string } }>('/test-login', { config: { access: 'public' }, schema: { body } }, async (request, reply) => {
-    await app.loginGuard.check(request, request.body.account);
-    if (request.body.password === RIGHT) {
-      await app.loginGuard.succeeded(request, request.body.account);
-      return { ok: true };
-    }
-    await app.loginGuard.failed(request, request.body.account);
-    return reply.code(401).send({ errors: { 'email or password': ['is invalid'] } });
-  });
+  app.post<{ Body: { account: string; password: string } }>(
+    '/test-login',
+    { config: { access: 'public' }, schema: { body } },
+    async (request, reply) => {
+      await app.loginGuard.check(request, request.body.account);
+      if (request.body.password === RIGHT) {
+        await app.loginGuard.succeeded(request, request.body.account);
+        return { ok: true };
+      }
+      await app.loginGuard.failed(request, request.body.account);
+      return reply.code(401).send({ errors: { 'email or password': ['is invalid'] } });
+    },
+  );
   // Failures counted without check() first (a caller that skipped it): counted, not checked.
-  app.post<{ Body: { account: string; password: string } }>('/test-fail', { config: { access: 'public' }, schema: { body } }, async (request, reply) => {
-    await app.loginGuard.failed(request, request.body.account);
-    return reply.code(401).send({ errors: { body: ['failed'] } });
-  });
+  app.post<{ Body: { account: string; password: string } }>(
+    '/test-fail',
+    { config: { access: 'public' }, schema: { body } },
+    async (request, reply) => {
+      await app.loginGuard.failed(request, request.body.account);
+      return reply.code(401).send({ errors: { body: ['failed'] } });
+    },
+  );
   app.post('/test-register', { config: { access: 'public' }, schema: { body: noBody } }, async (request) => {
     await app.registrationLimit(request);
     return { ok: true };
@@ -83,7 +91,11 @@ async function harness(t: TestContext, backend: (typeof BACKENDS)[number], env: 
         payload: { account, password },
       }),
     async auditCount(event) {
-      const row = await started.runtime.db.kysely.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).where('event', '=', event).executeTakeFirstOrThrow();
+      const row = await started.runtime.db.kysely
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('event', '=', event)
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };
@@ -172,9 +184,13 @@ for (const backend of BACKENDS) {
     assert.equal((await h.login('acct9', RIGHT, { xff: '1.2.3.4, 198.51.100.7' })).statusCode, 429);
     assert.equal((await h.login('acct9', RIGHT, { xff: '198.51.100.7, 198.51.100.8' })).statusCode, 200, 'another client behind the proxy');
     const rows = await h.runtime.db.kysely.selectFrom('audit_log').select('ip').where('event', '=', 'ratelimit.hit').execute();
-    assert.deepEqual(rows.map((r) => r.ip), ['198.51.100.7']);
+    assert.deepEqual(
+      rows.map((r) => r.ip),
+      ['198.51.100.7'],
+    );
     // A peer that is not the trusted proxy cannot choose its address with the header.
-    for (let i = 0; i < 5; i++) assert.equal((await h.login(`other${i}`, 'guess', { ip: '192.0.2.9', xff: `10.0.0.${i}` })).statusCode, 401);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await h.login(`other${i}`, 'guess', { ip: '192.0.2.9', xff: `10.0.0.${i}` })).statusCode, 401);
     assert.equal((await h.login('other9', RIGHT, { ip: '192.0.2.9', xff: '10.0.0.200' })).statusCode, 429);
   });
 
@@ -194,7 +210,12 @@ for (const backend of BACKENDS) {
   test(`[${backend}] never more than 100 failed logins per account per hour, whatever the source`, async (t) => {
     const h = await harness(t, backend);
     for (let i = 0; i < 100; i++) {
-      const res = await h.app.inject({ method: 'POST', url: '/api/test-fail', remoteAddress: `10.1.${i >> 8}.${i & 255}`, payload: { account: 'erin', password: 'x' } });
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/api/test-fail',
+        remoteAddress: `10.1.${i >> 8}.${i & 255}`,
+        payload: { account: 'erin', password: 'x' },
+      });
       assert.equal(res.statusCode, 401);
     }
     const refused = await h.login('erin', RIGHT, { ip: '192.0.2.77' });
@@ -232,7 +253,11 @@ for (const backend of BACKENDS) {
     assert.equal((await h.app.inject({ url: '/healthz' })).statusCode, 200);
     assert.equal((await h.app.inject({ url: '/readyz' })).statusCode, 200);
     assert.equal((await h.app.inject({ url: '/static/style.css' })).statusCode, 200);
-    assert.equal((await h.app.inject({ url: '/no-such-page', remoteAddress: '192.0.2.3' })).statusCode, 404, 'other clients are unaffected');
+    assert.equal(
+      (await h.app.inject({ url: '/no-such-page', remoteAddress: '192.0.2.3' })).statusCode,
+      404,
+      'other clients are unaffected',
+    );
     assert.equal(await h.auditCount('ratelimit.hit'), 1, 'one audit per window, not per refusal');
     await h.advance(61_000);
     assert.equal((await h.app.inject({ url: '/no-such-page' })).statusCode, 404);
@@ -247,11 +272,18 @@ for (const backend of BACKENDS) {
     }
     const refused = await h.login('target9', RIGHT, fromNet('9:9:9:9'));
     assert.equal(refused.statusCode, 429, 'the sixth address of the same /64 is the same client');
-    assert.equal((await h.login('target9', RIGHT, { xff: '2001:0db8:0007:0042::77' })).statusCode, 429, 'written out in full, the same network');
+    assert.equal(
+      (await h.login('target9', RIGHT, { xff: '2001:0db8:0007:0042::77' })).statusCode,
+      429,
+      'written out in full, the same network',
+    );
     assert.equal((await h.login('target9', RIGHT, { xff: '2001:db8:7:43::1' })).statusCode, 200, 'the next /64 is another client');
     // The audit keeps the address that was used, not the network it was counted under.
     const rows = await h.runtime.db.kysely.selectFrom('audit_log').select('ip').where('event', '=', 'ratelimit.hit').execute();
-    assert.deepEqual(rows.map((r) => r.ip), ['2001:db8:7:42:9:9:9:9']);
+    assert.deepEqual(
+      rows.map((r) => r.ip),
+      ['2001:db8:7:42:9:9:9:9'],
+    );
   });
 
   test(`[${backend}] behind a proxy that writes the client's source port, a new connection does not reset the client's count`, async (t) => {
@@ -259,7 +291,8 @@ for (const backend of BACKENDS) {
     for (let i = 0; i < 5; i++) assert.equal((await h.login(`port${i}`, 'guess', { xff: `198.51.100.23:${40000 + i}` })).statusCode, 401);
     assert.equal((await h.login('port9', RIGHT, { xff: '198.51.100.23:40009' })).statusCode, 429);
     assert.equal((await h.login('port9', RIGHT, { xff: '[2001:db8:8:8::1]:443' })).statusCode, 200);
-    for (let i = 1; i <= 5; i++) assert.equal((await h.login(`port${i}`, 'guess', { xff: `[2001:db8:8:8::${i + 1}]:${50000 + i}` })).statusCode, 401);
+    for (let i = 1; i <= 5; i++)
+      assert.equal((await h.login(`port${i}`, 'guess', { xff: `[2001:db8:8:8::${i + 1}]:${50000 + i}` })).statusCode, 401);
     assert.equal((await h.login('port9', RIGHT, { xff: '[2001:db8:8:8::9]:50009' })).statusCode, 429);
   });
 
@@ -289,7 +322,11 @@ for (const backend of BACKENDS) {
     const refused = await h.app.inject({ url: '/api/tags', remoteAddress: host(300) });
     assert.equal(refused.statusCode, 429);
     assert.ok(retryAfter(refused) >= 1 && retryAfter(refused) <= 60);
-    assert.equal((await h.app.inject({ url: '/no-such-page', remoteAddress: '2001:db8:3:4::1' })).statusCode, 404, 'other networks are unaffected');
+    assert.equal(
+      (await h.app.inject({ url: '/no-such-page', remoteAddress: '2001:db8:3:4::1' })).statusCode,
+      404,
+      'other networks are unaffected',
+    );
   });
 
   test(`[${backend}] with Redis down the limiter fails closed: 503, never an unlimited login`, async (t) => {
@@ -323,7 +360,9 @@ async function freePort(): Promise<number> {
 /** A redis-server of this test's own on a spare port; stop() ends only that process. */
 async function privateRedis(t: TestContext): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.once('error', reject);

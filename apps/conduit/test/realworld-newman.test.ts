@@ -16,7 +16,10 @@ interface NewmanFailure {
   readonly source?: { readonly name?: string };
 }
 interface NewmanSummary {
-  readonly run: { readonly failures: readonly NewmanFailure[]; readonly stats: { readonly requests: { total: number }; readonly assertions: { total: number; failed: number } } };
+  readonly run: {
+    readonly failures: readonly NewmanFailure[];
+    readonly stats: { readonly requests: { total: number }; readonly assertions: { total: number; failed: number } };
+  };
 }
 interface Newman {
   run(options: Record<string, unknown>, callback: (err: Error | null, summary: NewmanSummary) => void): void;
@@ -29,9 +32,16 @@ const SHARED = resolve(repoRoot, '../shared/realworld/Conduit.postman_collection
 const VENDORED = resolve(repoRoot, 'apps/conduit/test/fixtures/realworld/Conduit.postman_collection.json');
 const COLLECTION = existsSync(SHARED) ? SHARED : VENDORED;
 
-test('the vendored RealWorld collection is the shared one, unchanged', { skip: !existsSync(SHARED) && 'no ../shared/realworld here' }, () => {
-  assert.ok(readFileSync(VENDORED).equals(readFileSync(SHARED)), 'apps/conduit/test/fixtures/realworld is out of date: copy ../shared/realworld over it');
-});
+test(
+  'the vendored RealWorld collection is the shared one, unchanged',
+  { skip: !existsSync(SHARED) && 'no ../shared/realworld here' },
+  () => {
+    assert.ok(
+      readFileSync(VENDORED).equals(readFileSync(SHARED)),
+      'apps/conduit/test/fixtures/realworld is out of date: copy ../shared/realworld over it',
+    );
+  },
+);
 
 function runCollection(apiUrl: string): Promise<NewmanSummary> {
   const id = randomBytes(4).toString('hex');
@@ -44,7 +54,12 @@ function runCollection(apiUrl: string): Promise<NewmanSummary> {
   };
   return new Promise((done, fail) => {
     newman.run(
-      { collection: COLLECTION, globalVar: Object.entries(globals).map(([key, value]) => ({ key, value })), reporters: [], timeoutRequest: 15_000 },
+      {
+        collection: COLLECTION,
+        globalVar: Object.entries(globals).map(([key, value]) => ({ key, value })),
+        reporters: [],
+        timeoutRequest: 15_000,
+      },
       (err, summary) => (err ? fail(err) : done(summary)),
     );
   });

@@ -44,23 +44,38 @@ async function reauthTest(t: TestContext, backend: BackendName): Promise<ReauthT
 const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
 
 /** A form post as a browser on this site sends it: the session cookie, a good CSRF token, Origin and Referer of `from`. */
-async function submitFrom(ctx: ReauthTest, browser: PageBrowser, from: string, url: string, fields: Record<string, string> = {}, referer = `${ctx.config.publicOrigin}${from}`): Promise<LightMyRequestResponse> {
+async function submitFrom(
+  ctx: ReauthTest,
+  browser: PageBrowser,
+  from: string,
+  url: string,
+  fields: Record<string, string> = {},
+  referer = `${ctx.config.publicOrigin}${from}`,
+): Promise<LightMyRequestResponse> {
   const _csrf = await browser.csrf(from);
   return ctx.app.inject({
     method: 'POST',
     url,
-    headers: { cookie: browser.cookieHeader, 'content-type': 'application/x-www-form-urlencoded', origin: ctx.config.publicOrigin, referer },
+    headers: {
+      cookie: browser.cookieHeader,
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: ctx.config.publicOrigin,
+      referer,
+    },
     payload: form({ ...fields, _csrf }),
   });
 }
 
 const auditRows = async (ctx: TestApp, event: string) =>
-  (await ctx.runtime.db.kysely.selectFrom('audit_log').select(['actor_id', 'details']).where('event', '=', event).orderBy('id').execute()).map((r) => ({
+  (
+    await ctx.runtime.db.kysely.selectFrom('audit_log').select(['actor_id', 'details']).where('event', '=', event).orderBy('id').execute()
+  ).map((r) => ({
     actorId: r.actor_id,
     details: JSON.parse(r.details) as Record<string, unknown>,
   }));
 
-const account = (ctx: TestApp, id: number) => ctx.runtime.db.kysely.selectFrom('users').select(['role', 'locked_at']).where('id', '=', id).executeTakeFirstOrThrow();
+const account = (ctx: TestApp, id: number) =>
+  ctx.runtime.db.kysely.selectFrom('users').select(['role', 'locked_at']).where('id', '=', id).executeTakeFirstOrThrow();
 
 async function adminBrowser(ctx: TestApp): Promise<PageBrowser> {
   const admin = await memberBrowser(ctx.app, ctx.runtime);
@@ -74,7 +89,13 @@ for (const backend of BACKENDS) {
   test(`[${backend}] every route declaring reauth sends a session whose proof is over 10 minutes old to /reauthenticate, before its handler, without signing it out`, async (t) => {
     const ctx = await reauthTest(t, backend);
     const declared = ctx.routes.map((r) => `${r.method} ${r.url}`);
-    for (const expected of ['POST /settings/tokens/revoke', 'POST /admin/users/:id/role', 'POST /admin/users/:id/lock', 'POST /admin/users/:id/unlock', 'GET /test/sensitive']) {
+    for (const expected of [
+      'POST /settings/tokens/revoke',
+      'POST /admin/users/:id/role',
+      'POST /admin/users/:id/lock',
+      'POST /admin/users/:id/unlock',
+      'GET /test/sensitive',
+    ]) {
       assert.ok(declared.includes(expected), `${expected} declares reauth (found: ${declared.join(', ')})`);
     }
     const admin = await adminBrowser(ctx);
@@ -90,9 +111,19 @@ for (const backend of BACKENDS) {
         route.method === 'GET'
           ? await ctx.app.inject({ url, headers: { cookie: admin.cookieHeader } })
           : // A body the handler would accept where it matters (a role, a token id): only the guard stands in the way.
-            await submitFrom(ctx, admin, '/admin', url, route.url.endsWith('/role') ? { role: 'admin' } : route.url.endsWith('/revoke') ? { token: '1' } : {}, `${ctx.config.publicOrigin}/admin?q=x`);
+            await submitFrom(
+              ctx,
+              admin,
+              '/admin',
+              url,
+              route.url.endsWith('/role') ? { role: 'admin' } : route.url.endsWith('/revoke') ? { token: '1' } : {},
+              `${ctx.config.publicOrigin}/admin?q=x`,
+            );
       assert.equal(res.statusCode, 303, what);
-      const expected = route.method === 'GET' ? `/reauthenticate?next=${encodeURIComponent(url)}` : `/reauthenticate?next=${encodeURIComponent('/admin?q=x')}&resubmit=1`;
+      const expected =
+        route.method === 'GET'
+          ? `/reauthenticate?next=${encodeURIComponent(url)}`
+          : `/reauthenticate?next=${encodeURIComponent('/admin?q=x')}&resubmit=1`;
       assert.equal(res.headers.location, expected, what);
       assert.equal(res.headers['cache-control'], 'no-store', what);
     }
@@ -139,12 +170,24 @@ for (const backend of BACKENDS) {
     assert.match(prompt.body, /Confirm your identity, then submit it again\./);
     assert.match(prompt.body, /action="\/reauthenticate\?next=%2Fsettings&amp;resubmit=1"/);
 
-    const wrong = await owner.post('/reauthenticate?next=%2Fsettings&resubmit=1', { password: `${owner.password}x` }, { from: refused.headers.location! });
+    const wrong = await owner.post(
+      '/reauthenticate?next=%2Fsettings&resubmit=1',
+      { password: `${owner.password}x` },
+      { from: refused.headers.location! },
+    );
     assert.equal(wrong.statusCode, 422);
     assert.match(wrong.body, /The password is incorrect\./);
-    assert.match((await submitFrom(ctx, owner, '/settings', '/settings/tokens/revoke', { token: String(info!.id) })).headers.location!, PROMPT, 'a wrong password proves nothing');
+    assert.match(
+      (await submitFrom(ctx, owner, '/settings', '/settings/tokens/revoke', { token: String(info!.id) })).headers.location!,
+      PROMPT,
+      'a wrong password proves nothing',
+    );
 
-    const right = await owner.post('/reauthenticate?next=%2Fsettings&resubmit=1', { password: owner.password }, { from: refused.headers.location! });
+    const right = await owner.post(
+      '/reauthenticate?next=%2Fsettings&resubmit=1',
+      { password: owner.password },
+      { from: refused.headers.location! },
+    );
     assert.equal(right.statusCode, 303);
     assert.equal(right.headers.location, '/settings');
     const again = await submitFrom(ctx, owner, '/settings', '/settings/tokens/revoke', { token: String(info!.id) });
@@ -155,7 +198,10 @@ for (const backend of BACKENDS) {
     ctx.clock.ms += REAUTH_WINDOW_MS - 1;
     assert.equal((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader } })).statusCode, 200);
     ctx.clock.ms += 1;
-    assert.match(String((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader } })).headers.location), PROMPT);
+    assert.match(
+      String((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader } })).headers.location),
+      PROMPT,
+    );
 
     assert.deepEqual(await auditRows(ctx, 'reauthenticate.failure'), [{ actorId: ownerId, details: { method: 'password' } }]);
     assert.deepEqual(await auditRows(ctx, 'reauthenticate.success'), [{ actorId: ownerId, details: { method: 'password' } }]);
@@ -169,7 +215,15 @@ for (const backend of BACKENDS) {
     ctx.clock.ms += REAUTH_WINDOW_MS;
     const origin = ctx.config.publicOrigin;
 
-    for (const referer of ['https://evil.com/settings', `${origin}//evil.com/settings`, `${origin}/\\evil.com`, `${origin}/%2e%2e//evil.com/`, '//evil.com/settings', 'javascript:alert(1)', 'not a url']) {
+    for (const referer of [
+      'https://evil.com/settings',
+      `${origin}//evil.com/settings`,
+      `${origin}/\\evil.com`,
+      `${origin}/%2e%2e//evil.com/`,
+      '//evil.com/settings',
+      'javascript:alert(1)',
+      'not a url',
+    ]) {
       const res = await ctx.app.inject({
         method: 'POST',
         url: '/settings/tokens/revoke',
@@ -202,7 +256,11 @@ for (const backend of BACKENDS) {
     const over = await thief.post('/reauthenticate', { password: thief.password }, { from: '/reauthenticate' });
     assert.equal(over.statusCode, 429, 'refused before the password is even checked');
     assert.ok(Number(over.headers['retry-after']) > 0);
-    assert.match(String((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: thief.cookieHeader } })).headers.location), PROMPT, 'not confirmed');
+    assert.match(
+      String((await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: thief.cookieHeader } })).headers.location),
+      PROMPT,
+      'not confirmed',
+    );
     const login = await thief.post('/login', { email: thief.email, password: thief.password }, { from: '/login' });
     assert.equal(login.statusCode, 429, 'the same counts as /login');
 
@@ -215,7 +273,8 @@ for (const backend of BACKENDS) {
   test(`[${backend}] the password and email forms ask for the current password themselves: a right one is the proof (not asked twice), a wrong one is not`, async (t) => {
     const ctx = await reauthTest(t, backend);
     const owner = await memberBrowser(ctx.app, ctx.runtime);
-    const sensitive = async (): Promise<number> => (await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader } })).statusCode;
+    const sensitive = async (): Promise<number> =>
+      (await ctx.app.inject({ url: '/test/sensitive', headers: { cookie: owner.cookieHeader } })).statusCode;
     ctx.clock.ms += REAUTH_WINDOW_MS;
     const profile = { image: '', username: owner.username, bio: '' };
 
@@ -224,7 +283,11 @@ for (const backend of BACKENDS) {
     assert.equal(await sensitive(), 303, 'a wrong current password proves nothing');
 
     const moved = await owner.post('/settings', { ...profile, email: 'moved@example.com', currentPassword: owner.password });
-    assert.equal(moved.headers.location, '/settings?done=email-pending', 'a stale session changes the email with its current password, without a detour');
+    assert.equal(
+      moved.headers.location,
+      '/settings?done=email-pending',
+      'a stale session changes the email with its current password, without a detour',
+    );
     assert.equal(await sensitive(), 200, 'and that password is a fresh proof');
 
     ctx.clock.ms += REAUTH_WINDOW_MS;

@@ -25,7 +25,10 @@ async function dropKeys(prefix: string): Promise<void> {
 async function deploy(t: TestContext, prefix: string, secretKey: string, fallbacks: readonly string[] = []) {
   const iso = await isolate('postgres');
   t.after(() => iso.cleanup());
-  const { config } = loadConfig({ env: { NODE_ENV: 'test', ...iso.env, SECRET_KEY: secretKey, SECRET_KEY_FALLBACKS: fallbacks.join(','), REDIS_PREFIX: prefix }, dotenvPath: null });
+  const { config } = loadConfig({
+    env: { NODE_ENV: 'test', ...iso.env, SECRET_KEY: secretKey, SECRET_KEY_FALLBACKS: fallbacks.join(','), REDIS_PREFIX: prefix },
+    dotenvPath: null,
+  });
   const runtime = await openRuntime(config, { searchPath: iso.searchPath! });
   t.after(() => runtime.close());
   return runtime;
@@ -72,14 +75,22 @@ if (BACKENDS.includes('postgres')) {
     assert.deepEqual([...marked].sort(), [...namespaceFingerprints(config)].sort());
   });
 
-  test('[postgres] `bastion start` on another deployment\'s Redis prefix exits 1 with the reason, and no stack trace', async (t) => {
+  test("[postgres] `bastion start` on another deployment's Redis prefix exits 1 with the reason, and no stack trace", async (t) => {
     const prefix = freshPrefix();
     t.after(() => dropKeys(prefix));
     await deploy(t, prefix, randomKey());
     const iso = await isolate('postgres');
     t.after(() => iso.cleanup());
     const child = spawn(process.execPath, ['apps/conduit/bin/conduit.js', 'start'], {
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...iso.env, DATABASE_URL: `${iso.env.DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${iso.searchPath}`)}`, REDIS_PREFIX: prefix, SECRET_KEY: randomKey(), PORT: '0' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        ...iso.env,
+        DATABASE_URL: `${iso.env.DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${iso.searchPath}`)}`,
+        REDIS_PREFIX: prefix,
+        SECRET_KEY: randomKey(),
+        PORT: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -94,8 +105,16 @@ if (BACKENDS.includes('postgres')) {
 
 test('REDIS_PREFIX must be a plain key prefix', () => {
   for (const bad of ['', 'a b', 'x'.repeat(65), 'pre*fix', 'line\nbreak']) {
-    assert.throws(() => loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), REDIS_PREFIX: bad }, dotenvPath: null }), ConfigError, JSON.stringify(bad));
+    assert.throws(
+      () => loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), REDIS_PREFIX: bad }, dotenvPath: null }),
+      ConfigError,
+      JSON.stringify(bad),
+    );
   }
-  assert.equal(loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), REDIS_PREFIX: 'staging:conduit:' }, dotenvPath: null }).config.redisPrefix, 'staging:conduit:');
+  assert.equal(
+    loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), REDIS_PREFIX: 'staging:conduit:' }, dotenvPath: null }).config
+      .redisPrefix,
+    'staging:conduit:',
+  );
   assert.equal(loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey() }, dotenvPath: null }).config.redisPrefix, 'bastion:');
 });

@@ -24,17 +24,40 @@ const OLD_RENDERER = 'markdown-it 14.3.3, sanitize-html 2.17.5, rules 1';
 
 /** Articles as a laxer sanitizer stored them: an event handler and a javascript: link kept. */
 const LEGACY = [
-  { slug: 'handler', body: 'Click [here](https://example.com/a) now', body_html: '<p>Click <a href="https://example.com/a" onclick="steal(document.cookie)">here</a> now</p>\n' },
-  { slug: 'scheme', body: '[run](javascript:alert(1)) and *this*', body_html: '<p><a href="javascript:alert(1)">run</a> and <em>this</em></p>\n' },
+  {
+    slug: 'handler',
+    body: 'Click [here](https://example.com/a) now',
+    body_html: '<p>Click <a href="https://example.com/a" onclick="steal(document.cookie)">here</a> now</p>\n',
+  },
+  {
+    slug: 'scheme',
+    body: '[run](javascript:alert(1)) and *this*',
+    body_html: '<p><a href="javascript:alert(1)">run</a> and <em>this</em></p>\n',
+  },
 ];
 
 let made = 0;
 /** Stores an article row directly, as an older release would have, with `rendered_with` as given ('' = before migration 008). */
-async function storeLegacy(db: Kysely<Database>, authorId: number, row: { slug: string; body: string; body_html: string }, renderedWith = ''): Promise<number> {
+async function storeLegacy(
+  db: Kysely<Database>,
+  authorId: number,
+  row: { slug: string; body: string; body_html: string },
+  renderedWith = '',
+): Promise<number> {
   const at = new Date(Date.UTC(2024, 0, 1, 0, 0, made++)).toISOString();
   const { id } = await db
     .insertInto('articles')
-    .values({ slug: row.slug, title: `Title of ${row.slug}`, description: `About ${row.slug}`, body: row.body, body_html: row.body_html, rendered_with: renderedWith, author_id: authorId, created_at: at, updated_at: at })
+    .values({
+      slug: row.slug,
+      title: `Title of ${row.slug}`,
+      description: `About ${row.slug}`,
+      body: row.body,
+      body_html: row.body_html,
+      rendered_with: renderedWith,
+      author_id: authorId,
+      created_at: at,
+      updated_at: at,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return id;
@@ -55,16 +78,30 @@ for (const backend of BACKENDS) {
     const fresh = await postArticle(app, jake, { title: 'Fresh', body: 'New **text**', tagList: ['kept'] });
     await api(app, 'POST', `/api/articles/${fresh}/favorite`, { user: jake });
     const before = await everything(db);
-    assert.deepEqual(before.map((r) => r.rendered_with), ['', OLD_RENDERER, '', RENDERER], 'the API records the renderer it wrote with');
-    assert.match((await staleRenderNotice(runtime.db)) ?? '', /^3 articles store HTML made by another Markdown renderer .*run `bastion rerender`/);
+    assert.deepEqual(
+      before.map((r) => r.rendered_with),
+      ['', OLD_RENDERER, '', RENDERER],
+      'the API records the renderer it wrote with',
+    );
+    assert.match(
+      (await staleRenderNotice(runtime.db)) ?? '',
+      /^3 articles store HTML made by another Markdown renderer .*run `bastion rerender`/,
+    );
 
     const report = await rerenderArticles(runtime.db, { batchSize: 2 });
-    assert.deepEqual({ ...report, refused: report.refused.length }, { renderer: RENDERER, examined: 3, changed: 2, skipped: 0, refused: 0 });
+    assert.deepEqual(
+      { ...report, refused: report.refused.length },
+      { renderer: RENDERER, examined: 3, changed: 2, skipped: 0, refused: 0 },
+    );
 
     const after = await everything(db);
     for (const [i, row] of after.entries()) {
       assert.equal(row.body_html, renderMarkdown(row.body), `${row.slug}: the HTML is this renderer's rendering of its body`);
-      assert.doesNotMatch(row.body_html, /onclick|href="javascript:/i, `${row.slug}: no handler, no script link (the text may still say it)`);
+      assert.doesNotMatch(
+        row.body_html,
+        /onclick|href="javascript:/i,
+        `${row.slug}: no handler, no script link (the text may still say it)`,
+      );
       assert.equal(row.rendered_with, RENDERER);
       const { body_html: _h, rendered_with: _r, ...rest } = row;
       const { body_html: _hb, rendered_with: _rb, ...restBefore } = before[i]!;
@@ -84,13 +121,22 @@ for (const backend of BACKENDS) {
     const db = runtime.db.kysely;
     const jake = await makeUser(app, runtime, 'jake');
     for (const row of LEGACY) await storeLegacy(db, jake.id, row);
-    for (let i = 0; i < 5; i++) await storeLegacy(db, jake.id, { slug: `more-${i}`, body: `Item ${i}: [x](javascript:void(0))`, body_html: '<p>old</p>' }, OLD_RENDERER);
+    for (let i = 0; i < 5; i++)
+      await storeLegacy(
+        db,
+        jake.id,
+        { slug: `more-${i}`, body: `Item ${i}: [x](javascript:void(0))`, body_html: '<p>old</p>' },
+        OLD_RENDERER,
+      );
     const first = await rerenderArticles(runtime.db, { batchSize: 3 });
     assert.deepEqual([first.examined, first.changed], [7, 7]);
     const once = await everything(db);
 
     const second = await rerenderArticles(runtime.db, { batchSize: 3 });
-    assert.deepEqual({ ...second, refused: second.refused.length }, { renderer: RENDERER, examined: 0, changed: 0, skipped: 0, refused: 0 });
+    assert.deepEqual(
+      { ...second, refused: second.refused.length },
+      { renderer: RENDERER, examined: 0, changed: 0, skipped: 0, refused: 0 },
+    );
     const all = await rerenderArticles(runtime.db, { batchSize: 3, all: true });
     assert.deepEqual([all.examined, all.changed, all.skipped], [7, 0, 0]);
     assert.deepEqual(await everything(db), once, 'not a byte of any row changed');
@@ -115,9 +161,17 @@ for (const backend of BACKENDS) {
     const report = await run;
     assert.deepEqual([report.examined, report.changed, report.skipped], [2, 1, 1]);
 
-    assert.deepEqual(await db.selectFrom('articles').selectAll().where('slug', '=', 'handler').executeTakeFirstOrThrow(), edited, 'the edit stands as saved');
+    assert.deepEqual(
+      await db.selectFrom('articles').selectAll().where('slug', '=', 'handler').executeTakeFirstOrThrow(),
+      edited,
+      'the edit stands as saved',
+    );
     assert.equal(edited.body_html, renderMarkdown('The **edited** body'));
-    const other = await db.selectFrom('articles').select(['body_html', 'rendered_with']).where('slug', '=', 'scheme').executeTakeFirstOrThrow();
+    const other = await db
+      .selectFrom('articles')
+      .select(['body_html', 'rendered_with'])
+      .where('slug', '=', 'scheme')
+      .executeTakeFirstOrThrow();
     assert.deepEqual(other, { body_html: renderMarkdown(LEGACY[1]!.body), rendered_with: RENDERER }, 'the rest of the batch was done');
   });
 
@@ -140,7 +194,13 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a server warns at start of HTML from another renderer; \`bastion rerender\` through the real CLI, while it serves, exits 0 with the counts, has nothing to do the second time, and exits 2 on a bad flag`, async (t) => {
     const iso = await isolate(backend);
     t.after(() => iso.cleanup());
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', NODE_ENV: 'development', SECRET_KEY: randomKey(), LOG_LEVEL: 'silent', DATA_DIR: iso.dataDir };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'development',
+      SECRET_KEY: randomKey(),
+      LOG_LEVEL: 'silent',
+      DATA_DIR: iso.dataDir,
+    };
     // The CLI has no search-path option; libpq's `options` puts it in the test's own schema.
     if (iso.searchPath) env.DATABASE_URL = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${iso.searchPath}`)}`;
     const { config } = loadConfig({ env: { ...env, DATABASE_URL: iso.searchPath ? PG_URL : '' }, dotenvPath: null });
@@ -152,8 +212,15 @@ for (const backend of BACKENDS) {
     for (const row of LEGACY) await storeLegacy(db, author.id, row);
     const cli = (args: string[]) => runBin(args, env);
 
-    const server = await startInstance(t, { env: { SECRET_KEY: env.SECRET_KEY!, ...iso.env }, ...(iso.searchPath ? { searchPath: iso.searchPath } : {}), ...(iso.redisPrefix ? { redisPrefix: iso.redisPrefix } : {}) });
-    assert.match(server.logs(), /2 articles store HTML made by another Markdown renderer than this one \(markdown-it [^)]+\): run `bastion rerender`/);
+    const server = await startInstance(t, {
+      env: { SECRET_KEY: env.SECRET_KEY!, ...iso.env },
+      ...(iso.searchPath ? { searchPath: iso.searchPath } : {}),
+      ...(iso.redisPrefix ? { redisPrefix: iso.redisPrefix } : {}),
+    });
+    assert.match(
+      server.logs(),
+      /2 articles store HTML made by another Markdown renderer than this one \(markdown-it [^)]+\): run `bastion rerender`/,
+    );
     assert.match(await (await fetch(`${server.url}/article/handler`)).text(), /onclick/, 'served as stored');
 
     const first = await cli(['rerender', '--batch', '1']);

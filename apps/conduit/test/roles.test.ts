@@ -33,7 +33,7 @@ test('an ownership grant without a resource, or with a forged author, is denied'
   assert.equal(authorize(member, 'article:delete', { authorId: '1' as unknown as number }), false);
 });
 
-test('a moderator may delete anyone\'s article or comment but not edit it, and has no admin rights', () => {
+test("a moderator may delete anyone's article or comment but not edit it, and has no admin rights", () => {
   assert.equal(can(moderator, 'article:delete', { authorId: 9 }), true);
   assert.equal(can(moderator, 'comment:delete', { authorId: 9 }), true);
   assert.equal(can(moderator, 'article:update', { authorId: 9 }), false);
@@ -52,7 +52,7 @@ test('an admin has moderator rights plus roles, locks and the audit log, but nev
   assert.equal(authorize(admin, 'user:set-role', { userId: 3 }), false, 'no self-demotion');
   assert.equal(authorize(admin, 'user:lock', { userId: 3 }), false, 'no self-lock');
   assert.equal(authorize(admin, 'user:lock'), false);
-  assert.equal(can(admin, 'article:update', { authorId: 9 }), false, 'admins do not rewrite other people\'s words');
+  assert.equal(can(admin, 'article:update', { authorId: 9 }), false, "admins do not rewrite other people's words");
 });
 
 test('unknown actions, unknown roles, prototype keys and anonymous callers are denied', () => {
@@ -86,13 +86,25 @@ const guardedApi: FastifyPluginAsync = async (api) => {
   api.addHook('onRequest', actAs);
   api.get('/test-admin', { config: { access: 'admin' } }, async () => ({ ok: true }));
   api.get('/test-moderate', { config: { access: 'moderator' } }, async () => ({ ok: true }));
-  api.delete<{ Querystring: { authorId: number } }>('/test-content', {
-    config: { access: 'public' },
-    schema: { querystring: { type: 'object', additionalProperties: false, required: ['authorId'], properties: { authorId: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) } }, body: noBody },
-  }, async (request) => {
-    await assertCan(request, 'article:delete', { authorId: request.query.authorId });
-    return { deleted: true };
-  });
+  api.delete<{ Querystring: { authorId: number } }>(
+    '/test-content',
+    {
+      config: { access: 'public' },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['authorId'],
+          properties: { authorId: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
+        },
+        body: noBody,
+      },
+    },
+    async (request) => {
+      await assertCan(request, 'article:delete', { authorId: request.query.authorId });
+      return { deleted: true };
+    },
+  );
 };
 const guardedPages: FastifyPluginAsync = async (pages) => {
   pages.addHook('onRequest', actAs);
@@ -121,13 +133,17 @@ for (const backend of BACKENDS) {
     assert.equal((await app.inject({ url: '/api/test-moderate', headers: { 'x-test-user': 'admin' } })).statusCode, 200);
     assert.equal((await app.inject({ url: '/api/test-moderate', headers: { 'x-test-user': 'member' } })).statusCode, 403);
     const denials = await runtime.db.kysely.selectFrom('audit_log').selectAll().where('event', '=', 'authz.deny').orderBy('id').execute();
-    assert.deepEqual(denials.map((d) => d.actor_name), ['u1', 'u2', 'u1', 'u1']);
+    assert.deepEqual(
+      denials.map((d) => d.actor_name),
+      ['u1', 'u2', 'u1', 'u1'],
+    );
     assert.deepEqual(JSON.parse(denials[0]!.details), { method: 'GET', route: '/api/test-admin', need: 'admin' });
   });
 
   test(`[${backend}] assertCan: a moderator deletes another's content, a member cannot`, async (t) => {
     const { app } = await startTestApp(t, backend, {}, {}, withGuardedRoutes);
-    const del = (who: string, authorId: number) => app.inject({ method: 'DELETE', url: `/api/test-content?authorId=${authorId}`, headers: { 'x-test-user': who } });
+    const del = (who: string, authorId: number) =>
+      app.inject({ method: 'DELETE', url: `/api/test-content?authorId=${authorId}`, headers: { 'x-test-user': who } });
     assert.equal((await del('moderator', 1)).statusCode, 200);
     assert.equal((await del('member', 1)).statusCode, 200, 'own content');
     assert.equal((await del('member', 2)).statusCode, 403);

@@ -26,14 +26,20 @@ async function build(t: TestContext, backend: BackendName, extraRoutes: NonNulla
 
 const api = (plugin: FastifyPluginAsync) => ({ api: plugin });
 const pages = (plugin: FastifyPluginAsync) => ({ pages: plugin });
-const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', maxLength: 8 } } } as const;
+const idParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'string', maxLength: 8 } },
+} as const;
 const form = { type: 'object', additionalProperties: false, properties: { _csrf: { type: 'string', maxLength: 128 } } } as const;
 
 const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['extraRoutes']>; message: RegExp }> = [
   {
     what: 'an API route with no access declaration',
     routes: api(async (a) => void a.get('/undeclared', async () => ({ ok: true }))),
-    message: /^GET \/api\/undeclared is refused: it must declare who may call it: config: \{ access: 'public' \| 'member' \| 'moderator' \| 'admin' \}\.$/,
+    message:
+      /^GET \/api\/undeclared is refused: it must declare who may call it: config: \{ access: 'public' \| 'member' \| 'moderator' \| 'admin' \}\.$/,
   },
   {
     what: 'a page with an access value that is not one of the four',
@@ -47,7 +53,9 @@ const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['ext
   },
   {
     what: 'a params schema that leaves one of the parameters out',
-    routes: api(async (a) => void a.get('/things/:id/:part', { config: { access: 'public' }, schema: { params: idParams } }, async () => ({}))),
+    routes: api(
+      async (a) => void a.get('/things/:id/:part', { config: { access: 'public' }, schema: { params: idParams } }, async () => ({})),
+    ),
     message: /a params schema for its path parameter 'part'/,
   },
   {
@@ -57,7 +65,9 @@ const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['ext
   },
   {
     what: 'a DELETE without a body schema',
-    routes: api(async (a) => void a.delete('/things/:id', { config: { access: 'member' }, schema: { params: idParams } }, async () => ({}))),
+    routes: api(
+      async (a) => void a.delete('/things/:id', { config: { access: 'member' }, schema: { params: idParams } }, async () => ({})),
+    ),
     message: /DELETE \/api\/things\/:id is refused: it must declare a body schema/,
   },
   // Re-authentication (packages/bastion/src/auth/reauth.ts): only a signed-in caller of the pages can have proved
@@ -74,7 +84,9 @@ const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['ext
   },
   {
     what: 'a reauth value that is not a boolean',
-    routes: pages(async (p) => void p.get('/typo-sensitive', { config: { access: 'member', reauth: 'yes' as unknown as boolean } }, async () => 'x')),
+    routes: pages(
+      async (p) => void p.get('/typo-sensitive', { config: { access: 'member', reauth: 'yes' as unknown as boolean } }, async () => 'x'),
+    ),
     message: /GET \/typo-sensitive is refused: it must declare reauth as true or false/,
   },
 ];
@@ -92,13 +104,19 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] refused at registration: a route added on the root, outside both faces`, async (t) => {
     const app = await build(t, backend, {});
-    assert.throws(() => app.get('/loose', async () => 'x'), (err: Error) => err.name === 'RouteRuleError' && /^GET \/loose is refused: it must declare who may call it/.test(err.message));
+    assert.throws(
+      () => app.get('/loose', async () => 'x'),
+      (err: Error) => err.name === 'RouteRuleError' && /^GET \/loose is refused: it must declare who may call it/.test(err.message),
+    );
   });
 
   test(`[${backend}] every missing declaration is named in one refusal`, async (t) => {
     const routes = api(async (a) => void a.put('/things/:id', async () => ({})));
     await assert.rejects(build(t, backend, routes), (err: Error) => {
-      assert.match(err.message, /^PUT \/api\/things\/:id is refused: it must declare who may call it: .+; a params schema for its path parameter 'id'; a body schema .+\.$/);
+      assert.match(
+        err.message,
+        /^PUT \/api\/things\/:id is refused: it must declare who may call it: .+; a params schema for its path parameter 'id'; a body schema .+\.$/,
+      );
       return true;
     });
   });
@@ -107,7 +125,11 @@ for (const backend of BACKENDS) {
     const app = await build(t, backend, {
       api: async (a) => {
         a.get('/echo-query', { config: { access: 'public' } }, async (request) => ({ query: request.query }));
-        a.delete<{ Params: { id: string } }>('/things/:id', { config: { access: 'public' }, schema: { params: idParams, body: noBody } }, async (request) => ({ id: request.params.id }));
+        a.delete<{ Params: { id: string } }>(
+          '/things/:id',
+          { config: { access: 'public' }, schema: { params: idParams, body: noBody } },
+          async (request) => ({ id: request.params.id }),
+        );
       },
       pages: async (p) => void p.post('/submit', { config: { access: 'public' }, schema: { body: form } }, async () => 'ok'),
     });
@@ -120,7 +142,12 @@ for (const backend of BACKENDS) {
     }
     const del = await app.inject({ method: 'DELETE', url: '/api/things/abc' });
     assert.equal(del.statusCode, 200);
-    const withBody = await app.inject({ method: 'DELETE', url: '/api/things/abc', headers: { 'content-type': 'application/json' }, payload: { role: 'admin' } });
+    const withBody = await app.inject({
+      method: 'DELETE',
+      url: '/api/things/abc',
+      headers: { 'content-type': 'application/json' },
+      payload: { role: 'admin' },
+    });
     assert.equal(withBody.statusCode, 422, 'noBody takes no fields');
   });
 }

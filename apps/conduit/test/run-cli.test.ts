@@ -26,7 +26,10 @@ test('an app command listed twice, or with a name that is not lower-case words, 
 
 test("the table is Bastion's commands, then the app's, and the usage lists them all under the app's bin", () => {
   const table = commandTable(app(command('export'), { ...command('prune'), usage: 'first line\nsecond line' }));
-  assert.deepEqual(table.map((c) => c.name), ['start', 'migrate', 'check', 'create-admin', 'export', 'prune']);
+  assert.deepEqual(
+    table.map((c) => c.name),
+    ['start', 'migrate', 'check', 'create-admin', 'export', 'prune'],
+  );
   const text = usage(app(), table);
   assert.match(text, /^usage: wall <command>\n/);
   assert.match(text, /^ {2}start {10}serve Wall \(refuses to start insecurely in production\)$/m);
@@ -35,5 +38,8 @@ test("the table is Bastion's commands, then the app's, and the usage lists them 
 });
 
 test("Conduit's command line: Bastion's four and its seed and rerender", () => {
-  assert.deepEqual(commandTable(conduit).map((c) => c.name), ['start', 'migrate', 'check', 'create-admin', 'seed', 'rerender']);
+  assert.deepEqual(
+    commandTable(conduit).map((c) => c.name),
+    ['start', 'migrate', 'check', 'create-admin', 'seed', 'rerender'],
+  );
 });

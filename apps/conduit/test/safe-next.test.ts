@@ -9,18 +9,45 @@ import { startTestApp } from './helpers/test-app.js';
 // or after the URL normalisation that turns "/..//x" into "//x".
 
 const HOSTILE = [
-  '//evil.example/', '///evil.example/', '/\\evil.example/', '/\\/evil.example/', '\\\\evil.example',
-  '/..//evil.example/', '/../..//evil.example/', '/.//evil.example', '/./..//evil.example/', '/x/../..//evil.example/',
-  '/%2e%2e//evil.example/', '/%2E%2E//evil.example/', '/.%2e//evil.example/', '/%2e.//evil.example', '/%2e%2e/%2e%2e//evil.example',
-  '/a/%2e%2e/%2e%2e//evil.example', '/..\\evil.example', '/%2e%2e\\evil.example',
-  '/\t/evil.example', '/\n/evil.example', '/\r//evil.example', '/\u0000/evil.example', '/\u007f/evil.example',
-  'https://evil.example/', 'http:evil.example', 'javascript:alert(1)', ' /x', 'evil.example', '', `/${'a'.repeat(3000)}`,
+  '//evil.example/',
+  '///evil.example/',
+  '/\\evil.example/',
+  '/\\/evil.example/',
+  '\\\\evil.example',
+  '/..//evil.example/',
+  '/../..//evil.example/',
+  '/.//evil.example',
+  '/./..//evil.example/',
+  '/x/../..//evil.example/',
+  '/%2e%2e//evil.example/',
+  '/%2E%2E//evil.example/',
+  '/.%2e//evil.example/',
+  '/%2e.//evil.example',
+  '/%2e%2e/%2e%2e//evil.example',
+  '/a/%2e%2e/%2e%2e//evil.example',
+  '/..\\evil.example',
+  '/%2e%2e\\evil.example',
+  '/\t/evil.example',
+  '/\n/evil.example',
+  '/\r//evil.example',
+  '/\u0000/evil.example',
+  '/\u007f/evil.example',
+  'https://evil.example/',
+  'http:evil.example',
+  'javascript:alert(1)',
+  ' /x',
+  'evil.example',
+  '',
+  `/${'a'.repeat(3000)}`,
 ];
 
 test('safeNext sends every hostile next= value home', () => {
   for (const next of HOSTILE) {
     const target = safeNext(next);
-    assert.ok(target === '/' || (target.startsWith('/') && !target.startsWith('//') && !target.includes('\\')), `${JSON.stringify(next)} → ${target}`);
+    assert.ok(
+      target === '/' || (target.startsWith('/') && !target.startsWith('//') && !target.includes('\\')),
+      `${JSON.stringify(next)} → ${target}`,
+    );
     assert.doesNotMatch(target, /evil\.example/, `${JSON.stringify(next)} → ${target}`);
   }
 });

@@ -67,8 +67,13 @@ for (const backend of BACKENDS) {
       }
     });
     // Each from its own address: one client's own searches are held to SCANS_PER_CLIENT (below).
-    const burst = await Promise.all(Array.from({ length: SCAN_CONCURRENCY * 6 }, (_, i) => newBrowser(app).get(`/search?q=${i % 2 === 0 ? 'ox' : 'o'}`)));
-    assert.deepEqual(burst.map((r) => r.statusCode), burst.map(() => 200));
+    const burst = await Promise.all(
+      Array.from({ length: SCAN_CONCURRENCY * 6 }, (_, i) => newBrowser(app).get(`/search?q=${i % 2 === 0 ? 'ox' : 'o'}`)),
+    );
+    assert.deepEqual(
+      burst.map((r) => r.statusCode),
+      burst.map(() => 200),
+    );
     assert.deepEqual(titles(burst[0]!.body), ['Go west']);
     assert.deepEqual(titles(burst[1]!.body), ['Stay home', 'Go west']);
     assert.ok(peak <= SCAN_CONCURRENCY, `at most ${SCAN_CONCURRENCY} scans at once, saw ${peak}`);
@@ -102,7 +107,10 @@ for (const backend of BACKENDS) {
 
     scans.release();
     const answers = await Promise.all(held);
-    assert.deepEqual(answers.map((r) => r.statusCode), answers.map(() => 200));
+    assert.deepEqual(
+      answers.map((r) => r.statusCode),
+      answers.map(() => 200),
+    );
     assert.deepEqual(titles(answers.at(-1)!.body), ['Needle in a haystack']);
     assert.deepEqual(titles((await visitor.get('/search?q=needle')).body), ['Needle in a haystack'], 'searches are admitted again');
     const audit = await admin.get(`/admin/audit?actor=${admin.username}`);
@@ -118,14 +126,20 @@ for (const backend of BACKENDS) {
     const scans = holdScans(t, runtime.db);
     const greedy = newBrowser(app);
     const mine = Array.from({ length: SCANS_PER_CLIENT }, () => greedy.get('/search?q=needle'));
-    await until(() => scans.started() + waitingForScan() >= SCANS_PER_CLIENT, () => 'the held searches never arrived');
+    await until(
+      () => scans.started() + waitingForScan() >= SCANS_PER_CLIENT,
+      () => 'the held searches never arrived',
+    );
     for (let i = 0; i < 3; i++) {
       const refused = await greedy.get('/search?q=needle');
       assert.equal(refused.statusCode, 429);
       assert.equal(refused.headers['retry-after'], '1');
     }
     const other = newBrowser(app).get('/search?q=needle');
-    await until(() => scans.started() + waitingForScan() >= SCANS_PER_CLIENT + 1, () => "another client's search is never admitted");
+    await until(
+      () => scans.started() + waitingForScan() >= SCANS_PER_CLIENT + 1,
+      () => "another client's search is never admitted",
+    );
     scans.release();
     for (const answer of [...(await Promise.all(mine)), await other]) {
       assert.equal(answer.statusCode, 200);
@@ -142,11 +156,17 @@ for (const backend of BACKENDS) {
     const scans = holdScans(t, runtime.db);
     const search = (remoteAddress: string) => app.inject({ url: '/search?q=needle', remoteAddress });
     const held = Array.from({ length: SCANS_PER_CLIENT }, (_, i) => search(`2001:db8:44:1::${i + 1}`));
-    await until(() => scans.started() + waitingForScan() >= SCANS_PER_CLIENT, () => 'the held searches never arrived');
+    await until(
+      () => scans.started() + waitingForScan() >= SCANS_PER_CLIENT,
+      () => 'the held searches never arrived',
+    );
     const refused = await search('2001:db8:44:1:ffff::9');
     assert.equal(refused.statusCode, 429, 'a new address in the same /64 is the same client');
     const neighbour = search('2001:db8:44:2::1');
-    await until(() => scans.started() + waitingForScan() >= SCANS_PER_CLIENT + 1, () => "the next network's search is never admitted");
+    await until(
+      () => scans.started() + waitingForScan() >= SCANS_PER_CLIENT + 1,
+      () => "the next network's search is never admitted",
+    );
     scans.release();
     for (const answer of [...(await Promise.all(held)), await neighbour]) assert.equal(answer.statusCode, 200);
   });

@@ -23,26 +23,30 @@ const DEADLINE_MS = 1_500;
 const titles = (html: string): string[] => [...html.matchAll(/class="preview-link"[^>]*>\s*<h2>([^<]*)<\/h2>/g)].map((m) => m[1]!);
 
 for (const backend of BACKENDS) {
-  test(`[${backend}] a search that runs past its deadline is stopped and answered 503 "took too long", and the next search is answered`, { timeout: 120_000 }, async (t) => {
-    const { app, runtime } = await startTestApp(t, backend, {}, { scanTimeoutMs: DEADLINE_MS });
-    const author = await createUser(runtime);
-    await writeArticle(runtime, author.username, { title: 'Needle in a haystack' });
-    const { tag } = endlessScansFor(t, runtime.db, 'endless');
-    const visitor = newBrowser(app);
+  test(
+    `[${backend}] a search that runs past its deadline is stopped and answered 503 "took too long", and the next search is answered`,
+    { timeout: 120_000 },
+    async (t) => {
+      const { app, runtime } = await startTestApp(t, backend, {}, { scanTimeoutMs: DEADLINE_MS });
+      const author = await createUser(runtime);
+      await writeArticle(runtime, author.username, { title: 'Needle in a haystack' });
+      const { tag } = endlessScansFor(t, runtime.db, 'endless');
+      const visitor = newBrowser(app);
 
-    const stopped = await visitor.get('/search?q=endless');
-    assert.equal(stopped.statusCode, 503);
-    assert.equal(stopped.headers['retry-after'], '5');
-    assert.match(stopped.body, /took too long/);
+      const stopped = await visitor.get('/search?q=endless');
+      assert.equal(stopped.statusCode, 503);
+      assert.equal(stopped.headers['retry-after'], '5');
+      assert.match(stopped.body, /took too long/);
 
-    const next = await visitor.get('/search?q=needle');
-    assert.equal(next.statusCode, 200);
-    assert.deepEqual(titles(next.body), ['Needle in a haystack']);
-    if (backend === 'postgres') {
-      // Stopped by the server, not only given up on by the app: nothing of it still runs.
-      assert.equal(await endlessRunning(runtime.db.kysely, tag), 0, 'the endless statement was cancelled on the server');
-    }
-  });
+      const next = await visitor.get('/search?q=needle');
+      assert.equal(next.statusCode, 200);
+      assert.deepEqual(titles(next.body), ['Needle in a haystack']);
+      if (backend === 'postgres') {
+        // Stopped by the server, not only given up on by the app: nothing of it still runs.
+        assert.equal(await endlessRunning(runtime.db.kysely, tag), 0, 'the endless statement was cancelled on the server');
+      }
+    },
+  );
 }
 
 if (BACKENDS.includes('sqlite')) {
@@ -63,25 +67,35 @@ if (BACKENDS.includes('sqlite')) {
   }
   const one = (kysely: Kysely<Database>) => kysely.selectNoFrom(sql<number>`1`.as('n')).compile();
 
-  test('[sqlite] a scan stopped at its deadline is let go of at its next row: the same reader thread answers the next scan', { timeout: 120_000 }, async (t) => {
-    const { readers, kysely } = readersFor(t, 200);
-    assert.deepEqual(await readers.run(one(kysely)), [{ n: 1 }]);
-    const [thread] = readers.threadIds;
-    await assert.rejects(readers.run(endlessCount(kysely).compile()), ScanTimeoutError);
-    assert.deepEqual(await readers.run(one(kysely)), [{ n: 1 }]);
-    assert.deepEqual(readers.threadIds, [thread], 'the reader stopped by itself, at its checkpoint, and was kept');
-  });
+  test(
+    '[sqlite] a scan stopped at its deadline is let go of at its next row: the same reader thread answers the next scan',
+    { timeout: 120_000 },
+    async (t) => {
+      const { readers, kysely } = readersFor(t, 200);
+      assert.deepEqual(await readers.run(one(kysely)), [{ n: 1 }]);
+      const [thread] = readers.threadIds;
+      await assert.rejects(readers.run(endlessCount(kysely).compile()), ScanTimeoutError);
+      assert.deepEqual(await readers.run(one(kysely)), [{ n: 1 }]);
+      assert.deepEqual(readers.threadIds, [thread], 'the reader stopped by itself, at its checkpoint, and was kept');
+    },
+  );
 
-  test('[sqlite] a reader that does not let go of its statement past the deadline is replaced by a fresh thread, which answers the next scan', { timeout: 120_000 }, async (t) => {
-    const { readers, kysely } = readersFor(t, 100);
-    assert.deepEqual(await readers.run(one(kysely)), [{ n: 1 }]);
-    const [thread] = readers.threadIds;
-    // Counting in one SQL expression, written as raw SQL: no select of the builder's is around
-    // the rows, so no checkpoint is either. The thread ends when it is done (a few seconds).
-    const stuck = kysely.selectNoFrom(sql<number>`(with recursive c(n) as (select 1 union all select n + 1 from c where n < 10000000) select count(*) from c)`.as('n'));
-    await assert.rejects(readers.run(stuck.compile()), ScanTimeoutError);
-    assert.deepEqual(await readers.run(one(kysely)), [{ n: 1 }]);
-    assert.equal(readers.threadIds.length, 1);
-    assert.notEqual(readers.threadIds[0], thread, 'a new thread answered: the stuck one was terminated and replaced');
-  });
+  test(
+    '[sqlite] a reader that does not let go of its statement past the deadline is replaced by a fresh thread, which answers the next scan',
+    { timeout: 120_000 },
+    async (t) => {
+      const { readers, kysely } = readersFor(t, 100);
+      assert.deepEqual(await readers.run(one(kysely)), [{ n: 1 }]);
+      const [thread] = readers.threadIds;
+      // Counting in one SQL expression, written as raw SQL: no select of the builder's is around
+      // the rows, so no checkpoint is either. The thread ends when it is done (a few seconds).
+      const stuck = kysely.selectNoFrom(
+        sql<number>`(with recursive c(n) as (select 1 union all select n + 1 from c where n < 10000000) select count(*) from c)`.as('n'),
+      );
+      await assert.rejects(readers.run(stuck.compile()), ScanTimeoutError);
+      assert.deepEqual(await readers.run(one(kysely)), [{ n: 1 }]);
+      assert.equal(readers.threadIds.length, 1);
+      assert.notEqual(readers.threadIds[0], thread, 'a new thread answered: the stuck one was terminated and replaced');
+    },
+  );
 }

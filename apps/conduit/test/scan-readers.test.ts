@@ -18,7 +18,9 @@ import { startTestApp } from './helpers/test-app.js';
 
 /** A read that keeps SQLite busy for a while (counting to `n`), built by the query builder. */
 const slowCount = (n: number) => (db: Kysely<Database>) =>
-  db.selectNoFrom(sql<number>`(with recursive c(n) as (select 1 union all select n + 1 from c where n < ${n}) select count(*) from c)`.as('n'));
+  db.selectNoFrom(
+    sql<number>`(with recursive c(n) as (select 1 union all select n + 1 from c where n < ${n}) select count(*) from c)`.as('n'),
+  );
 
 if (BACKENDS.includes('sqlite')) {
   test('[sqlite] a long scan runs off the event loop: timers and the app connection keep answering while it runs', async (t) => {
@@ -52,8 +54,14 @@ if (BACKENDS.includes('sqlite')) {
     const author = await createUser(runtime);
     await writeArticle(runtime, author.username, { title: 'Kept' });
     const db = runtime.db;
-    await assert.rejects(db.scan(db.kysely.deleteFrom('articles').returning('id')), (err: Error & { code?: string }) => err.code === 'SQLITE_READONLY');
-    await assert.rejects(db.scan(db.kysely.updateTable('users').set({ role: 'admin' }).returning('id')), (err: Error & { code?: string }) => err.code === 'SQLITE_READONLY');
+    await assert.rejects(
+      db.scan(db.kysely.deleteFrom('articles').returning('id')),
+      (err: Error & { code?: string }) => err.code === 'SQLITE_READONLY',
+    );
+    await assert.rejects(
+      db.scan(db.kysely.updateTable('users').set({ role: 'admin' }).returning('id')),
+      (err: Error & { code?: string }) => err.code === 'SQLITE_READONLY',
+    );
     const titles = await db.kysely.selectFrom('articles').select('title').execute();
     assert.deepEqual(titles, [{ title: 'Kept' }]);
     assert.equal((await db.kysely.selectFrom('users').select('role').executeTakeFirstOrThrow()).role, 'member');
@@ -69,26 +77,37 @@ if (BACKENDS.includes('sqlite')) {
     const readers = new ScanReaders(file, (node, id) => runtime.db.kysely.getExecutor().compileQuery(node, id));
     t.after(() => readers.close());
     const query = slowCount(1)(runtime.db.kysely).compile();
-    await assert.rejects(readers.run(query), (err: Error & { code?: string }) => err.code === 'SQLITE_CANTOPEN', 'no file yet: the reader fails');
+    await assert.rejects(
+      readers.run(query),
+      (err: Error & { code?: string }) => err.code === 'SQLITE_CANTOPEN',
+      'no file yet: the reader fails',
+    );
     new SQLite(file).close();
     assert.deepEqual(await readers.run(query), [{ n: 1 }], 'a new reader answers');
     await readers.close();
     await assert.rejects(readers.run(query), /closed/);
   });
 
-  test('[sqlite] the reader thread runs at a lower priority than the event loop, which keeps its own', { skip: process.platform !== 'linux' && 'per-thread nice values are Linux’s' }, async (t) => {
-    const { runtime } = await startTestApp(t, 'sqlite');
-    await runtime.db.scan(slowCount(1)(runtime.db.kysely)); // the reader thread is started
-    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (after the command name).
-    const niceOf = (tid: string): number | null => {
-      try {
-        return Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
-      } catch {
-        return null; // a thread that ended meanwhile
-      }
-    };
-    const nice = readdirSync('/proc/self/task').map((tid) => ({ tid, nice: niceOf(tid) }));
-    assert.equal(niceOf(String(process.pid)), 0, 'the main thread keeps its priority');
-    assert.ok(nice.some((n) => n.nice === READER_NICENESS), `a thread at nice ${READER_NICENESS}: ${JSON.stringify(nice)}`);
-  });
+  test(
+    '[sqlite] the reader thread runs at a lower priority than the event loop, which keeps its own',
+    { skip: process.platform !== 'linux' && 'per-thread nice values are Linux’s' },
+    async (t) => {
+      const { runtime } = await startTestApp(t, 'sqlite');
+      await runtime.db.scan(slowCount(1)(runtime.db.kysely)); // the reader thread is started
+      // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (after the command name).
+      const niceOf = (tid: string): number | null => {
+        try {
+          return Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+        } catch {
+          return null; // a thread that ended meanwhile
+        }
+      };
+      const nice = readdirSync('/proc/self/task').map((tid) => ({ tid, nice: niceOf(tid) }));
+      assert.equal(niceOf(String(process.pid)), 0, 'the main thread keeps its priority');
+      assert.ok(
+        nice.some((n) => n.nice === READER_NICENESS),
+        `a thread at nice ${READER_NICENESS}: ${JSON.stringify(nice)}`,
+      );
+    },
+  );
 }

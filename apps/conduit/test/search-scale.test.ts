@@ -48,7 +48,20 @@ function needles(authorId: number): Array<Omit<Row, 'id'> & { body_html: string;
   return rows;
 }
 
-const QUERIES = ['quetzalcoatl', 'QUETZALCOATL serpent', 'feathered quetzalcoatl', '50%_off', '%', '_', 'rate limiting', 'postgresql', 'boring guide', 'the', 'go', 'zzzz-nothing-matches'];
+const QUERIES = [
+  'quetzalcoatl',
+  'QUETZALCOATL serpent',
+  'feathered quetzalcoatl',
+  '50%_off',
+  '%',
+  '_',
+  'rate limiting',
+  'postgresql',
+  'boring guide',
+  'the',
+  'go',
+  'zzzz-nothing-matches',
+];
 
 function expected(all: readonly Row[], query: string): Row[] {
   const words = searchWords(query);
@@ -85,7 +98,11 @@ for (const backend of BACKENDS) {
       for (const offset of offsets) {
         const page = await searchArticles(runtime.db, query, { limit: 20, offset }, null);
         assert.equal(page.total, want.length, `"${query}": total`);
-        assert.deepEqual(page.items.map((a) => a.slug), want.slice(offset, offset + 20).map((a) => a.slug), `"${query}" at offset ${offset}`);
+        assert.deepEqual(
+          page.items.map((a) => a.slug),
+          want.slice(offset, offset + 20).map((a) => a.slug),
+          `"${query}" at offset ${offset}`,
+        );
       }
     }
     // The needles are where they were put, so the queries above had known answers to find.
@@ -101,7 +118,10 @@ for (const backend of BACKENDS) {
     assert.equal(res.statusCode, 200);
     assert.match(res.body, new RegExp(`<p class="result-count">${want.length} articles match`));
     const slugs = [...res.body.matchAll(/class="preview-link" href="\/article\/([^"]+)"/g)].map((m) => decodeURIComponent(m[1]!));
-    assert.deepEqual(slugs, want.slice((last - 1) * 10).map((a) => a.slug));
+    assert.deepEqual(
+      slugs,
+      want.slice((last - 1) * 10).map((a) => a.slug),
+    );
 
     // For the record: how long one search (page of 10 plus total) takes here.
     const timings: string[] = [];

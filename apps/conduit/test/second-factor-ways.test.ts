@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { codeAt } from 'bastion/internals';
-import { type BackendName, BACKENDS, loggedInBrowser, memberBrowser, newBrowser, type PageBrowser, type TestResponse } from 'bastion/testing';
+import {
+  type BackendName,
+  BACKENDS,
+  loggedInBrowser,
+  memberBrowser,
+  newBrowser,
+  type PageBrowser,
+  type TestResponse,
+} from 'bastion/testing';
 import { makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { SoftAuthenticator } from './helpers/soft-authenticator.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -30,7 +38,11 @@ async function addPasskey(browser: PageBrowser): Promise<SoftAuthenticator> {
   const authenticator = new SoftAuthenticator(ORIGIN);
   const options = await browser.postJson('/settings/passkeys/options', {}, { from: '/settings/security', form: '/settings/passkeys' });
   assert.equal(options.statusCode, 200, options.body);
-  const added = await browser.postJson('/settings/passkeys', { name: 'Laptop', credential: authenticator.register(options.json()) }, { from: '/settings/security' });
+  const added = await browser.postJson(
+    '/settings/passkeys',
+    { name: 'Laptop', credential: authenticator.register(options.json()) },
+    { from: '/settings/security' },
+  );
   assert.equal(added.statusCode, 200, added.body);
   return authenticator;
 }
@@ -44,9 +56,17 @@ async function passwordStep(t: WaysTest, account: PageBrowser, password = accoun
 }
 
 async function passkeyStep(browser: PageBrowser, authenticator: SoftAuthenticator): Promise<TestResponse> {
-  const options = await browser.postJson('/login/two-factor/passkey/options', {}, { from: '/login/two-factor', form: '/login/two-factor/passkey' });
+  const options = await browser.postJson(
+    '/login/two-factor/passkey/options',
+    {},
+    { from: '/login/two-factor', form: '/login/two-factor/passkey' },
+  );
   assert.equal(options.statusCode, 200, options.body);
-  return browser.postJson('/login/two-factor/passkey', { credential: authenticator.assert(options.json<PublicKeyCredentialRequestOptionsJSON>()) }, { from: '/login/two-factor' });
+  return browser.postJson(
+    '/login/two-factor/passkey',
+    { credential: authenticator.assert(options.json<PublicKeyCredentialRequestOptionsJSON>()) },
+    { from: '/login/two-factor' },
+  );
 }
 
 const isSignedIn = async (browser: PageBrowser): Promise<boolean> => (await browser.get('/settings')).statusCode === 200;
@@ -63,7 +83,11 @@ for (const backend of BACKENDS) {
     const bobKey = await addPasskey(bob);
 
     const page = await (await passwordStep(h, alice)).get('/login/two-factor');
-    assert.match(page.body, /action="\/login\/two-factor\/passkey" data-passkey="sign-in" hidden/, 'the passkey way is offered to the script, hidden without it');
+    assert.match(
+      page.body,
+      /action="\/login\/two-factor\/passkey" data-passkey="sign-in" hidden/,
+      'the passkey way is offered to the script, hidden without it',
+    );
 
     const signedIn = await passwordStep(h, alice);
     assert.equal(await isSignedIn(signedIn), false, 'the password alone starts no session');
@@ -71,17 +95,30 @@ for (const backend of BACKENDS) {
     assert.equal(ok.statusCode, 200, ok.body);
     assert.deepEqual(ok.json(), { next: '/' });
     assert.ok(await isSignedIn(signedIn));
-    const success = await h.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'login.success').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const success = await h.runtime.db.kysely
+      .selectFrom('audit_log')
+      .select('details')
+      .where('event', '=', 'login.success')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     assert.equal((JSON.parse(success.details) as { method: string }).method, 'passkey');
 
     const wrongPassword = await passwordStep(h, alice, 'not the password at all 2026');
     const refused = await passkeyStep(wrongPassword, aliceKey);
-    assert.deepEqual([refused.statusCode, refused.json()], [422, { message: STEP_FAILED }], 'a good passkey does not make up for a wrong password');
+    assert.deepEqual(
+      [refused.statusCode, refused.json()],
+      [422, { message: STEP_FAILED }],
+      'a good passkey does not make up for a wrong password',
+    );
     assert.equal(await isSignedIn(wrongPassword), false);
 
     const foreign = await passwordStep(h, alice);
     const bobs = await passkeyStep(foreign, bobKey);
-    assert.deepEqual([bobs.statusCode, bobs.json()], [422, { message: STEP_FAILED }], "another account's passkey is no second factor for this one");
+    assert.deepEqual(
+      [bobs.statusCode, bobs.json()],
+      [422, { message: STEP_FAILED }],
+      "another account's passkey is no second factor for this one",
+    );
     assert.equal(await isSignedIn(foreign), false);
     const again = await foreign.postJson('/login/two-factor/passkey/options', {}, { from: '/login', form: '/login/passkey' });
     assert.equal(again.statusCode, 422, 'the half-login was taken by that answer');
@@ -100,32 +137,63 @@ for (const backend of BACKENDS) {
     assert.doesNotMatch(prompt.body, /name="code"/, 'no code form without an authenticator app or recovery codes');
 
     // Another authenticator's answer (a passkey of nobody here) proves nothing.
-    const options = await member.postJson('/reauthenticate/passkey/options', {}, { from: '/reauthenticate?next=/settings/security', form: '/reauthenticate/passkey' });
+    const options = await member.postJson(
+      '/reauthenticate/passkey/options',
+      {},
+      { from: '/reauthenticate?next=/settings/security', form: '/reauthenticate/passkey' },
+    );
     const stranger = new SoftAuthenticator(ORIGIN);
     stranger.register((await newBrowserOptions(h)).registration);
-    const wrong = await member.postJson('/reauthenticate/passkey', { credential: stranger.assert(options.json()), next: '/settings/security' }, { from: '/reauthenticate?next=/settings/security', form: '/reauthenticate/passkey' });
+    const wrong = await member.postJson(
+      '/reauthenticate/passkey',
+      { credential: stranger.assert(options.json()), next: '/settings/security' },
+      { from: '/reauthenticate?next=/settings/security', form: '/reauthenticate/passkey' },
+    );
     assert.equal(wrong.statusCode, 422);
     assert.equal((await sensitive(member)).headers.location?.startsWith('/reauthenticate'), true, 'still stale');
 
-    const fresh = await member.postJson('/reauthenticate/passkey/options', {}, { from: '/reauthenticate?next=/settings/security', form: '/reauthenticate/passkey' });
-    const proved = await member.postJson('/reauthenticate/passkey', { credential: key.assert(fresh.json()), next: '/settings/security' }, { from: '/reauthenticate?next=/settings/security', form: '/reauthenticate/passkey' });
+    const fresh = await member.postJson(
+      '/reauthenticate/passkey/options',
+      {},
+      { from: '/reauthenticate?next=/settings/security', form: '/reauthenticate/passkey' },
+    );
+    const proved = await member.postJson(
+      '/reauthenticate/passkey',
+      { credential: key.assert(fresh.json()), next: '/settings/security' },
+      { from: '/reauthenticate?next=/settings/security', form: '/reauthenticate/passkey' },
+    );
     assert.deepEqual([proved.statusCode, proved.json()], [200, { next: '/settings/security' }]);
     const start = await sensitive(member);
     assert.equal(start.headers.location, '/settings/security/totp', 'the change goes through after the passkey');
 
     // Enrol an authenticator app (within the window), let the window pass, confirm with a code.
-    const secret = /<code class="totp-secret">([A-Z2-7 ]+)<\/code>/.exec((await member.get('/settings/security/totp')).body)![1]!.replaceAll(' ', '');
+    const secret = /<code class="totp-secret">([A-Z2-7 ]+)<\/code>/
+      .exec((await member.get('/settings/security/totp')).body)![1]!
+      .replaceAll(' ', '');
     const on = await member.post('/settings/security/totp', { code: codeAt(secret, h.clock.ms) }, { from: '/settings/security/totp' });
     assert.equal(on.statusCode, 200);
     h.clock.ms += 11 * 60_000;
     assert.match(String((await sensitive(member)).headers.location), /^\/reauthenticate/);
-    const badCode = await member.post('/reauthenticate?next=/settings/security', { method: 'totp', code: '000000' === codeAt(secret, h.clock.ms) ? '111111' : '000000' }, { from: '/reauthenticate?next=/settings/security' });
+    const badCode = await member.post(
+      '/reauthenticate?next=/settings/security',
+      { method: 'totp', code: '000000' === codeAt(secret, h.clock.ms) ? '111111' : '000000' },
+      { from: '/reauthenticate?next=/settings/security' },
+    );
     assert.equal(badCode.statusCode, 422);
     assert.match(badCode.body, /That code is not valid/);
-    const goodCode = await member.post('/reauthenticate?next=/settings/security', { method: 'totp', code: codeAt(secret, h.clock.ms) }, { from: '/reauthenticate?next=/settings/security' });
+    const goodCode = await member.post(
+      '/reauthenticate?next=/settings/security',
+      { method: 'totp', code: codeAt(secret, h.clock.ms) },
+      { from: '/reauthenticate?next=/settings/security' },
+    );
     assert.deepEqual([goodCode.statusCode, goodCode.headers.location], [303, '/settings/security']);
 
-    const events = await h.runtime.db.kysely.selectFrom('audit_log').select(['event', 'details']).where('event', 'like', 'reauthenticate.%').orderBy('id').execute();
+    const events = await h.runtime.db.kysely
+      .selectFrom('audit_log')
+      .select(['event', 'details'])
+      .where('event', 'like', 'reauthenticate.%')
+      .orderBy('id')
+      .execute();
     assert.deepEqual(
       events.map((e) => [e.event, (JSON.parse(e.details) as { method: string }).method]),
       [
@@ -143,7 +211,9 @@ for (const backend of BACKENDS) {
     const h = await waysTest(t, backend);
     const owner = await memberBrowser(h.app, h.runtime);
     await addPasskey(owner);
-    const ownerId = (await h.runtime.db.kysely.selectFrom('users').select('id').where('username', '=', owner.username).executeTakeFirstOrThrow()).id;
+    const ownerId = (
+      await h.runtime.db.kysely.selectFrom('users').select('id').where('username', '=', owner.username).executeTakeFirstOrThrow()
+    ).id;
     assert.equal(await h.app.twoFactor.required(ownerId), true, 'a passkey is a second factor');
     const boss = await makeUser(h.app, h.runtime, `boss${ownerId}`, 'admin');
     const admin = await loggedInBrowser(h.app, { email: boss.email, password: STRONG_PASSWORD, username: boss.username });
@@ -151,7 +221,11 @@ for (const backend of BACKENDS) {
     assert.equal(reset.statusCode, 303);
     assert.equal(await h.app.twoFactor.required(ownerId), false);
     assert.deepEqual(await h.app.passkeys.list(ownerId), []);
-    const audit = await h.runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'two-factor.reset').executeTakeFirstOrThrow();
+    const audit = await h.runtime.db.kysely
+      .selectFrom('audit_log')
+      .select('details')
+      .where('event', '=', 'two-factor.reset')
+      .executeTakeFirstOrThrow();
     assert.equal((JSON.parse(audit.details) as { passkeys: number }).passkeys, 1);
     const again = Object.assign(newBrowser(h.app, { username: owner.username }), { email: owner.email, password: owner.password });
     const login = await again.post('/login', { email: owner.email, password: owner.password }, { from: '/login' });

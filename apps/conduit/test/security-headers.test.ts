@@ -34,7 +34,11 @@ function assertHeaderSet(res: LightMyRequestResponse, production: boolean): void
   assert.equal(res.headers['referrer-policy'], 'strict-origin-when-cross-origin');
 }
 
-async function send(app: FastifyInstance, request: InjectOptions, extraHeaders: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+async function send(
+  app: FastifyInstance,
+  request: InjectOptions,
+  extraHeaders: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
   return app.inject({ ...request, headers: { ...(request.headers as Record<string, string>), ...extraHeaders } });
 }
 
@@ -92,7 +96,14 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] production: a redirect Location never points to another host`, async (t) => {
     const { app } = await startTestApp(t, backend, PRODUCTION);
-    for (const url of ['//evil.com/x', '/\\evil.com/x', '/%2F%2Fevil.com', '/%5Cevil.com', '//evil.com@conduit.example.com/', '/.//evil.com']) {
+    for (const url of [
+      '//evil.com/x',
+      '/\\evil.com/x',
+      '/%2F%2Fevil.com',
+      '/%5Cevil.com',
+      '//evil.com@conduit.example.com/',
+      '/.//evil.com',
+    ]) {
       const res = await app.inject({ url, headers: { 'x-forwarded-proto': 'http' } });
       assert.equal(res.statusCode, 308, url);
       const location = String(res.headers.location);

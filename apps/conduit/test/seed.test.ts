@@ -21,7 +21,10 @@ for (const backend of BACKENDS) {
     delete env.REDIS_URL;
     // The CLI has no search-path option; libpq's `options` puts it in the test's own schema.
     if (iso.searchPath) env.DATABASE_URL = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${iso.searchPath}`)}`;
-    const { stderr } = await run(process.execPath, ['apps/conduit/bin/conduit.js', 'seed', '--users', '12', '--articles', '40'], { env, timeout: 120_000 });
+    const { stderr } = await run(process.execPath, ['apps/conduit/bin/conduit.js', 'seed', '--users', '12', '--articles', '40'], {
+      env,
+      timeout: 120_000,
+    });
     assert.match(stderr, /seeded 12 users, 40 articles, \d+ comments, \d+ favorites, \d+ follows/);
     assert.match(stderr, /^articles: 40$/m, 'progress was reported to the end (as lines when stderr is not a terminal)');
 
@@ -29,23 +32,44 @@ for (const backend of BACKENDS) {
     const db = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
     t.after(() => db.close());
     const count = async (table: 'users' | 'articles' | 'comments' | 'follows' | 'favorites' | 'article_tags') =>
-      Number((await db.kysely.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await db.kysely
+            .selectFrom(table)
+            .select(sql<number>`count(*)`.as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     assert.equal(await count('users'), 12);
     assert.equal(await count('articles'), 40);
-    for (const table of ['comments', 'follows', 'favorites', 'article_tags'] as const) assert.ok((await count(table)) > 0, `${table} were seeded`);
+    for (const table of ['comments', 'follows', 'favorites', 'article_tags'] as const)
+      assert.ok((await count(table)) > 0, `${table} were seeded`);
     const article = await db.kysely.selectFrom('articles').select(['body', 'body_html']).executeTakeFirstOrThrow();
     assert.match(article.body, /^#{1,3} |\*\*|^- /m, 'bodies are Markdown');
     assert.match(article.body_html, /<(h[1-3]|p|ul|strong)>/, 'and stored rendered');
     const roles = await db.kysely.selectFrom('users').select('role').distinct().execute();
-    assert.deepEqual(roles.map((r) => r.role), ['member'], 'no seeded admin or moderator');
+    assert.deepEqual(
+      roles.map((r) => r.role),
+      ['member'],
+      'no seeded admin or moderator',
+    );
   });
 }
 
 test('bastion seed refuses to run in production and writes nothing', async (t) => {
   const iso = await isolate('sqlite');
   t.after(() => iso.cleanup());
-  const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production', SECRET_KEY: randomKey(), PUBLIC_ORIGIN: 'https://conduit.example.com', DATA_DIR: iso.dataDir };
-  const refused = await run(process.execPath, ['apps/conduit/bin/conduit.js', 'seed'], { env }).then(() => null, (err: { code: number; stderr: string }) => err);
+  const env = {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    SECRET_KEY: randomKey(),
+    PUBLIC_ORIGIN: 'https://conduit.example.com',
+    DATA_DIR: iso.dataDir,
+  };
+  const refused = await run(process.execPath, ['apps/conduit/bin/conduit.js', 'seed'], { env }).then(
+    () => null,
+    (err: { code: number; stderr: string }) => err,
+  );
   assert.ok(refused, 'exits non-zero');
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /refuses to run in production/);

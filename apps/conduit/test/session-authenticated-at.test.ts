@@ -21,13 +21,32 @@ for (const backend of BACKENDS) {
     // Written as the code of that release would (no authenticated_at column yet).
     const user = await db.kysely
       .insertInto('users' as never)
-      .values({ username: 'veteran', email: 'veteran@example.com', password_hash: 'x', bio: '', image: null, role: 'member', locked_at: null, created_at: created, updated_at: created } as never)
+      .values({
+        username: 'veteran',
+        email: 'veteran@example.com',
+        password_hash: 'x',
+        bio: '',
+        image: null,
+        role: 'member',
+        locked_at: null,
+        created_at: created,
+        updated_at: created,
+      } as never)
       .returning('id' as never)
       .executeTakeFirstOrThrow();
     const later = '2026-11-30T11:00:00.000Z';
     await db.kysely
       .insertInto('sessions' as never)
-      .values({ id_hash: 'a'.repeat(64), user_id: (user as { id: number }).id, created_at: created, last_seen_at: later, idle_expires_at: later, absolute_expires_at: later, ip: '10.0.0.1', user_agent: 'UA' } as never)
+      .values({
+        id_hash: 'a'.repeat(64),
+        user_id: (user as { id: number }).id,
+        created_at: created,
+        last_seen_at: later,
+        idle_expires_at: later,
+        absolute_expires_at: later,
+        ip: '10.0.0.1',
+        user_agent: 'UA',
+      } as never)
       .execute();
     assert.equal((await migrator.migrateTo('012-session-authenticated-at')).error, undefined);
     const row = await db.kysely.selectFrom('sessions').select('authenticated_at').executeTakeFirstOrThrow();
@@ -39,7 +58,18 @@ for (const backend of BACKENDS) {
     const user = await createUser(runtime);
     const store = new DatabaseSessionStore(runtime.db.kysely, () => Date.now());
     const t0 = Date.now();
-    const record: SessionRecord = { idHash: 'b'.repeat(64), userId: user.id, createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 60_000, absoluteExpiresAt: t0 + 120_000, ip: '10.0.0.2', userAgent: 'UA', authVersion: 0, authenticatedAt: t0 };
+    const record: SessionRecord = {
+      idHash: 'b'.repeat(64),
+      userId: user.id,
+      createdAt: t0,
+      lastSeenAt: t0,
+      idleExpiresAt: t0 + 60_000,
+      absoluteExpiresAt: t0 + 120_000,
+      ip: '10.0.0.2',
+      userAgent: 'UA',
+      authVersion: 0,
+      authenticatedAt: t0,
+    };
     await store.create(record);
     assert.equal((await store.get(record.idHash))?.authenticatedAt, t0);
     await store.reauthenticated(record.idHash, t0 + 5_000);
@@ -62,7 +92,18 @@ test('[redis] the Redis store keeps and renews a proof, reads a record from befo
   });
   const store = new RedisSessionStore(redis, () => Date.now(), 3_600_000);
   const t0 = Date.now();
-  const record: SessionRecord = { idHash: 'c'.repeat(64), userId: 7, createdAt: t0 - 1_000, lastSeenAt: t0, idleExpiresAt: t0 + 60_000, absoluteExpiresAt: t0 + 120_000, ip: '10.0.0.3', userAgent: 'UA', authVersion: 0, authenticatedAt: t0 };
+  const record: SessionRecord = {
+    idHash: 'c'.repeat(64),
+    userId: 7,
+    createdAt: t0 - 1_000,
+    lastSeenAt: t0,
+    idleExpiresAt: t0 + 60_000,
+    absoluteExpiresAt: t0 + 120_000,
+    ip: '10.0.0.3',
+    userAgent: 'UA',
+    authVersion: 0,
+    authenticatedAt: t0,
+  };
   await store.create(record);
   await store.reauthenticated(record.idHash, t0 + 5_000);
   assert.equal((await store.get(record.idHash))?.authenticatedAt, t0 + 5_000);

@@ -45,11 +45,22 @@ for (const backend of BACKENDS) {
 
     const rows = sessionRows((await laptop.get('/settings')).body);
     assert.equal(rows.length, 2, 'two sessions of her own, none of another user');
-    assert.ok(rows.some((r) => r.text.includes('Laptop Browser/1.0') && r.current), 'this session, marked');
-    assert.ok(rows.some((r) => r.text.includes('Phone Browser/2.0') && !r.current), 'the other session, not marked');
+    assert.ok(
+      rows.some((r) => r.text.includes('Laptop Browser/1.0') && r.current),
+      'this session, marked',
+    );
+    assert.ok(
+      rows.some((r) => r.text.includes('Phone Browser/2.0') && !r.current),
+      'the other session, not marked',
+    );
     assert.ok(!rows.some((r) => r.text.includes('Someone Else')), "another user's session is not listed");
     assert.equal(new Set(rows.map((r) => r.handle)).size, 2, 'each row names its own session');
-    for (const row of rows) assert.doesNotMatch(row.handle, new RegExp(decodeURIComponent(laptop.jar.get('session')!).split('.')[0]!), 'a handle is not the session id');
+    for (const row of rows)
+      assert.doesNotMatch(
+        row.handle,
+        new RegExp(decodeURIComponent(laptop.jar.get('session')!).split('.')[0]!),
+        'a handle is not the session id',
+      );
   });
 
   test(`[${backend}] revoking one's other session signs that browser out and leaves this one signed in`, async (t) => {
@@ -65,7 +76,11 @@ for (const backend of BACKENDS) {
     assert.equal(await isLoggedIn(phone), false, 'the revoked browser is signed out');
     assert.equal(await isLoggedIn(laptop), true, 'this browser stays signed in');
     const left = sessionRows((await laptop.get('/settings')).body);
-    assert.deepEqual(left.map((r) => r.current), [true], 'only this session is left');
+    assert.deepEqual(
+      left.map((r) => r.current),
+      [true],
+      'only this session is left',
+    );
   });
 
   test(`[${backend}] revoking this very session signs this browser out`, async (t) => {
@@ -96,7 +111,10 @@ for (const backend of BACKENDS) {
 
     for (const junk of ['0'.repeat(32), 'not-a-handle', '']) {
       const again = await aliceLaptop.submit('/settings', '/settings/sessions/revoke', { session: junk });
-      assert.ok(again.statusCode === 404 || again.statusCode === 400 || again.statusCode === 422, `${JSON.stringify(junk)} answers a 4xx, got ${again.statusCode}`);
+      assert.ok(
+        again.statusCode === 404 || again.statusCode === 400 || again.statusCode === 422,
+        `${JSON.stringify(junk)} answers a 4xx, got ${again.statusCode}`,
+      );
     }
     assert.equal(await isLoggedIn(malloryPhone), true);
   });

@@ -110,7 +110,11 @@ for (const backend of BACKENDS) {
   });
 
   test(`[${backend}] in production the session cookie is __Host-session and Secure`, async (t) => {
-    const { app, runtime } = await startTestApp(t, backend, { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://conduit.example.com', TRUST_PROXY: '127.0.0.1' });
+    const { app, runtime } = await startTestApp(t, backend, {
+      NODE_ENV: 'production',
+      PUBLIC_ORIGIN: 'https://conduit.example.com',
+      TRUST_PROXY: '127.0.0.1',
+    });
     const user = await createUser(runtime);
     const browser = new TestClient(app, { headers: { 'x-forwarded-proto': 'https' } });
     const res = await browser.login(user.email, user.password);

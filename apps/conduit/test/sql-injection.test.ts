@@ -43,7 +43,8 @@ const PAYLOADS = [
 
 // What a database error leaking into an answer looks like, on either engine (case matters: the
 // payloads themselves say `sqlite_version`, and some answers echo what was sent).
-const SQL_ERROR = /SQLITE_|SqliteError|syntax error|unrecognized token|unterminated quoted|at or near|no such (table|column)|does not exist|invalid input syntax|DatabaseError|\bpg-protocol\b|kysely/;
+const SQL_ERROR =
+  /SQLITE_|SqliteError|syntax error|unrecognized token|unterminated quoted|at or near|no such (table|column)|does not exist|invalid input syntax|DatabaseError|\bpg-protocol\b|kysely/;
 
 let address = 0;
 /** Each request from its own client, so the per-IP limits (login, registration, 300/min) never answer instead of the code under test. */
@@ -52,7 +53,12 @@ const nextAddress = (): string => {
   return `10.77.${(address >> 8) & 255}.${address & 255}`;
 };
 
-function send(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, options: { body?: unknown; user?: TestUser } = {}): Promise<TestResponse> {
+function send(
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  options: { body?: unknown; user?: TestUser } = {},
+): Promise<TestResponse> {
   return app.inject({
     method,
     url,
@@ -96,7 +102,10 @@ interface Snapshot {
 }
 
 async function count(runtime: Runtime, table: (typeof TABLE_NAMES)[number]): Promise<number> {
-  const row = await runtime.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await runtime.db.kysely
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -104,7 +113,11 @@ async function snapshot(runtime: Runtime, canarySlug: string): Promise<Snapshot>
   const db = runtime.db.kysely;
   return {
     users: await count(runtime, 'users'),
-    canary: await db.selectFrom('articles').select(['id', 'slug', 'title', 'description', 'body', 'author_id']).where('slug', '=', canarySlug).executeTakeFirst(),
+    canary: await db
+      .selectFrom('articles')
+      .select(['id', 'slug', 'title', 'description', 'body', 'author_id'])
+      .where('slug', '=', canarySlug)
+      .executeTakeFirst(),
     hashes: await db.selectFrom('users').select(['id', 'username', 'email', 'password_hash', 'role']).orderBy('id').execute(),
   };
 }
@@ -116,7 +129,11 @@ async function assertIntact(runtime: Runtime, before: Snapshot, canarySlug: stri
   assert.ok(now.canary, 'the canary article is still there');
   assert.deepEqual(now.canary, before.canary, 'the canary article is unchanged');
   assert.equal(now.users, before.users + added, 'the users table has exactly the rows it should');
-  assert.deepEqual((now.hashes as unknown[]).slice(0, (before.hashes as unknown[]).length), before.hashes, 'no existing account was changed');
+  assert.deepEqual(
+    (now.hashes as unknown[]).slice(0, (before.hashes as unknown[]).length),
+    before.hashes,
+    'no existing account was changed',
+  );
 }
 
 /** No error-level line in the app's log (a 5xx swallowed somewhere would leave one). */
@@ -135,8 +152,15 @@ for (const backend of BACKENDS) {
     const { app, runtime, logs } = await startTestApp(t, backend);
     const author = await makeUser(app, runtime, 'canary_author');
     const reader = await makeUser(app, runtime, 'canary_reader');
-    const canary = await postArticle(app, author, { title: 'Canary article', description: 'Still standing', body: 'The canary sings.', tagList: ['canary'] });
-    const commentId = (await send(app, 'POST', `/api/articles/${canary}/comments`, { user: reader, body: { comment: { body: 'canary comment' } } })).json().comment.id as number;
+    const canary = await postArticle(app, author, {
+      title: 'Canary article',
+      description: 'Still standing',
+      body: 'The canary sings.',
+      tagList: ['canary'],
+    });
+    const commentId = (
+      await send(app, 'POST', `/api/articles/${canary}/comments`, { user: reader, body: { comment: { body: 'canary comment' } } })
+    ).json().comment.id as number;
     const before = await snapshot(runtime, canary);
 
     const probes: Array<[string, (v: string) => Promise<TestResponse>]> = [
@@ -169,7 +193,10 @@ for (const backend of BACKENDS) {
     // The real things are still found the ordinary way.
     const listed = (await send(app, 'GET', '/api/articles?tag=canary')).json();
     assert.equal(listed.articlesCount, 1);
-    assert.deepEqual((await send(app, 'GET', `/api/articles/${canary}/comments`)).json().comments.map((c: { id: number }) => c.id), [commentId]);
+    assert.deepEqual(
+      (await send(app, 'GET', `/api/articles/${canary}/comments`)).json().comments.map((c: { id: number }) => c.id),
+      [commentId],
+    );
     await assertIntact(runtime, before, canary);
     assertNoErrorLogs(logs());
   });
@@ -177,15 +204,26 @@ for (const backend of BACKENDS) {
   test(`[${backend}] SQL injection in every JSON field is stored and returned literally, or refused like any invalid value`, async (t) => {
     const { app, runtime, logs } = await startTestApp(t, backend);
     const author = await makeUser(app, runtime, 'canary_author');
-    const canary = await postArticle(app, author, { title: 'Canary article', description: 'Still standing', body: 'The canary sings.', tagList: ['canary'] });
+    const canary = await postArticle(app, author, {
+      title: 'Canary article',
+      description: 'Still standing',
+      body: 'The canary sings.',
+      tagList: ['canary'],
+    });
     const before = await snapshot(runtime, canary);
     let registered = 0;
 
-    const loginBaseline = await send(app, 'POST', '/api/users/login', { body: { user: { email: 'nobody@example.com', password: 'not the password at all' } } });
+    const loginBaseline = await send(app, 'POST', '/api/users/login', {
+      body: { user: { email: 'nobody@example.com', password: 'not the password at all' } },
+    });
     assert.equal(loginBaseline.statusCode, 401);
     for (const p of PAYLOADS) {
       for (const email of [p, `${p}@example.com`, `canary_author@example.com${p}`]) {
-        sameJson(await send(app, 'POST', '/api/users/login', { body: { user: { email, password: 'not the password at all' } } }), loginBaseline, `login email ${email}`);
+        sameJson(
+          await send(app, 'POST', '/api/users/login', { body: { user: { email, password: 'not the password at all' } } }),
+          loginBaseline,
+          `login email ${email}`,
+        );
       }
     }
 
@@ -195,18 +233,31 @@ for (const backend of BACKENDS) {
     for (const p of PAYLOADS) {
       for (const field of ['username', 'email', 'password'] as const) {
         n += 1;
-        const user = { username: `sqli_${n}`, email: `sqli_${n}@example.com`, password: STRONG_PASSWORD, [field]: field === 'email' ? `${p.replace(/\s/g, '')}@example.com` : p };
+        const user = {
+          username: `sqli_${n}`,
+          email: `sqli_${n}@example.com`,
+          password: STRONG_PASSWORD,
+          [field]: field === 'email' ? `${p.replace(/\s/g, '')}@example.com` : p,
+        };
         const res = await send(app, 'POST', '/api/users', { body: { user } });
         harmless(res, `register ${field}=${p}`);
         if (res.statusCode === 201) {
           registered += 1;
-          const stored = await runtime.db.kysely.selectFrom('users').select(['username', 'email']).where('username', '=', user.username).executeTakeFirstOrThrow();
+          const stored = await runtime.db.kysely
+            .selectFrom('users')
+            .select(['username', 'email'])
+            .where('username', '=', user.username)
+            .executeTakeFirstOrThrow();
           assert.deepEqual(stored, { username: user.username, email: user.email.toLowerCase() }, `register ${field}=${p} stored literally`);
           const login = await send(app, 'POST', '/api/users/login', { body: { user: { email: user.email, password: user.password } } });
           assert.equal(login.statusCode, 200, `the account made with ${field}=${p} logs in with exactly what was sent`);
         } else {
           assert.equal(res.statusCode, 422, `register ${field}=${p}`);
-          assert.deepEqual(Object.keys((res.json() as { errors: object }).errors), [field], `register ${field}=${p}: refused for that field only`);
+          assert.deepEqual(
+            Object.keys((res.json() as { errors: object }).errors),
+            [field],
+            `register ${field}=${p}: refused for that field only`,
+          );
         }
       }
     }
@@ -217,14 +268,21 @@ for (const backend of BACKENDS) {
       const writer = await makeUser(app, runtime, `sqli_writer_${i}`);
       registered += 1;
       // Articles: every field, and the payload as a tag that the tag filter then finds.
-      const created = await send(app, 'POST', '/api/articles', { user: writer, body: { article: { title: p, description: p, body: p, tagList: [p] } } });
+      const created = await send(app, 'POST', '/api/articles', {
+        user: writer,
+        body: { article: { title: p, description: p, body: p, tagList: [p] } },
+      });
       harmless(created, `article ${p}`);
       assert.equal(created.statusCode, 201, `article ${p}`);
       const slug = created.json().article.slug as string;
       const read = (await send(app, 'GET', `/api/articles/${enc(slug)}`)).json().article;
       assert.deepEqual([read.title, read.description, read.body, read.tagList], [p, p, p, [p.trim()]], `article ${p} stored literally`);
       const byTag = (await send(app, 'GET', `/api/articles?tag=${enc(p.trim())}`)).json();
-      assert.deepEqual(byTag.articles.map((a: { slug: string }) => a.slug), [slug], `?tag=${p} finds exactly its article`);
+      assert.deepEqual(
+        byTag.articles.map((a: { slug: string }) => a.slug),
+        [slug],
+        `?tag=${p} finds exactly its article`,
+      );
 
       const updated = await send(app, 'PUT', `/api/articles/${enc(slug)}`, { user: writer, body: { article: { title: `${p} (edited)` } } });
       harmless(updated, `edit ${p}`);
@@ -253,7 +311,12 @@ for (const backend of BACKENDS) {
   test(`[${backend}] SQL injection through the HTML pages: search, tag, profile and article URLs, and the login, register, editor and comment forms`, async (t) => {
     const { app, runtime, logs } = await startTestApp(t, backend);
     const author = await registeredBrowser(app);
-    const canary = await writeArticle(runtime, author.username, { title: 'Canary article', description: 'Still standing', body: 'The canary sings.', tagList: ['canary'] });
+    const canary = await writeArticle(runtime, author.username, {
+      title: 'Canary article',
+      description: 'Still standing',
+      body: 'The canary sings.',
+      tagList: ['canary'],
+    });
     const before = await snapshot(runtime, canary);
     const db = runtime.db.kysely;
     const get = (url: string) => app.inject({ method: 'GET', url, remoteAddress: nextAddress() });
@@ -282,7 +345,11 @@ for (const backend of BACKENDS) {
     }
 
     // Login: an injected email fails exactly like an unknown one (each try from its own client).
-    const loginBaseline = await newBrowser(app).post('/login', { email: 'nobody@example.com', password: 'not the password at all' }, { from: '/login' });
+    const loginBaseline = await newBrowser(app).post(
+      '/login',
+      { email: 'nobody@example.com', password: 'not the password at all' },
+      { from: '/login' },
+    );
     assert.equal(loginBaseline.statusCode, 422);
     for (const p of PAYLOADS) {
       for (const email of [p, `${p}@example.com`]) {
@@ -299,14 +366,27 @@ for (const backend of BACKENDS) {
     for (const p of PAYLOADS) {
       for (const field of ['username', 'email', 'password'] as const) {
         n += 1;
-        const form = { username: `form_${n}`, email: `form_${n}@example.com`, password: STRONG_PASSWORD, [field]: field === 'email' ? `${p.replace(/\s/g, '')}@example.com` : p };
+        const form = {
+          username: `form_${n}`,
+          email: `form_${n}@example.com`,
+          password: STRONG_PASSWORD,
+          [field]: field === 'email' ? `${p.replace(/\s/g, '')}@example.com` : p,
+        };
         const res = await newBrowser(app).post('/register', form, { from: '/register' });
         harmless(res, `register form ${field}=${p}`);
         if (res.statusCode === 303) {
           registered += 1;
           await app.signUps.settled();
-          const stored = await db.selectFrom('users').select(['username', 'email']).where('username', '=', form.username).executeTakeFirstOrThrow();
-          assert.deepEqual(stored, { username: form.username, email: form.email.toLowerCase() }, `register form ${field}=${p} stored literally`);
+          const stored = await db
+            .selectFrom('users')
+            .select(['username', 'email'])
+            .where('username', '=', form.username)
+            .executeTakeFirstOrThrow();
+          assert.deepEqual(
+            stored,
+            { username: form.username, email: form.email.toLowerCase() },
+            `register form ${field}=${p} stored literally`,
+          );
         } else {
           assert.equal(res.statusCode, 422, `register form ${field}=${p}`);
         }
@@ -323,22 +403,42 @@ for (const backend of BACKENDS) {
       harmless(created, `editor ${p}`);
       assert.equal(created.statusCode, 303, `editor ${p}`);
       const slug = decodeURIComponent(String(created.headers.location).replace(/^\/article\//, ''));
-      const row = await db.selectFrom('articles').select(['id', 'title', 'description', 'body']).where('slug', '=', slug).executeTakeFirstOrThrow();
-      assert.deepEqual({ title: row.title, description: row.description, body: row.body }, { title: fields.title, description: fields.description, body: p }, `editor ${p} stored literally`);
-      const tags = await db.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').select('tags.name').where('article_tags.article_id', '=', row.id).execute();
+      const row = await db
+        .selectFrom('articles')
+        .select(['id', 'title', 'description', 'body'])
+        .where('slug', '=', slug)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        { title: row.title, description: row.description, body: row.body },
+        { title: fields.title, description: fields.description, body: p },
+        `editor ${p} stored literally`,
+      );
+      const tags = await db
+        .selectFrom('article_tags')
+        .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
+        .select('tags.name')
+        .where('article_tags.article_id', '=', row.id)
+        .execute();
       assert.deepEqual(tags.map((r) => r.name).sort(), [...new Set(p.split(/[\s,]+/).filter((x) => x !== ''))].sort(), `editor tags ${p}`);
 
       const edited = await member.post(`/editor/${enc(slug)}`, { ...fields, title: `${p} edited` }, { from: `/editor/${enc(slug)}` });
       harmless(edited, `edit ${p}`);
       assert.equal(edited.statusCode, 303);
-      assert.equal((await db.selectFrom('articles').select('title').where('id', '=', row.id).executeTakeFirstOrThrow()).title, `${p} edited`);
+      assert.equal(
+        (await db.selectFrom('articles').select('title').where('id', '=', row.id).executeTakeFirstOrThrow()).title,
+        `${p} edited`,
+      );
 
       const comment = await member.post(`/article/${enc(canary)}/comments`, { body: `${p} said` }, { from: `/article/${enc(canary)}` });
       harmless(comment, `comment form ${p}`);
       assert.equal(comment.statusCode, 303);
     }
     const comments = await db.selectFrom('comments').select('body').orderBy('id').execute();
-    assert.deepEqual(comments.map((c) => c.body), PAYLOADS.map((p) => `${p} said`), 'every comment stored verbatim');
+    assert.deepEqual(
+      comments.map((c) => c.body),
+      PAYLOADS.map((p) => `${p} said`),
+      'every comment stored verbatim',
+    );
 
     await assertIntact(runtime, before, canary, registered);
     assertNoErrorLogs(logs());

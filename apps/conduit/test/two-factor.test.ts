@@ -4,7 +4,17 @@ import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from 'bastion';
 import { codeAt, deriveEncryptionKeys, LOGIN_RULES, newTotpSecret, sealedBox } from 'bastion/internals';
 import { Secret } from 'otpauth';
-import { type BackendName, BACKENDS, loggedInBrowser, memberBrowser, newBrowser, outboxMailsTo, type PageBrowser, randomKey, type TestResponse } from 'bastion/testing';
+import {
+  type BackendName,
+  BACKENDS,
+  loggedInBrowser,
+  memberBrowser,
+  newBrowser,
+  outboxMailsTo,
+  type PageBrowser,
+  randomKey,
+  type TestResponse,
+} from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -33,7 +43,8 @@ const secretOnPage = (html: string): string => {
   assert.ok(match, 'the enrolment page shows the secret as text');
   return match[1]!.replaceAll(' ', '');
 };
-const codesOnPage = (html: string): string[] => [...html.matchAll(/<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})<\/code><\/li>/g)].map((m) => m[1]!);
+const codesOnPage = (html: string): string[] =>
+  [...html.matchAll(/<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})<\/code><\/li>/g)].map((m) => m[1]!);
 
 /** Sets up an authenticator app for the browser's account as a person does: start, read the key off the page, type the app's code. */
 async function enrol(browser: PageBrowser, clock: { ms: number }): Promise<{ secret: string; codes: string[]; page: TestResponse }> {
@@ -48,10 +59,16 @@ async function enrol(browser: PageBrowser, clock: { ms: number }): Promise<{ sec
 }
 
 /** The password step: for an account with a second factor, always a 303 to the code form. */
-const passwordStep = (browser: PageBrowser, password = browser.password) => browser.post('/login', { email: browser.email, password }, { from: '/login' });
+const passwordStep = (browser: PageBrowser, password = browser.password) =>
+  browser.post('/login', { email: browser.email, password }, { from: '/login' });
 const codeStep = (browser: PageBrowser, code: string) => browser.post('/login/two-factor', { code }, { from: '/login/two-factor' });
 
-async function signIn(app: FastifyInstance, account: PageBrowser, code: string, password = account.password): Promise<{ browser: PageBrowser; res: TestResponse }> {
+async function signIn(
+  app: FastifyInstance,
+  account: PageBrowser,
+  code: string,
+  password = account.password,
+): Promise<{ browser: PageBrowser; res: TestResponse }> {
   const browser = Object.assign(newBrowser(app, { username: account.username }), { email: account.email, password: account.password });
   const first = await passwordStep(browser, password);
   assert.equal(first.statusCode, 303, 'the password step of a two-factor account always goes on to the code');
@@ -80,12 +97,20 @@ for (const backend of BACKENDS) {
     await owner.post('/settings/security/totp/start', {}, { from: '/settings/security' });
     const enrolPage = await owner.get('/settings/security/totp');
     assert.equal(enrolPage.statusCode, 200);
-    assert.match(enrolPage.body, /<img class="qr-code" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+"/, 'the QR code is an SVG drawn on the server, in an <img>');
+    assert.match(
+      enrolPage.body,
+      /<img class="qr-code" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+"/,
+      'the QR code is an SVG drawn on the server, in an <img>',
+    );
     assert.doesNotMatch(enrolPage.body, /<script|style=/, 'no script and no inline style: the CSP is unchanged');
     const secret = secretOnPage(enrolPage.body);
     assert.ok(secret.length >= 32, 'at least 160 bits of base32');
 
-    const wrong = await owner.post('/settings/security/totp', { code: codeAt(secret, clock.ms + 5 * STEP) }, { from: '/settings/security/totp' });
+    const wrong = await owner.post(
+      '/settings/security/totp',
+      { code: codeAt(secret, clock.ms + 5 * STEP) },
+      { from: '/settings/security/totp' },
+    );
     assert.equal(wrong.statusCode, 422, 'a code that is not now is refused');
     assert.match(wrong.body, /That code is not right/);
     assert.equal(await app.twoFactor.required(await idOf(ctx, owner.email)), false, 'still off');
@@ -121,7 +146,11 @@ for (const backend of BACKENDS) {
     assert.equal(a.statusCode, 303);
     assert.equal(b.statusCode, 303);
     assert.equal(a.headers.location, b.headers.location);
-    assert.deepEqual(a.cookies.map((c) => [c.name, c.path, c.maxAge, c.httpOnly, c.sameSite]), b.cookies.map((c) => [c.name, c.path, c.maxAge, c.httpOnly, c.sameSite]), 'the same cookies');
+    assert.deepEqual(
+      a.cookies.map((c) => [c.name, c.path, c.maxAge, c.httpOnly, c.sameSite]),
+      b.cookies.map((c) => [c.name, c.path, c.maxAge, c.httpOnly, c.sameSite]),
+      'the same cookies',
+    );
     assert.equal(a.body, b.body);
     assert.equal(await isSignedIn(right), false, 'no session before the code');
     assert.equal((await right.get('/login/two-factor')).statusCode, 200);
@@ -175,7 +204,13 @@ for (const backend of BACKENDS) {
     clock.ms += STEP;
     const [x, y] = await Promise.all(
       [codeAt(secret, clock.ms), codeAt(secret, clock.ms)].map((c) =>
-        app.inject({ method: 'POST', url: '/login/two-factor', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ code: c, _csrf: form }).toString(), remoteAddress: '10.99.0.1' }),
+        app.inject({
+          method: 'POST',
+          url: '/login/two-factor',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ code: c, _csrf: form }).toString(),
+          remoteAddress: '10.99.0.1',
+        }),
       ),
     );
     assert.deepEqual([x!.statusCode, y!.statusCode].sort(), [303, 422], 'one sign-in from one challenge');
@@ -237,12 +272,21 @@ for (const backend of BACKENDS) {
     assert.equal((await signIn(app, owner, codes[0]!)).res.statusCode, 422, 'spent: refused');
 
     // Two sign-ins racing with one code, each with its own challenge.
-    const racers = [Object.assign(newBrowser(app), { email: owner.email, password: owner.password }), Object.assign(newBrowser(app), { email: owner.email, password: owner.password })];
+    const racers = [
+      Object.assign(newBrowser(app), { email: owner.email, password: owner.password }),
+      Object.assign(newBrowser(app), { email: owner.email, password: owner.password }),
+    ];
     for (const r of racers) await passwordStep(r);
     const tokens = await Promise.all(racers.map((r) => r.csrf('/login/two-factor')));
     const results = await Promise.all(
       racers.map((r, i) =>
-        app.inject({ method: 'POST', url: '/login/two-factor', headers: { cookie: r.cookieHeader, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ code: codes[1]!, _csrf: tokens[i]! }).toString(), remoteAddress: `10.98.0.${i + 1}` }),
+        app.inject({
+          method: 'POST',
+          url: '/login/two-factor',
+          headers: { cookie: r.cookieHeader, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ code: codes[1]!, _csrf: tokens[i]! }).toString(),
+          remoteAddress: `10.98.0.${i + 1}`,
+        }),
       ),
     );
     assert.deepEqual(results.map((r) => r.statusCode).sort(), [303, 422], 'exactly one gets in');
@@ -254,7 +298,11 @@ for (const backend of BACKENDS) {
     const owner = await makeUser(ctx.app, ctx.runtime, 'racer');
     const codes = await ctx.app.twoFactor.recovery.replace(owner.id, ctx.clock.ms);
     const results = await Promise.all(Array.from({ length: 8 }, () => ctx.app.twoFactor.recovery.use(owner.id, codes[3]!, ctx.clock.ms)));
-    assert.deepEqual(results.filter((r) => r !== null), [9], 'one use, nine left');
+    assert.deepEqual(
+      results.filter((r) => r !== null),
+      [9],
+      'one use, nine left',
+    );
   });
 
   test(`[${backend}] at rest the secret is sealed: the row holds no base32 secret, the recovery codes only hashes`, async (t) => {
@@ -266,13 +314,18 @@ for (const backend of BACKENDS) {
     const stored = JSON.stringify(rows);
     // The secret's raw bytes too, in the encodings a careless store would use.
     const bytes = Buffer.from(Secret.fromBase32(secret).bytes);
-    for (const form of [secret, secret.toLowerCase(), bytes.toString('base64'), bytes.toString('hex')]) assert.ok(!stored.includes(form), 'no form of the secret is in the row');
+    for (const form of [secret, secret.toLowerCase(), bytes.toString('base64'), bytes.toString('hex')])
+      assert.ok(!stored.includes(form), 'no form of the secret is in the row');
     const codeRows = JSON.stringify(await runtime.db.kysely.selectFrom('recovery_codes').selectAll().execute());
-    for (const code of codes) assert.ok(!codeRows.includes(code) && !codeRows.includes(code.replaceAll('-', '')), 'no recovery code in the clear');
+    for (const code of codes)
+      assert.ok(!codeRows.includes(code) && !codeRows.includes(code.replaceAll('-', '')), 'no recovery code in the clear');
     // A sealed secret copied into another account's row opens for nobody (bound to the user id).
     const thief = await memberBrowser(app, runtime);
     const thiefId = await idOf({ runtime } as TestApp, thief.email);
-    await runtime.db.kysely.insertInto('totp_credentials').values({ ...rows[0]!, user_id: thiefId }).execute();
+    await runtime.db.kysely
+      .insertInto('totp_credentials')
+      .values({ ...rows[0]!, user_id: thiefId })
+      .execute();
     assert.equal((await signIn(app, thief, codeAt(secret, clock.ms + STEP))).res.statusCode, 422);
   });
 
@@ -281,11 +334,23 @@ for (const backend of BACKENDS) {
     const rotated = await twoFactorTest(t, backend, { SECRET_KEY: randomKey(), SECRET_KEY_FALLBACKS: previous });
     const dropped = await twoFactorTest(t, backend, { SECRET_KEY: randomKey() });
     const old = sealedBox(deriveEncryptionKeys({ secretKey: previous, secretKeyFallbacks: [] } as unknown as Config, 'totp-secret'));
-    for (const [ctx, expected] of [[rotated, 303], [dropped, 422]] as const) {
+    for (const [ctx, expected] of [
+      [rotated, 303],
+      [dropped, 422],
+    ] as const) {
       const owner = await memberBrowser(ctx.app, ctx.runtime);
       const id = await idOf(ctx, owner.email);
       const secret = newTotpSecret();
-      await ctx.runtime.db.kysely.insertInto('totp_credentials').values({ user_id: id, secret: old.seal(secret, `totp:${id}`), last_step: null, created_at: new Date().toISOString(), enabled_at: new Date().toISOString() }).execute();
+      await ctx.runtime.db.kysely
+        .insertInto('totp_credentials')
+        .values({
+          user_id: id,
+          secret: old.seal(secret, `totp:${id}`),
+          last_step: null,
+          created_at: new Date().toISOString(),
+          enabled_at: new Date().toISOString(),
+        })
+        .execute();
       assert.equal((await signIn(ctx.app, owner, codeAt(secret, ctx.clock.ms))).res.statusCode, expected);
     }
   });
@@ -296,16 +361,30 @@ for (const backend of BACKENDS) {
     const owner = await memberBrowser(app, runtime);
     const { secret } = await enrol(owner, clock);
     const login = (user: Record<string, string>, remoteAddress = '10.97.0.1') =>
-      app.inject({ method: 'POST', url: '/api/users/login', remoteAddress, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ user }) });
+      app.inject({
+        method: 'POST',
+        url: '/api/users/login',
+        remoteAddress,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ user }),
+      });
 
     const missing = await login({ email: owner.email, password: owner.password });
     assert.equal(missing.statusCode, 401);
     assert.deepEqual(missing.json().errors, { otp: ['is required'] });
     const missingWrongPassword = await login({ email: owner.email, password: 'wrong wrong wrong' });
-    assert.deepEqual([missingWrongPassword.statusCode, missingWrongPassword.json().errors], [401, { otp: ['is required'] }], 'the same answer: the password is not judged aloud');
+    assert.deepEqual(
+      [missingWrongPassword.statusCode, missingWrongPassword.json().errors],
+      [401, { otp: ['is required'] }],
+      'the same answer: the password is not judged aloud',
+    );
     const wrongPassword = await login({ email: owner.email, password: 'wrong wrong wrong', otp: codeAt(secret, clock.ms + STEP) });
     assert.equal(wrongPassword.statusCode, 401);
-    const wrongOtp = await login({ email: owner.email, password: owner.password, otp: '000000' === codeAt(secret, clock.ms) ? '111111' : '000000' });
+    const wrongOtp = await login({
+      email: owner.email,
+      password: owner.password,
+      otp: '000000' === codeAt(secret, clock.ms) ? '111111' : '000000',
+    });
     assert.deepEqual(wrongPassword.json().errors, wrongOtp.json().errors, 'a wrong password and a wrong otp answer alike');
     assert.deepEqual(wrongOtp.json().errors, { 'email, password or otp': ['is invalid'] });
 
@@ -318,13 +397,19 @@ for (const backend of BACKENDS) {
     assert.equal(JSON.parse((await auditEvents(ctx, 'login.success')).at(-1)!.details).method, 'totp');
 
     // From a fresh address: five wrong otps with the right password, and the sixth attempt (with a right otp) is refused.
-    for (let i = 0; i < LOGIN_RULES.accountIp.points; i++) await login({ email: owner.email, password: owner.password, otp: '000001' }, '10.97.0.3');
-    assert.equal((await login({ email: owner.email, password: owner.password, otp: codeAt(secret, clock.ms) }, '10.97.0.3')).statusCode, 429);
+    for (let i = 0; i < LOGIN_RULES.accountIp.points; i++)
+      await login({ email: owner.email, password: owner.password, otp: '000001' }, '10.97.0.3');
+    assert.equal(
+      (await login({ email: owner.email, password: owner.password, otp: codeAt(secret, clock.ms) }, '10.97.0.3')).statusCode,
+      429,
+    );
 
     const plain = await makeUser(app, runtime, 'plainapi');
     const res = await api(app, 'POST', '/api/users/login', { body: { user: { email: plain.email, password: STRONG_PASSWORD } } });
     assert.equal(res.statusCode, 200, 'no otp needed without two-factor');
-    const extra = await api(app, 'POST', '/api/users/login', { body: { user: { email: plain.email, password: STRONG_PASSWORD, otp: '123456' } } });
+    const extra = await api(app, 'POST', '/api/users/login', {
+      body: { user: { email: plain.email, password: STRONG_PASSWORD, otp: '123456' } },
+    });
     assert.equal(extra.statusCode, 200, 'an otp sent to an account without two-factor is ignored');
   });
 
@@ -400,7 +485,11 @@ for (const backend of BACKENDS) {
     assert.match(page.body, /Your role requires two-factor sign-in/);
     await enrol(admin, clock);
     assert.equal((await admin.get('/admin')).statusCode, 200, 'with a second factor every page works');
-    const stillNone = await loggedInBrowser(app, { email: (await makeUser(app, runtime, 'mod', 'moderator')).email, password: STRONG_PASSWORD, username: 'mod' });
+    const stillNone = await loggedInBrowser(app, {
+      email: (await makeUser(app, runtime, 'mod', 'moderator')).email,
+      password: STRONG_PASSWORD,
+      username: 'mod',
+    });
     assert.equal((await stillNone.get('/')).headers.location, '/settings/security?done=required', 'moderators too');
     assert.equal((await stillNone.post('/logout', {}, { from: '/settings/security' })).statusCode, 303, 'signing out still works');
     assert.equal(await isSignedIn(stillNone), false);
@@ -408,12 +497,18 @@ for (const backend of BACKENDS) {
     const member = await memberBrowser(app, runtime);
     assert.equal((await member.get('/settings')).statusCode, 200);
   });
-
 }
 
 test('REQUIRE_TWO_FACTOR_FOR accepts only role names', () => {
-  assert.deepEqual(loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), REQUIRE_TWO_FACTOR_FOR: 'admin,moderator,admin' }, dotenvPath: null }).config.requireTwoFactorFor, ['admin', 'moderator']);
-  assert.throws(() => loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), REQUIRE_TWO_FACTOR_FOR: 'admin,root' }, dotenvPath: null }), /REQUIRE_TWO_FACTOR_FOR/);
+  assert.deepEqual(
+    loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), REQUIRE_TWO_FACTOR_FOR: 'admin,moderator,admin' }, dotenvPath: null })
+      .config.requireTwoFactorFor,
+    ['admin', 'moderator'],
+  );
+  assert.throws(
+    () => loadConfig({ env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), REQUIRE_TWO_FACTOR_FOR: 'admin,root' }, dotenvPath: null }),
+    /REQUIRE_TWO_FACTOR_FOR/,
+  );
 });
 
 async function idOf(ctx: Pick<TestApp, 'runtime'>, email: string): Promise<number> {

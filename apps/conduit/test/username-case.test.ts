@@ -21,11 +21,19 @@ let address = 0;
 /** Each registration from its own client address, as a crowd would send them (and under the per-IP limit). */
 function register(app: FastifyInstance, user: { username: string; email: string }) {
   address++;
-  return app.inject({ method: 'POST', url: '/api/users', remoteAddress: `198.18.${address >> 8}.${address & 255}`, payload: { user: { ...user, password: STRONG_PASSWORD } } });
+  return app.inject({
+    method: 'POST',
+    url: '/api/users',
+    remoteAddress: `198.18.${address >> 8}.${address & 255}`,
+    payload: { user: { ...user, password: STRONG_PASSWORD } },
+  });
 }
 
 /** A database migrated up to 006 only, as the release before left it (the list before the split, apps/conduit/test/fixtures); `upgrade` applies 007. */
-async function olderDatabase(t: { after(fn: () => Promise<void>): void }, backend: BackendName): Promise<{ db: Db; upgrade(): Promise<void> }> {
+async function olderDatabase(
+  t: { after(fn: () => Promise<void>): void },
+  backend: BackendName,
+): Promise<{ db: Db; upgrade(): Promise<void> }> {
   const { db } = await unmigratedDatabase(t, backend, null);
   const provider = { getMigrations: async () => preSplitMigrations(db) };
   const migrator = new Migrator({ db: db.kysely, provider, ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
@@ -38,7 +46,10 @@ async function olderDatabase(t: { after(fn: () => Promise<void>): void }, backen
   return {
     db,
     async upgrade() {
-      assert.deepEqual((await migrate('007-username-case'))?.map((r) => [r.migrationName, r.status]), [['007-username-case', 'Success']]);
+      assert.deepEqual(
+        (await migrate('007-username-case'))?.map((r) => [r.migrationName, r.status]),
+        [['007-username-case', 'Success']],
+      );
     },
   };
 }
@@ -48,7 +59,11 @@ for (const backend of BACKENDS) {
     const { app, runtime } = await startTestApp(t, backend);
     // Both requests pass the service's read before either inserts (each hashes in between), so
     // only the database can tell them apart. Several rounds, each pair fired together.
-    for (const [round, names] of [['Carol', 'carol'], ['DAVE', 'dave'], ['erin_x', 'Erin_X']].entries()) {
+    for (const [round, names] of [
+      ['Carol', 'carol'],
+      ['DAVE', 'dave'],
+      ['erin_x', 'Erin_X'],
+    ].entries()) {
       const answers = await Promise.all(names.map((username, i) => register(app, { username, email: `race${round}_${i}@example.com` })));
       const statuses = answers.map((a) => a.statusCode).sort();
       assert.deepEqual(statuses, [201, 422], `${names.join(' / ')}: ${answers.map((a) => a.body).join(' ')}`);
@@ -63,7 +78,13 @@ for (const backend of BACKENDS) {
     const visitors = ['Frank', 'frank'].map((username) => newBrowser(app, { username }));
     const tokens = await Promise.all(visitors.map((v) => v.csrf('/register')));
     const answers = await Promise.all(
-      visitors.map((v, i) => v.post('/register', { username: v.username, email: `frank${i}@example.com`, password: v.password, _csrf: tokens[i]! }, { csrf: false })),
+      visitors.map((v, i) =>
+        v.post(
+          '/register',
+          { username: v.username, email: `frank${i}@example.com`, password: v.password, _csrf: tokens[i]! },
+          { csrf: false },
+        ),
+      ),
     );
     await app.signUps.settled();
     // The form checks the name before answering and the account is written after it
@@ -74,14 +95,25 @@ for (const backend of BACKENDS) {
     if (refused) assert.match(refused.body, /<li>username has already been taken<\/li>/);
     assert.equal((await runtime.db.kysely.selectFrom('users').select('id').execute()).length, 1);
     if (!refused) {
-      const raced = await runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'register').where('actor_id', 'is', null).execute();
-      assert.deepEqual(raced.map((r) => (JSON.parse(r.details) as { outcome: string }).outcome), ['name-raced']);
+      const raced = await runtime.db.kysely
+        .selectFrom('audit_log')
+        .select('details')
+        .where('event', '=', 'register')
+        .where('actor_id', 'is', null)
+        .execute();
+      assert.deepEqual(
+        raced.map((r) => (JSON.parse(r.details) as { outcome: string }).outcome),
+        ['name-raced'],
+      );
     }
   });
 
   test(`[${backend}] two registrations racing for one address in different case: one account, one 422 on email`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const answers = await Promise.all([register(app, { username: 'gina_one', email: 'Gina@Example.com' }), register(app, { username: 'gina_two', email: 'gina@example.com' })]);
+    const answers = await Promise.all([
+      register(app, { username: 'gina_one', email: 'Gina@Example.com' }),
+      register(app, { username: 'gina_two', email: 'gina@example.com' }),
+    ]);
     assert.deepEqual(answers.map((a) => a.statusCode).sort(), [201, 422]);
     assert.deepEqual(answers.find((a) => a.statusCode === 422)!.json().errors, { email: ['has already been taken'] });
     assert.deepEqual(await runtime.db.kysely.selectFrom('users').select('email').execute(), [{ email: 'gina@example.com' }]);
@@ -116,13 +148,35 @@ for (const backend of BACKENDS) {
     const lena = await makeUser(app, runtime, 'lena');
     const db = runtime.db.kysely;
     const now = new Date().toISOString();
-    const row = { email: 'other@example.com', password_hash: 'x', bio: '', image: null, role: 'member' as const, locked_at: null, created_at: now, updated_at: now };
-    const insert = await db.insertInto('users').values({ ...row, username: 'LENA' }).execute().catch((err: unknown) => err);
+    const row = {
+      email: 'other@example.com',
+      password_hash: 'x',
+      bio: '',
+      image: null,
+      role: 'member' as const,
+      locked_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+    const insert = await db
+      .insertInto('users')
+      .values({ ...row, username: 'LENA' })
+      .execute()
+      .catch((err: unknown) => err);
     assert.deepEqual(takenBy(insert), TAKEN, `the insert was refused: ${String(insert)}`);
     const mo = await makeUser(app, runtime, 'mo');
-    const rename = await db.updateTable('users').set({ username: 'Lena' }).where('id', '=', mo.id).execute().catch((err: unknown) => err);
+    const rename = await db
+      .updateTable('users')
+      .set({ username: 'Lena' })
+      .where('id', '=', mo.id)
+      .execute()
+      .catch((err: unknown) => err);
     assert.deepEqual(takenBy(rename), TAKEN, `the rename was refused: ${String(rename)}`);
-    const email = await db.insertInto('users').values({ ...row, username: 'nora', email: lena.email }).execute().catch((err: unknown) => err);
+    const email = await db
+      .insertInto('users')
+      .values({ ...row, username: 'nora', email: lena.email })
+      .execute()
+      .catch((err: unknown) => err);
     assert.deepEqual(takenBy(email), { email: ['has already been taken'] });
     assert.equal(takenBy(new Error('connection reset')), null, 'any other failure is not "taken"');
   });
@@ -138,12 +192,34 @@ for (const backend of BACKENDS) {
     for (const username of names) {
       const row = await db.kysely
         .insertInto('users')
-        .values({ username, email: `${ids.length}@example.com`, password_hash: hash, bio: '', image: null, role: 'member', locked_at: null, created_at: now, updated_at: now })
+        .values({
+          username,
+          email: `${ids.length}@example.com`,
+          password_hash: hash,
+          bio: '',
+          image: null,
+          role: 'member',
+          locked_at: null,
+          created_at: now,
+          updated_at: now,
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
       ids.push(row.id);
     }
-    await db.kysely.insertInto('articles').values({ slug: 'kept', title: 't', description: 'd', body: 'b', body_html: '<p>b</p>', author_id: ids[3]!, created_at: now, updated_at: now }).execute();
+    await db.kysely
+      .insertInto('articles')
+      .values({
+        slug: 'kept',
+        title: 't',
+        description: 'd',
+        body: 'b',
+        body_html: '<p>b</p>',
+        author_id: ids[3]!,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
 
     await upgrade();
 
@@ -151,18 +227,54 @@ for (const backend of BACKENDS) {
     const [carol, carol2, Carol, CAROL, dave, p, P, Dave] = ids;
     assert.deepEqual(
       after.map((u) => [u.id, u.username]),
-      [[carol, 'carol'], [carol2, 'carol-2'], [Carol, `Carol-${Carol}`], [CAROL, `CAROL-${CAROL}`], [dave, 'dave'], [p, long], [P, `${'P'.repeat(32 - `-${P}`.length)}-${P}`], [Dave, `Dave-${Dave}`]],
+      [
+        [carol, 'carol'],
+        [carol2, 'carol-2'],
+        [Carol, `Carol-${Carol}`],
+        [CAROL, `CAROL-${CAROL}`],
+        [dave, 'dave'],
+        [p, long],
+        [P, `${'P'.repeat(32 - `-${P}`.length)}-${P}`],
+        [Dave, `Dave-${Dave}`],
+      ],
     );
-    assert.ok(after.every((u, i) => u.email === `${i}@example.com` && u.password_hash === hash), 'nothing else about any account changed');
-    assert.equal((await db.kysely.selectFrom('articles').select('author_id').executeTakeFirstOrThrow()).author_id, CAROL, 'a renamed account keeps its content');
+    assert.ok(
+      after.every((u, i) => u.email === `${i}@example.com` && u.password_hash === hash),
+      'nothing else about any account changed',
+    );
+    assert.equal(
+      (await db.kysely.selectFrom('articles').select('author_id').executeTakeFirstOrThrow()).author_id,
+      CAROL,
+      'a renamed account keeps its content',
+    );
 
     const audit = await db.kysely.selectFrom('audit_log').select(['event', 'ip', 'details']).orderBy('id').execute();
     assert.deepEqual(
       audit.map((a) => [a.event, a.ip, JSON.parse(a.details).targetId, JSON.parse(a.details).from, JSON.parse(a.details).to]),
-      [Carol, CAROL, P, Dave].map((id) => ['username.rename', 'migration', id, names[ids.indexOf(id!)], after.find((u) => u.id === id)!.username]),
+      [Carol, CAROL, P, Dave].map((id) => [
+        'username.rename',
+        'migration',
+        id,
+        names[ids.indexOf(id!)],
+        after.find((u) => u.id === id)!.username,
+      ]),
     );
 
-    const twin = await db.kysely.insertInto('users').values({ username: 'cArOl', email: 'x@example.com', password_hash: hash, bio: '', image: null, role: 'member', locked_at: null, created_at: now, updated_at: now }).execute().catch((err: unknown) => err);
+    const twin = await db.kysely
+      .insertInto('users')
+      .values({
+        username: 'cArOl',
+        email: 'x@example.com',
+        password_hash: hash,
+        bio: '',
+        image: null,
+        role: 'member',
+        locked_at: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute()
+      .catch((err: unknown) => err);
     assert.deepEqual(takenBy(twin), TAKEN, 'the index holds from now on');
   });
 
@@ -170,10 +282,26 @@ for (const backend of BACKENDS) {
     const { db, upgrade } = await olderDatabase(t, backend);
     const now = new Date().toISOString();
     for (const username of ['oscar', 'Oscar_2', 'pia']) {
-      await db.kysely.insertInto('users').values({ username, email: `${username}@example.com`, password_hash: 'x', bio: '', image: null, role: 'member', locked_at: null, created_at: now, updated_at: now }).execute();
+      await db.kysely
+        .insertInto('users')
+        .values({
+          username,
+          email: `${username}@example.com`,
+          password_hash: 'x',
+          bio: '',
+          image: null,
+          role: 'member',
+          locked_at: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
     }
     await upgrade();
-    assert.deepEqual((await db.kysely.selectFrom('users').select('username').orderBy('id').execute()).map((u) => u.username), ['oscar', 'Oscar_2', 'pia']);
+    assert.deepEqual(
+      (await db.kysely.selectFrom('users').select('username').orderBy('id').execute()).map((u) => u.username),
+      ['oscar', 'Oscar_2', 'pia'],
+    );
     assert.deepEqual(await db.kysely.selectFrom('audit_log').select('id').execute(), []);
   });
 }

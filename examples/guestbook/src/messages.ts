@@ -39,7 +39,14 @@ export async function listMessages(db: Db, viewer: AuthUser | null): Promise<Mes
     .limit(PAGE_SIZE);
   if (!isModerator(viewer)) query = query.where('m.hidden_at', 'is', null);
   const rows = await query.execute();
-  return rows.map((r) => ({ id: r.id, body: r.body, author: r.username, authorId: r.author_id, createdAt: r.created_at, hidden: r.hidden_at !== null }));
+  return rows.map((r) => ({
+    id: r.id,
+    body: r.body,
+    author: r.username,
+    authorId: r.author_id,
+    createdAt: r.created_at,
+    hidden: r.hidden_at !== null,
+  }));
 }
 
 export async function postMessage(db: Db, author: AuthUser, body: string, now: Date): Promise<void> {

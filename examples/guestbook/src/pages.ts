@@ -14,7 +14,9 @@ const idParams = {
   required: ['id'],
   properties: { id: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
 } as const;
-interface IdParams { id: number }
+interface IdParams {
+  id: number;
+}
 
 export async function guestbookPages(app: FastifyInstance, runtime: Runtime, now: () => Date): Promise<void> {
   const { db } = runtime;
@@ -31,25 +33,46 @@ export async function guestbookPages(app: FastifyInstance, runtime: Runtime, now
     return reply.page('guestbook/home', await home(request.user));
   });
 
-  app.post<{ Body: { body: string } }>('/messages', { config: { access: 'member' }, schema: { body: messageForm } }, async function sign(request, reply) {
-    const body = request.body.body.trim();
-    if (body === '') return reply.code(422).page('guestbook/home', await home(request.member, ['A message cannot be blank.'], request.body.body));
-    if (!(await mayWrite(db.kysely, runtime.config, request.member.id))) {
-      return reply.code(403).page('guestbook/home', await home(request.member, ['Confirm your email address first: follow the link we mailed you.'], request.body.body));
-    }
-    await postMessage(db, request.member, body, now());
-    return reply.redirect('/', 303);
-  });
-
-  app.post<{ Params: IdParams }>('/messages/:id/delete', { config: { access: 'member' }, schema: { params: idParams, body: buttonForm } }, async function remove(request, reply) {
-    await deleteMessage(db, request.member, request.params.id);
-    return reply.redirect('/', 303);
-  });
-
-  for (const [action, hidden] of [['hide', true], ['show', false]] as const) {
-    app.post<{ Params: IdParams }>(`/messages/:id/${action}`, { config: { access: 'moderator' }, schema: { params: idParams, body: buttonForm } }, async function moderate(request, reply) {
-      await setHidden(db, request.params.id, hidden, now());
+  app.post<{ Body: { body: string } }>(
+    '/messages',
+    { config: { access: 'member' }, schema: { body: messageForm } },
+    async function sign(request, reply) {
+      const body = request.body.body.trim();
+      if (body === '')
+        return reply.code(422).page('guestbook/home', await home(request.member, ['A message cannot be blank.'], request.body.body));
+      if (!(await mayWrite(db.kysely, runtime.config, request.member.id))) {
+        return reply
+          .code(403)
+          .page(
+            'guestbook/home',
+            await home(request.member, ['Confirm your email address first: follow the link we mailed you.'], request.body.body),
+          );
+      }
+      await postMessage(db, request.member, body, now());
       return reply.redirect('/', 303);
-    });
+    },
+  );
+
+  app.post<{ Params: IdParams }>(
+    '/messages/:id/delete',
+    { config: { access: 'member' }, schema: { params: idParams, body: buttonForm } },
+    async function remove(request, reply) {
+      await deleteMessage(db, request.member, request.params.id);
+      return reply.redirect('/', 303);
+    },
+  );
+
+  for (const [action, hidden] of [
+    ['hide', true],
+    ['show', false],
+  ] as const) {
+    app.post<{ Params: IdParams }>(
+      `/messages/:id/${action}`,
+      { config: { access: 'moderator' }, schema: { params: idParams, body: buttonForm } },
+      async function moderate(request, reply) {
+        await setHidden(db, request.params.id, hidden, now());
+        return reply.redirect('/', 303);
+      },
+    );
   }
 }

@@ -15,14 +15,23 @@ const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 const TABLE = 'guestbook_messages';
 type Env = Record<string, string>;
-interface Run { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 function guestbook(args: string[], env: Env): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', TSX, CLI, ...args], { cwd: env.DATA_DIR, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', TSX, CLI, ...args],
+      { cwd: env.DATA_DIR, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return reject(err);
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -41,7 +50,10 @@ async function store(t: TestContext, backend: BackendName): Promise<Store> {
   return {
     env,
     async hasTable() {
-      const { config } = loadConfig({ env: { ...env, NODE_ENV: 'test', DATABASE_URL: iso.searchPath ? PG_URL : '', REDIS_URL: '' }, dotenvPath: null });
+      const { config } = loadConfig({
+        env: { ...env, NODE_ENV: 'test', DATABASE_URL: iso.searchPath ? PG_URL : '', REDIS_URL: '' },
+        dotenvPath: null,
+      });
       const runtime = await openRuntime(config, { migrate: false, ...(iso.searchPath ? { searchPath: iso.searchPath } : {}) });
       try {
         return (await runtime.db.kysely.introspection.getTables()).some((table) => table.name === TABLE);
@@ -62,7 +74,7 @@ for (const backend of BACKENDS) {
     const first = await guestbook(['migrate'], { ...s.env, NODE_ENV: 'development' });
     assert.equal(first.code, 0, first.stderr);
     const applied = /^applied: (.*)$/m.exec(first.stdout)?.[1]?.split(', ') ?? [];
-    assert.ok(applied.length > 1 && !applied[0]!.includes(':'), 'Bastion\'s own migrations first');
+    assert.ok(applied.length > 1 && !applied[0]!.includes(':'), "Bastion's own migrations first");
     assert.equal(applied.at(-1), 'app:001-guestbook-messages', 'the app comes after Bastion');
     assert.equal(await s.hasTable(), true);
     const second = await guestbook(['migrate'], { ...s.env, NODE_ENV: 'development' });
@@ -94,7 +106,13 @@ for (const backend of BACKENDS) {
     const refused = await guestbook(['start'], { ...s.env, ...PRODUCTION, HOST: '127.0.0.1', PORT: String(port) });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^Bastion refuses to start in production:\nERROR guestbook\.E001: /);
-    assert.equal(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', () => 'refused'), 'refused');
+    assert.equal(
+      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+      'refused',
+    );
     assert.equal(await s.hasTable(), false, 'nothing was migrated');
   });
 
@@ -102,7 +120,15 @@ for (const backend of BACKENDS) {
     const s = await store(t, backend);
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const env = { PATH: process.env.PATH ?? '', ...s.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), PUBLIC_ORIGIN: origin, LOG_LEVEL: 'info' };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      ...s.env,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_ORIGIN: origin,
+      LOG_LEVEL: 'info',
+    };
     const child = spawn(process.execPath, ['--import', TSX, CLI, 'start'], { cwd: s.env.DATA_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let logs = '';
     child.stdout.on('data', (c: Buffer) => (logs += c.toString()));
@@ -112,7 +138,14 @@ for (const backend of BACKENDS) {
       child.kill('SIGKILL');
       await exited;
     });
-    for (let tries = 0; !(await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)); tries++) {
+    for (
+      let tries = 0;
+      !(await fetch(`${origin}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      tries++
+    ) {
       assert.equal(child.exitCode, null, `the server exited:\n${logs}`);
       assert.ok(tries < 600, `no /healthz answer:\n${logs}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BACKENDS, confirmationTokenFor, confirmByLink, createUser, loggedInBrowser, newBrowser, outboxMailsTo, type TestUser } from 'bastion/testing';
+import {
+  BACKENDS,
+  confirmationTokenFor,
+  confirmByLink,
+  createUser,
+  loggedInBrowser,
+  newBrowser,
+  outboxMailsTo,
+  type TestUser,
+} from 'bastion/testing';
 import type { Role } from 'bastion';
 import { startGuestbook, type TestGuestbook } from './start-guestbook.js';
 
-const makeUser = (gb: TestGuestbook, username: string, role: Role = 'member'): Promise<TestUser> => createUser(gb.runtime, { username, role });
+const makeUser = (gb: TestGuestbook, username: string, role: Role = 'member'): Promise<TestUser> =>
+  createUser(gb.runtime, { username, role });
 
 // The guestbook is not Conduit: Bastion's account layer speaks in the app's name (its `site`),
 // shows only the admin tabs the app has, and knows only the roles, audit events and write limits
@@ -14,7 +24,11 @@ for (const backend of BACKENDS) {
   test(`[${backend}] every account mail the guestbook sends is in its name, never Conduit's`, async (t) => {
     const gb = await startGuestbook(t, backend);
     const visitor = newBrowser(gb.app, { username: 'gina' });
-    const registered = await visitor.post('/register', { username: visitor.username, email: visitor.email, password: visitor.password }, { from: '/register' });
+    const registered = await visitor.post(
+      '/register',
+      { username: visitor.username, email: visitor.email, password: visitor.password },
+      { from: '/register' },
+    );
     assert.equal(registered.statusCode, 303);
     await confirmByLink(visitor, await confirmationTokenFor(gb.app, visitor.email));
     // The same address again (address-taken), then a forgotten password (reset link).

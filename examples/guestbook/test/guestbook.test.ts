@@ -8,10 +8,16 @@ import { startGuestbook, type TestGuestbook } from './start-guestbook.js';
 // routes declare (access, schemas) and by the layer Bastion puts around them.
 
 const signIn = (gb: TestGuestbook, user: TestUser): Promise<PageBrowser> => loggedInBrowser(gb.app, user);
-const makeUser = (gb: TestGuestbook, username: string, role: Role = 'member'): Promise<TestUser> => createUser(gb.runtime, { username, role });
+const makeUser = (gb: TestGuestbook, username: string, role: Role = 'member'): Promise<TestUser> =>
+  createUser(gb.runtime, { username, role });
 
 async function messageIds(gb: TestGuestbook): Promise<number[]> {
-  const rows = await gb.runtime.db.kysely.withTables<{ guestbook_messages: { id: number } }>().selectFrom('guestbook_messages').select('id').orderBy('id').execute();
+  const rows = await gb.runtime.db.kysely
+    .withTables<{ guestbook_messages: { id: number } }>()
+    .selectFrom('guestbook_messages')
+    .select('id')
+    .orderBy('id')
+    .execute();
   return rows.map((r) => r.id);
 }
 
@@ -25,7 +31,12 @@ for (const backend of BACKENDS) {
     assert.match(page.body, /Hello from Ana/);
     assert.match(page.body, /— Guestbook<\/title>/, "the app's own layout");
 
-    const anonymous = await gb.app.inject({ method: 'POST', url: '/messages', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'body=spam' });
+    const anonymous = await gb.app.inject({
+      method: 'POST',
+      url: '/messages',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'body=spam',
+    });
     assert.equal(anonymous.statusCode, 303);
     assert.equal(anonymous.headers.location, '/login?next=%2F');
     assert.equal((await messageIds(gb)).length, 1, 'nothing was added');
@@ -51,7 +62,11 @@ for (const backend of BACKENDS) {
     const gb = await startGuestbook(t, backend);
     // Signed up through the pages, as every guestbook account is, and signed in without following the link.
     const fresh = newBrowser(gb.app);
-    assert.equal((await fresh.post('/register', { username: fresh.username, email: fresh.email, password: fresh.password }, { from: '/register' })).statusCode, 303);
+    assert.equal(
+      (await fresh.post('/register', { username: fresh.username, email: fresh.email, password: fresh.password }, { from: '/register' }))
+        .statusCode,
+      303,
+    );
     await gb.app.signUps.settled();
     assert.equal((await fresh.post('/login', { email: fresh.email, password: fresh.password }, { from: '/login' })).statusCode, 303);
     const res = await fresh.post('/messages', { body: 'from a throwaway address' });

@@ -7,11 +7,20 @@
 // it checks any form. The server answers { next } to go to, or { message } to show.
 
 const toBytes = (b64url) => Uint8Array.from(atob(b64url.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-const toB64url = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=/g, '');
+const toB64url = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=/g, '');
 const descriptors = (list) => (list ?? []).map((d) => ({ ...d, id: toBytes(d.id) }));
 
 async function post(url, body) {
-  const res = await fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
   const answer = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(answer.message || 'That did not work; please try again.');
   return answer;
@@ -20,7 +29,12 @@ async function post(url, body) {
 async function register(form, fields) {
   const options = await post(`${form.action}/options`, { _csrf: fields._csrf });
   const credential = await navigator.credentials.create({
-    publicKey: { ...options, challenge: toBytes(options.challenge), user: { ...options.user, id: toBytes(options.user.id) }, excludeCredentials: descriptors(options.excludeCredentials) },
+    publicKey: {
+      ...options,
+      challenge: toBytes(options.challenge),
+      user: { ...options.user, id: toBytes(options.user.id) },
+      excludeCredentials: descriptors(options.excludeCredentials),
+    },
   });
   const r = credential.response;
   const response = { clientDataJSON: toB64url(r.clientDataJSON), attestationObject: toB64url(r.attestationObject) };
@@ -30,11 +44,21 @@ async function register(form, fields) {
 
 async function signIn(form, fields) {
   const options = await post(`${form.action}/options`, { _csrf: fields._csrf });
-  const credential = await navigator.credentials.get({ publicKey: { ...options, challenge: toBytes(options.challenge), allowCredentials: descriptors(options.allowCredentials) } });
+  const credential = await navigator.credentials.get({
+    publicKey: { ...options, challenge: toBytes(options.challenge), allowCredentials: descriptors(options.allowCredentials) },
+  });
   const r = credential.response;
-  const response = { clientDataJSON: toB64url(r.clientDataJSON), authenticatorData: toB64url(r.authenticatorData), signature: toB64url(r.signature) };
+  const response = {
+    clientDataJSON: toB64url(r.clientDataJSON),
+    authenticatorData: toB64url(r.authenticatorData),
+    signature: toB64url(r.signature),
+  };
   if (r.userHandle) response.userHandle = toB64url(r.userHandle);
-  return post(form.action, { _csrf: fields._csrf, credential: { ...common(credential), response }, ...(fields.next ? { next: fields.next } : {}) });
+  return post(form.action, {
+    _csrf: fields._csrf,
+    credential: { ...common(credential), response },
+    ...(fields.next ? { next: fields.next } : {}),
+  });
 }
 
 function common(credential) {

@@ -35,7 +35,15 @@ export { runCli } from './cli/run-cli.js';
 export type { AppCommand, AppServer, AppStart, BastionApp } from './cli/bastion-app.js';
 export type { AppRoutes } from './faces/app-routes.js';
 // A feature in one module: its tables, routes, templates, limits and audit events declared together.
-export { defineFeature, FeatureError, type Feature, type FeatureContext, type FeatureDefinition, type FeatureLimit, type FeatureRoutes } from './features/define-feature.js';
+export {
+  defineFeature,
+  FeatureError,
+  type Feature,
+  type FeatureContext,
+  type FeatureDefinition,
+  type FeatureLimit,
+  type FeatureRoutes,
+} from './features/define-feature.js';
 export { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 export { loadConfig, ConfigError, type LoadOptions, type LoadedConfig } from './config/load-config.js';
 export type { Config } from './config/config.js';

@@ -83,7 +83,8 @@ export function installCrashHandlers(log: FastifyBaseLogger, shutdown: () => Pro
     );
   };
   // Under --unhandled-rejections=strict a rejection arrives here, named by its origin.
-  const onException = (err: unknown, origin: string): void => onCrash(err, origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException');
+  const onException = (err: unknown, origin: string): void =>
+    onCrash(err, origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException');
   const onRejection = (reason: unknown): void => onCrash(reason, 'unhandledRejection');
   process.on('uncaughtException', onException);
   process.on('unhandledRejection', onRejection);

@@ -166,7 +166,11 @@ export async function createBastion(runtime: Runtime, options: BastionOptions = 
   // its prefix, the pages' cookie session and CSRF only in the pages' scope. Which one a request
   // gets is the route the router matched, never how its URL is spelled.
   const fromFeatures = featureRoutes(app, runtime, features);
-  await app.register(apiFace, { runtime, mount: options.api?.prefix ?? '/api', routes: [...(options.api?.routes ?? []), ...fromFeatures.api] });
+  await app.register(apiFace, {
+    runtime,
+    mount: options.api?.prefix ?? '/api',
+    routes: [...(options.api?.routes ?? []), ...fromFeatures.api],
+  });
   await app.register(pageFace, { runtime, sessions: pageSessions, routes: [...(options.pages ?? []), ...fromFeatures.pages] });
   return app;
 }

@@ -37,7 +37,14 @@ export { readinessProbe } from './routes/readiness.js';
 export { DEVICE_COOKIE_MAX_AGE } from './security/device-cookies.js';
 export { LOGIN_RULES } from './security/login-limits.js';
 export { PASSWORD_ADMISSION, PASSWORD_QUEUE_LIMIT, waitingForPasswordWork } from './security/password-admission.js';
-export { SCANS_PER_CLIENT, SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, scanning, scansInFlight, waitingForScan } from './security/scan-admission.js';
+export {
+  SCANS_PER_CLIENT,
+  SCAN_CONCURRENCY,
+  SCAN_QUEUE_LIMIT,
+  scanning,
+  scansInFlight,
+  waitingForScan,
+} from './security/scan-admission.js';
 export { sealedBox } from './security/sealed-box.js';
 export { writeRules } from './security/write-limits.js';
 export { DatabaseSessionStore } from './sessions/database-session-store.js';

@@ -65,7 +65,8 @@ export async function migrateDatabase(config: Config, searchPath?: string, migra
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  if (options.migrate !== false) await migrateDatabase(config, options.searchPath, withFeatureMigrations(options.migrations, options.features ?? []));
+  if (options.migrate !== false)
+    await migrateDatabase(config, options.searchPath, withFeatureMigrations(options.migrations, options.features ?? []));
   const db = openDatabase(config, {
     ...(options.searchPath ? { searchPath: options.searchPath } : {}),
     ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),

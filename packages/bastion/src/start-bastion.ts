@@ -35,7 +35,8 @@ export async function startBastion(options: StartOptions = {}): Promise<StartedB
   const loaded = loadConfig(load);
   const findings = [...loaded.findings, ...appFindings(loaded.config, checks)];
   const errors = findings.filter((f) => f.severity === 'error');
-  if (loaded.config.isProduction && errors.length > 0) throw new StartRefused(`refusing to start in production:\n${formatFindings(errors)}`);
+  if (loaded.config.isProduction && errors.length > 0)
+    throw new StartRefused(`refusing to start in production:\n${formatFindings(errors)}`);
   return serveBastion(loaded.config, [...loaded.notices, ...findings.map((f) => `${f.id}: ${f.message}`)], serve);
 }
 
@@ -44,7 +45,11 @@ export async function startBastion(options: StartOptions = {}): Promise<StartedB
  * notices logged as warnings. Whoever calls it has loaded the configuration and made the
  * production refusal already: startBastion, and `runCli`'s `start`.
  */
-export async function serveBastion(config: Config, notices: readonly string[], options: BastionOptions & Pick<StartOptions, 'migrations'>): Promise<StartedBastion> {
+export async function serveBastion(
+  config: Config,
+  notices: readonly string[],
+  options: BastionOptions & Pick<StartOptions, 'migrations'>,
+): Promise<StartedBastion> {
   const { migrations, ...bastion } = options;
   // The features' tables in the same migration run as the app's (createBastion would otherwise run them apart).
   const runtime = await openRuntime(config, { ...(migrations ? { migrations } : {}), features: bastion.features ?? [] });
@@ -62,6 +67,14 @@ export async function serveBastion(config: Config, notices: readonly string[], o
       removeCrashHandlers();
     })());
   const removeCrashHandlers = installCrashHandlers(app.log, stop);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stop().then(() => process.exit(), () => process.exit(1)));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(
+      signal,
+      () =>
+        void stop().then(
+          () => process.exit(),
+          () => process.exit(1),
+        ),
+    );
   return { app, runtime, address, stop };
 }

@@ -31,23 +31,31 @@ test('[postgres] the pool opens at most DATABASE_POOL_MAX connections however ma
   assert.equal(backends.size, 2, `8 concurrent queries ran on ${backends.size} server connections`);
 });
 
-test('[postgres] a runaway statement is cancelled by the server and its pooled connection serves the next query', { skip: SKIP }, async (t) => {
-  // One connection: if the slow statement kept it, the next query would have nowhere to run.
-  const db = await open(t, { DATABASE_POOL_MAX: '1' });
-  const started = Date.now();
-  await assert.rejects(sql`select pg_sleep(60)`.execute(db.kysely), (err: { code?: string }) => {
-    assert.equal(err.code, '57014', 'cancelled by statement_timeout on the server, not abandoned by the client');
-    return true;
-  });
-  assert.ok(Date.now() - started >= STATEMENT_TIMEOUT_MS - 1_000);
-  const after = await sql<{ one: number }>`select 1 as one`.execute(db.kysely);
-  assert.equal(after.rows[0]!.one, 1);
-  const idle = await sql<{ v: string }>`select current_setting('idle_in_transaction_session_timeout') as v`.execute(db.kysely);
-  assert.equal(idle.rows[0]!.v, '30s', 'an abandoned transaction cannot hold its locks');
-});
+test(
+  '[postgres] a runaway statement is cancelled by the server and its pooled connection serves the next query',
+  { skip: SKIP },
+  async (t) => {
+    // One connection: if the slow statement kept it, the next query would have nowhere to run.
+    const db = await open(t, { DATABASE_POOL_MAX: '1' });
+    const started = Date.now();
+    await assert.rejects(sql`select pg_sleep(60)`.execute(db.kysely), (err: { code?: string }) => {
+      assert.equal(err.code, '57014', 'cancelled by statement_timeout on the server, not abandoned by the client');
+      return true;
+    });
+    assert.ok(Date.now() - started >= STATEMENT_TIMEOUT_MS - 1_000);
+    const after = await sql<{ one: number }>`select 1 as one`.execute(db.kysely);
+    assert.equal(after.rows[0]!.one, 1);
+    const idle = await sql<{ v: string }>`select current_setting('idle_in_transaction_session_timeout') as v`.execute(db.kysely);
+    assert.equal(idle.rows[0]!.v, '30s', 'an abandoned transaction cannot hold its locks');
+  },
+);
 
-test('[postgres] the migration connection has no statement timeout (slow DDL and the migration lock may take long)', { skip: SKIP }, async (t) => {
-  const db = await open(t, {}, { forMigrations: true });
-  const rows = await sql<{ v: string }>`select current_setting('statement_timeout') as v`.execute(db.kysely);
-  assert.equal(rows.rows[0]!.v, '0');
-});
+test(
+  '[postgres] the migration connection has no statement timeout (slow DDL and the migration lock may take long)',
+  { skip: SKIP },
+  async (t) => {
+    const db = await open(t, {}, { forMigrations: true });
+    const rows = await sql<{ v: string }>`select current_setting('statement_timeout') as v`.execute(db.kysely);
+    assert.equal(rows.rows[0]!.v, '0');
+  },
+);

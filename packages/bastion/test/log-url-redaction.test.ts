@@ -13,7 +13,10 @@ test('query values whose names suggest a secret are redacted, others kept', () =
     ['/articles?', '/articles?'],
     ['/articles?tag=x&page=2', '/articles?tag=x&page=2'],
     ['/reset?token=abc&next=/', '/reset?token=[REDACTED]&next=/'],
-    ['/a?api_key=1&reset_password=2&Session_id=3&csrf_x=4', '/a?api_key=[REDACTED]&reset_password=[REDACTED]&Session_id=[REDACTED]&csrf_x=[REDACTED]'],
+    [
+      '/a?api_key=1&reset_password=2&Session_id=3&csrf_x=4',
+      '/a?api_key=[REDACTED]&reset_password=[REDACTED]&Session_id=[REDACTED]&csrf_x=[REDACTED]',
+    ],
     ['/a?pass%77ord=hunter2&x=1', '/a?pass%77ord=[REDACTED]&x=1'],
     ['/a?x=1#token=frag', '/a?x=1#token=frag'],
     ['/a?&&token&secret=', '/a?&&token&secret=[REDACTED]'],

@@ -17,46 +17,96 @@ import { BACKENDS, isolate, randomKey } from '../src/testing/backends.js';
 // backoff schedule, what an error is reduced to, how templates escape, and the failure table.
 
 test('SMTP_URL: scheme, login, host and port only; a query, path or fragment makes it invalid', () => {
-  assert.deepEqual(parseSmtpUrl('smtp://user%40example.com:p%40ss%3Aw%2Frd@mail.example.com'), { secure: false, host: 'mail.example.com', port: 587, user: 'user@example.com', pass: 'p@ss:w/rd' });
+  assert.deepEqual(parseSmtpUrl('smtp://user%40example.com:p%40ss%3Aw%2Frd@mail.example.com'), {
+    secure: false,
+    host: 'mail.example.com',
+    port: 587,
+    user: 'user@example.com',
+    pass: 'p@ss:w/rd',
+  });
   assert.deepEqual(parseSmtpUrl('smtps://mail.example.com'), { secure: true, host: 'mail.example.com', port: 465, user: null, pass: null });
   assert.deepEqual(parseSmtpUrl('smtp://[::1]:2525/'), { secure: false, host: '::1', port: 2525, user: null, pass: null });
-  for (const bad of ['http://mail.example.com', 'smtp://', 'smtp://mail.example.com/inbox', 'smtp://mail.example.com?secure=false', 'smtp://mail.example.com#x',
-    'smtp://mail.example.com:587?tls.rejectUnauthorized=false', 'smtp://u:%E0%A4%A@mail.example.com', 'mail.example.com:587', '']) {
+  for (const bad of [
+    'http://mail.example.com',
+    'smtp://',
+    'smtp://mail.example.com/inbox',
+    'smtp://mail.example.com?secure=false',
+    'smtp://mail.example.com#x',
+    'smtp://mail.example.com:587?tls.rejectUnauthorized=false',
+    'smtp://u:%E0%A4%A@mail.example.com',
+    'mail.example.com:587',
+    '',
+  ]) {
     assert.equal(parseSmtpUrl(bad), null, bad);
   }
 });
 
 test('a recipient is one bare address: lists, display names, spaces and control characters are refused', () => {
-  for (const good of ['carol@example.com', 'Carol.Smith+tag@mail.example.co.uk', "o'brien@example.ie", 'ünïcode@exämple.com']) assert.ok(isSingleAddress(good), good);
-  for (const bad of ['carol@example.com\r\nBcc: x@evil.example', 'carol@example.com\n', 'a@example.com,b@example.com', 'a@example.com;b@example.com', 'Carol <carol@example.com>',
-    'carol@@example.com', 'carol', '@example.com', 'carol@', 'carol @example.com', 'carol@example.com\u0000', 'carol@example.com\u2029', '"carol"@example.com',
-    'carol@.example.com', `${'a'.repeat(65)}@example.com`, `a@${'b'.repeat(250)}.com`]) {
+  for (const good of ['carol@example.com', 'Carol.Smith+tag@mail.example.co.uk', "o'brien@example.ie", 'ünïcode@exämple.com'])
+    assert.ok(isSingleAddress(good), good);
+  for (const bad of [
+    'carol@example.com\r\nBcc: x@evil.example',
+    'carol@example.com\n',
+    'a@example.com,b@example.com',
+    'a@example.com;b@example.com',
+    'Carol <carol@example.com>',
+    'carol@@example.com',
+    'carol',
+    '@example.com',
+    'carol@',
+    'carol @example.com',
+    'carol@example.com\u0000',
+    'carol@example.com\u2029',
+    '"carol"@example.com',
+    'carol@.example.com',
+    `${'a'.repeat(65)}@example.com`,
+    `a@${'b'.repeat(250)}.com`,
+  ]) {
     assert.equal(isSingleAddress(bad), false, JSON.stringify(bad));
   }
 });
 
 test('a subject holds no control character, is not blank and is bounded', () => {
   assert.ok(isSafeSubject('Reset your password — Conduit'));
-  for (const bad of ['a\r\nBcc: x', 'a\n', 'a\r', 'a\t', 'a\u0000', 'a\u001b[31m', 'a\u0085', 'a\u2028', '  ', '', 'x'.repeat(256)]) assert.equal(isSafeSubject(bad), false, JSON.stringify(bad));
+  for (const bad of ['a\r\nBcc: x', 'a\n', 'a\r', 'a\t', 'a\u0000', 'a\u001b[31m', 'a\u0085', 'a\u2028', '  ', '', 'x'.repeat(256)])
+    assert.equal(isSafeSubject(bad), false, JSON.stringify(bad));
 });
 
 test('MAIL_FROM is one mailbox, bare or with a display name', () => {
-  for (const good of ['no-reply@conduit.example.com', 'Conduit <no-reply@conduit.example.com>', '"Conduit, the blog" <no-reply@conduit.example.com>']) assert.ok(isSenderAddress(good), good);
-  for (const bad of ['Conduit', 'a@example.com, b@example.com', 'Team: a@example.com, b@example.com;', 'Conduit <no-reply@conduit.example.com>\r\nBcc: x@evil.example', '']) {
+  for (const good of [
+    'no-reply@conduit.example.com',
+    'Conduit <no-reply@conduit.example.com>',
+    '"Conduit, the blog" <no-reply@conduit.example.com>',
+  ])
+    assert.ok(isSenderAddress(good), good);
+  for (const bad of [
+    'Conduit',
+    'a@example.com, b@example.com',
+    'Team: a@example.com, b@example.com;',
+    'Conduit <no-reply@conduit.example.com>\r\nBcc: x@evil.example',
+    '',
+  ]) {
     assert.equal(isSenderAddress(bad), false, JSON.stringify(bad));
   }
 });
 
 test('backoff doubles from the base wait and stops at the cap; the default gives up within about half an hour', () => {
   const policy = { maxAttempts: 8, baseDelayMs: 1_000, maxDelayMs: 10_000 };
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(policy, n)), [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(policy, n)),
+    [1_000, 2_000, 4_000, 8_000, 10_000, 10_000],
+  );
   let total = 0;
   for (let failed = 1; failed < DEFAULT_RETRY.maxAttempts; failed++) total += backoffDelay(DEFAULT_RETRY, failed);
   assert.ok(total > 5 * 60_000 && total < 30 * 60_000, `${total} ms of waiting in all`);
 });
 
 test('an error is reduced to its code and SMTP reply code, never its text', () => {
-  const err = Object.assign(new Error('Invalid login: 535 5.7.8 password hunter2 rejected'), { code: 'EAUTH', responseCode: 535, response: '535 password hunter2' });
+  const err = Object.assign(new Error('Invalid login: 535 5.7.8 password hunter2 rejected'), {
+    code: 'EAUTH',
+    responseCode: 535,
+    response: '535 password hunter2',
+  });
   assert.equal(errorCode(err), 'EAUTH 535');
   assert.equal(errorCode(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), 'ECONNREFUSED');
   assert.equal(errorCode(Object.assign(new Error('x'), { code: 'secret: hunter2' })), 'ERROR');
@@ -78,9 +128,13 @@ test('templates: HTML escapes every value, text keeps it readable without contro
   const out = templates.render('note', { name });
   assert.equal(out.subject, `Note for ${name}`, 'the subject is left as it is, for the mailer to refuse');
   assert.equal(out.text, `Hi <b onmouseover="x">'Bob' & [2Jco</b>\nline!\n`);
-  assert.equal(out.html, '<p title="&lt;b onmouseover=&quot;x&quot;&gt;&#39;Bob&#39; &amp; \u001b[2Jco\u0007&lt;/b&gt;\r\nline">Hi &lt;b onmouseover=&quot;x&quot;&gt;&#39;Bob&#39; &amp; \u001b[2Jco\u0007&lt;/b&gt;\r\nline!</p>\n');
+  assert.equal(
+    out.html,
+    '<p title="&lt;b onmouseover=&quot;x&quot;&gt;&#39;Bob&#39; &amp; \u001b[2Jco\u0007&lt;/b&gt;\r\nline">Hi &lt;b onmouseover=&quot;x&quot;&gt;&#39;Bob&#39; &amp; \u001b[2Jco\u0007&lt;/b&gt;\r\nline!</p>\n',
+  );
   assert.equal(templates.render('note', { name: 'Ann' }).subject, 'Note for Ann', "the file's trailing newline is not part of the subject");
-  for (const id of ['missing', '../note', 'note/../note', 'Note', '', 'note/subject']) assert.throws(() => templates.render(id, {}), UnknownMailTemplateError, id);
+  for (const id of ['missing', '../note', 'note/../note', 'Note', '', 'note/subject'])
+    assert.throws(() => templates.render(id, {}), UnknownMailTemplateError, id);
 });
 
 for (const backend of BACKENDS) {
@@ -93,11 +147,28 @@ for (const backend of BACKENDS) {
       await iso.cleanup();
     });
     for (let i = 1; i <= 7; i++) {
-      await recordMailFailure(runtime.db, { mailId: `m${i}`, template: 'greeting', recipient: `u${i}@example.com`, attempts: i, reason: 'retries-exhausted', error: 'ECONNECTION' }, { keep: 5, now: new Date(Date.UTC(2026, 0, i)) });
+      await recordMailFailure(
+        runtime.db,
+        {
+          mailId: `m${i}`,
+          template: 'greeting',
+          recipient: `u${i}@example.com`,
+          attempts: i,
+          reason: 'retries-exhausted',
+          error: 'ECONNECTION',
+        },
+        { keep: 5, now: new Date(Date.UTC(2026, 0, i)) },
+      );
     }
     const stored = await listMailFailures(runtime.db);
-    assert.deepEqual(stored.map((f) => f.mailId), ['m7', 'm6', 'm5', 'm4', 'm3']);
+    assert.deepEqual(
+      stored.map((f) => f.mailId),
+      ['m7', 'm6', 'm5', 'm4', 'm3'],
+    );
     assert.equal(stored[0]?.failedAt, '2026-01-07T00:00:00.000Z');
-    assert.deepEqual((await listMailFailures(runtime.db, { limit: 2 })).map((f) => f.recipient), ['u7@example.com', 'u6@example.com']);
+    assert.deepEqual(
+      (await listMailFailures(runtime.db, { limit: 2 })).map((f) => f.recipient),
+      ['u7@example.com', 'u6@example.com'],
+    );
   });
 }

@@ -8,7 +8,9 @@ import { profileJson } from './serialize.js';
 
 // GET /profiles/:username, POST|DELETE /profiles/:username/follow.
 
-interface Params { username: string }
+interface Params {
+  username: string;
+}
 
 function found(profile: Profile | null) {
   if (!profile) throw new AppError('NOT_FOUND', { profile: ['not found'] });
@@ -23,11 +25,15 @@ export async function profilesApi(app: FastifyInstance, runtime: Runtime): Promi
     found(await getProfile(db, request.params.username, request.user?.id ?? null)),
   );
 
-  app.post<{ Params: Params }>('/profiles/:username/follow', { config: { access: 'member' }, schema: { ...schema, body: followBody } }, async (request) =>
-    found(await follow(db, request.member.id, request.params.username)),
+  app.post<{ Params: Params }>(
+    '/profiles/:username/follow',
+    { config: { access: 'member' }, schema: { ...schema, body: followBody } },
+    async (request) => found(await follow(db, request.member.id, request.params.username)),
   );
 
-  app.delete<{ Params: Params }>('/profiles/:username/follow', { config: { access: 'member' }, schema: { ...schema, body: followBody } }, async (request) =>
-    found(await unfollow(db, request.member.id, request.params.username)),
+  app.delete<{ Params: Params }>(
+    '/profiles/:username/follow',
+    { config: { access: 'member' }, schema: { ...schema, body: followBody } },
+    async (request) => found(await unfollow(db, request.member.id, request.params.username)),
   );
 }

@@ -6,7 +6,8 @@
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
 
-const closed = <P extends Record<string, object>>(properties: P) => ({ type: 'object', additionalProperties: false, required: Object.keys(properties), properties }) as const;
+const closed = <P extends Record<string, object>>(properties: P) =>
+  ({ type: 'object', additionalProperties: false, required: Object.keys(properties), properties }) as const;
 
 export const profileShape = closed({ username: str, bio: str, image: nullableStr, following: { type: 'boolean' } });
 

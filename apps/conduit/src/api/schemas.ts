@@ -29,9 +29,16 @@ export function envelope(name: string, properties: Record<string, object>, requi
   } as const;
 }
 
-export const registerBody = envelope('user', { username: str(USERNAME_MAX, 1), email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) }, ['username', 'email', 'password']);
+export const registerBody = envelope(
+  'user',
+  { username: str(USERNAME_MAX, 1), email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) },
+  ['username', 'email', 'password'],
+);
 // otp: the second factor of an account that has one (a TOTP code or a recovery code), SPEC §2.
-export const loginBody = envelope('user', { email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1), otp: str(64) }, ['email', 'password']);
+export const loginBody = envelope('user', { email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1), otp: str(64) }, [
+  'email',
+  'password',
+]);
 // The same field schemas as the /settings form (packages/bastion/src/accounts/profile-fields.ts).
 export const updateUserBody = envelope('user', profileFieldSchemas);
 
@@ -57,7 +64,10 @@ export const commentParams = {
 } as const;
 
 // An offset deeper than MAX_OFFSET is a 422: a database skips offset rows one by one.
-const page = { limit: queryInteger({ minimum: 1, maximum: 100, default: 20 }), offset: queryInteger({ minimum: 0, maximum: MAX_OFFSET, default: 0 }) } as const;
+const page = {
+  limit: queryInteger({ minimum: 1, maximum: 100, default: 20 }),
+  offset: queryInteger({ minimum: 0, maximum: MAX_OFFSET, default: 0 }),
+} as const;
 export const listQuery = {
   type: 'object',
   additionalProperties: false,

@@ -22,4 +22,10 @@ export const articleSummaryJson = (a: ArticleSummary) => ({
 
 export const articleJson = (a: ArticleView) => ({ ...articleSummaryJson(a), body: a.body });
 
-export const commentJson = (c: CommentView) => ({ id: c.id, createdAt: c.createdAt, updatedAt: c.updatedAt, body: c.body, author: profileJson(c.author) });
+export const commentJson = (c: CommentView) => ({
+  id: c.id,
+  createdAt: c.createdAt,
+  updatedAt: c.updatedAt,
+  body: c.body,
+  author: profileJson(c.author),
+});

@@ -7,5 +7,7 @@ import { noQuery } from './schemas.js';
 // GET /tags: the tags in use, most used first.
 export async function tagsApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
-  app.get('/tags', { config: { access: 'public' }, schema: { querystring: noQuery, response: { 200: tagsResponse } } }, async () => ({ tags: await popularTags(db) }));
+  app.get('/tags', { config: { access: 'public' }, schema: { querystring: noQuery, response: { 200: tagsResponse } } }, async () => ({
+    tags: await popularTags(db),
+  }));
 }

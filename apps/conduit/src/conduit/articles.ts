@@ -49,26 +49,41 @@ interface ListValues {
 // follower follows) and whether a viewer's flags are computed (V). One prepared query per shape.
 type Filters = Partial<Pick<ListValues, 'tag' | 'author' | 'favorited' | 'follower'>>;
 const shapeOf = (f: Filters): string =>
-  (f.tag !== undefined ? 'T' : '') + (f.author !== undefined ? 'A' : '') + (f.favorited !== undefined ? 'F' : '') + (f.follower !== undefined ? 'W' : '');
+  (f.tag !== undefined ? 'T' : '') +
+  (f.author !== undefined ? 'A' : '') +
+  (f.favorited !== undefined ? 'F' : '') +
+  (f.follower !== undefined ? 'W' : '');
 
 function scopeOf(shape: string, value: <K extends keyof Filters>(name: K) => NonNullable<Filters[K]>): ArticleScope {
   return (qb) => {
     let q = qb;
     if (shape.includes('A')) {
-      q = q.where('articles.author_id', 'in', (eb) => eb.selectFrom('users').select('users.id').where('users.username', '=', value('author')));
+      q = q.where('articles.author_id', 'in', (eb) =>
+        eb.selectFrom('users').select('users.id').where('users.username', '=', value('author')),
+      );
     }
     if (shape.includes('T')) {
       q = q.where('articles.id', 'in', (eb) =>
-        eb.selectFrom('article_tags').innerJoin('tags', 'tags.id', 'article_tags.tag_id').select('article_tags.article_id').where('tags.name', '=', value('tag')),
+        eb
+          .selectFrom('article_tags')
+          .innerJoin('tags', 'tags.id', 'article_tags.tag_id')
+          .select('article_tags.article_id')
+          .where('tags.name', '=', value('tag')),
       );
     }
     if (shape.includes('F')) {
       q = q.where('articles.id', 'in', (eb) =>
-        eb.selectFrom('favorites').innerJoin('users', 'users.id', 'favorites.user_id').select('favorites.article_id').where('users.username', '=', value('favorited')),
+        eb
+          .selectFrom('favorites')
+          .innerJoin('users', 'users.id', 'favorites.user_id')
+          .select('favorites.article_id')
+          .where('users.username', '=', value('favorited')),
       );
     }
     if (shape.includes('W')) {
-      q = q.where('articles.author_id', 'in', (eb) => eb.selectFrom('follows').select('follows.followee_id').where('follows.follower_id', '=', value('follower')));
+      q = q.where('articles.author_id', 'in', (eb) =>
+        eb.selectFrom('follows').select('follows.followee_id').where('follows.follower_id', '=', value('follower')),
+      );
     }
     return q;
   };
@@ -101,10 +116,26 @@ function selectArticles(db: ConduitDb, scope: ArticleScope, viewer: ViewerId) {
         'articles.tag_list',
         viewer === null
           ? eb.lit(false).as('favorited')
-          : eb.exists(eb.selectFrom('favorites').select('favorites.user_id').where('favorites.user_id', '=', viewer).whereRef('favorites.article_id', '=', 'articles.id')).as('favorited'),
+          : eb
+              .exists(
+                eb
+                  .selectFrom('favorites')
+                  .select('favorites.user_id')
+                  .where('favorites.user_id', '=', viewer)
+                  .whereRef('favorites.article_id', '=', 'articles.id'),
+              )
+              .as('favorited'),
         viewer === null
           ? eb.lit(false).as('following')
-          : eb.exists(eb.selectFrom('follows').select('follows.follower_id').where('follows.follower_id', '=', viewer).whereRef('follows.followee_id', '=', 'articles.author_id')).as('following'),
+          : eb
+              .exists(
+                eb
+                  .selectFrom('follows')
+                  .select('follows.follower_id')
+                  .where('follows.follower_id', '=', viewer)
+                  .whereRef('follows.followee_id', '=', 'articles.author_id'),
+              )
+              .as('following'),
       ];
     });
 }
@@ -127,7 +158,13 @@ function toSummary(row: ArticleRow): ArticleSummary {
     updatedAt: row.updated_at,
     favorited: Boolean(row.favorited),
     favoritesCount: Number(row.favorites_count),
-    author: { id: row.author_id, username: row.author_username, bio: row.author_bio, image: row.author_image, following: Boolean(row.following) },
+    author: {
+      id: row.author_id,
+      username: row.author_username,
+      bio: row.author_bio,
+      image: row.author_image,
+      following: Boolean(row.following),
+    },
   };
 }
 
@@ -154,7 +191,12 @@ const pageQuery = prepared<ListValues, ArticleRow & { total: number }>((db, slot
     .offset(slot('offset'));
 });
 
-async function listPrepared(db: ConduitDb, filters: Filters, request: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
+async function listPrepared(
+  db: ConduitDb,
+  filters: Filters,
+  request: Partial<PageRequest>,
+  viewer: ViewerId,
+): Promise<Page<ArticleSummary>> {
   const { limit, offset } = clampPage(request);
   const shape = shapeOf(filters);
   const values = { ...filters, limit, offset, ...(viewer === null ? {} : { viewer }) } as ListValues;
@@ -167,12 +209,20 @@ async function listPrepared(db: ConduitDb, filters: Filters, request: Partial<Pa
 /** These articles' summaries, newest first as every listing is (an id no longer there is skipped): a search's page. */
 export async function articleSummaries(db: ConduitDb, ids: readonly number[], viewer: ViewerId): Promise<ArticleSummary[]> {
   if (ids.length === 0) return [];
-  const rows = await selectArticles(db, (qb) => qb.where('articles.id', 'in', ids), viewer).orderBy('articles.created_at', 'desc').orderBy('articles.id', 'desc').execute();
+  const rows = await selectArticles(db, (qb) => qb.where('articles.id', 'in', ids), viewer)
+    .orderBy('articles.created_at', 'desc')
+    .orderBy('articles.id', 'desc')
+    .execute();
   return rows.map(toSummary);
 }
 
 /** GET /api/articles and the home page: filtered by tag, author and/or favoriting user. */
-export function listArticles(db: ConduitDb, filter: ArticleFilter, request: Partial<PageRequest>, viewer: ViewerId): Promise<Page<ArticleSummary>> {
+export function listArticles(
+  db: ConduitDb,
+  filter: ArticleFilter,
+  request: Partial<PageRequest>,
+  viewer: ViewerId,
+): Promise<Page<ArticleSummary>> {
   const filters: Filters = {
     ...(filter.tag !== undefined ? { tag: filter.tag } : {}),
     ...(filter.author !== undefined ? { author: filter.author } : {}),
@@ -187,7 +237,10 @@ export function feedArticles(db: ConduitDb, viewerId: number, request: Partial<P
 }
 
 const articleQuery = prepared<{ slug: string; viewer: number }, ArticleRow & { body: string; body_html: string }>((db, slot, shape) =>
-  selectArticles(db, (qb) => qb.where('articles.slug', '=', slot('slug')), shape === 'V' ? slot('viewer') : null).select(['articles.body', 'articles.body_html']),
+  selectArticles(db, (qb) => qb.where('articles.slug', '=', slot('slug')), shape === 'V' ? slot('viewer') : null).select([
+    'articles.body',
+    'articles.body_html',
+  ]),
 );
 
 /** One article by slug, or null. */
@@ -225,7 +278,17 @@ export async function createArticle(db: ConduitDb, authorId: number, input: Arti
         const now = new Date().toISOString();
         const { id } = await trx
           .insertInto('articles')
-          .values({ slug, title: input.title, description: input.description, body: input.body, body_html: bodyHtml, rendered_with: RENDERER, author_id: authorId, created_at: now, updated_at: now })
+          .values({
+            slug,
+            title: input.title,
+            description: input.description,
+            body: input.body,
+            body_html: bodyHtml,
+            rendered_with: RENDERER,
+            author_id: authorId,
+            created_at: now,
+            updated_at: now,
+          })
           .returning('id')
           .executeTakeFirstOrThrow();
         await setArticleTags(trx, id, input.tagList ?? []);
@@ -256,7 +319,9 @@ export async function updateArticle(db: ConduitDb, slug: string, actor: Actor, c
       .set({
         ...(changes.title !== undefined ? { title: changes.title } : {}),
         ...(changes.description !== undefined ? { description: changes.description } : {}),
-        ...(changes.body !== undefined && bodyHtml !== undefined ? { body: changes.body, body_html: bodyHtml, rendered_with: RENDERER } : {}),
+        ...(changes.body !== undefined && bodyHtml !== undefined
+          ? { body: changes.body, body_html: bodyHtml, rendered_with: RENDERER }
+          : {}),
         updated_at: new Date().toISOString(),
       })
       .where('id', '=', found.id)
@@ -272,7 +337,8 @@ export async function deleteArticle(db: ConduitDb, slug: string, actor: Actor): 
     const found = await articleOwner(trx, slug);
     // Decided on the actor's role and lock as they are now, not as the request loaded them.
     const current = await actorNow(trx, actor.id);
-    if (current === null || !mayDeleteArticle(current, found.author_id)) throw new AppError('FORBIDDEN', { article: ['may only be deleted by its author'] });
+    if (current === null || !mayDeleteArticle(current, found.author_id))
+      throw new AppError('FORBIDDEN', { article: ['may only be deleted by its author'] });
     await trx.deleteFrom('articles').where('id', '=', found.id).execute();
     return { moderated: found.author_id !== actor.id };
   });
@@ -289,7 +355,12 @@ export async function favoriteArticle(db: ConduitDb, slug: string, userId: numbe
       .onConflict((oc) => oc.columns(['user_id', 'article_id']).doNothing())
       .returning('article_id')
       .executeTakeFirst();
-    if (added) await trx.updateTable('articles').set((eb) => ({ favorites_count: eb('favorites_count', '+', 1) })).where('id', '=', article.id).execute();
+    if (added)
+      await trx
+        .updateTable('articles')
+        .set((eb) => ({ favorites_count: eb('favorites_count', '+', 1) }))
+        .where('id', '=', article.id)
+        .execute();
   });
   return getArticle(db, slug, userId);
 }
@@ -299,8 +370,18 @@ export async function unfavoriteArticle(db: ConduitDb, slug: string, userId: num
   await db.transaction().execute(async (trx) => {
     const article = await trx.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirst();
     if (!article) throw new AppError('NOT_FOUND', { article: ['not found'] });
-    const removed = await trx.deleteFrom('favorites').where('user_id', '=', userId).where('article_id', '=', article.id).returning('article_id').executeTakeFirst();
-    if (removed) await trx.updateTable('articles').set((eb) => ({ favorites_count: eb('favorites_count', '-', 1) })).where('id', '=', article.id).execute();
+    const removed = await trx
+      .deleteFrom('favorites')
+      .where('user_id', '=', userId)
+      .where('article_id', '=', article.id)
+      .returning('article_id')
+      .executeTakeFirst();
+    if (removed)
+      await trx
+        .updateTable('articles')
+        .set((eb) => ({ favorites_count: eb('favorites_count', '-', 1) }))
+        .where('id', '=', article.id)
+        .execute();
   });
   return getArticle(db, slug, userId);
 }

@@ -6,7 +6,9 @@ import type { CommentView, ConduitDb, ViewerId } from './types.js';
 // with their authors and the viewer's following flag (a correlated EXISTS on the follows
 // primary key), prepared once per shape.
 
-const articleIdQuery = prepared<{ slug: string }, { id: number }>((db, slot) => db.selectFrom('articles').select('id').where('slug', '=', slot('slug')));
+const articleIdQuery = prepared<{ slug: string }, { id: number }>((db, slot) =>
+  db.selectFrom('articles').select('id').where('slug', '=', slot('slug')),
+);
 
 async function articleId(db: ConduitDb, slug: string): Promise<number> {
   const row = await articleIdQuery.executeTakeFirst(db, { slug });
@@ -29,7 +31,15 @@ function selectComments(db: ConduitDb, viewer: ViewerId) {
       'author.image',
       viewer === null
         ? eb.lit(false).as('following')
-        : eb.exists(eb.selectFrom('follows').select('follows.follower_id').where('follows.follower_id', '=', viewer).whereRef('follows.followee_id', '=', 'comments.author_id')).as('following'),
+        : eb
+            .exists(
+              eb
+                .selectFrom('follows')
+                .select('follows.follower_id')
+                .where('follows.follower_id', '=', viewer)
+                .whereRef('follows.followee_id', '=', 'comments.author_id'),
+            )
+            .as('following'),
     ]);
 }
 
@@ -85,16 +95,33 @@ const pageQuery = prepared<PageValues, CommentRow>((db, slot, shape) => {
 
 // Whether anything lies on the far side of the cursor: at or after `before`, at or before `after`.
 const beyondQuery = prepared<Pick<PageValues, 'article' | 'cursor'>, { id: number }>((db, slot, shape) =>
-  db.selectFrom('comments').select('id').where('article_id', '=', slot('article')).where('id', shape === 'B' ? '>=' : '<=', slot('cursor')).limit(1),
+  db
+    .selectFrom('comments')
+    .select('id')
+    .where('article_id', '=', slot('article'))
+    .where('id', shape === 'B' ? '>=' : '<=', slot('cursor'))
+    .limit(1),
 );
 
 /** A page of the comments on the article `slug` (see CommentCursor); NOT_FOUND for no article. */
-export async function listComments(db: ConduitDb, slug: string, viewer: ViewerId, cursor: CommentCursor, limit: number): Promise<CommentPage> {
+export async function listComments(
+  db: ConduitDb,
+  slug: string,
+  viewer: ViewerId,
+  cursor: CommentCursor,
+  limit: number,
+): Promise<CommentPage> {
   return commentsOf(db, await articleId(db, slug), viewer, cursor, limit);
 }
 
 /** A page of the comments on an article already found (the article page has it): no second lookup by slug. */
-export async function commentsOf(db: ConduitDb, articleId: number, viewer: ViewerId, cursor: CommentCursor = {}, limit = COMMENTS_PER_PAGE): Promise<CommentPage> {
+export async function commentsOf(
+  db: ConduitDb,
+  articleId: number,
+  viewer: ViewerId,
+  cursor: CommentCursor = {},
+  limit = COMMENTS_PER_PAGE,
+): Promise<CommentPage> {
   const direction = cursor.after !== undefined ? 'A' : cursor.before !== undefined ? 'B' : '';
   const at = cursor.after ?? cursor.before ?? 0;
   // One row past the page says whether there is more in the direction read.
@@ -125,11 +152,17 @@ export async function addComment(db: ConduitDb, slug: string, authorId: number, 
 export async function deleteComment(db: ConduitDb, slug: string, id: number, actor: Actor): Promise<{ moderated: boolean }> {
   return db.transaction().execute(async (trx) => {
     const article = await articleId(trx, slug);
-    const comment = await trx.selectFrom('comments').select(['id', 'author_id']).where('id', '=', id).where('article_id', '=', article).executeTakeFirst();
+    const comment = await trx
+      .selectFrom('comments')
+      .select(['id', 'author_id'])
+      .where('id', '=', id)
+      .where('article_id', '=', article)
+      .executeTakeFirst();
     if (!comment) throw new AppError('NOT_FOUND', { comment: ['not found'] });
     // Decided on the actor's role and lock as they are now, not as the request loaded them.
     const current = await actorNow(trx, actor.id);
-    if (current === null || !mayDeleteComment(current, comment.author_id)) throw new AppError('FORBIDDEN', { comment: ['may only be deleted by its author'] });
+    if (current === null || !mayDeleteComment(current, comment.author_id))
+      throw new AppError('FORBIDDEN', { comment: ['may only be deleted by its author'] });
     await trx.deleteFrom('comments').where('id', '=', comment.id).execute();
     return { moderated: comment.author_id !== actor.id };
   });

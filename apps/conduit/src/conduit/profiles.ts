@@ -5,11 +5,7 @@ import type { ConduitDb, Profile, ViewerId } from './types.js';
 
 /** The profile of `username` as seen by `viewer`, or null when no such user exists. */
 export async function getProfile(db: ConduitDb, username: string, viewer: ViewerId): Promise<Profile | null> {
-  const row = await db
-    .selectFrom('users')
-    .select(['id', 'username', 'bio', 'image'])
-    .where('username', '=', username)
-    .executeTakeFirst();
+  const row = await db.selectFrom('users').select(['id', 'username', 'bio', 'image']).where('username', '=', username).executeTakeFirst();
   if (!row) return null;
   return { ...row, following: viewer === null ? false : await isFollowing(db, viewer, row.id) };
 }

@@ -26,4 +26,5 @@ export type ConduitAction = { [R in keyof Statements]: `${R}:${Statements[R][num
 export const conduitRoles = defineRoles(CONDUIT_ROLES);
 
 /** `can(user, 'article:delete', { authorId })`, on Conduit's role table. */
-export const can = (user: Actor | null | undefined, action: ConduitAction, resource?: Resource): boolean => conduitRoles.authorize(user, action, resource);
+export const can = (user: Actor | null | undefined, action: ConduitAction, resource?: Resource): boolean =>
+  conduitRoles.authorize(user, action, resource);

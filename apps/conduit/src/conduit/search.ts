@@ -50,9 +50,21 @@ export interface SearchTerms {
 
 /** A query's words, and what is wrong with them. */
 export function searchTerms(query: string): SearchTerms {
-  const all = [...new Set(query.slice(0, SEARCH_MAX).toLowerCase().split(/\s+/).filter((w) => w !== ''))];
+  const all = [
+    ...new Set(
+      query
+        .slice(0, SEARCH_MAX)
+        .toLowerCase()
+        .split(/\s+/)
+        .filter((w) => w !== ''),
+    ),
+  ];
   const tooLong = all.find((w) => [...w].length > SEARCH_WORD_MAX);
-  return { words: all.slice(0, SEARCH_WORDS_MAX), leftOut: Math.max(0, all.length - SEARCH_WORDS_MAX), ...(tooLong === undefined ? {} : { tooLong }) };
+  return {
+    words: all.slice(0, SEARCH_WORDS_MAX),
+    leftOut: Math.max(0, all.length - SEARCH_WORDS_MAX),
+    ...(tooLong === undefined ? {} : { tooLong }),
+  };
 }
 
 /** The distinct words of a query, lower-cased, at most 8. */
@@ -72,14 +84,22 @@ export function ftsPhrases(words: readonly string[]): string {
 // SQLite's LIKE already ignores case, and only ASCII case, exactly as its lower() folds (no ICU):
 // there lower() would only copy every body once more per search, which doubled a full scan
 // (34–41 against 17–27 ms over 10,000 articles), with the same matches.
-function contains(column: 'articles.title' | 'articles.description' | 'articles.body', pattern: string, sqlite: boolean): Expression<SqlBool> {
+function contains(
+  column: 'articles.title' | 'articles.description' | 'articles.body',
+  pattern: string,
+  sqlite: boolean,
+): Expression<SqlBool> {
   const text = sqlite ? sql.ref(column) : sql`lower(${sql.ref(column)})`;
   return sql<SqlBool>`${text} like ${pattern} escape ${'\\'}`;
 }
 
 function matchesWord(eb: ExpressionBuilder<Database, 'articles'>, word: string, sqlite: boolean): Expression<SqlBool> {
   const pattern = `%${escapeLike(word)}%`;
-  return eb.or([contains('articles.title', pattern, sqlite), contains('articles.description', pattern, sqlite), contains('articles.body', pattern, sqlite)]);
+  return eb.or([
+    contains('articles.title', pattern, sqlite),
+    contains('articles.description', pattern, sqlite),
+    contains('articles.body', pattern, sqlite),
+  ]);
 }
 
 function searchScope(db: ConduitDb, words: readonly string[]): ArticleScope {
@@ -89,7 +109,10 @@ function searchScope(db: ConduitDb, words: readonly string[]): ArticleScope {
   return (qb) => {
     let q = qb;
     if (scanned.length > 0) q = q.where((eb) => eb.and(scanned.map((w) => matchesWord(eb, w, sqlite))));
-    if (indexed.length > 0) q = q.where(sql<SqlBool>`${sql.ref('articles.id')} in (select rowid from articles_search where articles_search match ${ftsPhrases(indexed)})`);
+    if (indexed.length > 0)
+      q = q.where(
+        sql<SqlBool>`${sql.ref('articles.id')} in (select rowid from articles_search where articles_search match ${ftsPhrases(indexed)})`,
+      );
     return q;
   };
 }
@@ -98,7 +121,13 @@ function searchScope(db: ConduitDb, words: readonly string[]): ArticleScope {
  * Articles matching every word of `query`, newest first; an empty query finds nothing, one with
  * a word over SEARCH_WORD_MAX is refused (422). `signal`: the client's (clientGone).
  */
-export async function searchArticles(db: Db, query: string, page: Partial<PageRequest>, viewer: ViewerId, signal?: AbortSignal): Promise<Page<ArticleSummary>> {
+export async function searchArticles(
+  db: Db,
+  query: string,
+  page: Partial<PageRequest>,
+  viewer: ViewerId,
+  signal?: AbortSignal,
+): Promise<Page<ArticleSummary>> {
   const { words, tooLong } = searchTerms(query);
   if (tooLong !== undefined) throw new AppError('VALIDATION', { q: [WORD_TOO_LONG] });
   if (words.length === 0) return { items: [], total: 0 };

@@ -32,7 +32,13 @@ export async function setArticleTags(trx: Transaction<Database>, articleId: numb
 }
 
 const popularQuery = prepared<{ limit: number }, { name: string }>((db, slot) =>
-  db.selectFrom('tags').select('name').where('articles_count', '>', 0).orderBy('articles_count', 'desc').orderBy('name').limit(slot('limit')),
+  db
+    .selectFrom('tags')
+    .select('name')
+    .where('articles_count', '>', 0)
+    .orderBy('articles_count', 'desc')
+    .orderBy('name')
+    .limit(slot('limit')),
 );
 
 /** The tags in use, most used first (at most `limit`); the counts are kept by the database (002-performance). */

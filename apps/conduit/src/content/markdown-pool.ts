@@ -39,7 +39,8 @@ export interface RenderReply {
   readonly html: string | null;
 }
 
-export type RenderOutcome = { readonly ok: true; readonly html: string } | { readonly ok: false; readonly reason: 'too-large' | 'too-slow' };
+export type RenderOutcome =
+  { readonly ok: true; readonly html: string } | { readonly ok: false; readonly reason: 'too-large' | 'too-slow' };
 
 export interface MarkdownPoolOptions {
   readonly threads?: number;
@@ -72,7 +73,8 @@ class RenderThread {
     this.started = new Promise((resolve) => (started = resolve));
     this.worker.on('message', (message: RenderReply | 'ready') => {
       if (message === 'ready') started(true);
-      else if (this.job?.id === message.id) this.finish(message.html === null ? { ok: false, reason: 'too-large' } : { ok: true, html: message.html });
+      else if (this.job?.id === message.id)
+        this.finish(message.html === null ? { ok: false, reason: 'too-large' } : { ok: true, html: message.html });
     });
     this.worker.on('error', (err: Error & { code?: string }) => {
       this.alive = false;

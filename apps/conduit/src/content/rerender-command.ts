@@ -14,7 +14,12 @@ const USAGE = `usage: bastion rerender [--all] [--batch N]
   --batch N    articles per batch (1 to ${RERENDER_BATCH_MAX}, default ${RERENDER_BATCH})
 `;
 
-export async function runRerenderCommand(config: Config, args: string[], stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr): Promise<number> {
+export async function runRerenderCommand(
+  config: Config,
+  args: string[],
+  stdout: NodeJS.WritableStream = process.stdout,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Promise<number> {
   let all: boolean;
   let batchSize: number;
   try {
@@ -46,7 +51,9 @@ export async function runRerenderCommand(config: Config, args: string[], stdout:
     // Articles saved by the app while the run went on are no longer to do: the bar may stop short.
     if (open && stderr.isTTY) stderr.write('\n');
     for (const r of report.refused) {
-      stderr.write(`article ${r.slug} (id ${r.id}): ${r.reason === 'too-large' ? 'renders too large' : 'takes too long to render'}; its stored HTML is left as it was\n`);
+      stderr.write(
+        `article ${r.slug} (id ${r.id}): ${r.reason === 'too-large' ? 'renders too large' : 'takes too long to render'}; its stored HTML is left as it was\n`,
+      );
     }
     stdout.write(
       `rendered with ${report.renderer}: examined ${report.examined} ${report.examined === 1 ? 'article' : 'articles'}, changed ${report.changed}, ` +

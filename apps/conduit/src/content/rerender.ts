@@ -55,11 +55,16 @@ export interface RerenderReport {
 
 // Written as two ranges rather than `<>`, so that both databases answer it from the
 // articles_rendered_with index (migration 008).
-const otherRenderer = (eb: ExpressionBuilder<Database, 'articles'>) => eb.or([eb('rendered_with', '<', RENDERER), eb('rendered_with', '>', RENDERER)]);
+const otherRenderer = (eb: ExpressionBuilder<Database, 'articles'>) =>
+  eb.or([eb('rendered_with', '<', RENDERER), eb('rendered_with', '>', RENDERER)]);
 
 /** How many articles store HTML that another renderer produced. */
 export async function articlesFromOtherRenderers(db: Db): Promise<number> {
-  const row = await db.kysely.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n')).where(otherRenderer).executeTakeFirstOrThrow();
+  const row = await db.kysely
+    .selectFrom('articles')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(otherRenderer)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -87,20 +92,34 @@ async function renderEach(pool: MarkdownPool, sources: readonly string[], width:
 /** Re-renders the stored HTML of every article of another renderer (or every article); see the top of this file. */
 export async function rerenderArticles(db: Db, options: RerenderOptions = {}): Promise<RerenderReport> {
   const batchSize = options.batchSize ?? RERENDER_BATCH;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > RERENDER_BATCH_MAX) throw new RangeError(`batch size must be a whole number from 1 to ${RERENDER_BATCH_MAX}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > RERENDER_BATCH_MAX)
+    throw new RangeError(`batch size must be a whole number from 1 to ${RERENDER_BATCH_MAX}`);
   const all = options.all === true;
   const pool = options.pool ?? new MarkdownPool({ threads: RENDER_THREADS });
   const report: RerenderReport = { renderer: RENDERER, examined: 0, changed: 0, skipped: 0, refused: [] };
   try {
-    const total = all ? Number((await db.kysely.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : await articlesFromOtherRenderers(db);
+    const total = all
+      ? Number(
+          (
+            await db.kysely
+              .selectFrom('articles')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        )
+      : await articlesFromOtherRenderers(db);
     if (total === 0) return report;
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       let query = db.kysely.selectFrom('articles').select(['id', 'slug', 'body', 'body_html', 'rendered_with']).where('id', '>', after);
       if (!all) query = query.where(otherRenderer);
       const rows = await query.orderBy('id').limit(batchSize).execute();
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.id;
-      const outcomes = await renderEach(pool, rows.map((r) => r.body), RENDER_THREADS);
+      const outcomes = await renderEach(
+        pool,
+        rows.map((r) => r.body),
+        RENDER_THREADS,
+      );
       await db.kysely.transaction().execute(async (trx) => {
         for (const [i, row] of rows.entries()) {
           const outcome = outcomes[i]!;

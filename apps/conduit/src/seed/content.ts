@@ -34,12 +34,176 @@ export function sample<T>(random: Random, list: readonly T[], k: number): T[] {
   return out;
 }
 
-const FIRST = ['ada', 'alan', 'grace', 'linus', 'margaret', 'ken', 'barbara', 'dennis', 'frances', 'edsger', 'radia', 'guido', 'anita', 'bjarne', 'hedy', 'john', 'sophie', 'tim', 'katherine', 'donald', 'lynn', 'brian', 'carol', 'yukihiro', 'annie', 'james', 'mary', 'rob', 'shafi', 'leslie', 'adele', 'niklaus', 'joan', 'ward', 'karen', 'larry', 'priya', 'mateo', 'amara', 'kenji', 'olga', 'tomas', 'ines', 'wei', 'fatima', 'noah', 'lea', 'omar', 'zoe', 'ravi'];
-const LAST = ['lovelace', 'turing', 'hopper', 'torvalds', 'hamilton', 'thompson', 'liskov', 'ritchie', 'allen', 'dijkstra', 'perlman', 'rossum', 'borg', 'stroustrup', 'lamarr', 'backus', 'wilson', 'berners', 'johnson', 'knuth', 'conway', 'kernighan', 'shaw', 'matsumoto', 'easley', 'gosling', 'keller', 'pike', 'goldwasser', 'lamport', 'goldberg', 'wirth', 'clarke', 'cunningham', 'jones', 'page', 'patel', 'garcia', 'okafor', 'tanaka', 'ivanova', 'novak', 'silva', 'chen', 'haddad', 'smith', 'muller', 'rahman', 'martin', 'kumar'];
+const FIRST = [
+  'ada',
+  'alan',
+  'grace',
+  'linus',
+  'margaret',
+  'ken',
+  'barbara',
+  'dennis',
+  'frances',
+  'edsger',
+  'radia',
+  'guido',
+  'anita',
+  'bjarne',
+  'hedy',
+  'john',
+  'sophie',
+  'tim',
+  'katherine',
+  'donald',
+  'lynn',
+  'brian',
+  'carol',
+  'yukihiro',
+  'annie',
+  'james',
+  'mary',
+  'rob',
+  'shafi',
+  'leslie',
+  'adele',
+  'niklaus',
+  'joan',
+  'ward',
+  'karen',
+  'larry',
+  'priya',
+  'mateo',
+  'amara',
+  'kenji',
+  'olga',
+  'tomas',
+  'ines',
+  'wei',
+  'fatima',
+  'noah',
+  'lea',
+  'omar',
+  'zoe',
+  'ravi',
+];
+const LAST = [
+  'lovelace',
+  'turing',
+  'hopper',
+  'torvalds',
+  'hamilton',
+  'thompson',
+  'liskov',
+  'ritchie',
+  'allen',
+  'dijkstra',
+  'perlman',
+  'rossum',
+  'borg',
+  'stroustrup',
+  'lamarr',
+  'backus',
+  'wilson',
+  'berners',
+  'johnson',
+  'knuth',
+  'conway',
+  'kernighan',
+  'shaw',
+  'matsumoto',
+  'easley',
+  'gosling',
+  'keller',
+  'pike',
+  'goldwasser',
+  'lamport',
+  'goldberg',
+  'wirth',
+  'clarke',
+  'cunningham',
+  'jones',
+  'page',
+  'patel',
+  'garcia',
+  'okafor',
+  'tanaka',
+  'ivanova',
+  'novak',
+  'silva',
+  'chen',
+  'haddad',
+  'smith',
+  'muller',
+  'rahman',
+  'martin',
+  'kumar',
+];
 
-export const TAGS = ['javascript', 'typescript', 'node', 'security', 'databases', 'postgresql', 'sqlite', 'redis', 'web', 'css', 'html', 'testing', 'devops', 'linux', 'performance', 'architecture', 'career', 'rust', 'go', 'python', 'api', 'accessibility', 'design', 'open-source', 'tutorial', 'cryptography', 'networking', 'frontend', 'backend', 'tooling'];
+export const TAGS = [
+  'javascript',
+  'typescript',
+  'node',
+  'security',
+  'databases',
+  'postgresql',
+  'sqlite',
+  'redis',
+  'web',
+  'css',
+  'html',
+  'testing',
+  'devops',
+  'linux',
+  'performance',
+  'architecture',
+  'career',
+  'rust',
+  'go',
+  'python',
+  'api',
+  'accessibility',
+  'design',
+  'open-source',
+  'tutorial',
+  'cryptography',
+  'networking',
+  'frontend',
+  'backend',
+  'tooling',
+];
 
-const TOPICS = ['connection pooling', 'content security policy', 'database migrations', 'rate limiting', 'password hashing', 'session cookies', 'server-side rendering', 'structured logging', 'integration tests', 'feature flags', 'query planning', 'caching headers', 'code review', 'error budgets', 'schema validation', 'dependency audits', 'CSS grid', 'progressive enhancement', 'background jobs', 'zero-downtime deploys', 'TLS certificates', 'full-text search', 'property-based testing', 'monorepos', 'type narrowing', 'event loops', 'memory leaks', 'SQL indexes', 'accessible forms', 'HTTP/2'];
+const TOPICS = [
+  'connection pooling',
+  'content security policy',
+  'database migrations',
+  'rate limiting',
+  'password hashing',
+  'session cookies',
+  'server-side rendering',
+  'structured logging',
+  'integration tests',
+  'feature flags',
+  'query planning',
+  'caching headers',
+  'code review',
+  'error budgets',
+  'schema validation',
+  'dependency audits',
+  'CSS grid',
+  'progressive enhancement',
+  'background jobs',
+  'zero-downtime deploys',
+  'TLS certificates',
+  'full-text search',
+  'property-based testing',
+  'monorepos',
+  'type narrowing',
+  'event loops',
+  'memory leaks',
+  'SQL indexes',
+  'accessible forms',
+  'HTTP/2',
+];
 const TITLE_FORMS: ReadonlyArray<(t: string, u: string) => string> = [
   (t) => `A gentle introduction to ${t}`,
   (t) => `What I learned about ${t} the hard way`,
@@ -72,8 +236,30 @@ const SENTENCES = [
   'The benchmark was reproducible, which is more than we could say for our first attempt.',
   'Users never noticed the migration, which is exactly what we wanted.',
 ];
-const HEADINGS = ['Background', 'The problem', 'What we tried first', 'A better approach', 'Putting it together', 'Testing it', 'Pitfalls', 'Results', 'What is next', 'Further reading'];
-const LIST_ITEMS = ['keep the configuration in one validated object', 'fail loudly at start-up instead of quietly at run time', 'write the test as the attacker would', 'log the request id, never the secret', 'prefer a maintained library to clever code', 'pin versions and audit them weekly', 'make the slow path observable', 'document the decision, not just the result', 'roll out behind a flag', 'delete the flag afterwards'];
+const HEADINGS = [
+  'Background',
+  'The problem',
+  'What we tried first',
+  'A better approach',
+  'Putting it together',
+  'Testing it',
+  'Pitfalls',
+  'Results',
+  'What is next',
+  'Further reading',
+];
+const LIST_ITEMS = [
+  'keep the configuration in one validated object',
+  'fail loudly at start-up instead of quietly at run time',
+  'write the test as the attacker would',
+  'log the request id, never the secret',
+  'prefer a maintained library to clever code',
+  'pin versions and audit them weekly',
+  'make the slow path observable',
+  'document the decision, not just the result',
+  'roll out behind a flag',
+  'delete the flag afterwards',
+];
 const LINKS = [
   ['the OWASP cheat sheets', 'https://cheatsheetseries.owasp.org/'],
   ['MDN', 'https://developer.mozilla.org/'],
@@ -84,14 +270,36 @@ const LINKS = [
 ] as const;
 const CODE = [
   ['ts', "const app = Fastify({ logger: true });\napp.get('/healthz', async () => ({ status: 'ok' }));\nawait app.listen({ port: 3000 });"],
-  ['sql', 'CREATE INDEX articles_created_at ON articles (created_at, id);\nSELECT slug, title FROM articles ORDER BY created_at DESC LIMIT 10;'],
+  [
+    'sql',
+    'CREATE INDEX articles_created_at ON articles (created_at, id);\nSELECT slug, title FROM articles ORDER BY created_at DESC LIMIT 10;',
+  ],
   ['sh', 'npm ci\nnpm test\nnpx bastion check'],
   ['js', "export function slugify(title) {\n  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-');\n}"],
   ['py', 'def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a'],
   ['css', '.container {\n  max-width: 1040px;\n  margin: 0 auto;\n}'],
 ] as const;
-const COMMENTS = ['Great write-up, thanks for sharing!', 'We hit exactly the same issue last month.', 'Could you say more about how you tested this?', 'The section on pitfalls is gold.', 'I disagree with the second point, but the rest is spot on.', 'Bookmarked for the next time this bites me.', 'Clear and to the point. More of this, please.', 'Did you measure the memory use as well?', 'This finally made it click for me.', 'Nice! Is the code on GitHub somewhere?'];
-const BIOS = ['Backend developer. Coffee, Postgres and long walks.', 'I write about web security and boring technology.', 'Frontend engineer who likes plain HTML.', 'Open-source maintainer, occasional speaker.', 'Learning in public.', 'Ops person turned developer.', ''];
+const COMMENTS = [
+  'Great write-up, thanks for sharing!',
+  'We hit exactly the same issue last month.',
+  'Could you say more about how you tested this?',
+  'The section on pitfalls is gold.',
+  'I disagree with the second point, but the rest is spot on.',
+  'Bookmarked for the next time this bites me.',
+  'Clear and to the point. More of this, please.',
+  'Did you measure the memory use as well?',
+  'This finally made it click for me.',
+  'Nice! Is the code on GitHub somewhere?',
+];
+const BIOS = [
+  'Backend developer. Coffee, Postgres and long walks.',
+  'I write about web security and boring technology.',
+  'Frontend engineer who likes plain HTML.',
+  'Open-source maintainer, occasional speaker.',
+  'Learning in public.',
+  'Ops person turned developer.',
+  '',
+];
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -117,8 +325,18 @@ export function markdownBody(random: Random): string {
   for (const heading of sample(random, HEADINGS, between(random, 2, 4))) {
     parts.push(`## ${heading}`, paragraph(random));
     const kind = between(random, 0, 4);
-    if (kind === 0) parts.push(sample(random, LIST_ITEMS, between(random, 3, 5)).map((i) => `- ${cap(i)}`).join('\n'));
-    if (kind === 1) parts.push(sample(random, LIST_ITEMS, between(random, 3, 4)).map((i, n) => `${n + 1}. ${cap(i)}`).join('\n'));
+    if (kind === 0)
+      parts.push(
+        sample(random, LIST_ITEMS, between(random, 3, 5))
+          .map((i) => `- ${cap(i)}`)
+          .join('\n'),
+      );
+    if (kind === 1)
+      parts.push(
+        sample(random, LIST_ITEMS, between(random, 3, 4))
+          .map((i, n) => `${n + 1}. ${cap(i)}`)
+          .join('\n'),
+      );
     if (kind === 2) {
       const [lang, code] = pick(random, CODE);
       parts.push(`\`\`\`${lang}\n${code}\n\`\`\``);

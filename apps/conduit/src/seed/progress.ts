@@ -6,7 +6,9 @@ import type { SeedPhase } from './seed.js';
 
 const WIDTH = 30;
 
-export function progressBar(stream: NodeJS.WriteStream | WriteStream = process.stderr): (phase: SeedPhase, done: number, total: number) => void {
+export function progressBar(
+  stream: NodeJS.WriteStream | WriteStream = process.stderr,
+): (phase: SeedPhase, done: number, total: number) => void {
   let lastDraw = 0;
   return function drawProgress(phase, done, total) {
     const finished = done >= total;

@@ -43,16 +43,29 @@ function* chunks<T>(rows: readonly T[], columns: number): Generator<T[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
 
-async function insertAll<T extends keyof Database>(db: Kysely<Database> | Transaction<Database>, table: T, rows: readonly Record<string, unknown>[]): Promise<void> {
+async function insertAll<T extends keyof Database>(
+  db: Kysely<Database> | Transaction<Database>,
+  table: T,
+  rows: readonly Record<string, unknown>[],
+): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!).length;
   for (const batch of chunks(rows, columns)) {
-    await db.insertInto(table).values(batch as never).execute();
+    await db
+      .insertInto(table)
+      .values(batch as never)
+      .execute();
   }
 }
 
 export function slugFor(title: string, random: content.Random): string {
-  const base = title.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 100) || 'article';
+  const base =
+    title
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 100) || 'article';
   return `${base}-${Math.floor(random() * 0x1_0000_0000).toString(36)}`;
 }
 
@@ -93,14 +106,28 @@ export async function seedDatabase(database: Db, options: SeedOptions): Promise<
           const when = new Date(created + content.between(random, 60, 86_400) * 1000).toISOString();
           return { author_id: content.pick(random, userIds), body: content.commentBody(random), created_at: when, updated_at: when };
         });
-        const row = { slug, title, description: content.description(random), body, body_html: renderMarkdown(body), rendered_with: RENDERER, author_id: content.pick(random, userIds), favorites_count: fans.length, created_at: at, updated_at: at };
+        const row = {
+          slug,
+          title,
+          description: content.description(random),
+          body,
+          body_html: renderMarkdown(body),
+          rendered_with: RENDERER,
+          author_id: content.pick(random, userIds),
+          favorites_count: fans.length,
+          created_at: at,
+          updated_at: at,
+        };
         return { row, fans, tags, notes };
       });
       const bySlug = new Map(planned.map((p) => [p.row.slug, p]));
       const favoriteRows: { user_id: number; article_id: number }[] = [];
       const tagRows: { article_id: number; tag_id: number }[] = [];
       const commentRows: { article_id: number; author_id: number; body: string; created_at: string; updated_at: string }[] = [];
-      for (const batch of chunks(planned.map((p) => p.row), 9)) {
+      for (const batch of chunks(
+        planned.map((p) => p.row),
+        9,
+      )) {
         for (const { id, slug } of await trx.insertInto('articles').values(batch).returning(['id', 'slug']).execute()) {
           const plan = bySlug.get(slug)!;
           for (const tag of plan.tags) tagRows.push({ article_id: id, tag_id: tag });
@@ -121,7 +148,14 @@ export async function seedDatabase(database: Db, options: SeedOptions): Promise<
   return { users: userIds.length, articles, comments, favorites, follows, tags: tagIds.length };
 }
 
-async function seedUsers(db: Kysely<Database>, count: number, passwordHash: string, random: content.Random, now: number, progress: NonNullable<SeedOptions['onProgress']>): Promise<number[]> {
+async function seedUsers(
+  db: Kysely<Database>,
+  count: number,
+  passwordHash: string,
+  random: content.Random,
+  now: number,
+  progress: NonNullable<SeedOptions['onProgress']>,
+): Promise<number[]> {
   // Names already in the database are skipped, so seeding twice adds users instead of failing.
   const taken = new Set((await db.selectFrom('users').select('username').execute()).map((u) => u.username.toLowerCase()));
   const rows: NewUser[] = [];
@@ -131,7 +165,18 @@ async function seedUsers(db: Kysely<Database>, count: number, passwordHash: stri
     if (taken.has(username)) continue;
     taken.add(username);
     const at = new Date(now - YEAR_MS - content.between(random, 0, 86_400) * 1000).toISOString();
-    rows.push({ username, email: `${username}@example.com`, password_hash: passwordHash, bio: content.bio(random), image: null, role: 'member', locked_at: null, created_at: at, updated_at: at, email_confirmed_at: at });
+    rows.push({
+      username,
+      email: `${username}@example.com`,
+      password_hash: passwordHash,
+      bio: content.bio(random),
+      image: null,
+      role: 'member',
+      locked_at: null,
+      created_at: at,
+      updated_at: at,
+      email_confirmed_at: at,
+    });
   }
   progress('users', 0, count);
   const ids: number[] = [];
@@ -145,7 +190,12 @@ async function seedUsers(db: Kysely<Database>, count: number, passwordHash: stri
   return ids;
 }
 
-async function seedFollows(db: Kysely<Database>, userIds: readonly number[], random: content.Random, progress: NonNullable<SeedOptions['onProgress']>): Promise<number> {
+async function seedFollows(
+  db: Kysely<Database>,
+  userIds: readonly number[],
+  random: content.Random,
+  progress: NonNullable<SeedOptions['onProgress']>,
+): Promise<number> {
   const rows: { follower_id: number; followee_id: number }[] = [];
   for (const follower of userIds) {
     // Sampling one extra and dropping oneself keeps this linear for 100,000 users.

@@ -22,11 +22,15 @@ const brokenPages: FastifyPluginAsync = async (pages) => {
     });
     timed.get('/broken/report', { config: { access: 'member' } }, async () => ({ report: 'members only' }));
   });
-  pages.post('/broken/quick-action', {
-    config: { access: 'member' },
-    schema: { body: noBody },
-    onRequest: async (_request, reply) => reply.code(204).send(),
-  }, async () => ({ done: true }));
+  pages.post(
+    '/broken/quick-action',
+    {
+      config: { access: 'member' },
+      schema: { body: noBody },
+      onRequest: async (_request, reply) => reply.code(204).send(),
+    },
+    async () => ({ done: true }),
+  );
   pages.get('/broken/export', { config: { access: 'public' } }, async (_request, reply) => {
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/csv' });

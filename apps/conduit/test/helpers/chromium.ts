@@ -18,8 +18,14 @@ import { isolate, randomKey, type BackendName } from 'bastion/testing';
 export const CHROMIUM_PATH = process.env.BASTION_CHROMIUM ?? '/usr/bin/chromium';
 // Root on a closed network: no sandbox, and nothing that phones home or waits for the network.
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 export const SCREENSHOT_DIR = 'artifacts/screenshots';
 export const DESKTOP = { width: 1280, height: 800 } as const;
@@ -64,12 +70,27 @@ export interface ListeningOptions {
  * API calls spread over X-Forwarded-For addresses (see `ApiClient`), so building fixtures does
  * not trip the per-IP limits the tests are not about. Closed and cleaned in t.after.
  */
-export async function startListeningApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}, options: ListeningOptions = {}): Promise<ListeningApp> {
+export async function startListeningApp(
+  t: TestContext,
+  backend: BackendName,
+  env: Record<string, string> = {},
+  options: ListeningOptions = {},
+): Promise<ListeningApp> {
   const iso = await isolate(backend);
   const port = await freePort();
   const named = options.hostname === undefined ? {} : { PUBLIC_ORIGIN: `http://${options.hostname}:${port}` };
   const { config } = loadConfig({
-    env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), TRUST_PROXY: 'loopback', ...named, ...iso.env, ...env },
+    env: {
+      NODE_ENV: 'test',
+      SECRET_KEY: randomKey(),
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      TRUST_PROXY: 'loopback',
+      ...named,
+      ...iso.env,
+      ...env,
+    },
     dotenvPath: null,
   });
   const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, migrations: conduitMigrations });
@@ -210,7 +231,12 @@ export class BrowserSession {
  * any page in it had a CSP violation, a console error, an uncaught exception, a dialog or set
  * the XSS marker (tests may call `session.assertClean()` earlier for a better message).
  */
-export async function openSession(t: TestContext, browser: Browser, target: ListeningApp, options: SessionOptions = {}): Promise<BrowserSession> {
+export async function openSession(
+  t: TestContext,
+  browser: Browser,
+  target: ListeningApp,
+  options: SessionOptions = {},
+): Promise<BrowserSession> {
   const javaScriptEnabled = options.javaScriptEnabled ?? true;
   const context = await browser.newContext({
     viewport: DESKTOP,

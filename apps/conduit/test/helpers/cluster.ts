@@ -33,7 +33,11 @@ export async function startCluster(t: TestContext, count: number, env: Record<st
   const secretKey = randomKey();
   const base = { SECRET_KEY: secretKey, TRUST_PROXY: 'loopback', PUBLIC_ORIGIN: origin, ...iso.env, ...env };
   const start = (extra: Record<string, string>) =>
-    startInstance(t, { env: { ...base, ...extra }, ...(iso.searchPath ? { searchPath: iso.searchPath } : {}), ...(iso.redisPrefix ? { redisPrefix: iso.redisPrefix } : {}) });
+    startInstance(t, {
+      env: { ...base, ...extra },
+      ...(iso.searchPath ? { searchPath: iso.searchPath } : {}),
+      ...(iso.redisPrefix ? { redisPrefix: iso.redisPrefix } : {}),
+    });
   // Started together, as an orchestrator would: their migrations race and must not collide.
   instances.push(...(await Promise.all(Array.from({ length: count }, () => start({})))));
   return {

@@ -24,10 +24,17 @@ export interface TestUser {
  * not about confirming (apps/conduit/test/account-confirmation.test.ts is). `confirmed: false` leaves it as
  * registration does.
  */
-export async function makeUser(app: FastifyInstance, runtime: Runtime, username: string, role: Role = 'member', options: { confirmed?: boolean } = {}): Promise<TestUser> {
+export async function makeUser(
+  app: FastifyInstance,
+  runtime: Runtime,
+  username: string,
+  role: Role = 'member',
+  options: { confirmed?: boolean } = {},
+): Promise<TestUser> {
   const email = `${username.toLowerCase()}@example.com`;
   const user = await registerUser(runtime.db.kysely, { username, email, password: STRONG_PASSWORD });
-  if (options.confirmed !== false) await runtime.db.kysely.updateTable('users').set({ email_confirmed_at: new Date().toISOString() }).where('id', '=', user.id).execute();
+  if (options.confirmed !== false)
+    await runtime.db.kysely.updateTable('users').set({ email_confirmed_at: new Date().toISOString() }).where('id', '=', user.id).execute();
   if (role !== 'member') await runtime.db.kysely.updateTable('users').set({ role }).where('id', '=', user.id).execute();
   const token = await app.apiTokens.issue(user.id, 'test');
   return { id: user.id, username, email, token, headers: { authorization: `Token ${token}` } };
@@ -37,9 +44,19 @@ export async function makeUser(app: FastifyInstance, runtime: Runtime, username:
  * A RealWorld API call, in process or (given a base URL) over a socket: JSON in and out, with an
  * optional token (or a user's).
  */
-export function api(target: FastifyInstance | string, method: string, url: string, options: { user?: { token: string }; token?: string; body?: unknown } = {}): Promise<TestResponse> {
+export function api(
+  target: FastifyInstance | string,
+  method: string,
+  url: string,
+  options: { user?: { token: string }; token?: string; body?: unknown } = {},
+): Promise<TestResponse> {
   const token = options.token ?? options.user?.token;
-  return new TestClient(target).request({ method, url, ...(token ? { token } : {}), ...(options.body !== undefined ? { json: options.body } : {}) });
+  return new TestClient(target).request({
+    method,
+    url,
+    ...(token ? { token } : {}),
+    ...(options.body !== undefined ? { json: options.body } : {}),
+  });
 }
 
 export interface Account {
@@ -61,7 +78,11 @@ export async function registerOverApi(base: string, account: Account): Promise<s
   return res.json().user.token as string;
 }
 
-export async function postArticle(app: FastifyInstance, user: TestUser, article: { title: string; description?: string; body?: string; tagList?: string[] }): Promise<string> {
+export async function postArticle(
+  app: FastifyInstance,
+  user: TestUser,
+  article: { title: string; description?: string; body?: string; tagList?: string[] },
+): Promise<string> {
   const res = await api(app, 'POST', '/api/articles', { user, body: { article: { description: 'd', body: 'b', ...article } } });
   if (res.statusCode !== 201) throw new Error(`article not created: ${res.statusCode} ${res.body}`);
   return res.json().article.slug as string;

@@ -34,13 +34,23 @@ process.stdout.write('ready\n');
 async function worker(w: number): Promise<never> {
   const author = await newUser();
   for (let i = 0; ; i++) {
-    const article = await createArticle(db, author.id, { title: `Worker ${w} article ${i}`, description: 'written under load', body: `# Part ${i}\n\nSome *Markdown* to render.`, tagList: tagSet(i) });
+    const article = await createArticle(db, author.id, {
+      title: `Worker ${w} article ${i}`,
+      description: 'written under load',
+      body: `# Part ${i}\n\nSome *Markdown* to render.`,
+      tagList: tagSet(i),
+    });
     ack(`article ${article.slug}`);
     const comment = await addComment(db, article.slug, reader.id, `comment ${i}`);
     ack(`comment ${comment.id}`);
     await favoriteArticle(db, article.slug, reader.id);
     ack(`favorite ${article.slug}`);
-    await updateArticle(db, article.slug, { id: author.id, role: 'member' }, { body: `# Part ${i}, edited\n\nStill *Markdown*.`, tagList: tagSet(i + 2) });
+    await updateArticle(
+      db,
+      article.slug,
+      { id: author.id, role: 'member' },
+      { body: `# Part ${i}, edited\n\nStill *Markdown*.`, tagList: tagSet(i + 2) },
+    );
     ack(`update ${article.slug}`);
   }
 }

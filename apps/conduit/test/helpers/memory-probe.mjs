@@ -15,8 +15,9 @@ const gc = vm.runInNewContext('gc');
 // NODE_OPTIONS reaches worker threads too (the Markdown renderers, the SQLite scan readers):
 // only the main thread reports, or the series mixes its heap with theirs (~60 MiB beside ~13)
 // and a median flips between them as the mix of samples shifts.
-if (isMainThread) setInterval(() => {
-  gc();
-  const { heapUsed, rss } = process.memoryUsage();
-  process.stdout.write(`bastion-test-memory ${JSON.stringify({ at: Date.now(), heapUsed, rss })}\n`);
-}, PROBE_INTERVAL_MS).unref();
+if (isMainThread)
+  setInterval(() => {
+    gc();
+    const { heapUsed, rss } = process.memoryUsage();
+    process.stdout.write(`bastion-test-memory ${JSON.stringify({ at: Date.now(), heapUsed, rss })}\n`);
+  }, PROBE_INTERVAL_MS).unref();

@@ -7,7 +7,11 @@ import { mock, type TestContext } from 'node:test';
  * Holds the next call of `object[method]` until release(): a login paused at that point, exactly
  * where the race happens, with no timing involved. `started` resolves once the call is made.
  */
-export function pauseNextCall<T extends object>(t: TestContext, object: T, method: keyof T & string): { started: Promise<void>; release: () => void } {
+export function pauseNextCall<T extends object>(
+  t: TestContext,
+  object: T,
+  method: keyof T & string,
+): { started: Promise<void>; release: () => void } {
   const original = (object[method] as (...args: unknown[]) => Promise<unknown>).bind(object);
   let begun!: () => void;
   let release!: () => void;

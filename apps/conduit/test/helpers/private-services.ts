@@ -70,7 +70,24 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis> {
     port,
     async start() {
       if (child) return;
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no', '--protected-mode', 'yes'];
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--daemonize',
+        'no',
+        '--protected-mode',
+        'yes',
+      ];
       const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       proc.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
       proc.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
@@ -79,10 +96,15 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis> {
       void exited.then(() => {
         if (child === proc) child = null;
       });
-      await waitFor(`private redis on port ${port}`, async () => {
-        if (child !== proc) throw new Error(`private redis on port ${port} exited:\n${output}`);
-        return ping();
-      }, 10_000, () => output);
+      await waitFor(
+        `private redis on port ${port}`,
+        async () => {
+          if (child !== proc) throw new Error(`private redis on port ${port} exited:\n${output}`);
+          return ping();
+        },
+        10_000,
+        () => output,
+      );
     },
     freeze() {
       child?.kill('SIGSTOP');
@@ -145,11 +167,20 @@ export async function startPrivatePostgres(t: TestContext): Promise<PrivateServi
   if (owner) chownSync(dir, owner.uid, owner.gid);
   const port = await freePort();
   const as = (program: string, args: string[]) =>
-    owner ? run('runuser', ['-u', 'postgres', '--', join(bin, program), ...args], { timeout: 60_000 }) : run(join(bin, program), args, { timeout: 60_000 });
+    owner
+      ? run('runuser', ['-u', 'postgres', '--', join(bin, program), ...args], { timeout: 60_000 })
+      : run(join(bin, program), args, { timeout: 60_000 });
   const logs = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
 
   await as('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  const options = [`-p ${port}`, '-c listen_addresses=127.0.0.1', "-c unix_socket_directories=''", '-c fsync=off', '-c full_page_writes=off', '-c max_connections=50'].join(' ');
+  const options = [
+    `-p ${port}`,
+    '-c listen_addresses=127.0.0.1',
+    "-c unix_socket_directories=''",
+    '-c fsync=off',
+    '-c full_page_writes=off',
+    '-c max_connections=50',
+  ].join(' ');
   let running = false;
 
   const service: PrivateService = {

@@ -8,7 +8,8 @@ const FORBIDDEN = /\.[cm]?ts$|\/node_modules\/(?:tsx|esbuild|@esbuild)\//;
 registerHooks({
   resolve(specifier, context, nextResolve) {
     const resolved = nextResolve(specifier, context);
-    if (FORBIDDEN.test(new URL(resolved.url).pathname)) throw new Error(`refused to load ${resolved.url}: this process must run without TypeScript`);
+    if (FORBIDDEN.test(new URL(resolved.url).pathname))
+      throw new Error(`refused to load ${resolved.url}: this process must run without TypeScript`);
     return resolved;
   },
 });

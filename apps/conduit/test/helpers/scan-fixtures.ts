@@ -15,14 +15,20 @@ import { ClientGoneError, type ScanOptions } from 'bastion/internals';
  */
 export function endlessCount(db: Kysely<Database>, tag = 'n') {
   return db
-    .withRecursive('c(n)', (qb) => qb.selectNoFrom(sql<number>`1`.as('n')).unionAll((qb) => qb.selectFrom('c').select(sql<number>`n + 1`.as('n'))))
+    .withRecursive('c(n)', (qb) =>
+      qb.selectNoFrom(sql<number>`1`.as('n')).unionAll((qb) => qb.selectFrom('c').select(sql<number>`n + 1`.as('n'))),
+    )
     .selectFrom('c')
     .select((eb) => eb.fn.countAll<number>().as(tag));
 }
 
 /** How many backends run an endless count tagged `tag` now (PostgreSQL). */
 export async function endlessRunning(db: Kysely<Database>, tag: string): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*) as n from pg_stat_activity where state = 'active' and query like ${`%${tag}%`} and pid <> pg_backend_pid()`.execute(db);
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*) as n from pg_stat_activity where state = 'active' and query like ${`%${tag}%`} and pid <> pg_backend_pid()`.execute(
+    db,
+  );
   return Number(rows[0]!.n);
 }
 
@@ -31,7 +37,12 @@ export async function endlessRunning(db: Kysely<Database>, tag: string): Promise
  * the same path with the same options; `stop` also calls them off (so a test can end them).
  * Returns how many such scans have started. Put back when the test ends.
  */
-export function endlessScansFor(t: { after(fn: () => void): void }, db: Db, word: string, stop?: AbortSignal): { started: () => number; tag: string } {
+export function endlessScansFor(
+  t: { after(fn: () => void): void },
+  db: Db,
+  word: string,
+  stop?: AbortSignal,
+): { started: () => number; tag: string } {
   const tag = `endless_${randomBytes(6).toString('hex')}`;
   const unwrapped = db.scan;
   const original: Db['scan'] = db.scan.bind(db);

@@ -70,7 +70,9 @@ export async function startInstance(t: TestContext, options: InstanceOptions): P
   const chunks: string[] = [];
   child.stdout!.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let alive = true;
   void exited.then(() => (alive = false));
   const signal = async (sig: NodeJS.Signals) => {
@@ -93,7 +95,10 @@ export async function startInstance(t: TestContext, options: InstanceOptions): P
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
     if (!alive) throw new Error(`instance on port ${port} exited while starting:\n${instance.logs()}`);
-    const up = await fetch(`${instance.url}/healthz`).then((r) => r.ok, () => false);
+    const up = await fetch(`${instance.url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return instance;
     if (Date.now() > deadline) {
       await instance.kill();

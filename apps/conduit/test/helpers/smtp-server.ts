@@ -56,11 +56,29 @@ export function testCertificate(): { key: string; cert: string } {
   if (certificate) return certificate;
   const dir = mkdtempSync(join(tmpdir(), 'bastion-smtp-cert-'));
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
     certificate = { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
     return certificate;
   } finally {
@@ -97,7 +115,8 @@ export async function createTestSmtpServer(options: TestSmtpServerOptions = {}):
     },
     onAuth(auth, _session, callback) {
       logins += 1;
-      if (options.login && auth.username === options.login.user && auth.password === options.login.pass) return callback(null, { user: auth.username });
+      if (options.login && auth.username === options.login.user && auth.password === options.login.pass)
+        return callback(null, { user: auth.username });
       const refused = Object.assign(new Error('Invalid username or password'), { responseCode: 535 });
       return callback(refused);
     },
@@ -107,11 +126,21 @@ export async function createTestSmtpServer(options: TestSmtpServerOptions = {}):
       stream.on('end', () => {
         if (options.rejectWith) return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: options.rejectWith }));
         const raw = Buffer.concat(chunks).toString('utf8');
-        simpleParser(raw).then((parsed) => {
-          messages.push({ raw, parsed, secure: session.secure, user: typeof session.user === 'string' ? session.user : null, rcptTo: session.envelope.rcptTo.map((r) => r.address), ehlo: session.hostNameAppearsAs });
-          callback();
-          for (const wake of waiters.splice(0)) wake();
-        }, (err: Error) => callback(err));
+        simpleParser(raw).then(
+          (parsed) => {
+            messages.push({
+              raw,
+              parsed,
+              secure: session.secure,
+              user: typeof session.user === 'string' ? session.user : null,
+              rcptTo: session.envelope.rcptTo.map((r) => r.address),
+              ehlo: session.hostNameAppearsAs,
+            });
+            callback();
+            for (const wake of waiters.splice(0)) wake();
+          },
+          (err: Error) => callback(err),
+        );
       });
     },
   };

@@ -1,5 +1,10 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
 
 // A software WebAuthn authenticator for server-side tests: ES256 keys from node:crypto, a
@@ -50,17 +55,32 @@ export class SoftAuthenticator {
   }
 
   private clientData(type: string, challenge: string, forged: Forgery): Buffer {
-    return Buffer.from(JSON.stringify({ type, challenge: forged.challenge ?? challenge, origin: forged.origin ?? this.origin, crossOrigin: false }));
+    return Buffer.from(
+      JSON.stringify({ type, challenge: forged.challenge ?? challenge, origin: forged.origin ?? this.origin, crossOrigin: false }),
+    );
   }
 
   /** Answers registration options as navigator.credentials.create() would. */
   register(options: PublicKeyCredentialCreationOptionsJSON, forged: Forgery = {}): RegistrationResponseJSON {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' });
-    const credential: SoftCredential = { id: randomBytes(32), privateKey, x: Buffer.from(jwk.x!, 'base64url'), y: Buffer.from(jwk.y!, 'base64url'), userHandle: options.user.id, counter: 0 };
+    const credential: SoftCredential = {
+      id: randomBytes(32),
+      privateKey,
+      x: Buffer.from(jwk.x!, 'base64url'),
+      y: Buffer.from(jwk.y!, 'base64url'),
+      userHandle: options.user.id,
+      counter: 0,
+    };
     this.credentials.push(credential);
     // COSE_Key (RFC 9053): kty EC2, alg ES256, crv P-256, x, y.
-    const coseKey = new Map<number, number | Uint8Array>([[1, 2], [3, -7], [-1, 1], [-2, credential.x], [-3, credential.y]]);
+    const coseKey = new Map<number, number | Uint8Array>([
+      [1, 2],
+      [3, -7],
+      [-1, 1],
+      [-2, credential.x],
+      [-3, credential.y],
+    ]);
     const idLength = Buffer.alloc(2);
     idLength.writeUInt16BE(credential.id.length);
     const authData = Buffer.concat([
@@ -82,16 +102,25 @@ export class SoftAuthenticator {
       rawId: b64url(credential.id),
       type: 'public-key',
       clientExtensionResults: {},
-      response: { clientDataJSON: b64url(this.clientData('webauthn.create', options.challenge, forged)), attestationObject: b64url(attestationObject), transports: ['internal'] },
+      response: {
+        clientDataJSON: b64url(this.clientData('webauthn.create', options.challenge, forged)),
+        attestationObject: b64url(attestationObject),
+        transports: ['internal'],
+      },
     };
   }
 
   /** Answers authentication options as navigator.credentials.get() would. */
   assert(options: PublicKeyCredentialRequestOptionsJSON, forged: Forgery = {}): AuthenticationResponseJSON {
-    const credential = forged.credentialId === undefined ? this.credentials.at(-1) : this.credentials.find((c) => b64url(c.id) === forged.credentialId);
+    const credential =
+      forged.credentialId === undefined ? this.credentials.at(-1) : this.credentials.find((c) => b64url(c.id) === forged.credentialId);
     if (!credential) throw new Error('the soft authenticator has no such credential');
     credential.counter = forged.counter ?? credential.counter + 1;
-    const authData = Buffer.concat([sha256(forged.rpId ?? options.rpId ?? new URL(this.origin).hostname), Buffer.from([this.flags(0, forged)]), u32(credential.counter)]);
+    const authData = Buffer.concat([
+      sha256(forged.rpId ?? options.rpId ?? new URL(this.origin).hostname),
+      Buffer.from([this.flags(0, forged)]),
+      u32(credential.counter),
+    ]);
     const clientDataJSON = this.clientData('webauthn.get', options.challenge, forged);
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), credential.privateKey);
     return {
@@ -99,7 +128,12 @@ export class SoftAuthenticator {
       rawId: b64url(credential.id),
       type: 'public-key',
       clientExtensionResults: {},
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature), userHandle: credential.userHandle },
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        authenticatorData: b64url(authData),
+        signature: b64url(signature),
+        userHandle: credential.userHandle,
+      },
     };
   }
 }

@@ -15,13 +15,25 @@ export interface TestApp {
 }
 
 /** Builds a fully configured app on an isolated store; closed and cleaned in t.after. Test-only routes go in `appOptions.extraRoutes`, inside the face they belong to. */
-export async function startTestApp(t: TestContext, backend: BackendName, env: Record<string, string> = {}, runtimeOptions: Pick<RuntimeOptions, 'queryTimeoutMs' | 'scanTimeoutMs'> = {}, appOptions: Pick<AppOptions, 'extraRoutes' | 'mailer' | 'now' | 'onRoute'> = {}): Promise<TestApp> {
+export async function startTestApp(
+  t: TestContext,
+  backend: BackendName,
+  env: Record<string, string> = {},
+  runtimeOptions: Pick<RuntimeOptions, 'queryTimeoutMs' | 'scanTimeoutMs'> = {},
+  appOptions: Pick<AppOptions, 'extraRoutes' | 'mailer' | 'now' | 'onRoute'> = {},
+): Promise<TestApp> {
   const iso = await isolate(backend);
   const { config } = loadConfig({
     env: { NODE_ENV: 'test', SECRET_KEY: randomKey(), LOG_LEVEL: 'info', ...iso.env, ...env },
     dotenvPath: null,
   });
-  const runtime = await openRuntime(config, { searchPath: iso.searchPath, redisPrefix: iso.redisPrefix, migrations: conduitMigrations, features: conduitFeatures, ...runtimeOptions });
+  const runtime = await openRuntime(config, {
+    searchPath: iso.searchPath,
+    redisPrefix: iso.redisPrefix,
+    migrations: conduitMigrations,
+    features: conduitFeatures,
+    ...runtimeOptions,
+  });
   const chunks: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, cb) {

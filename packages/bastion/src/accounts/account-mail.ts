@@ -41,9 +41,17 @@ export function maskedAddress(email: string): string {
 }
 
 /** Mails `user` a link that confirms their address (sign-up, or a resend). */
-export async function sendConfirmation(app: FastifyInstance, config: Config, user: Pick<UserRecord, 'id' | 'username' | 'email'>): Promise<void> {
+export async function sendConfirmation(
+  app: FastifyInstance,
+  config: Config,
+  user: Pick<UserRecord, 'id' | 'username' | 'email'>,
+): Promise<void> {
   const token = await app.accountTokens.issue(user.id, 'confirm', user.email);
-  app.mailer.send({ to: user.email, template: 'confirm', data: { username: user.username, link: confirmLink(config, token), origin: config.publicOrigin } });
+  app.mailer.send({
+    to: user.email,
+    template: 'confirm',
+    data: { username: user.username, link: confirmLink(config, token), origin: config.publicOrigin },
+  });
 }
 
 /** Tells an address's owner that someone tried to sign up with it: no link but the site's own pages. */
@@ -57,11 +65,24 @@ export function sendAddressTaken(app: FastifyInstance, config: Config, owner: Pi
  * until the link is followed. A new request replaces an older one: that one's link dies, so the
  * pending change /settings shows is the only one there is.
  */
-export async function requestEmailChange(app: FastifyInstance, config: Config, user: Pick<UserRecord, 'id' | 'username' | 'email'>, newEmail: string): Promise<void> {
+export async function requestEmailChange(
+  app: FastifyInstance,
+  config: Config,
+  user: Pick<UserRecord, 'id' | 'username' | 'email'>,
+  newEmail: string,
+): Promise<void> {
   await app.accountTokens.voidAll(user.id, 'email-change');
   const token = await app.accountTokens.issue(user.id, 'email-change', newEmail);
-  app.mailer.send({ to: newEmail, template: 'email-change-confirm', data: { username: user.username, link: confirmLink(config, token), origin: config.publicOrigin } });
-  app.mailer.send({ to: user.email, template: 'email-changed-notice', data: { username: user.username, to: maskedAddress(newEmail), completed: false, origin: config.publicOrigin } });
+  app.mailer.send({
+    to: newEmail,
+    template: 'email-change-confirm',
+    data: { username: user.username, link: confirmLink(config, token), origin: config.publicOrigin },
+  });
+  app.mailer.send({
+    to: user.email,
+    template: 'email-changed-notice',
+    data: { username: user.username, to: maskedAddress(newEmail), completed: false, origin: config.publicOrigin },
+  });
 }
 
 export type ConfirmOutcome = 'confirmed' | 'changed' | 'invalid' | 'taken';
@@ -75,11 +96,22 @@ const domainOf = (email: string): string => email.slice(email.lastIndexOf('@') +
  * sent to. One answer ('invalid') for a used, expired, voided or unknown token, and for a token of
  * another purpose (a reset token is never tried here).
  */
-export async function applyConfirmation(app: FastifyInstance, db: AppDb, config: Config, request: FastifyRequest, token: string): Promise<ConfirmOutcome> {
+export async function applyConfirmation(
+  app: FastifyInstance,
+  db: AppDb,
+  config: Config,
+  request: FastifyRequest,
+  token: string,
+): Promise<ConfirmOutcome> {
   const now = new Date().toISOString();
   const confirm = await app.accountTokens.consume('confirm', token);
   if (confirm) {
-    const done = await db.updateTable('users').set({ email_confirmed_at: now }).where('id', '=', confirm.userId).where('email', '=', confirm.email).executeTakeFirst();
+    const done = await db
+      .updateTable('users')
+      .set({ email_confirmed_at: now })
+      .where('id', '=', confirm.userId)
+      .where('email', '=', confirm.email)
+      .executeTakeFirst();
     // The address changed since the mail went out: this link confirmed an address the account no longer has.
     if (Number(done.numUpdatedRows) !== 1) return 'invalid';
     return 'confirmed';
@@ -89,14 +121,26 @@ export async function applyConfirmation(app: FastifyInstance, db: AppDb, config:
   const user = await db.selectFrom('users').select(['id', 'username', 'email']).where('id', '=', change.userId).executeTakeFirst();
   if (!user) return 'invalid';
   try {
-    await db.updateTable('users').set({ email: change.email, email_confirmed_at: now, updated_at: now }).where('id', '=', user.id).execute();
+    await db
+      .updateTable('users')
+      .set({ email: change.email, email_confirmed_at: now, updated_at: now })
+      .where('id', '=', user.id)
+      .execute();
   } catch (err) {
     // Another account took the address while the link was in the mail.
     if (isUniqueViolation(err)) return 'taken';
     throw err;
   }
-  app.mailer.send({ to: user.email, template: 'email-changed-notice', data: { username: user.username, to: maskedAddress(change.email), completed: true, origin: config.publicOrigin } });
-  await app.audit(request, 'email.change', { actorId: user.id, actorName: user.username, details: { stage: 'completed', fromDomain: domainOf(user.email), toDomain: domainOf(change.email) } });
+  app.mailer.send({
+    to: user.email,
+    template: 'email-changed-notice',
+    data: { username: user.username, to: maskedAddress(change.email), completed: true, origin: config.publicOrigin },
+  });
+  await app.audit(request, 'email.change', {
+    actorId: user.id,
+    actorName: user.username,
+    details: { stage: 'completed', fromDomain: domainOf(user.email), toDomain: domainOf(change.email) },
+  });
   return 'changed';
 }
 
@@ -104,11 +148,19 @@ export async function applyConfirmation(app: FastifyInstance, db: AppDb, config:
  * Calls off the account's pending email change (its link dies), audited; false when none was
  * pending. The old address was told of the request, and nothing changed, so no mail goes out.
  */
-export async function cancelEmailChange(app: FastifyInstance, request: FastifyRequest, user: Pick<UserRecord, 'id' | 'username'>): Promise<boolean> {
+export async function cancelEmailChange(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  user: Pick<UserRecord, 'id' | 'username'>,
+): Promise<boolean> {
   const pending = await app.accountTokens.pending(user.id, 'email-change');
   if (!pending) return false;
   await app.accountTokens.voidAll(user.id, 'email-change');
-  await app.audit(request, 'email.change', { actorId: user.id, actorName: user.username, details: { via: 'page', stage: 'cancelled', toDomain: domainOf(pending.email) } });
+  await app.audit(request, 'email.change', {
+    actorId: user.id,
+    actorName: user.username,
+    details: { via: 'page', stage: 'cancelled', toDomain: domainOf(pending.email) },
+  });
   return true;
 }
 
@@ -118,7 +170,8 @@ export async function isConfirmed(db: AppDb, userId: number): Promise<boolean> {
   return row !== undefined && row.email_confirmed_at !== null;
 }
 
-export const UNCONFIRMED_MESSAGE = 'must be confirmed before you can write articles or comments: follow the link we mailed you, or send a new one from Settings';
+export const UNCONFIRMED_MESSAGE =
+  'must be confirmed before you can write articles or comments: follow the link we mailed you, or send a new one from Settings';
 
 /**
  * Whether the account may write articles and comments yet, on either face (SPEC §3 "account
@@ -140,7 +193,10 @@ export async function requireMayWrite(db: AppDb, config: Pick<Config, 'accountCo
   if (!(await mayWrite(db, config, userId))) throw new AppError('FORBIDDEN', { email: [UNCONFIRMED_MESSAGE] });
 }
 
-const PASSWORD_CHANGED_HOW = { reset: 'through a reset link', settings: 'from the account itself (its settings or the API), with the current password' } as const;
+const PASSWORD_CHANGED_HOW = {
+  reset: 'through a reset link',
+  settings: 'from the account itself (its settings or the API), with the current password',
+} as const;
 
 /** The data of the "your password was changed" notice (SPEC §3: the address is told of every password change); no link. */
 export function passwordChangedMail(username: string, how: keyof typeof PASSWORD_CHANGED_HOW): Record<string, string> {

@@ -74,10 +74,22 @@ export function registerAccountTokens(app: FastifyInstance, runtime: Runtime, op
       const token = randomBytes(32).toString('base64url');
       const t = now();
       const { auth_version } = await db.selectFrom('users').select('auth_version').where('id', '=', userId).executeTakeFirstOrThrow();
-      await db.deleteFrom('account_tokens').where('expires_at', '<', iso(t - KEEP_AFTER_EXPIRY_MS)).execute();
+      await db
+        .deleteFrom('account_tokens')
+        .where('expires_at', '<', iso(t - KEEP_AFTER_EXPIRY_MS))
+        .execute();
       await db
         .insertInto('account_tokens')
-        .values({ user_id: userId, purpose, token_hash: sha256Hex(token), email, auth_version, created_at: iso(t), expires_at: iso(t + ACCOUNT_TOKEN_LIFETIME_MS[purpose]), used_at: null })
+        .values({
+          user_id: userId,
+          purpose,
+          token_hash: sha256Hex(token),
+          email,
+          auth_version,
+          created_at: iso(t),
+          expires_at: iso(t + ACCOUNT_TOKEN_LIFETIME_MS[purpose]),
+          used_at: null,
+        })
         .execute();
       return token;
     },
@@ -92,7 +104,12 @@ export function registerAccountTokens(app: FastifyInstance, runtime: Runtime, op
       const row = await live(purpose, sha256Hex(token), at).executeTakeFirst();
       if (!row) return null;
       // The guarded update is the single use: of two requests racing with one token, one sees a row changed.
-      const spent = await db.updateTable('account_tokens').set({ used_at: at }).where('id', '=', row.id).where('used_at', 'is', null).executeTakeFirst();
+      const spent = await db
+        .updateTable('account_tokens')
+        .set({ used_at: at })
+        .where('id', '=', row.id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
       if (Number(spent.numUpdatedRows) !== 1) return null;
       await tokens.voidAll(row.user_id, purpose);
       return { userId: row.user_id, email: row.email };
@@ -113,7 +130,11 @@ export function registerAccountTokens(app: FastifyInstance, runtime: Runtime, op
       return row ? { email: row.email, expiresAt: row.expires_at } : null;
     },
     async voidAll(userId, purpose) {
-      let query = db.updateTable('account_tokens').set({ used_at: iso(now()) }).where('user_id', '=', userId).where('used_at', 'is', null);
+      let query = db
+        .updateTable('account_tokens')
+        .set({ used_at: iso(now()) })
+        .where('user_id', '=', userId)
+        .where('used_at', 'is', null);
       if (purpose) query = query.where('purpose', '=', purpose);
       const done = await query.executeTakeFirst();
       return Number(done.numUpdatedRows);

@@ -11,15 +11,23 @@ import type { FieldErrors } from './account-rules.js';
 const TAKEN = ['has already been taken'];
 
 /** Which of username/email another account (not `exceptId`) already has. */
-export async function takenFields(db: Kysely<Database>, username: string | undefined, email: string | undefined, exceptId: number | null): Promise<FieldErrors> {
+export async function takenFields(
+  db: Kysely<Database>,
+  username: string | undefined,
+  email: string | undefined,
+  exceptId: number | null,
+): Promise<FieldErrors> {
   const errors: FieldErrors = {};
   if (username === undefined && email === undefined) return errors;
-  let q = db.selectFrom('users').select(['id', 'username', 'email']).where((eb) => {
-    const ors = [];
-    if (username !== undefined) ors.push(eb(sql`lower(${sql.ref('username')})`, '=', username.toLowerCase()));
-    if (email !== undefined) ors.push(eb('email', '=', email));
-    return eb.or(ors);
-  });
+  let q = db
+    .selectFrom('users')
+    .select(['id', 'username', 'email'])
+    .where((eb) => {
+      const ors = [];
+      if (username !== undefined) ors.push(eb(sql`lower(${sql.ref('username')})`, '=', username.toLowerCase()));
+      if (email !== undefined) ors.push(eb('email', '=', email));
+      return eb.or(ors);
+    });
   if (exceptId !== null) q = q.where('id', '!=', exceptId);
   for (const row of await q.execute()) {
     if (username !== undefined && row.username.toLowerCase() === username.toLowerCase()) errors.username = TAKEN;

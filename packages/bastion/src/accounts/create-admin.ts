@@ -11,7 +11,11 @@ export type CreateAdminResult = { ok: true; id: number } | { ok: false; errors: 
  * `bastion create-admin`: the only way the first admin comes to exist (no default accounts). The
  * schema is brought up first, with the application's migrations (`migrations`) after Bastion's.
  */
-export async function createAdmin(config: Config, input: { username: string; email: string; password: string }, migrations?: AppMigrations): Promise<CreateAdminResult> {
+export async function createAdmin(
+  config: Config,
+  input: { username: string; email: string; password: string },
+  migrations?: AppMigrations,
+): Promise<CreateAdminResult> {
   const errors = accountProblems(input);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   const runtime = await openRuntime(config, migrations ? { migrations } : {});
@@ -27,10 +31,32 @@ export async function createAdmin(config: Config, input: { username: string; ema
       const id = await db.transaction().execute(async (trx) => {
         const row = await trx
           .insertInto('users')
-          .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'admin', locked_at: null, created_at: now, updated_at: now, email_confirmed_at: now })
+          .values({
+            username: input.username,
+            email,
+            password_hash: passwordHash,
+            bio: '',
+            image: null,
+            role: 'admin',
+            locked_at: null,
+            created_at: now,
+            updated_at: now,
+            email_confirmed_at: now,
+          })
           .returning('id')
           .executeTakeFirstOrThrow();
-        await trx.insertInto('audit_log').values({ at: now, event: 'admin.created', actor_id: row.id, actor_name: input.username, ip: 'cli', user_agent: 'bastion create-admin', details: '{}' }).execute();
+        await trx
+          .insertInto('audit_log')
+          .values({
+            at: now,
+            event: 'admin.created',
+            actor_id: row.id,
+            actor_name: input.username,
+            ip: 'cli',
+            user_agent: 'bastion create-admin',
+            details: '{}',
+          })
+          .execute();
         return row.id;
       });
       return { ok: true, id };

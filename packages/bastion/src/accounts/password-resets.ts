@@ -43,11 +43,17 @@ export function registerPasswordResets(app: FastifyInstance, runtime: Runtime): 
     const user = await db.selectFrom('users').select(['id']).where('email', '=', email).executeTakeFirst();
     if (!user) {
       // What was typed goes in details, clipped: it names no actor (packages/bastion/src/audit/audit-log.ts).
-      await app.audit(request, 'password.reset.request', { actorId: null, details: { via: 'forgot', outcome: 'unknown', identifier: typedIdentifier(email) } });
+      await app.audit(request, 'password.reset.request', {
+        actorId: null,
+        details: { via: 'forgot', outcome: 'unknown', identifier: typedIdentifier(email) },
+      });
       return;
     }
     const { outcome, username } = mayMail ? await mailTo(user.id) : { outcome: 'limited' as const, username: null };
-    await app.audit(request, 'password.reset.request', { actorId: null, details: { via: 'forgot', outcome, account: user.id, ...(username ? { username } : {}) } });
+    await app.audit(request, 'password.reset.request', {
+      actorId: null,
+      details: { via: 'forgot', outcome, account: user.id, ...(username ? { username } : {}) },
+    });
   }
 
   app.decorate('passwordResets', {

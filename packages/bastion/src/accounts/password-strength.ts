@@ -37,9 +37,7 @@ export const SCORED_LENGTH = 32;
 const L33T_MAX_SUBSTITUTIONS = 4;
 
 export type Weakness =
-  | { readonly kind: 'personal' }
-  | { readonly kind: 'famous' }
-  | { readonly kind: 'guessable'; readonly hint: string | null };
+  { readonly kind: 'personal' } | { readonly kind: 'famous' } | { readonly kind: 'guessable'; readonly hint: string | null };
 
 let estimator: ZxcvbnFactory | undefined;
 

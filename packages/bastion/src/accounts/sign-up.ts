@@ -53,7 +53,10 @@ export async function checkSignUp(db: AppDb, input: Registration): Promise<SignU
   return { username: input.username, email, passwordHash: await hashPassword(input.password) };
 }
 
-type Outcome = { readonly kind: 'created'; readonly user: UserRecord } | { readonly kind: 'address-taken'; readonly owner: UserRecord } | { readonly kind: 'name-raced' };
+type Outcome =
+  | { readonly kind: 'created'; readonly user: UserRecord }
+  | { readonly kind: 'address-taken'; readonly owner: UserRecord }
+  | { readonly kind: 'name-raced' };
 
 const ownerOf = async (db: AppDb, email: string): Promise<UserRecord | undefined> =>
   db.selectFrom('users').select(USER_COLUMNS).where('email', '=', email).executeTakeFirst();
@@ -65,7 +68,20 @@ async function createAccount(db: AppDb, now: string, { username, email, password
   try {
     const user = await db
       .insertInto('users')
-      .values({ username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, auth_version: NEW_ACCOUNT_AUTH_VERSION, created_at: now, updated_at: now, email_confirmed_at: null, signed_up_via: 'page' })
+      .values({
+        username,
+        email,
+        password_hash: passwordHash,
+        bio: '',
+        image: null,
+        role: 'member',
+        locked_at: null,
+        auth_version: NEW_ACCOUNT_AUTH_VERSION,
+        created_at: now,
+        updated_at: now,
+        email_confirmed_at: null,
+        signed_up_via: 'page',
+      })
       .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
     return { kind: 'created', user };
@@ -93,10 +109,16 @@ export function registerSignUps(app: FastifyInstance, runtime: Runtime): void {
     } else if (outcome.kind === 'address-taken') {
       if (await app.addressTakenMailAllowed(outcome.owner.id)) sendAddressTaken(app, runtime.config, outcome.owner);
       // The owner is not the actor: whoever typed their address is unknown.
-      await app.audit(request, 'register', { actorId: null, details: { outcome: 'address-taken', username: typedIdentifier(signUp.username) } });
+      await app.audit(request, 'register', {
+        actorId: null,
+        details: { outcome: 'address-taken', username: typedIdentifier(signUp.username) },
+      });
     } else {
       // The name was free when the form was answered and taken since: the visitor may try again.
-      await app.audit(request, 'register', { actorId: null, details: { outcome: 'name-raced', username: typedIdentifier(signUp.username) } });
+      await app.audit(request, 'register', {
+        actorId: null,
+        details: { outcome: 'name-raced', username: typedIdentifier(signUp.username) },
+      });
     }
   }
 

@@ -58,7 +58,19 @@ export async function registerUser(db: AppDb, input: Registration): Promise<User
   try {
     return await db
       .insertInto('users')
-      .values({ username: input.username, email, password_hash: passwordHash, bio: '', image: null, role: 'member', locked_at: null, auth_version: NEW_ACCOUNT_AUTH_VERSION, created_at: now, updated_at: now, signed_up_via: 'api' })
+      .values({
+        username: input.username,
+        email,
+        password_hash: passwordHash,
+        bio: '',
+        image: null,
+        role: 'member',
+        locked_at: null,
+        auth_version: NEW_ACCOUNT_AUTH_VERSION,
+        created_at: now,
+        updated_at: now,
+        signed_up_via: 'api',
+      })
       .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
   } catch (err) {
@@ -82,7 +94,11 @@ export type CredentialCheck =
  */
 export async function checkCredentials(db: AppDb, emailInput: string, password: string): Promise<CredentialCheck> {
   const email = normalizeEmail(emailInput);
-  const row = await db.selectFrom('users').select([...USER_COLUMNS, 'password_hash', 'locked_at', 'auth_version']).where('email', '=', email).executeTakeFirst();
+  const row = await db
+    .selectFrom('users')
+    .select([...USER_COLUMNS, 'password_hash', 'locked_at', 'auth_version'])
+    .where('email', '=', email)
+    .executeTakeFirst();
   if (!row) {
     await verifyDummy(password);
     return { ok: false, reason: 'unknown', userId: null };
@@ -90,7 +106,11 @@ export async function checkCredentials(db: AppDb, emailInput: string, password: 
   if (!(await verifyPassword(row.password_hash, password))) return { ok: false, reason: 'password', userId: row.id };
   if (row.locked_at !== null) return { ok: false, reason: 'locked', userId: row.id };
   if (needsRehash(row.password_hash)) {
-    await db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', row.id).execute();
+    await db
+      .updateTable('users')
+      .set({ password_hash: await hashPassword(password) })
+      .where('id', '=', row.id)
+      .execute();
   }
   const { password_hash: _h, locked_at: _l, auth_version: authVersion, ...user } = row;
   return { ok: true, user, authVersion };
@@ -142,7 +162,11 @@ const wrongCurrentPassword = (): AppError => new AppError('VALIDATION', { curren
  * fresh token or session after.
  */
 export async function updateUser(db: AppDb, userId: number, changes: UserChanges, hooks: UpdateHooks = {}): Promise<UpdateResult> {
-  const current = await db.selectFrom('users').select([...USER_COLUMNS, 'password_hash', 'auth_version']).where('id', '=', userId).executeTakeFirst();
+  const current = await db
+    .selectFrom('users')
+    .select([...USER_COLUMNS, 'password_hash', 'auth_version'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
   if (!current) throw new AppError('UNAUTHORIZED');
   const sentEmail = changes.email !== undefined ? normalizeEmail(changes.email) : undefined;
   const email = sentEmail !== undefined && sentEmail !== current.email ? sentEmail : undefined;
@@ -202,7 +226,10 @@ export async function updateUser(db: AppDb, userId: number, changes: UserChanges
 // What every password change writes, whichever way it comes (updateUser, resetPassword): the
 // user's API tokens go in the same transaction as the new hash and auth_version.
 const deleteApiTokens = (trx: AppDb, userId: number) => trx.deleteFrom('api_tokens').where('user_id', '=', userId).execute();
-const newPasswordColumns = (passwordHash: string) => ({ password_hash: passwordHash, auth_version: (eb: ExpressionBuilder<Database, 'users'>) => eb('auth_version', '+', 1) });
+const newPasswordColumns = (passwordHash: string) => ({
+  password_hash: passwordHash,
+  auth_version: (eb: ExpressionBuilder<Database, 'users'>) => eb('auth_version', '+', 1),
+});
 
 /**
  * Sets a new password for a user who proved control of their address (a spent reset token)
@@ -210,8 +237,17 @@ const newPasswordColumns = (passwordHash: string) => ({ password_hash: passwordH
  * write is the same as updateUser's (API tokens deleted, auth_version bumped, so every session
  * and token made before is dead). Null when the account is gone or locked.
  */
-export async function resetPassword(db: AppDb, userId: number, password: string, hooks: Pick<UpdateHooks, 'beforePasswordChange'> = {}): Promise<{ readonly user: UserRecord; readonly authVersion: number } | null> {
-  const current = await db.selectFrom('users').select([...USER_COLUMNS, 'locked_at']).where('id', '=', userId).executeTakeFirst();
+export async function resetPassword(
+  db: AppDb,
+  userId: number,
+  password: string,
+  hooks: Pick<UpdateHooks, 'beforePasswordChange'> = {},
+): Promise<{ readonly user: UserRecord; readonly authVersion: number } | null> {
+  const current = await db
+    .selectFrom('users')
+    .select([...USER_COLUMNS, 'locked_at'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
   if (!current || current.locked_at !== null) return null;
   const problems = passwordProblems(current, password);
   if (Object.keys(problems).length > 0) refuse(problems);
@@ -243,5 +279,9 @@ export function passwordProblems(account: { readonly username: string; readonly 
  * version (migration 004); deleting them is only the clean-up that follows.
  */
 export async function voidAllLogins(db: AppDb, userId: number): Promise<void> {
-  await db.updateTable('users').set({ auth_version: (eb) => eb('auth_version', '+', 1) }).where('id', '=', userId).execute();
+  await db
+    .updateTable('users')
+    .set({ auth_version: (eb) => eb('auth_version', '+', 1) })
+    .where('id', '=', userId)
+    .execute();
 }

@@ -7,18 +7,40 @@ import type { Runtime } from '../runtime.js';
 // content.moderate), checked at start, and an event registered by nobody is a bug that throws.
 
 export const AUDIT_EVENTS = [
-  'login.success', 'login.failure', 'login.lockout', 'logout', 'password.change', 'email.change',
-  'session.revoke', 'token.revoke', 'role.change', 'account.lock', 'account.unlock', 'csrf.reject',
-  'authz.deny', 'ratelimit.hit', 'register', 'admin.created',
+  'login.success',
+  'login.failure',
+  'login.lockout',
+  'logout',
+  'password.change',
+  'email.change',
+  'session.revoke',
+  'token.revoke',
+  'role.change',
+  'account.lock',
+  'account.unlock',
+  'csrf.reject',
+  'authz.deny',
+  'ratelimit.hit',
+  'register',
+  'admin.created',
   // Account mail (packages/bastion/src/pages/password-reset-pages.ts): never the token, only whose and by whom.
-  'password.reset.request', 'password.reset.complete',
+  'password.reset.request',
+  'password.reset.complete',
   // Re-authentication (packages/bastion/src/auth/reauth.ts): the method, never what was typed.
-  'reauthenticate.success', 'reauthenticate.failure',
+  'reauthenticate.success',
+  'reauthenticate.failure',
   // The second factor (packages/bastion/src/two-factor): turned on or off by its owner, reset by an admin, a new
   // set of recovery codes, one spent.
-  'two-factor.enable', 'two-factor.disable', 'two-factor.reset', 'recovery-codes.regenerate', 'recovery-code.use',
+  'two-factor.enable',
+  'two-factor.disable',
+  'two-factor.reset',
+  'recovery-codes.regenerate',
+  'recovery-code.use',
   // Passkeys (packages/bastion/src/pages/passkey-pages.ts): which passkey by name and id, never key material.
-  'passkey.add', 'passkey.rename', 'passkey.remove', 'passkey.failure',
+  'passkey.add',
+  'passkey.rename',
+  'passkey.remove',
+  'passkey.failure',
   // Written by migration 007 when it renamed a later case twin of an older account's name.
   'username.rename',
 ] as const;
@@ -43,7 +65,8 @@ export function auditCatalogue(appEvents: readonly string[] = []): readonly stri
   const all = new Set<string>(AUDIT_EVENTS);
   const problems: string[] = [];
   for (const event of appEvents) {
-    if (typeof event !== 'string' || !EVENT_NAME.test(event) || event.length > AUDIT_EVENT_MAX) problems.push(`'${String(event)}' is not a dotted lower-case name of at most ${AUDIT_EVENT_MAX} characters`);
+    if (typeof event !== 'string' || !EVENT_NAME.test(event) || event.length > AUDIT_EVENT_MAX)
+      problems.push(`'${String(event)}' is not a dotted lower-case name of at most ${AUDIT_EVENT_MAX} characters`);
     else if (all.has(event)) problems.push(`'${event}' is registered already`);
     all.add(event);
   }
@@ -78,7 +101,8 @@ const clip = (s: string | undefined, n: number): string => (s ?? '').slice(0, n)
 export const TYPED_IDENTIFIER_MAX = 64;
 
 /** What a client typed as a login identifier, bounded for an audit row's details (never for its actor). */
-export const typedIdentifier = (typed: string): string => (typed.length > TYPED_IDENTIFIER_MAX ? `${typed.slice(0, TYPED_IDENTIFIER_MAX)}…` : typed);
+export const typedIdentifier = (typed: string): string =>
+  typed.length > TYPED_IDENTIFIER_MAX ? `${typed.slice(0, TYPED_IDENTIFIER_MAX)}…` : typed;
 
 /** `events`: the checked catalogue (auditCatalogue), Bastion's alone by default. */
 export function registerAudit(app: FastifyInstance, runtime: Runtime, events: readonly string[] = AUDIT_EVENTS): void {
@@ -95,7 +119,8 @@ export function registerAudit(app: FastifyInstance, runtime: Runtime, events: re
   app.decorate('audit', async function audit(request: FastifyRequest, event: AnyAuditEvent | FeatureAuditEvent, fields: AuditFields = {}) {
     if (!known.has(event)) throw new AuditEventError(`audit event '${event}' is not registered (createBastion's auditEvents)`);
     const actorId = fields.actorId !== undefined ? fields.actorId : (request.user?.id ?? null);
-    const actorName = actorId === null ? null : (fields.actorName ?? (request.user?.id === actorId ? request.user.username : await usernameOf(actorId)));
+    const actorName =
+      actorId === null ? null : (fields.actorName ?? (request.user?.id === actorId ? request.user.username : await usernameOf(actorId)));
     const details = fields.details ?? {};
     request.log.info({ audit: event, actorId, actorName: actorName === null ? null : clip(actorName, 254), details }, `audit ${event}`);
     try {

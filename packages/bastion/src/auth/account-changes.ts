@@ -20,7 +20,13 @@ import type { Runtime } from '../runtime.js';
 /** "example.com" of "jake@example.com": enough to see an address move, without the address. */
 const domainOf = (email: string): string => email.slice(email.lastIndexOf('@') + 1);
 
-export async function changeOwnAccount(app: FastifyInstance, runtime: Runtime, request: FastifyRequest, changes: UserChanges, via: 'api' | 'page'): Promise<UpdateResult> {
+export async function changeOwnAccount(
+  app: FastifyInstance,
+  runtime: Runtime,
+  request: FastifyRequest,
+  changes: UserChanges,
+  via: 'api' | 'page',
+): Promise<UpdateResult> {
   const user = request.member;
   const result = await updateUser(runtime.db.kysely, user.id, changes, {
     async beforeReauthentication(change) {
@@ -44,7 +50,9 @@ export async function changeOwnAccount(app: FastifyInstance, runtime: Runtime, r
   });
   if (result.requestedEmail !== null) {
     await requestEmailChange(app, runtime.config, result.user, result.requestedEmail);
-    await app.audit(request, 'email.change', { details: { via, stage: 'requested', fromDomain: domainOf(result.user.email), toDomain: domainOf(result.requestedEmail) } });
+    await app.audit(request, 'email.change', {
+      details: { via, stage: 'requested', fromDomain: domainOf(result.user.email), toDomain: domainOf(result.requestedEmail) },
+    });
   }
   if (result.passwordChanged) {
     await app.audit(request, 'password.change', { details: { via } });

@@ -53,7 +53,20 @@ const tokenQuery = prepared((db, slot: SlotFn<{ hash: string }>) =>
   db
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .select(['api_tokens.id as tokenId', 'api_tokens.last_used_at', 'api_tokens.expires_at', 'api_tokens.auth_version as tokenVersion', 'users.id', 'users.username', 'users.email', 'users.role', 'users.bio', 'users.image', 'users.locked_at', 'users.auth_version'])
+    .select([
+      'api_tokens.id as tokenId',
+      'api_tokens.last_used_at',
+      'api_tokens.expires_at',
+      'api_tokens.auth_version as tokenVersion',
+      'users.id',
+      'users.username',
+      'users.email',
+      'users.role',
+      'users.bio',
+      'users.image',
+      'users.locked_at',
+      'users.auth_version',
+    ])
     .where('api_tokens.token_hash', '=', slot('hash')),
 );
 
@@ -66,10 +79,20 @@ export async function registerApiTokens(app: FastifyInstance, runtime: Runtime, 
     async issue(userId, label = 'api', authVersion) {
       const token = randomBytes(32).toString('base64url');
       const t = now();
-      const version = authVersion ?? (await db.selectFrom('users').select('auth_version').where('id', '=', userId).executeTakeFirstOrThrow()).auth_version;
+      const version =
+        authVersion ??
+        (await db.selectFrom('users').select('auth_version').where('id', '=', userId).executeTakeFirstOrThrow()).auth_version;
       await db
         .insertInto('api_tokens')
-        .values({ user_id: userId, token_hash: sha256Hex(token), label: label.slice(0, 128), created_at: iso(t), last_used_at: null, expires_at: iso(t + TOKEN_LIFETIME_MS), auth_version: version })
+        .values({
+          user_id: userId,
+          token_hash: sha256Hex(token),
+          label: label.slice(0, 128),
+          created_at: iso(t),
+          last_used_at: null,
+          expires_at: iso(t + TOKEN_LIFETIME_MS),
+          auth_version: version,
+        })
         .execute();
       return token;
     },
@@ -80,7 +103,11 @@ export async function registerApiTokens(app: FastifyInstance, runtime: Runtime, 
       // A token issued under an older password (see migration 004) is dead like a revoked one.
       if (!row || row.locked_at !== null || row.tokenVersion !== row.auth_version || Date.parse(row.expires_at) <= t) return null;
       if (row.last_used_at === null || t - Date.parse(row.last_used_at) >= LAST_USED_INTERVAL_MS) {
-        await db.updateTable('api_tokens').set({ last_used_at: iso(t) }).where('id', '=', row.tokenId).execute();
+        await db
+          .updateTable('api_tokens')
+          .set({ last_used_at: iso(t) })
+          .where('id', '=', row.tokenId)
+          .execute();
       }
       return { id: row.id, username: row.username, email: row.email, role: row.role, bio: row.bio, image: row.image };
     },

@@ -79,7 +79,11 @@ function problemsOf(options: RoleOptions): string[] {
   const problems: string[] = [];
   const unknownKeys = Object.keys(options).filter((k) => !['statements', ...APP_ROLES].includes(k));
   for (const key of unknownKeys) {
-    problems.push(key === 'admin' ? "'admin' is Bastion's role: its rights are the moderator's plus the admin area's" : `'${key}' is not a role (the roles are member, moderator and admin)`);
+    problems.push(
+      key === 'admin'
+        ? "'admin' is Bastion's role: its rights are the moderator's plus the admin area's"
+        : `'${key}' is not a role (the roles are member, moderator and admin)`,
+    );
   }
   const declared = new Set<string>();
   for (const [resource, actions] of Object.entries(options.statements ?? {})) {
@@ -90,7 +94,8 @@ function problemsOf(options: RoleOptions): string[] {
       continue;
     }
     for (const action of actions as unknown[]) {
-      if (typeof action !== 'string' || !NAME.test(action)) problems.push(`action '${String(action)}' of '${resource}' is not a lower-case name`);
+      if (typeof action !== 'string' || !NAME.test(action))
+        problems.push(`action '${String(action)}' of '${resource}' is not a lower-case name`);
       else declared.add(`${resource}:${action}`);
     }
   }
@@ -153,7 +158,9 @@ const audited = new WeakSet<Error>();
 
 /** 403, with an authz.deny audit entry. */
 export async function deny(request: FastifyRequest, details: Record<string, string>): Promise<never> {
-  await request.server.audit(request, 'authz.deny', { details: { method: request.method, route: request.routeOptions.url ?? '', ...details } });
+  await request.server.audit(request, 'authz.deny', {
+    details: { method: request.method, route: request.routeOptions.url ?? '', ...details },
+  });
   const refusal = new AppError('FORBIDDEN');
   audited.add(refusal);
   throw refusal;

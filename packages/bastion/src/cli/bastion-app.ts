@@ -43,4 +43,5 @@ interface AppParts {
 }
 
 /** The app's routes either as createBastion's options (Bastion serves them) or as a start of its own. */
-export type BastionApp = AppParts & ({ readonly options: BastionOptions; readonly start?: never } | { readonly start: AppStart; readonly options?: never });
+export type BastionApp = AppParts &
+  ({ readonly options: BastionOptions; readonly start?: never } | { readonly start: AppStart; readonly options?: never });

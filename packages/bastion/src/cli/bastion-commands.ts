@@ -29,12 +29,17 @@ export function load(): LoadedConfig {
   }
 }
 
-const findingsOf = (app: BastionApp, loaded: LoadedConfig): Finding[] => [...loaded.findings, ...appFindings(loaded.config, app.checks ?? [])];
+const findingsOf = (app: BastionApp, loaded: LoadedConfig): Finding[] => [
+  ...loaded.findings,
+  ...appFindings(loaded.config, app.checks ?? []),
+];
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export function bastionCommands(app: BastionApp): CliCommand[] {
@@ -55,7 +60,9 @@ export function bastionCommands(app: BastionApp): CliCommand[] {
         try {
           const server = app.start
             ? await app.start(loaded.config, notices)
-            : await (await import('../start-bastion.js')).serveBastion(loaded.config, notices, { ...app.options, ...(app.migrations ? { migrations: app.migrations } : {}) });
+            : await (
+                await import('../start-bastion.js')
+              ).serveBastion(loaded.config, notices, { ...app.options, ...(app.migrations ? { migrations: app.migrations } : {}) });
           server.app.log.info(`${app.name} is listening on ${server.address}`);
           return 'serving';
         } catch (err) {
@@ -100,7 +107,11 @@ export function bastionCommands(app: BastionApp): CliCommand[] {
         const password = await readStdin();
         const result = await createAdmin(config, { username: values.username, email: values.email, password }, await appMigrations(app));
         if (!result.ok) {
-          process.stderr.write(`${Object.entries(result.errors).map(([f, m]) => `${f} ${m.join(', ')}`).join('\n')}\n`);
+          process.stderr.write(
+            `${Object.entries(result.errors)
+              .map(([f, m]) => `${f} ${m.join(', ')}`)
+              .join('\n')}\n`,
+          );
           return 1;
         }
         process.stdout.write(`admin ${values.username} created\n`);

@@ -13,8 +13,12 @@ export function commandTable(app: BastionApp): CliCommand[] {
   const table = bastionCommands(app);
   const bastions = new Set(table.map((c) => c.name));
   for (const command of app.commands ?? []) {
-    if (!NAME.test(command.name) || command.name.length > COLUMN) throw new Error(`${app.name}: the command name ${JSON.stringify(command.name)} is not lower-case words joined by hyphens (at most ${COLUMN} characters)`);
-    if (bastions.has(command.name)) throw new Error(`${app.name}: the command ${command.name} is Bastion's; give the app's command another name`);
+    if (!NAME.test(command.name) || command.name.length > COLUMN)
+      throw new Error(
+        `${app.name}: the command name ${JSON.stringify(command.name)} is not lower-case words joined by hyphens (at most ${COLUMN} characters)`,
+      );
+    if (bastions.has(command.name))
+      throw new Error(`${app.name}: the command ${command.name} is Bastion's; give the app's command another name`);
     if (table.some((c) => c.name === command.name)) throw new Error(`${app.name}: the command ${command.name} is listed twice`);
     table.push({ name: command.name, usage: command.usage, run: (args) => command.run(load().config, args) });
   }

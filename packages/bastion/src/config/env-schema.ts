@@ -22,7 +22,9 @@ export const EnvSchema = Type.Object({
   // login as the URL's user:password. Unset: mails are written to DATA_DIR/outbox instead.
   SMTP_URL: Type.String({ maxLength: 4096, default: '' }),
   // 'false' lets smtp:// send without STARTTLS (a relay on the same host); never with a password in production.
-  SMTP_REQUIRE_TLS: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], { default: '' }),
+  SMTP_REQUIRE_TLS: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], {
+    default: '',
+  }),
   MAIL_FROM: Type.String({ maxLength: 512, default: '' }),
   // Which unconfirmed accounts may not write articles and comments (on either face): 'html' those
   // made on the pages (one made through the RealWorld API writes at once, as its spec has it) or
@@ -30,14 +32,20 @@ export const EnvSchema = Type.Object({
   ACCOUNT_CONFIRMATION: Type.Union([Type.Literal('html'), Type.Literal('all')], { default: 'html' }),
   // Roles whose members must have a second factor: comma-separated, of member, moderator, admin
   // (e.g. "admin,moderator"). Such a user without one is sent to /settings/security to set it up.
-  REQUIRE_TWO_FACTOR_FOR: Type.String({ pattern: '^\\s*(?:(?:member|moderator|admin)\\s*(?:,\\s*(?:member|moderator|admin)\\s*)*)?$', maxLength: 64, default: '' }),
+  REQUIRE_TWO_FACTOR_FOR: Type.String({
+    pattern: '^\\s*(?:(?:member|moderator|admin)\\s*(?:,\\s*(?:member|moderator|admin)\\s*)*)?$',
+    maxLength: 64,
+    default: '',
+  }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
   // Switches that exist only so the production checks can refuse them.
   DEBUG: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], { default: '' }),
-  COOKIE_SECURE: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], { default: '' }),
+  COOKIE_SECURE: Type.Union([Type.Literal(''), Type.Literal('0'), Type.Literal('1'), Type.Literal('false'), Type.Literal('true')], {
+    default: '',
+  }),
 });
 
 export type RawEnv = Static<typeof EnvSchema>;

@@ -83,14 +83,30 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     cookieSecure: raw.COOKIE_SECURE === '' ? isProduction : raw.COOKIE_SECURE === '1' || raw.COOKIE_SECURE === 'true',
   });
   if (raw.DATABASE_URL !== '' && !/^postgres(?:ql)?:\/\//.test(raw.DATABASE_URL)) {
-    proxy.findings.push({ id: 'bastion.E014', severity: 'error', message: 'DATABASE_URL is not a postgres:// URL.', fix: 'Unset DATABASE_URL for the embedded SQLite database, or give a postgres:// URL.' });
+    proxy.findings.push({
+      id: 'bastion.E014',
+      severity: 'error',
+      message: 'DATABASE_URL is not a postgres:// URL.',
+      fix: 'Unset DATABASE_URL for the embedded SQLite database, or give a postgres:// URL.',
+    });
   }
   if (raw.REDIS_URL !== '' && !/^rediss?:\/\//.test(raw.REDIS_URL)) {
-    proxy.findings.push({ id: 'bastion.E015', severity: 'error', message: 'REDIS_URL is not a redis:// or rediss:// URL.', fix: 'Give a redis:// URL, or unset REDIS_URL for in-process stores.' });
+    proxy.findings.push({
+      id: 'bastion.E015',
+      severity: 'error',
+      message: 'REDIS_URL is not a redis:// or rediss:// URL.',
+      fix: 'Give a redis:// URL, or unset REDIS_URL for in-process stores.',
+    });
   }
   const findings = [
     ...proxy.findings,
-    ...runDeployChecks({ config, givenSecretKey: raw.SECRET_KEY, givenPublicOrigin: raw.PUBLIC_ORIGIN, rawTrustProxy: raw.TRUST_PROXY, rawCorsOrigins: rawCors }),
+    ...runDeployChecks({
+      config,
+      givenSecretKey: raw.SECRET_KEY,
+      givenPublicOrigin: raw.PUBLIC_ORIGIN,
+      rawTrustProxy: raw.TRUST_PROXY,
+      rawCorsOrigins: rawCors,
+    }),
   ];
   return { config, findings: Object.freeze(findings), notices: Object.freeze(notices) };
 }
@@ -119,7 +135,10 @@ function readDotenv(path: string | null): Record<string, string | undefined> {
 }
 
 function splitList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function parseTrustProxy(value: string): { value: Config['trustProxy']; findings: Finding[] } {
@@ -132,7 +151,14 @@ function parseTrustProxy(value: string): { value: Config['trustProxy']; findings
   if (bad.length > 0) {
     return {
       value: false,
-      findings: [{ id: 'bastion.E016', severity: 'error', message: `TRUST_PROXY entries are not addresses or CIDRs: ${bad.join(', ')}.`, fix: 'Give a hop count or a comma list of proxy addresses/CIDRs.' }],
+      findings: [
+        {
+          id: 'bastion.E016',
+          severity: 'error',
+          message: `TRUST_PROXY entries are not addresses or CIDRs: ${bad.join(', ')}.`,
+          fix: 'Give a hop count or a comma list of proxy addresses/CIDRs.',
+        },
+      ],
     };
   }
   return { value: entries, findings: [] };

@@ -116,9 +116,7 @@ function openPostgres(config: Config, options: DbOptions): Db {
     // The server's statement_timeout cancels a slow statement and frees its connection; an
     // abandoned transaction cannot hold locks > 30 s. A server that answers nothing at all is
     // the client-side deadline's (QUERY_TIMEOUT_MS, below).
-    ...(options.forMigrations
-      ? {}
-      : { statement_timeout: STATEMENT_TIMEOUT_MS, idle_in_transaction_session_timeout: 30_000 }),
+    ...(options.forMigrations ? {} : { statement_timeout: STATEMENT_TIMEOUT_MS, idle_in_transaction_session_timeout: 30_000 }),
     types,
     ...(options.searchPath ? { options: `-c search_path=${quoteIdent(options.searchPath)}` } : {}),
   });
@@ -126,7 +124,9 @@ function openPostgres(config: Config, options: DbOptions): Db {
   pool.on('error', () => {});
   // The client-side deadline (packages/bastion/src/db/query-deadline.ts) is for a server that answers nothing.
   const deadlines = new QueryDeadlines(options.queryTimeoutMs ?? QUERY_TIMEOUT_MS);
-  const kysely = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool: options.forMigrations ? pool : namedStatementsPool(pool, deadlines) }) });
+  const kysely = new Kysely<Database>({
+    dialect: new OwnSchemaPostgresDialect({ pool: options.forMigrations ? pool : namedStatementsPool(pool, deadlines) }),
+  });
   return {
     kysely,
     dialect: 'postgres',

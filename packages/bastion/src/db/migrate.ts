@@ -28,7 +28,14 @@ import { passkeys } from './migrations/014-passkeys.js';
 // Conduit's migrations) stops the migration: recording only Bastion's half would lose the other.
 
 /** Released before the split; each made some of Conduit's tables (001-initial Bastion's as well). */
-export const RETIRED_MIGRATIONS = ['001-initial', '002-performance', '003-search', '005-article-total', '006-article-tag-list', '008-rendered-with'] as const;
+export const RETIRED_MIGRATIONS = [
+  '001-initial',
+  '002-performance',
+  '003-search',
+  '005-article-total',
+  '006-article-tag-list',
+  '008-rendered-with',
+] as const;
 export type RetiredMigration = (typeof RETIRED_MIGRATIONS)[number];
 
 /** A migration; one that took over the work of a retired name says which (recorded, not run, where that one was). */
@@ -72,7 +79,10 @@ function lists(db: Db, app?: AppMigrations) {
   if (clash.length > 0) throw new Error(`app migration names clash with Bastion's: ${clash.join(', ')}`);
   const retired = new Set<string>(RETIRED_MIGRATIONS);
   const unknown = Object.entries(extra).filter(([, m]) => m.replaces !== undefined && !retired.has(m.replaces));
-  if (unknown.length > 0) throw new Error(`app migrations replace names Bastion never retired: ${unknown.map(([name, m]) => `${name} (${m.replaces})`).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `app migrations replace names Bastion never retired: ${unknown.map(([name, m]) => `${name} (${m.replaces})`).join(', ')}`,
+    );
   return { own, extra, all: { ...own, ...extra } };
 }
 
@@ -110,13 +120,19 @@ export async function migratorFor(db: Db, app?: AppMigrations): Promise<Migrator
 // Kysely's own bookkeeping table (the default name, which migratorFor does not change).
 type Bookkeeping = { [DEFAULT_MIGRATION_TABLE]: { name: string; timestamp: string } };
 
-async function exchangeRetired(db: Db, schema: string | undefined, own: Record<string, BastionMigration>, extra: Readonly<Record<string, BastionMigration>>): Promise<void> {
+async function exchangeRetired(
+  db: Db,
+  schema: string | undefined,
+  own: Record<string, BastionMigration>,
+  extra: Readonly<Record<string, BastionMigration>>,
+): Promise<void> {
   if (!(await hasBookkeeping(db, schema))) return;
   const plain: Kysely<Bookkeeping> = db.kysely.withTables<Bookkeeping>();
   const k = schema ? plain.withSchema(schema) : plain;
   const found = await k.selectFrom(DEFAULT_MIGRATION_TABLE).select('name').where('name', 'in', RETIRED_MIGRATIONS).execute();
   if (found.length === 0) return;
-  const successors = (list: Readonly<Record<string, BastionMigration>>, retired: string) => Object.keys(list).filter((name) => list[name]?.replaces === retired);
+  const successors = (list: Readonly<Record<string, BastionMigration>>, retired: string) =>
+    Object.keys(list).filter((name) => list[name]?.replaces === retired);
   const orphaned = found.map((r) => r.name).filter((name) => successors(extra, name).length === 0);
   if (orphaned.length > 0) {
     throw new Error(
@@ -127,17 +143,31 @@ async function exchangeRetired(db: Db, schema: string | undefined, own: Record<s
   await k.transaction().execute(async (trx) => {
     // Deleted first: an instance exchanging the same rows at the same moment waits for this one
     // and then deletes (and so records) nothing.
-    const gone = await trx.deleteFrom(DEFAULT_MIGRATION_TABLE).where('name', 'in', RETIRED_MIGRATIONS).returning(['name', 'timestamp']).execute();
-    const rows = gone.flatMap((r) => [...successors(own, r.name), ...successors(extra, r.name)].map((name) => ({ name, timestamp: r.timestamp })));
-    if (rows.length > 0) await trx.insertInto(DEFAULT_MIGRATION_TABLE).values(rows).onConflict((oc) => oc.column('name').doNothing()).execute();
+    const gone = await trx
+      .deleteFrom(DEFAULT_MIGRATION_TABLE)
+      .where('name', 'in', RETIRED_MIGRATIONS)
+      .returning(['name', 'timestamp'])
+      .execute();
+    const rows = gone.flatMap((r) =>
+      [...successors(own, r.name), ...successors(extra, r.name)].map((name) => ({ name, timestamp: r.timestamp })),
+    );
+    if (rows.length > 0)
+      await trx
+        .insertInto(DEFAULT_MIGRATION_TABLE)
+        .values(rows)
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
   });
 }
 
 async function hasBookkeeping(db: Db, schema: string | undefined): Promise<boolean> {
   const inSchema = schema === undefined ? sql`current_schema()` : sql`${schema}`;
-  const { rows } = db.dialect === 'postgres'
-    ? await sql`select 1 from information_schema.tables where table_schema = ${inSchema} and table_name = ${DEFAULT_MIGRATION_TABLE}`.execute(db.kysely)
-    : await sql`select 1 from sqlite_master where type = 'table' and name = ${DEFAULT_MIGRATION_TABLE}`.execute(db.kysely);
+  const { rows } =
+    db.dialect === 'postgres'
+      ? await sql`select 1 from information_schema.tables where table_schema = ${inSchema} and table_name = ${DEFAULT_MIGRATION_TABLE}`.execute(
+          db.kysely,
+        )
+      : await sql`select 1 from sqlite_master where type = 'table' and name = ${DEFAULT_MIGRATION_TABLE}`.execute(db.kysely);
   return rows.length > 0;
 }
 

@@ -17,10 +17,17 @@ import type { Database } from './schema.js';
 
 const QUERY_CANCELED = '57014';
 
-export async function scanWithDeadline<R>(kysely: Kysely<Database>, query: CompiledQuery<R>, timeoutMs: number, signal?: AbortSignal): Promise<R[]> {
+export async function scanWithDeadline<R>(
+  kysely: Kysely<Database>,
+  query: CompiledQuery<R>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<R[]> {
   signal?.throwIfAborted();
   const scan = kysely.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ pid: number }>`select set_config('statement_timeout', ${String(timeoutMs)}, true), pg_backend_pid() as pid`.execute(trx);
+    const { rows } = await sql<{
+      pid: number;
+    }>`select set_config('statement_timeout', ${String(timeoutMs)}, true), pg_backend_pid() as pid`.execute(trx);
     const pid = rows[0]!.pid;
     let cancelled: Promise<unknown> | undefined;
     const cancel = () => {

@@ -49,5 +49,6 @@ export class PreparedQuery<V extends object, R> {
   }
 }
 
-export const prepared = <V extends object, R>(build: (db: Kysely<Database>, slot: SlotFn<V>, shape: string) => Compilable<R>): PreparedQuery<V, R> =>
-  new PreparedQuery(build);
+export const prepared = <V extends object, R>(
+  build: (db: Kysely<Database>, slot: SlotFn<V>, shape: string) => Compilable<R>,
+): PreparedQuery<V, R> => new PreparedQuery(build);

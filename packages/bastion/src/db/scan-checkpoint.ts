@@ -1,4 +1,13 @@
-import { AndNode, OperationNodeTransformer, ParensNode, WhereNode, sql, type QueryId, type RootOperationNode, type SelectQueryNode } from 'kysely';
+import {
+  AndNode,
+  OperationNodeTransformer,
+  ParensNode,
+  WhereNode,
+  sql,
+  type QueryId,
+  type RootOperationNode,
+  type SelectQueryNode,
+} from 'kysely';
 
 // A SQLite statement cannot be stopped from outside: better-sqlite3 has no sqlite3_interrupt,
 // and terminating a worker thread only takes effect when the thread next runs JavaScript, which

@@ -127,7 +127,10 @@ class ScanReader {
     if ('rows' in reply) scan.settle({ rows: reply.rows });
     // Stopped: its caller was already answered when it was stopped.
     else if ('stopped' in reply) scan.settle({ error: new ScanTimeoutError() });
-    else scan.settle({ error: Object.assign(new Error(reply.error.message), reply.error.code === undefined ? {} : { code: reply.error.code }) });
+    else
+      scan.settle({
+        error: Object.assign(new Error(reply.error.message), reply.error.code === undefined ? {} : { code: reply.error.code }),
+      });
   }
 
   /**

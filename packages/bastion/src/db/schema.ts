@@ -245,9 +245,29 @@ export interface Database {
 }
 
 /** The stack's tables: Bastion's migrations (packages/bastion/src/db/migrate.ts) make exactly these. */
-export const STACK_TABLE_NAMES = ['users', 'sessions', 'api_tokens', 'audit_log', 'mail_failures', 'account_tokens', 'totp_credentials', 'recovery_codes', 'login_challenges', 'passkeys', 'passkey_challenges'] as const satisfies readonly (keyof Database)[];
+export const STACK_TABLE_NAMES = [
+  'users',
+  'sessions',
+  'api_tokens',
+  'audit_log',
+  'mail_failures',
+  'account_tokens',
+  'totp_credentials',
+  'recovery_codes',
+  'login_challenges',
+  'passkeys',
+  'passkey_challenges',
+] as const satisfies readonly (keyof Database)[];
 /** Conduit's tables: its migrations (apps/conduit/src/conduit/migrations/) make exactly these. */
-export const CONDUIT_TABLE_NAMES = ['articles', 'tags', 'article_tags', 'article_total', 'favorites', 'follows', 'comments'] as const satisfies readonly (keyof Database)[];
+export const CONDUIT_TABLE_NAMES = [
+  'articles',
+  'tags',
+  'article_tags',
+  'article_total',
+  'favorites',
+  'follows',
+  'comments',
+] as const satisfies readonly (keyof Database)[];
 
 /**
  * Every table, at run time: what tests walk (migrations bring exactly these, an attack leaves each

@@ -71,26 +71,32 @@ export class FeatureError extends Error {
 function checkLimit(feature: string, name: string, limit: FeatureLimit): void {
   if (!LOCAL_NAME.test(name)) throw new FeatureError(`feature ${feature}: limit name '${name}' must match ${LOCAL_NAME}`);
   const whole = (n: number) => Number.isSafeInteger(n) && n > 0;
-  if (!whole(limit.points) || !whole(limit.duration)) throw new FeatureError(`feature ${feature}: limit '${name}' needs whole, positive points and duration (seconds)`);
+  if (!whole(limit.points) || !whole(limit.duration))
+    throw new FeatureError(`feature ${feature}: limit '${name}' needs whole, positive points and duration (seconds)`);
 }
 
 /** Checks a feature's declarations and returns it in the form createBastion merges; throws FeatureError on any mistake. */
-export function defineFeature<const Limits extends string = never, const Events extends string = never>(definition: FeatureDefinition<Limits, Events>): Feature {
+export function defineFeature<const Limits extends string = never, const Events extends string = never>(
+  definition: FeatureDefinition<Limits, Events>,
+): Feature {
   const { name } = definition;
-  if (!FEATURE_NAME.test(name) || RESERVED_NAMES.has(name)) throw new FeatureError(`feature name '${name}' must match ${FEATURE_NAME} and not be ${[...RESERVED_NAMES].join(' or ')}`);
+  if (!FEATURE_NAME.test(name) || RESERVED_NAMES.has(name))
+    throw new FeatureError(`feature name '${name}' must match ${FEATURE_NAME} and not be ${[...RESERVED_NAMES].join(' or ')}`);
   const limits = new Map<string, FeatureLimit & { fullName: string }>();
   for (const [local, limit] of Object.entries<FeatureLimit>(definition.limits ?? ({} as Record<Limits, FeatureLimit>))) {
     checkLimit(name, local, limit);
     limits.set(local, { points: limit.points, duration: limit.duration, fullName: `${name}:${local}` });
   }
   const events = definition.auditEvents ?? [];
-  for (const event of events) if (!LOCAL_NAME.test(event)) throw new FeatureError(`feature ${name}: audit event '${event}' must match ${LOCAL_NAME}`);
+  for (const event of events)
+    if (!LOCAL_NAME.test(event)) throw new FeatureError(`feature ${name}: audit event '${event}' must match ${LOCAL_NAME}`);
   if (new Set(events).size !== events.length) throw new FeatureError(`feature ${name}: an audit event is declared twice`);
   const own = definition.migrations;
   return Object.freeze({
     name,
     // Prefixed here, so two features (or a feature and the app) can never claim the same name.
-    migrations: (db: Db) => Object.fromEntries(Object.entries(own ? own(db) : {}).map(([local, migration]) => [`${name}:${local}`, migration])),
+    migrations: (db: Db) =>
+      Object.fromEntries(Object.entries(own ? own(db) : {}).map(([local, migration]) => [`${name}:${local}`, migration])),
     api: definition.api ?? null,
     pages: definition.pages ?? null,
     views: definition.views ?? null,

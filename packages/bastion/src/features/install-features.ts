@@ -31,7 +31,12 @@ export async function migrateFeatures(runtime: Runtime, features: readonly Featu
   const migrations = featureMigrations(features);
   const names = Object.keys(migrations(runtime.db));
   if (names.length === 0) return;
-  const applied = await runtime.db.kysely.withTables<{ kysely_migration: { name: string } }>().selectFrom('kysely_migration').select('name').where('name', 'in', names).execute();
+  const applied = await runtime.db.kysely
+    .withTables<{ kysely_migration: { name: string } }>()
+    .selectFrom('kysely_migration')
+    .select('name')
+    .where('name', 'in', names)
+    .execute();
   if (applied.length === names.length) return;
   await migrateDatabase(runtime.config, runtime.db.schema, migrations);
 }
@@ -43,7 +48,8 @@ export async function featureViews(features: readonly Feature[]): Promise<string
     if (feature.views === null) continue;
     const entries = await readdir(feature.views);
     const stray = entries.filter((entry) => entry !== feature.name);
-    if (stray.length > 0) throw new FeatureError(`feature ${feature.name}: its views directory may hold only ${feature.name}/, not ${stray.join(', ')}`);
+    if (stray.length > 0)
+      throw new FeatureError(`feature ${feature.name}: its views directory may hold only ${feature.name}/, not ${stray.join(', ')}`);
     roots.push(feature.views);
   }
   return roots;
@@ -54,7 +60,8 @@ export function featureRoutes(app: FastifyInstance, runtime: Runtime, features: 
   const limit = limitFactory(runtime, app.log);
   const installed = features.map((feature) => {
     const counters = new Map<string, Counter>();
-    for (const [local, rule] of feature.limits) counters.set(local, { rule, limit: limit({ name: rule.fullName, points: rule.points, duration: rule.duration }) });
+    for (const [local, rule] of feature.limits)
+      counters.set(local, { rule, limit: limit({ name: rule.fullName, points: rule.points, duration: rule.duration }) });
     return { feature, counters, context: featureContext(app, runtime, feature) };
   });
   const forFace = (face: 'api' | 'pages'): AppRoutes[] =>
@@ -83,19 +90,29 @@ function featureContext(app: FastifyInstance, runtime: Runtime, feature: Feature
   };
 }
 
-async function installRoutes(app: FastifyInstance, scope: FastifyInstance, feature: Feature, counters: ReadonlyMap<string, Counter>, context: FeatureContext<string>, routes: FeatureRoutes<string>): Promise<void> {
+async function installRoutes(
+  app: FastifyInstance,
+  scope: FastifyInstance,
+  feature: Feature,
+  counters: ReadonlyMap<string, Counter>,
+  context: FeatureContext<string>,
+  routes: FeatureRoutes<string>,
+): Promise<void> {
   // Checked as each route registers: a limit the feature did not declare stops the start.
   scope.addHook('onRoute', function checkFeatureLimit(route) {
     const wanted = route.config?.limit;
     if (wanted === undefined) return;
     const counter = counters.get(wanted);
-    if (counter === undefined) throw new RouteRuleError(`${String(route.method)} ${route.url} is refused: feature ${feature.name} declares no limit '${wanted}'`);
+    if (counter === undefined)
+      throw new RouteRuleError(`${String(route.method)} ${route.url} is refused: feature ${feature.name} declares no limit '${wanted}'`);
     const countLimit = async function featureLimit(request: FastifyRequest): Promise<void> {
       // Per account when signed in (a token works from anywhere), else per client address.
       const key = request.user ? `user:${request.user.id}` : clientKey(request.ip);
       const used = await counter.limit.hit(key);
       if (used.count > counter.rule.points) {
-        await app.auditOncePerMinute(request, 'ratelimit.hit', `${counter.rule.fullName}|${key}`, { details: { limit: counter.rule.fullName, retryAfter: retryAfterSeconds(used.msLeft) } });
+        await app.auditOncePerMinute(request, 'ratelimit.hit', `${counter.rule.fullName}|${key}`, {
+          details: { limit: counter.rule.fullName, retryAfter: retryAfterSeconds(used.msLeft) },
+        });
         throw rateLimited(used.msLeft);
       }
     };

@@ -44,7 +44,13 @@ const DRIVER_ERROR_NAMES: ReadonlySet<string> = new Set(['MaxRetriesPerRequestEr
 
 export function isDependencyUnavailable(err: unknown, depth = 0): boolean {
   if (err === null || typeof err !== 'object' || depth > 4) return false;
-  const { code, name, message, cause, errors } = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  const { code, name, message, cause, errors } = err as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
   if (typeof code === 'string' && (NETWORK_CODES.has(code) || SQLITE_CODES.has(code) || PG_STATE.test(code))) return true;
   if (typeof name === 'string' && DRIVER_ERROR_NAMES.has(name)) return true;
   if (typeof message === 'string' && DRIVER_MESSAGES.some((m) => m.test(message))) return true;

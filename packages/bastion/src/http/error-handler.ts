@@ -54,8 +54,18 @@ function classify(error: FastifyError | AppError | Error): Answer {
     for (const v of fe.validation) {
       const path = (v.instancePath || '').split('/').filter(Boolean);
       const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
-      const field = (missing.missingProperty ?? missing.additionalProperty ?? path[path.length - 1] ?? fe.validationContext ?? 'body').slice(0, MAX_FIELD_NAME);
-      const text = missing.additionalProperty ? 'is not a field that can be set' : missing.missingProperty ? "can't be blank" : (v.message ?? 'is invalid');
+      const field = (
+        missing.missingProperty ??
+        missing.additionalProperty ??
+        path[path.length - 1] ??
+        fe.validationContext ??
+        'body'
+      ).slice(0, MAX_FIELD_NAME);
+      const text = missing.additionalProperty
+        ? 'is not a field that can be set'
+        : missing.missingProperty
+          ? "can't be blank"
+          : (v.message ?? 'is invalid');
       (fields[field] ??= []).push(text);
     }
     return { status: 422, code: 'VALIDATION', message: ERRORS.VALIDATION.message, fields };
@@ -64,7 +74,8 @@ function classify(error: FastifyError | AppError | Error): Answer {
     const code = FASTIFY_CODES[fe.code]!;
     return { status: ERRORS[code].status, code, message: ERRORS[code].message };
   }
-  if (error instanceof SyntaxError && (fe.statusCode ?? 500) === 400) return { status: 400, code: 'MALFORMED_JSON', message: ERRORS.MALFORMED_JSON.message };
+  if (error instanceof SyntaxError && (fe.statusCode ?? 500) === 400)
+    return { status: 400, code: 'MALFORMED_JSON', message: ERRORS.MALFORMED_JSON.message };
   // PostgreSQL or Redis down, unreachable or in a transient conflict: not a bug the client
   // caused, and worth retrying shortly (packages/bastion/src/http/dependency-errors.ts).
   if (isDependencyUnavailable(error)) return { status: 503, code: 'UNAVAILABLE', message: ERRORS.UNAVAILABLE.message };
@@ -78,7 +89,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, answer: 
   if (answer.status === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
   if (answer.headers) reply.headers(answer.headers);
   if (face === 'api') {
-    const errors: Record<string, readonly string[]> = answer.fields && Object.keys(answer.fields).length > 0 ? answer.fields : { body: [answer.message] };
+    const errors: Record<string, readonly string[]> =
+      answer.fields && Object.keys(answer.fields).length > 0 ? answer.fields : { body: [answer.message] };
     return reply.code(answer.status).type('application/json; charset=utf-8').send({ errors, requestId: request.id });
   }
   if (answer.code === 'UNAUTHORIZED') {
@@ -89,7 +101,13 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, answer: 
   }
   reply.code(answer.status);
   try {
-    return reply.page('error', { title: answer.status >= 500 ? 'Something went wrong' : 'Error', status: answer.status, message: answer.message, fields: answer.fields ?? {}, requestId: request.id });
+    return reply.page('error', {
+      title: answer.status >= 500 ? 'Something went wrong' : 'Error',
+      status: answer.status,
+      message: answer.message,
+      fields: answer.fields ?? {},
+      requestId: request.id,
+    });
   } catch (err) {
     // A broken template must not hand the error to Fastify's default handler, which echoes it.
     request.log.error({ err, requestId: request.id }, 'error page failed to render');
@@ -139,7 +157,11 @@ const acceptsHtml = (request: FastifyRequest): boolean => (request.headers.accep
  * a path parameter over maxParamLength). Left alone they answer with Fastify's own JSON, which
  * names the library and echoes the path, and without our headers; here they get both.
  */
-export function frameworkErrorHandler(config: Config, site: Site, viewRoots: readonly string[] = []): NonNullable<FastifyServerOptions['frameworkErrors']> {
+export function frameworkErrorHandler(
+  config: Config,
+  site: Site,
+  viewRoots: readonly string[] = [],
+): NonNullable<FastifyServerOptions['frameworkErrors']> {
   const applyHeaders = headerSetter(config);
   const eta = createViews(config, viewRoots);
   return function handleFrameworkError(error, request, genericReply) {

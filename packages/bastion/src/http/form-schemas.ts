@@ -8,7 +8,9 @@ export const csrfField = { type: 'string', maxLength: 128 } as const;
 export const buttonForm = { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } as const;
 
 /** A closed form body: the given fields, each of which must bound itself, and the CSRF token. */
-export function formBody<const P extends Record<string, object>, const R extends readonly (keyof P & string)[]>(properties: P, required: R) {
+export function formBody<const P extends Record<string, object>, const R extends readonly (keyof P & string)[]>(
+  properties: P,
+  required: R,
+) {
   return { type: 'object', additionalProperties: false, required, properties: { ...properties, _csrf: csrfField } } as const;
 }
-

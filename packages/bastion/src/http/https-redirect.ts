@@ -12,6 +12,9 @@ export function registerHttpsRedirect(app: FastifyInstance, config: Config): voi
     // Health probes come straight from the orchestrator over HTTP.
     if (request.url === '/healthz' || request.url === '/readyz') return done();
     const path = request.url.startsWith('/') && !request.url.startsWith('//') ? request.url : '/';
-    reply.code(308).header('location', origin + path).send();
+    reply
+      .code(308)
+      .header('location', origin + path)
+      .send();
   });
 }

@@ -12,7 +12,22 @@ import type { Config } from '../config/config.js';
 
 // smtpUrl / SMTP_URL carry the SMTP login (Config, the environment); otp a second factor's code
 // (the form's `code` is not listed: it is also the key of every error code in the log).
-const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'token', 'secret', 'csrf', '_csrf', 'authorization', 'cookie', 'secretKey', 'apiToken', 'smtpUrl', 'SMTP_URL', 'otp'];
+const SECRET_FIELDS = [
+  'password',
+  'currentPassword',
+  'newPassword',
+  'token',
+  'secret',
+  'csrf',
+  '_csrf',
+  'authorization',
+  'cookie',
+  'secretKey',
+  'apiToken',
+  'smtpUrl',
+  'SMTP_URL',
+  'otp',
+];
 const SECRET_KEYS: ReadonlySet<string> = new Set([...SECRET_FIELDS, 'set-cookie', 'x-csrf-token'].map((k) => k.toLowerCase()));
 export const CENSOR = '[REDACTED]';
 

@@ -7,7 +7,6 @@ import { queryInteger } from './query-integer.js';
  */
 export const MAX_OFFSET = 10_000;
 
-
 // Page numbers for list pages: ten items a page, links that keep the list's other query
 // parameters, and a short window of numbers around the current page instead of hundreds.
 
@@ -35,7 +34,10 @@ export interface Pagination {
   readonly links: readonly (PageLink | null)[];
 }
 
-export const pageRequest = (page: number): { limit: number; offset: number } => ({ limit: PAGE_SIZE, offset: (pageWithin(page) - 1) * PAGE_SIZE });
+export const pageRequest = (page: number): { limit: number; offset: number } => ({
+  limit: PAGE_SIZE,
+  offset: (pageWithin(page) - 1) * PAGE_SIZE,
+});
 
 /** `params` are the list's other query parameters (empty values are left out of the links). */
 export function paginate(path: string, requested: number, total: number, params: Record<string, string | undefined> = {}): Pagination {

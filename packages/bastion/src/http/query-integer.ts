@@ -39,7 +39,10 @@ function checkBounds({ minimum, maximum }: IntegerBounds, fallback?: number): vo
  * 1000, default: 1 })`. The route receives a number; anything but digits within the bounds
  * (a sign, a space, a dot, an exponent, hex, a repeated parameter) is a 422.
  */
-export function queryInteger(options: IntegerBounds & { readonly default?: number }): { readonly queryInteger: IntegerBounds; readonly default?: string } {
+export function queryInteger(options: IntegerBounds & { readonly default?: number }): {
+  readonly queryInteger: IntegerBounds;
+  readonly default?: string;
+} {
   const { minimum, maximum, default: fallback } = options;
   checkBounds({ minimum, maximum }, fallback);
   // The default goes in as text, as a client would send it, so it takes the same path.
@@ -67,7 +70,11 @@ export const queryIntegerKeyword: FuncKeywordDefinition = {
   errors: true,
   compile(bounds: IntegerBounds) {
     checkBounds(bounds);
-    const error = { keyword: QUERY_INTEGER, message: `must be a whole number from ${bounds.minimum} to ${bounds.maximum}`, params: { ...bounds } };
+    const error = {
+      keyword: QUERY_INTEGER,
+      message: `must be a whole number from ${bounds.minimum} to ${bounds.maximum}`,
+      params: { ...bounds },
+    };
     const check: Check = function queryIntegerCheck(data, place) {
       const value = parseQueryInteger(data, bounds);
       // Only a field of an object can be replaced by its number.

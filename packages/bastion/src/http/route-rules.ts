@@ -45,18 +45,24 @@ function problemsOf(route: RouteOptions, scope: FastifyInstance): string[] {
   const access = route.config?.access;
   if (!isAccess(access)) problems.push(`who may call it: config: { access: ${ACCESS.map((a) => `'${a}'`).join(' | ')} }`);
   // Deny by default: a role the application did not declare (its `roles`) guards nothing.
-  else if (access !== 'public' && !scope.roles.names.includes(access)) problems.push(`an access of a role this application has (${scope.roles.names.join(', ')}), not '${access}'`);
+  else if (access !== 'public' && !scope.roles.names.includes(access))
+    problems.push(`an access of a role this application has (${scope.roles.names.join(', ')}), not '${access}'`);
   const reauth = route.config?.reauth;
   if (reauth !== undefined && typeof reauth !== 'boolean') problems.push('reauth as true or false');
-  if (reauth === true && access === 'public') problems.push("an access of 'member' or higher for reauth: true (only a signed-in caller can prove who they are again)");
-  if (reauth === true && !scope.hasRequestDecorator('session')) problems.push("reauth: true only in the pages' scope, where a session remembers the proof (an API route asks for currentPassword in its body)");
+  if (reauth === true && access === 'public')
+    problems.push("an access of 'member' or higher for reauth: true (only a signed-in caller can prove who they are again)");
+  if (reauth === true && !scope.hasRequestDecorator('session'))
+    problems.push(
+      "reauth: true only in the pages' scope, where a session remembers the proof (an API route asks for currentPassword in its body)",
+    );
   const schema = (route.schema ?? {}) as RouteSchema;
   for (const [match, name] of route.url.matchAll(PATH_PARAM)) {
     const param = name ?? match;
     if (schema.params?.properties?.[param] === undefined) problems.push(`a params schema for its path parameter '${param}'`);
   }
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  if (schema.body === undefined && methods.some((m) => BODY_METHODS.has(m))) problems.push('a body schema (noBody from src/http/route-rules.ts if it takes none)');
+  if (schema.body === undefined && methods.some((m) => BODY_METHODS.has(m)))
+    problems.push('a body schema (noBody from src/http/route-rules.ts if it takes none)');
   return problems;
 }
 
@@ -70,7 +76,9 @@ export function registerRouteRules(app: FastifyInstance): void {
       throw new RouteRuleError(`${methods} ${route.url} is refused: it must declare ${problems.join('; ')}.`);
     }
     if ((route.schema as RouteSchema | undefined)?.querystring === undefined) route.schema = { ...route.schema, querystring: emptyQuery };
-    const guards = [accessGuard(route.config!.access!), route.config!.reauth === true ? requireRecentProof : null].filter((g) => g !== null);
+    const guards = [accessGuard(route.config!.access!), route.config!.reauth === true ? requireRecentProof : null].filter(
+      (g) => g !== null,
+    );
     if (guards.length > 0) route.onRequest = [...guards, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
   });
 }

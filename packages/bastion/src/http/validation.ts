@@ -41,6 +41,9 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   if (httpPart === 'body') return bodyAjv.compile(schema as object);
   // Refused when the route is registered: Ajv's number coercion is the bug queryInteger() fixes.
   const numeric = numericTypeIn(schema);
-  if (numeric !== null) throw new TypeError(`${method} ${url}: the ${httpPart} schema has a number type at ${numeric}; use queryInteger() from src/http/query-integer.ts`);
+  if (numeric !== null)
+    throw new TypeError(
+      `${method} ${url}: the ${httpPart} schema has a number type at ${numeric}; use queryInteger() from src/http/query-integer.ts`,
+    );
   return (httpPart === 'querystring' ? queryAjv : pathAjv).compile(schema as object);
 };

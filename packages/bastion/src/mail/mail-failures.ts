@@ -17,7 +17,11 @@ export interface StoredMailFailure {
   readonly error: string;
 }
 
-export async function recordMailFailure(db: Db, failure: MailFailure, options: { readonly now?: Date; readonly keep?: number } = {}): Promise<void> {
+export async function recordMailFailure(
+  db: Db,
+  failure: MailFailure,
+  options: { readonly now?: Date; readonly keep?: number } = {},
+): Promise<void> {
   const now = options.now ?? new Date();
   const keep = options.keep ?? KEPT_MAIL_FAILURES;
   await db.kysely
@@ -32,12 +36,21 @@ export async function recordMailFailure(db: Db, failure: MailFailure, options: {
       error: failure.error.slice(0, 64),
     })
     .execute();
-  const oldestKept = await db.kysely.selectFrom('mail_failures').select('id').orderBy('id', 'desc').limit(1).offset(keep - 1).executeTakeFirst();
+  const oldestKept = await db.kysely
+    .selectFrom('mail_failures')
+    .select('id')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .offset(keep - 1)
+    .executeTakeFirst();
   if (oldestKept) await db.kysely.deleteFrom('mail_failures').where('id', '<', oldestKept.id).execute();
 }
 
 /** The newest failures first, for the admin; `offset` skips that many (a page further back), within the kept rows. */
-export async function listMailFailures(db: Db, options: { readonly limit?: number; readonly offset?: number } = {}): Promise<StoredMailFailure[]> {
+export async function listMailFailures(
+  db: Db,
+  options: { readonly limit?: number; readonly offset?: number } = {},
+): Promise<StoredMailFailure[]> {
   const limit = Math.min(Math.max(1, options.limit ?? 50), KEPT_MAIL_FAILURES);
   const offset = Math.min(Math.max(0, Math.trunc(options.offset ?? 0) || 0), KEPT_MAIL_FAILURES);
   const rows = await db.kysely.selectFrom('mail_failures').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
@@ -55,6 +68,9 @@ export async function listMailFailures(db: Db, options: { readonly limit?: numbe
 
 /** How many failures are kept (at most KEPT_MAIL_FAILURES, so counting them is cheap). */
 export async function countMailFailures(db: Db): Promise<number> {
-  const row = await db.kysely.selectFrom('mail_failures').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db.kysely
+    .selectFrom('mail_failures')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

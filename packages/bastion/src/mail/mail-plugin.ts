@@ -24,7 +24,9 @@ export const MAIL_TEMPLATES_DIR = fileURLToPath(new URL('../../src/views/mail/',
 export const DEVELOPMENT_FROM = 'Bastion <no-reply@localhost>';
 
 /** What tests (or an application built on Bastion) may set beyond the configuration. */
-export type MailerOverrides = Partial<Pick<MailerOptions, 'templatesDir' | 'tlsCa' | 'retry' | 'wait' | 'queueLimit' | 'drainMs' | 'timeouts'>>;
+export type MailerOverrides = Partial<
+  Pick<MailerOptions, 'templatesDir' | 'tlsCa' | 'retry' | 'wait' | 'queueLimit' | 'drainMs' | 'timeouts'>
+>;
 
 /** PUBLIC_ORIGIN's host name, or null for an address or an unreadable origin (nodemailer's default then applies). */
 function ehloName(publicOrigin: string): string | null {

@@ -98,7 +98,8 @@ export class Mailer {
       ...(options.wait ? { wait: options.wait } : {}),
       events: {
         sent: (item, receipt) => {
-          if (receipt.outboxPath) options.log.info({ mail: this.#describe(item), path: receipt.outboxPath }, 'mail written to the outbox (no SMTP_URL)');
+          if (receipt.outboxPath)
+            options.log.info({ mail: this.#describe(item), path: receipt.outboxPath }, 'mail written to the outbox (no SMTP_URL)');
           else options.log.info({ mail: this.#describe(item) }, 'mail sent');
         },
         retrying: (item, error, delayMs) => {
@@ -137,7 +138,10 @@ export class Mailer {
     const rendered = this.#templates.render(request.template, { ...request.data, site: this.#site });
     if (!isSafeSubject(rendered.subject)) return this.#refuse(request, 'unsafe-subject');
     if (!this.#transport) {
-      this.#options.log.warn({ mail: { template: request.template, domain: recipientDomain(request.to) } }, 'mail not sent: no SMTP_URL is set (bastion.W002)');
+      this.#options.log.warn(
+        { mail: { template: request.template, domain: recipientDomain(request.to) } },
+        'mail not sent: no SMTP_URL is set (bastion.W002)',
+      );
       return { status: 'refused', reason: 'mail-off' };
     }
     const item: QueuedMail = {
@@ -167,7 +171,10 @@ export class Mailer {
   #refuse(request: MailRequest, reason: 'unsafe-recipient' | 'unsafe-subject'): SendResult {
     // The refused value itself is never logged: it is what an attacker typed.
     const domain = reason === 'unsafe-recipient' ? null : recipientDomain(request.to);
-    this.#options.log.warn({ mail: { template: request.template, domain }, reason }, 'mail refused before queueing: a header value is unsafe');
+    this.#options.log.warn(
+      { mail: { template: request.template, domain }, reason },
+      'mail refused before queueing: a header value is unsafe',
+    );
     return { status: 'refused', reason };
   }
 
@@ -180,9 +187,18 @@ export class Mailer {
       this.#options.log.error({ mail: this.#describe(item) }, 'mail failure not recorded: too many at once');
       return;
     }
-    const failure: MailFailure = { mailId: item.id, template: item.template, recipient: item.mail.to, attempts: item.attempts, reason, error };
+    const failure: MailFailure = {
+      mailId: item.id,
+      template: item.template,
+      recipient: item.mail.to,
+      attempts: item.attempts,
+      reason,
+      error,
+    };
     const pending = record(failure)
-      .catch((err: unknown) => this.#options.log.error({ mail: this.#describe(item), error: errorCode(err) }, 'mail failure could not be recorded'))
+      .catch((err: unknown) =>
+        this.#options.log.error({ mail: this.#describe(item), error: errorCode(err) }, 'mail failure could not be recorded'),
+      )
       .finally(() => this.#recording.delete(pending));
     this.#recording.add(pending);
   }

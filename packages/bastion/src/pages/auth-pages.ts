@@ -35,9 +35,18 @@ const registerBody = {
 } as const;
 const nextQuery = { type: 'object', additionalProperties: false, properties: { next: { type: 'string', maxLength: 2048 } } } as const;
 
-interface LoginBody { email: string; password: string }
-interface RegisterBody { username: string; email: string; password: string }
-interface NextQuery { next?: string }
+interface LoginBody {
+  email: string;
+  password: string;
+}
+interface RegisterBody {
+  username: string;
+  email: string;
+  password: string;
+}
+interface NextQuery {
+  next?: string;
+}
 
 const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
@@ -45,35 +54,47 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
   const db = runtime.db.kysely;
   const devices = deviceCookies(runtime.config, db);
 
-  app.get<{ Querystring: NextQuery }>('/login', { config: { access: 'public' }, schema: { querystring: nextQuery } }, async (request, reply) => {
-    return privatePage(reply).page('login', { title: 'Sign in', errors: [], email: '', next: safeNext(request.query.next) });
-  });
+  app.get<{ Querystring: NextQuery }>(
+    '/login',
+    { config: { access: 'public' }, schema: { querystring: nextQuery } },
+    async (request, reply) => {
+      return privatePage(reply).page('login', { title: 'Sign in', errors: [], email: '', next: safeNext(request.query.next) });
+    },
+  );
 
-  app.post<{ Body: LoginBody; Querystring: NextQuery }>('/login', { config: { access: 'public' }, schema: { body: loginBody, querystring: nextQuery } }, (request, reply) =>
-    admitPasswordWork(async () => {
-      const email = normalizeEmail(request.body.email);
-      const next = safeNext(request.query.next);
-      // Counted before the password is checked; a browser that signed in to this account before
-      // is let past the account's all-sources backoff (device cookies), never past the per-IP limits.
-      await app.loginGuard.check(request, email, await devices.trustedFor(request, email));
-      // The same check as the API: one argon2 verification whether or not the account exists.
-      const result = await checkCredentials(db, email, request.body.password);
-      // An account with a second factor answers the same way whether the password was right or
-      // not: the half-login, then /login/two-factor (packages/bastion/src/pages/two-factor-pages.ts). The
-      // question is asked for every login (id 0 for an unknown address) so it costs the same.
-      const userId = result.ok ? result.user.id : result.userId;
-      if (await app.twoFactor.required(userId ?? 0)) return secondStep(request, reply, email, next, result);
-      if (!result.ok) {
-        await app.loginGuard.failed(request, email);
-        await app.audit(request, 'login.failure', { actorId: result.userId, details: { reason: result.reason, identifier: typedIdentifier(email) } });
-        return privatePage(reply).code(422).page('login', { title: 'Sign in', errors: [LOGIN_FAILED], email: request.body.email, next });
-      }
-      await app.loginGuard.succeeded(request, email);
-      await app.sessions.start(request, reply, result.user, result.authVersion);
-      devices.issue(reply, result.user.id);
-      await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username });
-      return reply.redirect(next, 303);
-    }),
+  app.post<{ Body: LoginBody; Querystring: NextQuery }>(
+    '/login',
+    { config: { access: 'public' }, schema: { body: loginBody, querystring: nextQuery } },
+    (request, reply) =>
+      admitPasswordWork(async () => {
+        const email = normalizeEmail(request.body.email);
+        const next = safeNext(request.query.next);
+        // Counted before the password is checked; a browser that signed in to this account before
+        // is let past the account's all-sources backoff (device cookies), never past the per-IP limits.
+        await app.loginGuard.check(request, email, await devices.trustedFor(request, email));
+        // The same check as the API: one argon2 verification whether or not the account exists.
+        const result = await checkCredentials(db, email, request.body.password);
+        // An account with a second factor answers the same way whether the password was right or
+        // not: the half-login, then /login/two-factor (packages/bastion/src/pages/two-factor-pages.ts). The
+        // question is asked for every login (id 0 for an unknown address) so it costs the same.
+        const userId = result.ok ? result.user.id : result.userId;
+        if (await app.twoFactor.required(userId ?? 0)) return secondStep(request, reply, email, next, result);
+        if (!result.ok) {
+          await app.loginGuard.failed(request, email);
+          await app.audit(request, 'login.failure', {
+            actorId: result.userId,
+            details: { reason: result.reason, identifier: typedIdentifier(email) },
+          });
+          return privatePage(reply)
+            .code(422)
+            .page('login', { title: 'Sign in', errors: [LOGIN_FAILED], email: request.body.email, next });
+        }
+        await app.loginGuard.succeeded(request, email);
+        await app.sessions.start(request, reply, result.user, result.authVersion);
+        devices.issue(reply, result.user.id);
+        await app.audit(request, 'login.success', { actorId: result.user.id, actorName: result.user.username });
+        return reply.redirect(next, 303);
+      }),
   );
 
   /**
@@ -82,9 +103,19 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
    * consecutive count later; giving the attempt back now would say the password was right), the
    * challenge records the answer server-side, and the browser is sent to the code form either way.
    */
-  async function secondStep(request: FastifyRequest, reply: FastifyReply, email: string, next: string, result: CredentialCheck): Promise<FastifyReply> {
+  async function secondStep(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    email: string,
+    next: string,
+    result: CredentialCheck,
+  ): Promise<FastifyReply> {
     await app.loginGuard.failed(request, email);
-    if (!result.ok) await app.audit(request, 'login.failure', { actorId: result.userId, details: { reason: result.reason, identifier: typedIdentifier(email), stage: 'password' } });
+    if (!result.ok)
+      await app.audit(request, 'login.failure', {
+        actorId: result.userId,
+        details: { reason: result.reason, identifier: typedIdentifier(email), stage: 'password' },
+      });
     const challenge = result.ok
       ? { userId: result.user.id, authVersion: result.authVersion, passwordOk: true, next }
       : { userId: result.userId!, authVersion: -1, passwordOk: false, next };
@@ -124,9 +155,16 @@ export async function authPages(app: FastifyInstance, runtime: Runtime): Promise
     }),
   );
 
-  app.post('/logout', { config: { access: 'public', secondFactorSetup: true }, schema: { body: { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } } }, async (request, reply) => {
-    if (request.user) await app.audit(request, 'logout');
-    await app.sessions.end(request, reply);
-    return reply.redirect('/', 303);
-  });
+  app.post(
+    '/logout',
+    {
+      config: { access: 'public', secondFactorSetup: true },
+      schema: { body: { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } },
+    },
+    async (request, reply) => {
+      if (request.user) await app.audit(request, 'logout');
+      await app.sessions.end(request, reply);
+      return reply.redirect('/', 303);
+    },
+  );
 }

@@ -1,5 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { applyConfirmation, isConfirmed, peekConfirmation, sendConfirmation, type ConfirmOutcome, type PendingConfirmation } from '../accounts/account-mail.js';
+import {
+  applyConfirmation,
+  isConfirmed,
+  peekConfirmation,
+  sendConfirmation,
+  type ConfirmOutcome,
+  type PendingConfirmation,
+} from '../accounts/account-mail.js';
 import { CONFIRM_COOKIE, tokenCookie } from '../accounts/token-cookie.js';
 import type { Runtime } from '../runtime.js';
 
@@ -23,17 +30,32 @@ const csrfField = { type: 'string', maxLength: 128 } as const;
 const csrfOnly = { type: 'object', additionalProperties: false, properties: { _csrf: csrfField } } as const;
 // Any text up to a bound: a malformed token is refused by the token service with the same
 // answer as a used one, rather than by a schema with another status.
-const tokenParams = { type: 'object', additionalProperties: false, required: ['token'], properties: { token: { type: 'string', maxLength: 256 } } } as const;
+const tokenParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token'],
+  properties: { token: { type: 'string', maxLength: 256 } },
+} as const;
 
 // One message for a used, expired, voided, unknown or foreign link: none tells more than another.
-const INVALID_MESSAGE = 'This link is not valid: it may have been used already, have expired, or been cancelled by a password change. Sign in and ask for a new one from your settings.';
+const INVALID_MESSAGE =
+  'This link is not valid: it may have been used already, have expired, or been cancelled by a password change. Sign in and ask for a new one from your settings.';
 const RESULTS: Readonly<Record<ConfirmOutcome, { ok: boolean; heading: string; message: string }>> = {
   confirmed: { ok: true, heading: 'Email confirmed', message: 'Your email address is confirmed. You can now write articles and comments.' },
   changed: { ok: true, heading: 'Email changed', message: 'Your new email address is confirmed and is now the address of your account.' },
   invalid: { ok: false, heading: 'Link not valid', message: INVALID_MESSAGE },
-  taken: { ok: false, heading: 'Email not changed', message: 'That address now belongs to another account, so your email address was not changed.' },
+  taken: {
+    ok: false,
+    heading: 'Email not changed',
+    message: 'That address now belongs to another account, so your email address was not changed.',
+  },
 };
-const resultQuery = { type: 'object', additionalProperties: false, required: ['result'], properties: { result: { type: 'string', enum: Object.keys(RESULTS) } } } as const;
+const resultQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['result'],
+  properties: { result: { type: 'string', enum: Object.keys(RESULTS) } },
+} as const;
 
 const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
@@ -42,23 +64,33 @@ export async function emailPages(app: FastifyInstance, runtime: Runtime): Promis
   const cookie = tokenCookie(runtime.config, CONFIRM_COOKIE);
   const publicPage = { config: { access: 'public' } } as const;
 
-  app.get<{ Params: { token: string } }>('/email/confirm/:token', { ...publicPage, schema: { params: tokenParams } }, async (request, reply) => {
-    if (await peekConfirmation(app, request.params.token)) cookie.set(reply, request.params.token);
-    else cookie.clear(reply);
-    // The same answer for every token; the token-free page says whether it was good. no-referrer
-    // here only: a form page under that policy would post with `Origin: null`, which CSRF refuses.
-    return privatePage(reply).header('referrer-policy', 'no-referrer').redirect('/email/confirm', 303);
-  });
+  app.get<{ Params: { token: string } }>(
+    '/email/confirm/:token',
+    { ...publicPage, schema: { params: tokenParams } },
+    async (request, reply) => {
+      if (await peekConfirmation(app, request.params.token)) cookie.set(reply, request.params.token);
+      else cookie.clear(reply);
+      // The same answer for every token; the token-free page says whether it was good. no-referrer
+      // here only: a form page under that policy would post with `Origin: null`, which CSRF refuses.
+      return privatePage(reply).header('referrer-policy', 'no-referrer').redirect('/email/confirm', 303);
+    },
+  );
 
   /** Whether this request may press Confirm on `pending`: a change needs its own account's session. */
-  const mayConfirm = (request: FastifyRequest, pending: PendingConfirmation): boolean => pending.purpose !== 'email-change' || request.user?.id === pending.userId;
+  const mayConfirm = (request: FastifyRequest, pending: PendingConfirmation): boolean =>
+    pending.purpose !== 'email-change' || request.user?.id === pending.userId;
 
   app.get('/email/confirm', publicPage, async (request, reply) => {
     const token = cookie.read(request);
     const pending = token === null ? null : await peekConfirmation(app, token);
     if (!pending) cookie.clear(reply);
     const title = pending?.purpose === 'email-change' ? 'Confirm your new email address' : 'Confirm your email address';
-    return privatePage(reply).page('email-confirm', { title, pending, signInNeeded: pending !== null && !mayConfirm(request, pending), invalidMessage: INVALID_MESSAGE });
+    return privatePage(reply).page('email-confirm', {
+      title,
+      pending,
+      signInNeeded: pending !== null && !mayConfirm(request, pending),
+      invalidMessage: INVALID_MESSAGE,
+    });
   });
 
   app.post('/email/confirm', { ...publicPage, schema: { body: csrfOnly } }, async (request, reply) => {
@@ -71,10 +103,16 @@ export async function emailPages(app: FastifyInstance, runtime: Runtime): Promis
     return privatePage(reply).redirect(`/email/confirmed?result=${outcome}`, 303);
   });
 
-  app.get<{ Querystring: { result: ConfirmOutcome } }>('/email/confirmed', { ...publicPage, schema: { querystring: resultQuery } }, async (request, reply) => {
-    const result = RESULTS[request.query.result];
-    return privatePage(reply).code(result.ok ? 200 : 400).page('email-confirmed', { title: result.heading, ...result });
-  });
+  app.get<{ Querystring: { result: ConfirmOutcome } }>(
+    '/email/confirmed',
+    { ...publicPage, schema: { querystring: resultQuery } },
+    async (request, reply) => {
+      const result = RESULTS[request.query.result];
+      return privatePage(reply)
+        .code(result.ok ? 200 : 400)
+        .page('email-confirmed', { title: result.heading, ...result });
+    },
+  );
 
   // What registration answers, whether the address was new or taken (packages/bastion/src/pages/auth-pages.ts).
   app.get('/register/check-email', publicPage, async (_request, reply) => {

@@ -35,10 +35,21 @@ const REGISTER_FAILED: Readonly<Partial<Record<PasskeyRefusal, string>>> = {
   'too-many': 'You have as many passkeys as an account may have; remove one first.',
 };
 
-interface RegisterBody { name: string; credential: RegistrationResponseJSON }
-interface SignInBody { credential: AuthenticationResponseJSON; next?: string }
-interface RenameBody { passkey: string; name: string }
-interface RemoveBody { passkey: string }
+interface RegisterBody {
+  name: string;
+  credential: RegistrationResponseJSON;
+}
+interface SignInBody {
+  credential: AuthenticationResponseJSON;
+  next?: string;
+}
+interface RenameBody {
+  passkey: string;
+  name: string;
+}
+interface RemoveBody {
+  passkey: string;
+}
 
 /** The cookie that binds an anonymous sign-in's challenge; lives as long as the challenge. */
 const SIGN_IN_COOKIE_MAX_AGE = 5 * 60;
@@ -66,17 +77,23 @@ export async function passkeyPages(app: FastifyInstance, runtime: Runtime): Prom
     return noStore(reply).send(await app.passkeys.registrationOptions(request.member, sessionBinding(request)));
   });
 
-  app.post<{ Body: RegisterBody }>('/settings/passkeys', { config: memberReauth, schema: { body: registerBody } }, async (request, reply) => {
-    const user = request.member;
-    const result = await app.passkeys.register(user, sessionBinding(request), request.body.credential, request.body.name);
-    if (!result.ok) {
-      await app.audit(request, 'passkey.failure', { details: { ceremony: 'register', reason: result.reason } });
-      return noStore(reply).code(422).send({ message: REGISTER_FAILED[result.reason] ?? 'The passkey could not be verified.' });
-    }
-    await app.audit(request, 'passkey.add', { details: { passkeyId: result.passkeyId, name: result.name } });
-    app.mailer.send({ to: user.email, template: 'passkey-changed', data: passkeyMail(user.username, result.name, 'added') });
-    return noStore(reply).send({ next: '/settings/security?done=passkey-added' });
-  });
+  app.post<{ Body: RegisterBody }>(
+    '/settings/passkeys',
+    { config: memberReauth, schema: { body: registerBody } },
+    async (request, reply) => {
+      const user = request.member;
+      const result = await app.passkeys.register(user, sessionBinding(request), request.body.credential, request.body.name);
+      if (!result.ok) {
+        await app.audit(request, 'passkey.failure', { details: { ceremony: 'register', reason: result.reason } });
+        return noStore(reply)
+          .code(422)
+          .send({ message: REGISTER_FAILED[result.reason] ?? 'The passkey could not be verified.' });
+      }
+      await app.audit(request, 'passkey.add', { details: { passkeyId: result.passkeyId, name: result.name } });
+      app.mailer.send({ to: user.email, template: 'passkey-changed', data: passkeyMail(user.username, result.name, 'added') });
+      return noStore(reply).send({ next: '/settings/security?done=passkey-added' });
+    },
+  );
 
   app.post<{ Body: RenameBody }>('/settings/passkeys/rename', { config: member, schema: { body: renameBody } }, async (request, reply) => {
     const passkeyId = Number(request.body.passkey);
@@ -85,20 +102,24 @@ export async function passkeyPages(app: FastifyInstance, runtime: Runtime): Prom
     return reply.redirect('/settings/security?done=passkey-renamed', 303);
   });
 
-  app.post<{ Body: RemoveBody }>('/settings/passkeys/remove', { config: memberReauth, schema: { body: removeBody } }, async (request, reply) => {
-    const user = request.member;
-    const passkeyId = Number(request.body.passkey);
-    const name = await app.passkeys.remove(user.id, passkeyId);
-    if (name === null) throw new AppError('NOT_FOUND');
-    // Whoever might have signed in with it is signed out: every session ends, and this browser
-    // goes on in a new one (as after a password change, but API tokens are not touched).
-    const row = await db.selectFrom('users').select('auth_version').where('id', '=', user.id).executeTakeFirstOrThrow();
-    await app.sessions.revokeAllForUser(user.id);
-    await app.sessions.start(request, reply, user, row.auth_version);
-    await app.audit(request, 'passkey.remove', { details: { passkeyId, name } });
-    app.mailer.send({ to: user.email, template: 'passkey-changed', data: passkeyMail(user.username, name, 'removed') });
-    return reply.redirect('/settings/security?done=passkey-removed', 303);
-  });
+  app.post<{ Body: RemoveBody }>(
+    '/settings/passkeys/remove',
+    { config: memberReauth, schema: { body: removeBody } },
+    async (request, reply) => {
+      const user = request.member;
+      const passkeyId = Number(request.body.passkey);
+      const name = await app.passkeys.remove(user.id, passkeyId);
+      if (name === null) throw new AppError('NOT_FOUND');
+      // Whoever might have signed in with it is signed out: every session ends, and this browser
+      // goes on in a new one (as after a password change, but API tokens are not touched).
+      const row = await db.selectFrom('users').select('auth_version').where('id', '=', user.id).executeTakeFirstOrThrow();
+      await app.sessions.revokeAllForUser(user.id);
+      await app.sessions.start(request, reply, user, row.auth_version);
+      await app.audit(request, 'passkey.remove', { details: { passkeyId, name } });
+      app.mailer.send({ to: user.email, template: 'passkey-changed', data: passkeyMail(user.username, name, 'removed') });
+      return reply.redirect('/settings/security?done=passkey-removed', 303);
+    },
+  );
 
   // ------------------------------------------------------------ password-less sign-in
 
@@ -108,26 +129,34 @@ export async function passkeyPages(app: FastifyInstance, runtime: Runtime): Prom
     return noStore(reply).send(await app.passkeys.signInOptions(`sign-in:${binding}`));
   });
 
-  app.post<{ Body: SignInBody }>('/login/passkey', { config: { access: 'public' }, schema: { body: signInBody } }, async (request, reply) => {
-    await app.loginGuard.checkClient(request);
-    const binding = request.cookies[signInCookie];
-    reply.clearCookie(signInCookie, cookieOptions);
-    const refuse = async (reason: PasskeyRefusal | 'locked', userId: number | null) => {
-      await app.audit(request, 'login.failure', { actorId: userId, details: { method: 'passkey', reason } });
-      return noStore(reply).code(401).send({ message: SIGN_IN_FAILED });
-    };
-    if (binding === undefined || !SIGN_IN_COOKIE_VALUE.test(binding)) return refuse('no-challenge', null);
-    const result = await app.passkeys.verifySignIn(`sign-in:${binding}`, request.body.credential);
-    if (!result.ok) return refuse(result.reason, result.userId);
-    const row = await db.selectFrom('users').select('auth_version').where('id', '=', result.userId).executeTakeFirst();
-    const user = row ? await loadActiveUser(db, result.userId, row.auth_version) : null;
-    if (!row || !user) return refuse('locked', result.userId);
-    await app.loginGuard.clientSucceeded(request);
-    await app.sessions.start(request, reply, user, row.auth_version);
-    devices.issue(reply, user.id);
-    await app.audit(request, 'login.success', { actorId: user.id, actorName: user.username, details: { method: 'passkey', passkeyId: result.passkeyId } });
-    return noStore(reply).send({ next: safeNext(request.body.next) });
-  });
+  app.post<{ Body: SignInBody }>(
+    '/login/passkey',
+    { config: { access: 'public' }, schema: { body: signInBody } },
+    async (request, reply) => {
+      await app.loginGuard.checkClient(request);
+      const binding = request.cookies[signInCookie];
+      reply.clearCookie(signInCookie, cookieOptions);
+      const refuse = async (reason: PasskeyRefusal | 'locked', userId: number | null) => {
+        await app.audit(request, 'login.failure', { actorId: userId, details: { method: 'passkey', reason } });
+        return noStore(reply).code(401).send({ message: SIGN_IN_FAILED });
+      };
+      if (binding === undefined || !SIGN_IN_COOKIE_VALUE.test(binding)) return refuse('no-challenge', null);
+      const result = await app.passkeys.verifySignIn(`sign-in:${binding}`, request.body.credential);
+      if (!result.ok) return refuse(result.reason, result.userId);
+      const row = await db.selectFrom('users').select('auth_version').where('id', '=', result.userId).executeTakeFirst();
+      const user = row ? await loadActiveUser(db, result.userId, row.auth_version) : null;
+      if (!row || !user) return refuse('locked', result.userId);
+      await app.loginGuard.clientSucceeded(request);
+      await app.sessions.start(request, reply, user, row.auth_version);
+      devices.issue(reply, user.id);
+      await app.audit(request, 'login.success', {
+        actorId: user.id,
+        actorName: user.username,
+        details: { method: 'passkey', passkeyId: result.passkeyId },
+      });
+      return noStore(reply).send({ next: safeNext(request.body.next) });
+    },
+  );
 }
 
 function passkeyMail(username: string, name: string, action: 'added' | 'removed'): Record<string, string> {

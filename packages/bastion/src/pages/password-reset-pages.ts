@@ -34,13 +34,22 @@ const resetBody = {
   properties: { password: { type: 'string', maxLength: 1024 }, _csrf: csrfField },
 } as const;
 // No pattern: a malformed token gets the same answer as a dead one (peek refuses its shape).
-const tokenParams = { type: 'object', additionalProperties: false, required: ['token'], properties: { token: { type: 'string', maxLength: 128 } } } as const;
+const tokenParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token'],
+  properties: { token: { type: 'string', maxLength: 128 } },
+} as const;
 
 /** Another request spent the token between this one's peek and its consume. */
 class SpentToken extends Error {}
 
-interface ForgotBody { email: string }
-interface ResetBody { password: string }
+interface ForgotBody {
+  email: string;
+}
+interface ResetBody {
+  password: string;
+}
 
 const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
@@ -65,15 +74,19 @@ export async function passwordResetPages(app: FastifyInstance, runtime: Runtime)
     return privatePage(reply).page('password-forgot', { title: 'Forgot password', sent: true });
   });
 
-  app.get<{ Params: { token: string } }>('/password/reset/:token', { ...publicPage, schema: { params: tokenParams } }, async (request, reply) => {
-    const grant = await app.accountTokens.peek('reset', request.params.token);
-    if (grant) cookie.set(reply, request.params.token);
-    else cookie.clear(reply);
-    // The token-free page says whether the link was good; this answer is the same either way.
-    // no-referrer here only: the token's URL must not travel on, but a form page under that
-    // policy would post with `Origin: null`, which the CSRF layer rightly refuses.
-    return privatePage(reply).header('referrer-policy', 'no-referrer').redirect('/password/reset', 303);
-  });
+  app.get<{ Params: { token: string } }>(
+    '/password/reset/:token',
+    { ...publicPage, schema: { params: tokenParams } },
+    async (request, reply) => {
+      const grant = await app.accountTokens.peek('reset', request.params.token);
+      if (grant) cookie.set(reply, request.params.token);
+      else cookie.clear(reply);
+      // The token-free page says whether the link was good; this answer is the same either way.
+      // no-referrer here only: the token's URL must not travel on, but a form page under that
+      // policy would post with `Origin: null`, which the CSRF layer rightly refuses.
+      return privatePage(reply).header('referrer-policy', 'no-referrer').redirect('/password/reset', 303);
+    },
+  );
 
   app.get('/password/reset', publicPage, async (request, reply) => {
     const token = cookie.read(request);
@@ -87,7 +100,8 @@ export async function passwordResetPages(app: FastifyInstance, runtime: Runtime)
       const token = cookie.read(request);
       const grant = token === null ? null : await app.accountTokens.peek('reset', token);
       if (token === null || !grant) return invalidLink(reply, 400);
-      const form = (status: number, errors: string[]) => privatePage(reply).code(status).page('password-reset', { title: 'Choose a new password', valid: true, errors, email: grant.email });
+      const form = (status: number, errors: string[]) =>
+        privatePage(reply).code(status).page('password-reset', { title: 'Choose a new password', valid: true, errors, email: grant.email });
       let changed: Awaited<ReturnType<typeof resetPassword>>;
       try {
         // The policy is checked before the token is spent, so a weak password costs no new mail;
@@ -100,7 +114,10 @@ export async function passwordResetPages(app: FastifyInstance, runtime: Runtime)
         });
       } catch (err) {
         if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) {
-          return form(422, Object.entries(err.fields).flatMap(([field, messages]) => messages.map((m) => `${field} ${m}`)));
+          return form(
+            422,
+            Object.entries(err.fields).flatMap(([field, messages]) => messages.map((m) => `${field} ${m}`)),
+          );
         }
         if (err instanceof SpentToken) return invalidLink(reply, 400);
         throw err;

@@ -37,7 +37,9 @@ interface ReauthStep {
   verify(request: FastifyRequest<{ Body: ReauthBody }>, member: AuthUser): Promise<ReauthMethod | null>;
 }
 
-const WRONG = { password: 'The password is incorrect.', totp: 'That code is not valid.' } as const satisfies Partial<Record<ReauthMethod, string>>;
+const WRONG = { password: 'The password is incorrect.', totp: 'That code is not valid.' } as const satisfies Partial<
+  Record<ReauthMethod, string>
+>;
 
 const csrfField = { type: 'string', maxLength: 128 } as const;
 const reauthQuery = {
@@ -74,7 +76,11 @@ export async function reauthPages(app: FastifyInstance, runtime: Runtime): Promi
   const reauthBody = {
     type: 'object',
     additionalProperties: false,
-    properties: { method: { type: 'string', enum: methods }, ...Object.assign({}, ...Object.values(steps).map((s) => s.fields)), _csrf: csrfField },
+    properties: {
+      method: { type: 'string', enum: methods },
+      ...Object.assign({}, ...Object.values(steps).map((s) => s.fields)),
+      _csrf: csrfField,
+    },
   } as const;
 
   const form = async (request: FastifyRequest<{ Querystring: ReauthQuery }>, reply: FastifyReply, status: number, errors: string[]) =>
@@ -95,7 +101,9 @@ export async function reauthPages(app: FastifyInstance, runtime: Runtime): Promi
   // Reachable while an admin who must enrol a second factor has none yet (packages/bastion/src/two-factor/require-second-factor.ts).
   const member = { config: { access: 'member' as const, secondFactorSetup: true } };
 
-  app.get<{ Querystring: ReauthQuery }>('/reauthenticate', { ...member, schema: { querystring: reauthQuery } }, async (request, reply) => form(request, reply, 200, []));
+  app.get<{ Querystring: ReauthQuery }>('/reauthenticate', { ...member, schema: { querystring: reauthQuery } }, async (request, reply) =>
+    form(request, reply, 200, []),
+  );
 
   /** Counted before the proof is checked, exactly as a login (packages/bastion/src/security/login-limits.ts); the outcome audited and, if good, stamped. */
   async function attempt(request: FastifyRequest, prove: () => Promise<ReauthMethod | null>, tried: ReauthMethod): Promise<boolean> {
@@ -118,24 +126,32 @@ export async function reauthPages(app: FastifyInstance, runtime: Runtime): Promi
     return privatePage(reply).send(await app.passkeys.twoFactorOptions(request.member.id, passkeyBinding(request)));
   });
 
-  app.post<{ Body: { credential: AuthenticationResponseJSON; next?: string } }>('/reauthenticate/passkey', { ...member, schema: { body: signInBody } }, async (request, reply) => {
-    const proved = await attempt(
-      request,
-      async () => ((await app.passkeys.verifyTwoFactor(request.member.id, passkeyBinding(request), request.body.credential)).ok ? 'passkey' : null),
-      'passkey',
-    );
-    if (!proved) return privatePage(reply).code(422).send({ message: 'That passkey did not confirm your identity.' });
-    return privatePage(reply).send({ next: safeNext(request.body.next) });
-  });
+  app.post<{ Body: { credential: AuthenticationResponseJSON; next?: string } }>(
+    '/reauthenticate/passkey',
+    { ...member, schema: { body: signInBody } },
+    async (request, reply) => {
+      const proved = await attempt(
+        request,
+        async () =>
+          (await app.passkeys.verifyTwoFactor(request.member.id, passkeyBinding(request), request.body.credential)).ok ? 'passkey' : null,
+        'passkey',
+      );
+      if (!proved) return privatePage(reply).code(422).send({ message: 'That passkey did not confirm your identity.' });
+      return privatePage(reply).send({ next: safeNext(request.body.next) });
+    },
+  );
 
-  app.post<{ Body: ReauthBody; Querystring: ReauthQuery }>('/reauthenticate', { ...member, schema: { body: reauthBody, querystring: reauthQuery } }, (request, reply) =>
-    admitPasswordWork(async () => {
-      const method = request.body.method ?? 'password';
-      const step = steps[method]!;
-      if (!(await attempt(request, () => step.verify(request, request.member), method))) {
-        return form(request, reply, 422, [WRONG[method as keyof typeof WRONG] ?? 'That did not confirm your identity.']);
-      }
-      return reply.redirect(safeNext(request.query.next), 303);
-    }),
+  app.post<{ Body: ReauthBody; Querystring: ReauthQuery }>(
+    '/reauthenticate',
+    { ...member, schema: { body: reauthBody, querystring: reauthQuery } },
+    (request, reply) =>
+      admitPasswordWork(async () => {
+        const method = request.body.method ?? 'password';
+        const step = steps[method]!;
+        if (!(await attempt(request, () => step.verify(request, request.member), method))) {
+          return form(request, reply, 422, [WRONG[method as keyof typeof WRONG] ?? 'That did not confirm your identity.']);
+        }
+        return reply.redirect(safeNext(request.query.next), 303);
+      }),
   );
 }

@@ -17,7 +17,12 @@ import { twoFactorChangedMail, type TwoFactorChange } from '../two-factor/two-fa
 // re-authentication layer enforces it; SPEC §3 "re-authentication").
 
 const form = (properties: Record<string, object>, required: string[]) =>
-  ({ type: 'object', additionalProperties: false, required, properties: { ...properties, _csrf: { type: 'string', maxLength: 128 } } }) as const;
+  ({
+    type: 'object',
+    additionalProperties: false,
+    required,
+    properties: { ...properties, _csrf: { type: 'string', maxLength: 128 } },
+  }) as const;
 const codeBody = form({ code: { type: 'string', maxLength: 64 } }, ['code']);
 const emptyBody = form({}, []);
 
@@ -28,7 +33,11 @@ const NOTICES = {
   required: 'Your role requires two-factor sign-in: set up an authenticator app to go on.',
 } as const;
 type Notice = keyof typeof NOTICES;
-const securityQuery = { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(NOTICES) } } } as const;
+const securityQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { done: { type: 'string', enum: Object.keys(NOTICES) } },
+} as const;
 
 /** "29 Nov 2026, 10:15 UTC": the server has no idea of the reader's zone, so it says which. */
 const readableTime = (iso: string): string =>
@@ -52,12 +61,27 @@ export async function securityPages(app: FastifyInstance, _runtime: Runtime): Pr
   const showCodes = (reply: FastifyReply, codes: readonly string[], fresh: boolean) =>
     privatePage(reply).page('recovery-codes', { title: 'Your recovery codes', codes, enabledNow: fresh });
 
-  app.get<{ Querystring: { done?: Notice } }>('/settings/security', { config: member, schema: { querystring: securityQuery } }, async (request, reply) => {
-    const userId = request.member.id;
-    const [totpEnabled, recoveryLeft, passkeys] = await Promise.all([twoFactor.totp.enabled(userId), twoFactor.recovery.remaining(userId), app.passkeys.list(userId)]);
-    const done = request.query.done;
-    return privatePage(reply).page('security', { title: 'Security', notice: done ? NOTICES[done] : null, totpEnabled, recoveryLeft, passkeys, when: readableTime });
-  });
+  app.get<{ Querystring: { done?: Notice } }>(
+    '/settings/security',
+    { config: member, schema: { querystring: securityQuery } },
+    async (request, reply) => {
+      const userId = request.member.id;
+      const [totpEnabled, recoveryLeft, passkeys] = await Promise.all([
+        twoFactor.totp.enabled(userId),
+        twoFactor.recovery.remaining(userId),
+        app.passkeys.list(userId),
+      ]);
+      const done = request.query.done;
+      return privatePage(reply).page('security', {
+        title: 'Security',
+        notice: done ? NOTICES[done] : null,
+        totpEnabled,
+        recoveryLeft,
+        passkeys,
+        when: readableTime,
+      });
+    },
+  );
 
   app.post('/settings/security/totp/start', { config: sensitive, schema: { body: emptyBody } }, async (request, reply) => {
     // An app already on stays on: turning it off comes first (a second app would be a second secret to lose).
@@ -72,21 +96,30 @@ export async function securityPages(app: FastifyInstance, _runtime: Runtime): Pr
     const uri = otpauthUri(secret, user.email, app.site.name);
     return privatePage(reply)
       .code(error ? 422 : 200)
-      .page('totp-enrol', { title: 'Set up an authenticator app', qr: await qrCodeDataUrl(uri), secret: secret.replace(/(.{4})(?=.)/g, '$1 '), error });
+      .page('totp-enrol', {
+        title: 'Set up an authenticator app',
+        qr: await qrCodeDataUrl(uri),
+        secret: secret.replace(/(.{4})(?=.)/g, '$1 '),
+        error,
+      });
   }
 
   app.get('/settings/security/totp', { config: member }, (request, reply) => enrolPage(request, reply, null));
 
-  app.post<{ Body: { code: string } }>('/settings/security/totp', { config: sensitive, schema: { body: codeBody } }, async (request, reply) => {
-    const user = request.member;
-    const code = request.body.code.replace(/\s/g, '');
-    if (!(await twoFactor.totp.confirm(user.id, code, twoFactor.now()))) return enrolPage(request, reply, WRONG_CODE);
-    const codes = await twoFactor.recovery.replace(user.id, twoFactor.now());
-    await twoFactor.endOtherSessions(request, reply);
-    await app.audit(request, 'two-factor.enable', { details: { method: 'totp' } });
-    await mailChange(request, 'enabled');
-    return showCodes(reply, codes, true);
-  });
+  app.post<{ Body: { code: string } }>(
+    '/settings/security/totp',
+    { config: sensitive, schema: { body: codeBody } },
+    async (request, reply) => {
+      const user = request.member;
+      const code = request.body.code.replace(/\s/g, '');
+      if (!(await twoFactor.totp.confirm(user.id, code, twoFactor.now()))) return enrolPage(request, reply, WRONG_CODE);
+      const codes = await twoFactor.recovery.replace(user.id, twoFactor.now());
+      await twoFactor.endOtherSessions(request, reply);
+      await app.audit(request, 'two-factor.enable', { details: { method: 'totp' } });
+      await mailChange(request, 'enabled');
+      return showCodes(reply, codes, true);
+    },
+  );
 
   app.post('/settings/security/totp/disable', { config: sensitive, schema: { body: emptyBody } }, async (request, reply) => {
     const user = request.member;

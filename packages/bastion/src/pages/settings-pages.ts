@@ -18,7 +18,12 @@ const form = (properties: Record<string, object>, required: string[]) =>
 // here and then checked against the same rule in the handler, so a mistyped URL comes back in
 // the form with a message rather than as an error page.
 const { username, email, bio, currentPassword, password } = profileFieldSchemas;
-const profileBody = form({ image: { type: 'string', maxLength: IMAGE_MAX }, username, bio, email, currentPassword }, ['image', 'username', 'bio', 'email']);
+const profileBody = form({ image: { type: 'string', maxLength: IMAGE_MAX }, username, bio, email, currentPassword }, [
+  'image',
+  'username',
+  'bio',
+  'email',
+]);
 const passwordBody = form({ currentPassword, password: { ...password, minLength: 0 } }, ['currentPassword', 'password']);
 const sessionBody = form({ session: { type: 'string', maxLength: 64 } }, ['session']);
 const tokenBody = form({ token: { type: 'string', pattern: '^[0-9]{1,12}$' } }, ['token']);
@@ -26,7 +31,8 @@ const emptyBody = form({}, []);
 
 const NOTICES = {
   profile: 'Your profile was saved.',
-  'email-pending': 'Your profile was saved. We sent a link to your new email address: your address changes when you follow it (within 24 hours). Until then it stays as it was.',
+  'email-pending':
+    'Your profile was saved. We sent a link to your new email address: your address changes when you follow it (within 24 hours). Until then it stays as it was.',
   'email-cancelled': 'The email change was cancelled: its link no longer works, and your address stays as it is.',
   resent: 'We sent a new confirmation link to your email address.',
   password: 'Your password was changed; every other session and API token was signed out.',
@@ -34,14 +40,32 @@ const NOTICES = {
   token: 'The API token was revoked.',
 } as const;
 type Notice = keyof typeof NOTICES;
-const settingsQuery = { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(NOTICES) } } } as const;
+const settingsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { done: { type: 'string', enum: Object.keys(NOTICES) } },
+} as const;
 
-interface ProfileFields { image: string; username: string; bio: string; email: string }
-interface ProfileBody extends ProfileFields { currentPassword?: string }
+interface ProfileFields {
+  image: string;
+  username: string;
+  bio: string;
+  email: string;
+}
+interface ProfileBody extends ProfileFields {
+  currentPassword?: string;
+}
 type FieldErrors = Readonly<Record<string, readonly string[]>>;
-interface PasswordBody { currentPassword: string; password: string }
+interface PasswordBody {
+  currentPassword: string;
+  password: string;
+}
 
-const FIELD_LABELS: Readonly<Record<string, string>> = { currentPassword: 'current password', password: 'new password', image: 'picture URL' };
+const FIELD_LABELS: Readonly<Record<string, string>> = {
+  currentPassword: 'current password',
+  password: 'new password',
+  image: 'picture URL',
+};
 const fieldLabel = (field: string): string => FIELD_LABELS[field] ?? field;
 
 /** "29 Nov 2026, 10:15 UTC": the server has no idea of the reader's zone, so it says which. */
@@ -57,7 +81,11 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
   // owner is not asked twice), and a wrong one is a counted, audited failed login.
   const sensitive = { config: { access: 'member' as const, reauth: true } };
 
-  async function render(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; notice?: string; profile?: ProfileFields; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {}) {
+  async function render(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: { status?: number; notice?: string; profile?: ProfileFields; profileErrors?: FieldErrors; passwordErrors?: FieldErrors } = {},
+  ) {
     const user = request.member;
     const [sessions, tokens, confirmed, writable, pendingEmail] = await Promise.all([
       app.sessions.list(request, user.id),
@@ -88,10 +116,14 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
       });
   }
 
-  app.get<{ Querystring: { done?: Notice } }>('/settings', { ...guarded, schema: { querystring: settingsQuery } }, async (request, reply) => {
-    const done = request.query.done;
-    return render(request, reply, done ? { notice: NOTICES[done] } : {});
-  });
+  app.get<{ Querystring: { done?: Notice } }>(
+    '/settings',
+    { ...guarded, schema: { querystring: settingsQuery } },
+    async (request, reply) => {
+      const done = request.query.done;
+      return render(request, reply, done ? { notice: NOTICES[done] } : {});
+    },
+  );
 
   // A new email needs the current password, like a new password (SPEC §2): a stolen session
   // alone cannot move the account to another address and reset it from there.
@@ -104,12 +136,20 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
     // Profile and email changes: 10 an hour per account (SPEC §3, packages/bastion/src/security/write-limits.ts).
     await app.writeLimit(request, 'profile');
     const { currentPassword: given, ...profile } = request.body;
-    if (!isImageUrl(profile.image)) return render(request, reply, { status: 422, profile, profileErrors: { image: ['must be an http(s) URL'] } });
+    if (!isImageUrl(profile.image))
+      return render(request, reply, { status: 422, profile, profileErrors: { image: ['must be an http(s) URL'] } });
     try {
-      const { requestedEmail } = await changeOwnAccount(app, runtime, request, { ...profile, ...(given !== undefined ? { currentPassword: given } : {}) }, 'page');
+      const { requestedEmail } = await changeOwnAccount(
+        app,
+        runtime,
+        request,
+        { ...profile, ...(given !== undefined ? { currentPassword: given } : {}) },
+        'page',
+      );
       if (requestedEmail !== null) return reply.redirect('/settings?done=email-pending', 303);
     } catch (err) {
-      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, profile, profileErrors: err.fields });
+      if (err instanceof AppError && err.code === 'VALIDATION' && err.fields)
+        return render(request, reply, { status: 422, profile, profileErrors: err.fields });
       throw err;
     }
     return reply.redirect('/settings?done=profile', 303);
@@ -129,9 +169,16 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
       // browser stays in on a fresh session id.
       let authVersion: number;
       try {
-        ({ authVersion } = await changeOwnAccount(app, runtime, request, { password: request.body.password, currentPassword: request.body.currentPassword }, 'page'));
+        ({ authVersion } = await changeOwnAccount(
+          app,
+          runtime,
+          request,
+          { password: request.body.password, currentPassword: request.body.currentPassword },
+          'page',
+        ));
       } catch (err) {
-        if (err instanceof AppError && err.code === 'VALIDATION' && err.fields) return render(request, reply, { status: 422, passwordErrors: err.fields });
+        if (err instanceof AppError && err.code === 'VALIDATION' && err.fields)
+          return render(request, reply, { status: 422, passwordErrors: err.fields });
         throw err;
       }
       await app.sessions.start(request, reply, user, authVersion);
@@ -139,21 +186,29 @@ export async function settingsPages(app: FastifyInstance, runtime: Runtime): Pro
     }),
   );
 
-  app.post<{ Body: { session: string } }>('/settings/sessions/revoke', { ...guarded, schema: { body: sessionBody } }, async (request, reply) => {
-    const user = request.member;
-    const wasCurrent = (await app.sessions.list(request, user.id)).some((s) => s.current && s.handle === request.body.session);
-    if (!(await app.sessions.revoke(request, reply, user.id, request.body.session))) throw new AppError('NOT_FOUND');
-    await app.audit(request, 'session.revoke', { actorId: user.id, actorName: user.username, details: { current: wasCurrent } });
-    return reply.redirect(wasCurrent ? '/login' : '/settings?done=session', 303);
-  });
+  app.post<{ Body: { session: string } }>(
+    '/settings/sessions/revoke',
+    { ...guarded, schema: { body: sessionBody } },
+    async (request, reply) => {
+      const user = request.member;
+      const wasCurrent = (await app.sessions.list(request, user.id)).some((s) => s.current && s.handle === request.body.session);
+      if (!(await app.sessions.revoke(request, reply, user.id, request.body.session))) throw new AppError('NOT_FOUND');
+      await app.audit(request, 'session.revoke', { actorId: user.id, actorName: user.username, details: { current: wasCurrent } });
+      return reply.redirect(wasCurrent ? '/login' : '/settings?done=session', 303);
+    },
+  );
 
-  app.post<{ Body: { token: string } }>('/settings/tokens/revoke', { ...sensitive, schema: { body: tokenBody } }, async (request, reply) => {
-    const user = request.member;
-    const tokenId = Number(request.body.token);
-    if (!(await app.apiTokens.revoke(user.id, tokenId))) throw new AppError('NOT_FOUND');
-    await app.audit(request, 'token.revoke', { details: { tokenId } });
-    return reply.redirect('/settings?done=token', 303);
-  });
+  app.post<{ Body: { token: string } }>(
+    '/settings/tokens/revoke',
+    { ...sensitive, schema: { body: tokenBody } },
+    async (request, reply) => {
+      const user = request.member;
+      const tokenId = Number(request.body.token);
+      if (!(await app.apiTokens.revoke(user.id, tokenId))) throw new AppError('NOT_FOUND');
+      await app.audit(request, 'token.revoke', { details: { tokenId } });
+      return reply.redirect('/settings?done=token', 303);
+    },
+  );
 
   app.post('/settings/logout-everywhere', { ...guarded, schema: { body: emptyBody } }, async (request, reply) => {
     const user = request.member;

@@ -37,17 +37,24 @@ const privatePage = (reply: FastifyReply): FastifyReply => reply.header('cache-c
 export async function twoFactorPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
   const devices = deviceCookies(runtime.config, db);
-  const backToLogin = (reply: FastifyReply, message: string) => privatePage(reply).code(422).page('login', { title: 'Sign in', errors: [message], email: '', next: '/' });
+  const backToLogin = (reply: FastifyReply, message: string) =>
+    privatePage(reply)
+      .code(422)
+      .page('login', { title: 'Sign in', errors: [message], email: '', next: '/' });
 
   app.get('/login/two-factor', { config: { access: 'public' } }, async (request, reply) => {
     if (!(await app.twoFactor.challenges.live(request, app.twoFactor.now()))) return reply.redirect('/login', 303);
     return privatePage(reply).page('two-factor', { title: 'Two-factor sign-in' });
   });
 
-  app.post<{ Body: { code: string } }>('/login/two-factor', { config: { access: 'public' }, schema: { body: codeBody } }, async (request, reply) => {
-    const outcome = await secondStep(request, reply, (user) => app.twoFactor.verifyCode(request, user, request.body.code));
-    return outcome.ok ? reply.redirect(outcome.next, 303) : backToLogin(reply, outcome.message);
-  });
+  app.post<{ Body: { code: string } }>(
+    '/login/two-factor',
+    { config: { access: 'public' }, schema: { body: codeBody } },
+    async (request, reply) => {
+      const outcome = await secondStep(request, reply, (user) => app.twoFactor.verifyCode(request, user, request.body.code));
+      return outcome.ok ? reply.redirect(outcome.next, 303) : backToLogin(reply, outcome.message);
+    },
+  );
 
   app.post('/login/two-factor/passkey/options', { config: { access: 'public' }, schema: { body: optionsBody } }, async (request, reply) => {
     const pending = await app.twoFactor.challenges.peek(request, app.twoFactor.now());
@@ -55,22 +62,30 @@ export async function twoFactorPages(app: FastifyInstance, runtime: Runtime): Pr
     return privatePage(reply).send(await app.passkeys.twoFactorOptions(pending.userId, pending.binding));
   });
 
-  app.post<{ Body: { credential: AuthenticationResponseJSON } }>('/login/two-factor/passkey', { config: { access: 'public' }, schema: { body: signInBody } }, async (request, reply) => {
-    // The binding is read before secondStep takes the half-login (and with it the cookie).
-    const pending = await app.twoFactor.challenges.peek(request, app.twoFactor.now());
-    const outcome = await secondStep(request, reply, async (user) => {
-      if (pending === null || pending.userId !== user.id) return null;
-      const result = await app.passkeys.verifyTwoFactor(user.id, pending.binding, request.body.credential);
-      return result.ok ? { method: 'passkey' } : null;
-    });
-    return outcome.ok ? privatePage(reply).send({ next: outcome.next }) : privatePage(reply).code(422).send({ message: outcome.message });
-  });
+  app.post<{ Body: { credential: AuthenticationResponseJSON } }>(
+    '/login/two-factor/passkey',
+    { config: { access: 'public' }, schema: { body: signInBody } },
+    async (request, reply) => {
+      // The binding is read before secondStep takes the half-login (and with it the cookie).
+      const pending = await app.twoFactor.challenges.peek(request, app.twoFactor.now());
+      const outcome = await secondStep(request, reply, async (user) => {
+        if (pending === null || pending.userId !== user.id) return null;
+        const result = await app.passkeys.verifyTwoFactor(user.id, pending.binding, request.body.credential);
+        return result.ok ? { method: 'passkey' } : null;
+      });
+      return outcome.ok ? privatePage(reply).send({ next: outcome.next }) : privatePage(reply).code(422).send({ message: outcome.message });
+    },
+  );
 
   /**
    * Takes the request's half-login and, if its password was right and `check` passes, signs the
    * user in as a normal login does; the caller answers in its own form (a redirect, or JSON).
    */
-  async function secondStep(request: FastifyRequest, reply: FastifyReply, check: SecondFactorCheck): Promise<{ ok: true; next: string } | { ok: false; message: string }> {
+  async function secondStep(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    check: SecondFactorCheck,
+  ): Promise<{ ok: true; next: string } | { ok: false; message: string }> {
     const challenge: Challenge | null = await app.twoFactor.challenges.take(request, reply, app.twoFactor.now());
     if (challenge === null) return { ok: false, message: STEP_EXPIRED };
     // Locked since, or the password changed since (authVersion): no sign-in.
@@ -78,7 +93,10 @@ export async function twoFactorPages(app: FastifyInstance, runtime: Runtime): Pr
     const verdict = user ? await check(user) : null;
     if (user === null || verdict === null) {
       // The password step already counted this attempt as a failure; it is never given back.
-      await app.audit(request, 'login.failure', { actorId: challenge.userId, details: { reason: challenge.passwordOk ? 'code' : 'password', stage: 'two-factor' } });
+      await app.audit(request, 'login.failure', {
+        actorId: challenge.userId,
+        details: { reason: challenge.passwordOk ? 'code' : 'password', stage: 'two-factor' },
+      });
       return { ok: false, message: STEP_FAILED };
     }
     await app.loginGuard.succeeded(request, user.email);

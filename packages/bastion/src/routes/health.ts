@@ -24,10 +24,16 @@ export async function healthRoutes(app: FastifyInstance, runtime: Runtime): Prom
     intervalMs: READINESS_INTERVAL_MS,
     async check() {
       const checks: Record<string, CheckState> = {};
-      checks.database = await withTimeout(sql`select 1`.execute(runtime.db.kysely), 2_000).then(() => 'ok' as const, () => 'failing' as const);
+      checks.database = await withTimeout(sql`select 1`.execute(runtime.db.kysely), 2_000).then(
+        () => 'ok' as const,
+        () => 'failing' as const,
+      );
       if (runtime.redis) {
         const redis = runtime.redis;
-        checks.redis = await withTimeout(redis.ping(), 2_000).then(() => 'ok' as const, () => 'failing' as const);
+        checks.redis = await withTimeout(redis.ping(), 2_000).then(
+          () => 'ok' as const,
+          () => 'failing' as const,
+        );
       }
       return checks;
     },

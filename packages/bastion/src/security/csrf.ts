@@ -128,9 +128,8 @@ export function registerCsrf(app: FastifyInstance, config: Config): void {
     if (reason === null) return done();
     // Once a minute per client and reason: twenty junk posts are one row, not twenty.
     const details = { reason, method: request.method, path: request.routeOptions.url ?? 'unknown' };
-    app.auditOncePerMinute(request, 'csrf.reject', `${clientKey(request.ip)}|${reason}`, { details }).then(
-      () => done(new AppError('CSRF')),
-      done,
-    );
+    app
+      .auditOncePerMinute(request, 'csrf.reject', `${clientKey(request.ip)}|${reason}`, { details })
+      .then(() => done(new AppError('CSRF')), done);
   });
 }

@@ -49,7 +49,10 @@ export class Limit {
       return toCount(await this.limiter.consume(key));
     } catch (err) {
       if (err instanceof RateLimiterRes) return toCount(err);
-      this.log.warn({ limit: this.rule.name, reason: err instanceof Error ? err.message : String(err) }, 'rate-limit store unavailable: counting in this process');
+      this.log.warn(
+        { limit: this.rule.name, reason: err instanceof Error ? err.message : String(err) },
+        'rate-limit store unavailable: counting in this process',
+      );
       return local.hit(key);
     }
   }

@@ -82,10 +82,20 @@ const pairKey = (client: string, account: string): string => `${client}|${accoun
 /** Milliseconds to wait when the count is past the rule's points (counted first: the attempt itself is in it), else 0. */
 const over = (c: Count, rule: LimitRule): number => (c.count > rule.points ? Math.max(c.msLeft, 1) : 0);
 
-export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce: (request: FastifyRequest, key: string, account: string | null, ms: number) => Promise<void>): LoginGuard {
+export function createLoginGuard(
+  app: FastifyInstance,
+  limits: Limits,
+  auditOnce: (request: FastifyRequest, key: string, account: string | null, ms: number) => Promise<void>,
+): LoginGuard {
   const giveBack = (counted: readonly Counted[]): Promise<unknown> => Promise.all(counted.map(([limit, key]) => limit.refund(key)));
 
-  async function refuse(request: FastifyRequest, counted: readonly Counted[], auditKey: string, account: string | null, wait: number): Promise<never> {
+  async function refuse(
+    request: FastifyRequest,
+    counted: readonly Counted[],
+    auditKey: string,
+    account: string | null,
+    wait: number,
+  ): Promise<never> {
     await giveBack(counted);
     await auditOnce(request, auditKey, account, wait);
     throw rateLimited(wait);
@@ -119,11 +129,22 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
       const client = clientKey(request.ip);
       const pair = pairKey(client, acct);
       // This client's limits first: a refused client never touches the account's counts.
-      const [ipMinute, ipDay, accountIp] = await Promise.all([limits.ipMinute.hit(client), limits.ipDay.hit(client), limits.accountIp.hit(pair)]);
-      const failures: Counted[] = [[limits.ipMinute, client], [limits.ipDay, client]];
+      const [ipMinute, ipDay, accountIp] = await Promise.all([
+        limits.ipMinute.hit(client),
+        limits.ipDay.hit(client),
+        limits.accountIp.hit(pair),
+      ]);
+      const failures: Counted[] = [
+        [limits.ipMinute, client],
+        [limits.ipDay, client],
+      ];
       const counted: Counted[] = [...failures, [limits.accountIp, pair]];
       // Refused until every limit that refuses has cleared: tell the longest wait.
-      const clientWait = Math.max(over(ipMinute, LOGIN_RULES.ipMinute), over(ipDay, LOGIN_RULES.ipDay), over(accountIp, LOGIN_RULES.accountIp));
+      const clientWait = Math.max(
+        over(ipMinute, LOGIN_RULES.ipMinute),
+        over(ipDay, LOGIN_RULES.ipDay),
+        over(accountIp, LOGIN_RULES.accountIp),
+      );
       if (clientWait > 0) return refuse(request, counted, `login|${pair}`, acct, clientWait);
 
       const trusted = device === null ? null : await trustDevice(device);
@@ -157,7 +178,11 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
         await limits.accountIp.block(pairKey(clientKey(request.ip), acct), ACCOUNT_IP_BLOCK_SECONDS);
         await app.audit(request, 'login.lockout', {
           actorId: null,
-          details: { scope: 'account+ip', identifier: typedIdentifier(acct), retryAfter: retryAfterSeconds(ACCOUNT_IP_BLOCK_SECONDS * 1000) },
+          details: {
+            scope: 'account+ip',
+            identifier: typedIdentifier(acct),
+            retryAfter: retryAfterSeconds(ACCOUNT_IP_BLOCK_SECONDS * 1000),
+          },
         });
       }
       if (attempt.device !== null && attempt.device.count === LOGIN_RULES.device.points) {
@@ -183,7 +208,10 @@ export function createLoginGuard(app: FastifyInstance, limits: Limits, auditOnce
     async checkClient(request) {
       const client = clientKey(request.ip);
       const [ipMinute, ipDay] = await Promise.all([limits.ipMinute.hit(client), limits.ipDay.hit(client)]);
-      const counted: Counted[] = [[limits.ipMinute, client], [limits.ipDay, client]];
+      const counted: Counted[] = [
+        [limits.ipMinute, client],
+        [limits.ipDay, client],
+      ];
       const wait = Math.max(over(ipMinute, LOGIN_RULES.ipMinute), over(ipDay, LOGIN_RULES.ipDay));
       if (wait > 0) return refuse(request, counted, `login|${client}`, null, wait);
       clientReservations.set(request, counted);

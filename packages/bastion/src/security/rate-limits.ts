@@ -67,7 +67,11 @@ declare module 'fastify' {
   }
 }
 
-export async function registerRateLimits(app: FastifyInstance, runtime: Runtime, writeLimits: Readonly<Record<string, LimitRule>> = WRITE_RULES): Promise<void> {
+export async function registerRateLimits(
+  app: FastifyInstance,
+  runtime: Runtime,
+  writeLimits: Readonly<Record<string, LimitRule>> = WRITE_RULES,
+): Promise<void> {
   const limit = limitFactory(runtime, app.log);
   const general = limit(GENERAL_RULE);
   const generalLocal = localLimit(GENERAL_RULE, app.log);
@@ -87,26 +91,43 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime,
     await app.audit(request, 'ratelimit.hit', {
       // The account a login named is what the client typed: a detail, never the actor.
       ...(account === null ? {} : { actorId: null }),
-      details: { limit: key.split('|', 1)[0] ?? '', ...(account === null ? {} : { identifier: typedIdentifier(account) }), retryAfter: retryAfterSeconds(ms) },
+      details: {
+        limit: key.split('|', 1)[0] ?? '',
+        ...(account === null ? {} : { identifier: typedIdentifier(account) }),
+        retryAfter: retryAfterSeconds(ms),
+      },
     });
   }
 
-  app.decorate('auditOncePerMinute', async function auditOncePerMinute(request: FastifyRequest, event: AnyAuditEvent, key: string, fields?: AuditFields) {
-    // Without the shared store the event is written rather than lost: an attacker who can
-    // disturb Redis then costs audit rows, never silence.
-    const first = await auditMarker.hit(`${event}|${key}`).then((mark) => mark.count === 1, () => true);
-    if (first) await app.audit(request, event, fields);
-  });
+  app.decorate(
+    'auditOncePerMinute',
+    async function auditOncePerMinute(request: FastifyRequest, event: AnyAuditEvent, key: string, fields?: AuditFields) {
+      // Without the shared store the event is written rather than lost: an attacker who can
+      // disturb Redis then costs audit rows, never silence.
+      const first = await auditMarker.hit(`${event}|${key}`).then(
+        (mark) => mark.count === 1,
+        () => true,
+      );
+      if (first) await app.audit(request, event, fields);
+    },
+  );
 
-  app.decorate('loginGuard', createLoginGuard(app, {
-    ipMinute: limit(LOGIN_RULES.ipMinute),
-    ipDay: limit(LOGIN_RULES.ipDay),
-    accountIp: limit(LOGIN_RULES.accountIp),
-    accountWindow: limit(LOGIN_RULES.accountWindow),
-    accountBackoff: limit(LOGIN_RULES.accountBackoff),
-    accountHour: limit(LOGIN_RULES.accountHour),
-    device: limit(LOGIN_RULES.device),
-  }, auditOnce));
+  app.decorate(
+    'loginGuard',
+    createLoginGuard(
+      app,
+      {
+        ipMinute: limit(LOGIN_RULES.ipMinute),
+        ipDay: limit(LOGIN_RULES.ipDay),
+        accountIp: limit(LOGIN_RULES.accountIp),
+        accountWindow: limit(LOGIN_RULES.accountWindow),
+        accountBackoff: limit(LOGIN_RULES.accountBackoff),
+        accountHour: limit(LOGIN_RULES.accountHour),
+        device: limit(LOGIN_RULES.device),
+      },
+      auditOnce,
+    ),
+  );
 
   app.decorate('registrationLimit', async function registrationLimit(request: FastifyRequest) {
     const client = clientKey(request.ip);
@@ -120,9 +141,17 @@ export async function registerRateLimits(app: FastifyInstance, runtime: Runtime,
   app.decorate('emailChangeLimit', async function emailChangeLimit(request: FastifyRequest, userId: number) {
     const client = clientKey(request.ip);
     const [byIp, byAccount] = await Promise.all([emailChangeIp.hit(client), emailChangeAccount.hit(String(userId))]);
-    const wait = Math.max(byIp.count > EMAIL_CHANGE_RULES.ip.points ? byIp.msLeft : 0, byAccount.count > EMAIL_CHANGE_RULES.account.points ? byAccount.msLeft : 0);
+    const wait = Math.max(
+      byIp.count > EMAIL_CHANGE_RULES.ip.points ? byIp.msLeft : 0,
+      byAccount.count > EMAIL_CHANGE_RULES.account.points ? byAccount.msLeft : 0,
+    );
     if (wait > 0) {
-      await auditOnce(request, byIp.count > EMAIL_CHANGE_RULES.ip.points ? `email-change|${client}` : `email-change|user:${userId}`, null, wait);
+      await auditOnce(
+        request,
+        byIp.count > EMAIL_CHANGE_RULES.ip.points ? `email-change|${client}` : `email-change|user:${userId}`,
+        null,
+        wait,
+      );
       throw rateLimited(wait);
     }
   });

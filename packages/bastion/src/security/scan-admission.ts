@@ -90,7 +90,12 @@ export const scansInFlight = {
 };
 
 /** A page of a listing that may scan and its total, read as one admitted scan (Db.scan). */
-export function scanPageAndTotal<R>(db: Db, context: ScanContext, page: Compilable<R>, total: Compilable<{ n: number }>): Promise<{ rows: R[]; total: number }> {
+export function scanPageAndTotal<R>(
+  db: Db,
+  context: ScanContext,
+  page: Compilable<R>,
+  total: Compilable<{ n: number }>,
+): Promise<{ rows: R[]; total: number }> {
   return admitScan(db, context, async (scan) => {
     const [rows, [counted]] = await Promise.all([scan(page), scan(total)]);
     return { rows, total: Number(counted?.n ?? 0) };

@@ -52,7 +52,8 @@ export function writeRules(appLimits: Readonly<Record<string, WriteLimitOption>>
     const { points, duration } = option ?? {};
     if (!KIND.test(kind) || Object.hasOwn(rules, kind)) problems.push(`'${kind}' is not a new lower-case name`);
     if (!Number.isSafeInteger(points) || points < 1) problems.push(`'${kind}': points must be a whole number above 0`);
-    if (!Number.isSafeInteger(duration) || duration < 1 || duration > DAY_S) problems.push(`'${kind}': duration must be whole seconds, 1 to ${DAY_S}`);
+    if (!Number.isSafeInteger(duration) || duration < 1 || duration > DAY_S)
+      problems.push(`'${kind}': duration must be whole seconds, 1 to ${DAY_S}`);
     // The store key's family: `write-` keeps it apart from every other limit's counters.
     rules[kind] = Object.freeze({ name: `write-${kind}`, points, duration });
   }

@@ -23,7 +23,9 @@ function toRecord(row: Selectable<SessionsTable>): SessionRecord {
 }
 
 // Every request with a session cookie runs this: built and compiled once (packages/bastion/src/db/prepared.ts).
-const sessionQuery = prepared((db, slot: SlotFn<{ idHash: string }>) => db.selectFrom('sessions').selectAll().where('id_hash', '=', slot('idHash')));
+const sessionQuery = prepared((db, slot: SlotFn<{ idHash: string }>) =>
+  db.selectFrom('sessions').selectAll().where('id_hash', '=', slot('idHash')),
+);
 
 export class DatabaseSessionStore implements SessionStore {
   constructor(
@@ -62,11 +64,19 @@ export class DatabaseSessionStore implements SessionStore {
   }
 
   async touch(idHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
-    await this.db.updateTable('sessions').set({ last_seen_at: iso(lastSeenAt), idle_expires_at: iso(idleExpiresAt) }).where('id_hash', '=', idHash).execute();
+    await this.db
+      .updateTable('sessions')
+      .set({ last_seen_at: iso(lastSeenAt), idle_expires_at: iso(idleExpiresAt) })
+      .where('id_hash', '=', idHash)
+      .execute();
   }
 
   async reauthenticated(idHash: string, authenticatedAt: number): Promise<void> {
-    await this.db.updateTable('sessions').set({ authenticated_at: iso(authenticatedAt) }).where('id_hash', '=', idHash).execute();
+    await this.db
+      .updateTable('sessions')
+      .set({ authenticated_at: iso(authenticatedAt) })
+      .where('id_hash', '=', idHash)
+      .execute();
   }
 
   async delete(idHash: string): Promise<void> {

@@ -14,7 +14,9 @@ export function deriveKeys(config: Config, purpose: string): Buffer[] {
  * current key first, then one per fallback: what was sealed under a retired key still opens.
  */
 export function deriveEncryptionKeys(config: Config, purpose: string): Buffer[] {
-  return [config.secretKey, ...config.secretKeyFallbacks].map((key) => Buffer.from(hkdfSync('sha256', key, 'bastion', `bastion:${purpose}`, 32)));
+  return [config.secretKey, ...config.secretKeyFallbacks].map((key) =>
+    Buffer.from(hkdfSync('sha256', key, 'bastion', `bastion:${purpose}`, 32)),
+  );
 }
 
 export const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');

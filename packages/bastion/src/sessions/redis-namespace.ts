@@ -35,7 +35,7 @@ export class RedisNamespaceTaken extends Error {
   constructor(prefix: string) {
     super(
       `bastion.E017: Redis keys under the prefix "${prefix}" belong to another deployment (one with a different SECRET_KEY): ` +
-        'sharing them would mix the two deployments\' sessions and rate limits. ' +
+        "sharing them would mix the two deployments' sessions and rate limits. " +
         'Give this deployment its own REDIS_PREFIX, or its own Redis database (redis://host:6379/1). ' +
         `If this is the same deployment with its SECRET_KEY replaced outright (a leaked key, no fallback), delete the Redis key "${prefix}${MARK}" once.`,
     );
@@ -44,7 +44,8 @@ export class RedisNamespaceTaken extends Error {
 }
 
 /** The fingerprints this process marks its namespace with: one per key, current first. */
-export const namespaceFingerprints = (config: Config): string[] => deriveKeys(config, 'redis-namespace').map((key) => key.toString('hex').slice(0, 32));
+export const namespaceFingerprints = (config: Config): string[] =>
+  deriveKeys(config, 'redis-namespace').map((key) => key.toString('hex').slice(0, 32));
 
 /** Marks the namespace (the client's key prefix) as this deployment's; throws RedisNamespaceTaken when another holds it. */
 export async function claimRedisNamespace(redis: Redis, config: Config, prefix: string): Promise<void> {

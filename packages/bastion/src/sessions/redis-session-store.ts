@@ -54,7 +54,10 @@ export class RedisSessionStore implements SessionStore {
     await this.update(idHash, { authenticatedAt });
   }
 
-  private async update(idHash: string, change: Partial<Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'authenticatedAt'>>): Promise<void> {
+  private async update(
+    idHash: string,
+    change: Partial<Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'authenticatedAt'>>,
+  ): Promise<void> {
     const current = await this.get(idHash);
     if (!current) return;
     const next: SessionRecord = { ...current, ...change };
@@ -71,7 +74,10 @@ export class RedisSessionStore implements SessionStore {
 
   async deleteAllForUser(userId: number): Promise<void> {
     const hashes = await this.redis.smembers(userKey(userId));
-    await this.redis.multi().del(userKey(userId), ...hashes.map(sessionKey)).exec();
+    await this.redis
+      .multi()
+      .del(userKey(userId), ...hashes.map(sessionKey))
+      .exec();
   }
 
   async listForUser(userId: number): Promise<SessionRecord[]> {

@@ -5,7 +5,10 @@ import type { Database } from '../db/schema.js';
 
 // Every request with a session runs this: built and compiled once (packages/bastion/src/db/prepared.ts).
 const userQuery = prepared((db, slot: SlotFn<{ id: number }>) =>
-  db.selectFrom('users').select(['id', 'username', 'email', 'role', 'bio', 'image', 'locked_at', 'auth_version']).where('id', '=', slot('id')),
+  db
+    .selectFrom('users')
+    .select(['id', 'username', 'email', 'role', 'bio', 'image', 'locked_at', 'auth_version'])
+    .where('id', '=', slot('id')),
 );
 
 /**

@@ -93,7 +93,12 @@ export async function registerSessions(app: FastifyInstance, runtime: Runtime, o
   const cookieName = config.cookieSecure ? '__Host-session' : 'session';
   const cookieBase = { path: '/', httpOnly: true, secure: config.cookieSecure, sameSite: 'lax' } as const;
 
-  const setSessionCookie = (reply: FastifyReply, id: string, record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>, at: number): void => {
+  const setSessionCookie = (
+    reply: FastifyReply,
+    id: string,
+    record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>,
+    at: number,
+  ): void => {
     const remaining = Math.min(record.idleExpiresAt, record.absoluteExpiresAt) - at;
     reply.setCookie(cookieName, id, { ...cookieBase, signed: true, maxAge: Math.max(0, Math.floor(remaining / 1000)) });
   };

@@ -28,7 +28,9 @@ export async function outboxMailsTo(app: FastifyInstance, to: string): Promise<P
   }
   const mails = await Promise.all(files.map((f) => simpleParser(readFileSync(join(dir, f)))));
   return mails
-    .filter((m) => (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).some((a) => a.value.some((v) => v.address?.toLowerCase() === to.toLowerCase())))
+    .filter((m) =>
+      (Array.isArray(m.to) ? m.to : m.to ? [m.to] : []).some((a) => a.value.some((v) => v.address?.toLowerCase() === to.toLowerCase())),
+    )
     .sort((a, b) => (a.date?.getTime() ?? 0) - (b.date?.getTime() ?? 0));
 }
 

@@ -16,7 +16,15 @@ let counter = 0;
 /** A user straight in the database (no HTTP), with a password that passes the policy. */
 export async function createUser(
   runtime: Runtime,
-  overrides: Partial<{ username: string; email: string; password: string; hash: string; locked: boolean; unconfirmed: boolean; role: Role }> = {},
+  overrides: Partial<{
+    username: string;
+    email: string;
+    password: string;
+    hash: string;
+    locked: boolean;
+    unconfirmed: boolean;
+    role: Role;
+  }> = {},
 ): Promise<TestUser> {
   counter++;
   const username = overrides.username ?? `user${counter}x${process.pid}`;

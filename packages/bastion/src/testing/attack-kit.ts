@@ -68,15 +68,21 @@ export function runAttackKit(options: AttackKitOptions): void {
     };
 
     if (defences.has('anonymous')) {
-      test(title('every route not declared public refuses an anonymous caller (401, or the login page for pages), HEAD as its GET'), async (t) => {
-        judge(t, await checkAnonymousRefusal(await open(t), pages));
-      });
+      test(
+        title('every route not declared public refuses an anonymous caller (401, or the login page for pages), HEAD as its GET'),
+        async (t) => {
+          judge(t, await checkAnonymousRefusal(await open(t), pages));
+        },
+      );
     }
 
     if (defences.has('csrf')) {
-      test(title("every unsafe route of the pages refuses a signed-in post with no CSRF token or another session's token (403)"), async (t) => {
-        judge(t, await checkCsrfRefusal(await open(t), pages));
-      });
+      test(
+        title("every unsafe route of the pages refuses a signed-in post with no CSRF token or another session's token (403)"),
+        async (t) => {
+          judge(t, await checkCsrfRefusal(await open(t), pages));
+        },
+      );
     }
 
     if (defences.has('headers')) {
@@ -92,20 +98,27 @@ export function runAttackKit(options: AttackKitOptions): void {
     }
 
     if (defences.has('fuzz')) {
-      test(title('every route, fuzzed from its own schema and hostile values, answers below 500 within its CPU budget and leaves /healthz answering'), async (t) => {
-        const settings = fuzzSettingsFromEnv(process.env, pages, options.knownContent);
-        const session = await FuzzSession.start({ backend, builder: options.builderModule, env }, settings);
-        t.after(() => session.stop());
-        assertSees(session.routes, mustSee);
-        t.diagnostic(`${session.routes.length} routes, ${settings.runs} requests each, seed ${settings.seed}; trivial request ${session.trivial} µs CPU, budget ${Math.round(session.budget / 1000)} ms`);
-        for (const route of session.routes) {
-          await t.test(`${route.method} ${route.url}`, async (t) => {
-            const verdict = await session.fuzzRoute(route);
-            if (process.env.FUZZ_VERBOSE) t.diagnostic(`heaviest ${Math.round(verdict.heaviest / 1000)} ms CPU`);
-            assert.equal(verdict.problems.length, 0, verdict.problems.join('\n\n'));
-          });
-        }
-      });
+      test(
+        title(
+          'every route, fuzzed from its own schema and hostile values, answers below 500 within its CPU budget and leaves /healthz answering',
+        ),
+        async (t) => {
+          const settings = fuzzSettingsFromEnv(process.env, pages, options.knownContent);
+          const session = await FuzzSession.start({ backend, builder: options.builderModule, env }, settings);
+          t.after(() => session.stop());
+          assertSees(session.routes, mustSee);
+          t.diagnostic(
+            `${session.routes.length} routes, ${settings.runs} requests each, seed ${settings.seed}; trivial request ${session.trivial} µs CPU, budget ${Math.round(session.budget / 1000)} ms`,
+          );
+          for (const route of session.routes) {
+            await t.test(`${route.method} ${route.url}`, async (t) => {
+              const verdict = await session.fuzzRoute(route);
+              if (process.env.FUZZ_VERBOSE) t.diagnostic(`heaviest ${Math.round(verdict.heaviest / 1000)} ms CPU`);
+              assert.equal(verdict.problems.length, 0, verdict.problems.join('\n\n'));
+            });
+          }
+        },
+      );
     }
   }
 }

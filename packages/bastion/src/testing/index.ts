@@ -3,7 +3,16 @@ export { runAttackKit, DEFENCES, type AttackKitOptions, type Defence } from './a
 export { openAppUnderTest, type AppBuilder, type AppUnderTest, type BuildOptions } from './app-under-test.js';
 export { BACKENDS, isolate, type BackendName, type Isolation } from './backends.js';
 export { createUser, type TestUser } from './accounts.js';
-export { TestClient, formCsrf, firstCsrf, formPages, type TestClientOptions, type TestRequest, type TestResponse, type TestCookie } from './test-client.js';
+export {
+  TestClient,
+  formCsrf,
+  firstCsrf,
+  formPages,
+  type TestClientOptions,
+  type TestRequest,
+  type TestResponse,
+  type TestCookie,
+} from './test-client.js';
 export { checkAnonymousRefusal } from './checks/anonymous-refusal.js';
 export { checkCsrfRefusal } from './checks/csrf-refusal.js';
 export { checkHeaderCoverage } from './checks/header-coverage.js';

@@ -38,9 +38,16 @@ export function newBrowser(app: FastifyInstance, identity: { username?: string }
  * as a person does: registration itself signs nobody in (packages/bastion/src/pages/auth-pages.ts).
  * `confirm: false` leaves the address unconfirmed (the account may sign in and read, not write).
  */
-export async function registeredBrowser(app: FastifyInstance, identity: { username?: string; confirm?: boolean } = {}): Promise<PageBrowser> {
+export async function registeredBrowser(
+  app: FastifyInstance,
+  identity: { username?: string; confirm?: boolean } = {},
+): Promise<PageBrowser> {
   const browser = newBrowser(app, identity);
-  const res = await browser.post('/register', { username: browser.username, email: browser.email, password: browser.password }, { from: '/register' });
+  const res = await browser.post(
+    '/register',
+    { username: browser.username, email: browser.email, password: browser.password },
+    { from: '/register' },
+  );
   assert.equal(res.statusCode, 303, `registration of ${browser.username} redirects (got ${res.statusCode})`);
   assert.equal(res.headers.location, '/register/check-email');
   // The account is made after the answer (packages/bastion/src/accounts/sign-up.ts).
@@ -57,7 +64,10 @@ export async function registeredBrowser(app: FastifyInstance, identity: { userna
 }
 
 /** Logs an existing account in through POST /login. */
-export async function loggedInBrowser(app: FastifyInstance, account: { email: string; password: string; username: string }): Promise<PageBrowser> {
+export async function loggedInBrowser(
+  app: FastifyInstance,
+  account: { email: string; password: string; username: string },
+): Promise<PageBrowser> {
   const browser = newBrowser(app, { username: account.username });
   const res = await browser.post('/login', { email: account.email, password: account.password }, { from: '/login' });
   assert.equal(res.statusCode, 303, 'login redirects');

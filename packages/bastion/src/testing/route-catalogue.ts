@@ -34,10 +34,19 @@ export function routeCatalogue(): RouteCatalogue {
     const scope = this as FastifyInstance | undefined;
     const face: Face = scope?.hasRequestDecorator('session') ? 'pages' : 'other';
     // JSON round trip: TypeBox's symbol keys and compiled bits stay behind, the JSON Schema goes.
-    const schema = JSON.parse(JSON.stringify({ params: route.schema?.params, querystring: route.schema?.querystring, body: route.schema?.body })) as CataloguedRoute['schema'];
+    const schema = JSON.parse(
+      JSON.stringify({ params: route.schema?.params, querystring: route.schema?.querystring, body: route.schema?.body }),
+    ) as CataloguedRoute['schema'];
     const access = route.config?.access;
     for (const method of [route.method].flat()) {
-      routes.push({ method: String(method), url: route.url, access: typeof access === 'string' ? access : undefined, face, prefix: route.prefix ?? '', schema });
+      routes.push({
+        method: String(method),
+        url: route.url,
+        access: typeof access === 'string' ? access : undefined,
+        face,
+        prefix: route.prefix ?? '',
+        schema,
+      });
     }
   }
   return { routes, onRoute };

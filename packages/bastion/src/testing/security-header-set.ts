@@ -22,7 +22,11 @@ export function headerSetProblems(headers: Headers, production: boolean): string
   expect('x-content-type-options', (v) => v === 'nosniff', 'nosniff');
   // The default, or a stricter one a route chose (a link carrying a token sends no Referer at all).
   expect('referrer-policy', (v) => v !== undefined && REFERRER_POLICIES.has(v), 'strict-origin-when-cross-origin or stricter');
-  expect('permissions-policy', (v) => v !== undefined && /camera=\(\).*geolocation=\(\).*microphone=\(\)/.test(v), 'camera, geolocation and microphone off');
+  expect(
+    'permissions-policy',
+    (v) => v !== undefined && /camera=\(\).*geolocation=\(\).*microphone=\(\)/.test(v),
+    'camera, geolocation and microphone off',
+  );
   expect('cross-origin-opener-policy', (v) => v === 'same-origin', 'same-origin');
   expect('cross-origin-resource-policy', (v) => v === 'same-origin', 'same-origin');
   // The legacy XSS auditor could itself be abused to leak data: absent, or "0" to turn it off.

@@ -103,20 +103,46 @@ function parseSetCookie(line: string): TestCookie {
   for (const attribute of attributes) {
     const [key = '', value = ''] = attribute.split(/=(.*)/s);
     switch (key.toLowerCase()) {
-      case 'max-age': cookie.maxAge = Number(value); break;
-      case 'expires': cookie.expires = new Date(value); break;
-      case 'path': cookie.path = value; break;
-      case 'domain': cookie.domain = value; break;
-      case 'samesite': cookie.sameSite = value; break;
-      case 'secure': cookie.secure = true; break;
-      case 'httponly': cookie.httpOnly = true; break;
+      case 'max-age':
+        cookie.maxAge = Number(value);
+        break;
+      case 'expires':
+        cookie.expires = new Date(value);
+        break;
+      case 'path':
+        cookie.path = value;
+        break;
+      case 'domain':
+        cookie.domain = value;
+        break;
+      case 'samesite':
+        cookie.sameSite = value;
+        break;
+      case 'secure':
+        cookie.secure = true;
+        break;
+      case 'httponly':
+        cookie.httpOnly = true;
+        break;
     }
   }
   return cookie;
 }
 
-async function overSocket(url: string, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<TestResponse> {
-  const res = await fetch(url, { method, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), ...(body !== undefined ? { body } : {}) });
+async function overSocket(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<TestResponse> {
+  const res = await fetch(url, {
+    method,
+    headers,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(timeoutMs),
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await res.text();
   const out: OutgoingHttpHeaders = {};
   res.headers.forEach((value, name) => {
@@ -162,7 +188,13 @@ export class TestClient {
     Object.assign(headers, req.headers);
     const res =
       typeof this.target === 'string'
-        ? await overSocket(/^https?:/.test(req.url) ? req.url : this.target + req.url, method, headers, body, this.options.timeoutMs ?? REQUEST_BOUND_MS)
+        ? await overSocket(
+            /^https?:/.test(req.url) ? req.url : this.target + req.url,
+            method,
+            headers,
+            body,
+            this.options.timeoutMs ?? REQUEST_BOUND_MS,
+          )
         : ((await this.target.inject({
             method: method as 'GET',
             url: req.url,
@@ -171,7 +203,8 @@ export class TestClient {
             ...(this.options.remoteAddress ? { remoteAddress: this.options.remoteAddress } : {}),
           })) as TestResponse);
     for (const c of res.cookies) {
-      const gone = c.value === '' || (c.maxAge !== undefined && c.maxAge <= 0) || (c.expires !== undefined && c.expires.getTime() <= Date.now());
+      const gone =
+        c.value === '' || (c.maxAge !== undefined && c.maxAge <= 0) || (c.expires !== undefined && c.expires.getTime() <= Date.now());
       if (gone) this.jar.delete(c.name);
       else this.jar.set(c.name, c.value);
     }
@@ -192,7 +225,11 @@ export class TestClient {
    * of the session is sent, as a forger holding a page of the site would. `csrf: false` posts
    * `fields` as given (no token, or an attack's own).
    */
-  async post(url: string, fields: Record<string, string> = {}, options: { from?: string; csrf?: boolean; headers?: Record<string, string> } = {}): Promise<TestResponse> {
+  async post(
+    url: string,
+    fields: Record<string, string> = {},
+    options: { from?: string; csrf?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<TestResponse> {
     const form = options.csrf === false ? fields : { ...fields, _csrf: await this.formToken(url, options.from) };
     return this.request({ method: 'POST', url, form, ...(options.headers ? { headers: options.headers } : {}) });
   }
@@ -201,10 +238,20 @@ export class TestClient {
    * Shows `page`, then submits its form that posts to `action`, with that form's own token, as a
    * person pressing its button does: throws when the page shows no such form, or one without a token.
    */
-  async submit(page: string, action: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<TestResponse> {
+  async submit(
+    page: string,
+    action: string,
+    fields: Record<string, string> = {},
+    headers: Record<string, string> = {},
+  ): Promise<TestResponse> {
     const res = await this.get(page);
     const _csrf = formCsrf(res.body, action);
-    if (!_csrf) throw new Error(_csrf === null ? `the form posting to ${action} on ${page} has no _csrf field` : `no form posting to ${action} on ${page} (status ${res.statusCode})`);
+    if (!_csrf)
+      throw new Error(
+        _csrf === null
+          ? `the form posting to ${action} on ${page} has no _csrf field`
+          : `no form posting to ${action} on ${page} (status ${res.statusCode})`,
+      );
     return this.request({ method: 'POST', url: action, form: { ...fields, _csrf }, headers });
   }
 
@@ -212,8 +259,15 @@ export class TestClient {
    * Posts `body` as JSON, as a page's script does (packages/bastion/public/passkeys.js): with `from`, `_csrf` is the
    * token of the form posting to `form` (default `url`) on that page, unless `csrf: false`.
    */
-  async postJson(url: string, body: Record<string, unknown>, options: { from?: string; form?: string; csrf?: boolean; headers?: Record<string, string> } = {}): Promise<TestResponse> {
-    const json = options.from !== undefined && options.csrf !== false ? { ...body, _csrf: await this.formToken(options.form ?? url, options.from) } : body;
+  async postJson(
+    url: string,
+    body: Record<string, unknown>,
+    options: { from?: string; form?: string; csrf?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<TestResponse> {
+    const json =
+      options.from !== undefined && options.csrf !== false
+        ? { ...body, _csrf: await this.formToken(options.form ?? url, options.from) }
+        : body;
     return this.request({ method: 'POST', url, json, ...(options.headers ? { headers: options.headers } : {}) });
   }
 
@@ -239,7 +293,8 @@ export class TestClient {
       if (res.statusCode !== 200) continue;
       const token = formCsrf(res.body, url);
       if (token) return token;
-      if (token === null) throw new Error(`the form posting to ${url} on ${page} has no _csrf field (a browser would post it without one and get 403)`);
+      if (token === null)
+        throw new Error(`the form posting to ${url} on ${page} has no _csrf field (a browser would post it without one and get 403)`);
       fallback ??= firstCsrf(res.body);
     }
     // The login page's token, which every visitor may see, if need be.

@@ -47,7 +47,12 @@ export function loginChallenges(config: Config, db: AppDb): LoginChallenges {
   const peek: LoginChallenges['peek'] = async (request, now) => {
     const idHash = idHashOf(request);
     if (idHash === null) return null;
-    const row = await db.selectFrom('login_challenges').select('user_id').where('id_hash', '=', idHash).where('expires_at', '>', new Date(now).toISOString()).executeTakeFirst();
+    const row = await db
+      .selectFrom('login_challenges')
+      .select('user_id')
+      .where('id_hash', '=', idHash)
+      .where('expires_at', '>', new Date(now).toISOString())
+      .executeTakeFirst();
     return row === undefined ? null : { userId: row.user_id, binding: `login-challenge:${idHash}` };
   };
 
@@ -77,7 +82,11 @@ export function loginChallenges(config: Config, db: AppDb): LoginChallenges {
       reply.clearCookie(name, options);
       const idHash = idHashOf(request);
       if (idHash === null) return null;
-      const row = await db.deleteFrom('login_challenges').where('id_hash', '=', idHash).returning(['user_id', 'auth_version', 'password_ok', 'next', 'expires_at']).executeTakeFirst();
+      const row = await db
+        .deleteFrom('login_challenges')
+        .where('id_hash', '=', idHash)
+        .returning(['user_id', 'auth_version', 'password_ok', 'next', 'expires_at'])
+        .executeTakeFirst();
       if (!row || row.expires_at <= new Date(now).toISOString()) return null;
       return { userId: row.user_id, authVersion: row.auth_version, passwordOk: row.password_ok === 1, next: row.next };
     },

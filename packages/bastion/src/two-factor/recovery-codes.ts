@@ -36,7 +36,12 @@ export interface RecoveryCodes {
 
 export function recoveryCodes(db: AppDb): RecoveryCodes {
   const remaining = async (userId: number): Promise<number> => {
-    const row = await db.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('recovery_codes')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   };
 
@@ -48,7 +53,9 @@ export function recoveryCodes(db: AppDb): RecoveryCodes {
         await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
         await trx
           .insertInto('recovery_codes')
-          .values(codes.map((code) => ({ user_id: userId, code_hash: sha256Hex(normalizeRecoveryCode(code)), created_at: at, used_at: null })))
+          .values(
+            codes.map((code) => ({ user_id: userId, code_hash: sha256Hex(normalizeRecoveryCode(code)), created_at: at, used_at: null })),
+          )
           .execute();
       });
       return codes;
@@ -56,12 +63,23 @@ export function recoveryCodes(db: AppDb): RecoveryCodes {
     async use(userId, typed, now) {
       if (!looksLikeRecoveryCode(typed)) return null;
       const wanted = Buffer.from(sha256Hex(normalizeRecoveryCode(typed)), 'hex');
-      const unspent = await db.selectFrom('recovery_codes').select(['id', 'code_hash']).where('user_id', '=', userId).where('used_at', 'is', null).execute();
+      const unspent = await db
+        .selectFrom('recovery_codes')
+        .select(['id', 'code_hash'])
+        .where('user_id', '=', userId)
+        .where('used_at', 'is', null)
+        .execute();
       // Every unspent code compared in constant time; the match is then spent only if still unspent.
       let match: number | null = null;
       for (const row of unspent) if (timingSafeEqual(Buffer.from(row.code_hash, 'hex'), wanted)) match = row.id;
       if (match === null) return null;
-      const spent = await db.updateTable('recovery_codes').set({ used_at: new Date(now).toISOString() }).where('id', '=', match).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirst();
+      const spent = await db
+        .updateTable('recovery_codes')
+        .set({ used_at: new Date(now).toISOString() })
+        .where('id', '=', match)
+        .where('user_id', '=', userId)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
       return spent.numUpdatedRows === 1n ? remaining(userId) : null;
     },
     remaining,

@@ -53,7 +53,12 @@ export function totpCredentials(db: AppDb, box: SealedBox): TotpCredentials {
 
   return {
     async enabled(userId) {
-      const row = await db.selectFrom('totp_credentials').select('user_id').where('user_id', '=', userId).where('enabled_at', 'is not', null).executeTakeFirst();
+      const row = await db
+        .selectFrom('totp_credentials')
+        .select('user_id')
+        .where('user_id', '=', userId)
+        .where('enabled_at', 'is not', null)
+        .executeTakeFirst();
       return row !== undefined;
     },
     async begin(userId, now) {
@@ -61,7 +66,12 @@ export function totpCredentials(db: AppDb, box: SealedBox): TotpCredentials {
       const sealed = box.seal(secret, context(userId));
       const at = new Date(now).toISOString();
       // A pending enrolment is replaced; an enabled one is left alone (turn it off first).
-      const replaced = await db.updateTable('totp_credentials').set({ secret: sealed, last_step: null, created_at: at }).where('user_id', '=', userId).where('enabled_at', 'is', null).executeTakeFirst();
+      const replaced = await db
+        .updateTable('totp_credentials')
+        .set({ secret: sealed, last_step: null, created_at: at })
+        .where('user_id', '=', userId)
+        .where('enabled_at', 'is', null)
+        .executeTakeFirst();
       if (replaced.numUpdatedRows === 1n) return secret;
       const inserted = await db
         .insertInto('totp_credentials')

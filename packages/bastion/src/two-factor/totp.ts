@@ -24,7 +24,15 @@ export const stepAt = (ms: number): number => Math.floor(ms / 1000 / TOTP_PERIOD
 /** The time step the code belongs to (within the window around `now`), or null. */
 export function matchStep(base32: string, code: string, now: number): number | null {
   if (!/^\d{6}$/.test(code)) return null;
-  const delta = TOTP.validate({ token: code, secret: Secret.fromBase32(base32), algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_PERIOD_S, timestamp: now, window: TOTP_WINDOW });
+  const delta = TOTP.validate({
+    token: code,
+    secret: Secret.fromBase32(base32),
+    algorithm: 'SHA1',
+    digits: TOTP_DIGITS,
+    period: TOTP_PERIOD_S,
+    timestamp: now,
+    window: TOTP_WINDOW,
+  });
   return delta === null ? null : stepAt(now) + delta;
 }
 

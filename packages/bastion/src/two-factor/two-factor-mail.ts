@@ -6,10 +6,15 @@ import { mailTime } from './two-factor.js';
 const WHAT = {
   enabled: 'two-factor sign-in was turned on with an authenticator app, and every other session was signed out',
   disabled: 'two-factor sign-in was turned off, and every other session was signed out',
-  reset: 'an administrator removed your authenticator app, recovery codes and passkeys: your account signs in with its password alone until you set two-factor sign-in up again',
+  reset:
+    'an administrator removed your authenticator app, recovery codes and passkeys: your account signs in with its password alone until you set two-factor sign-in up again',
   codes: 'a new set of recovery codes was made: the old ones no longer work, and every other session was signed out',
 } as const;
 
 export type TwoFactorChange = keyof typeof WHAT;
 
-export const twoFactorChangedMail = (username: string, change: TwoFactorChange, at: number): Record<string, string> => ({ username, at: mailTime(at), what: WHAT[change] });
+export const twoFactorChangedMail = (username: string, change: TwoFactorChange, at: number): Record<string, string> => ({
+  username,
+  at: mailTime(at),
+  what: WHAT[change],
+});

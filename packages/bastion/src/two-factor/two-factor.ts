@@ -62,7 +62,11 @@ export function registerTwoFactor(app: FastifyInstance, runtime: Runtime, option
   const recovery = recoveryCodes(db);
 
   const CODE_METHODS: readonly CodeMethod[] = [
-    { id: 'totp', accepts: (code) => /^\d{6}$/.test(code), verify: async (userId, code, at) => ((await totp.verify(userId, code, at)) ? {} : null) },
+    {
+      id: 'totp',
+      accepts: (code) => /^\d{6}$/.test(code),
+      verify: async (userId, code, at) => ((await totp.verify(userId, code, at)) ? {} : null),
+    },
     {
       id: 'recovery-code',
       accepts: looksLikeRecoveryCode,
@@ -76,7 +80,10 @@ export function registerTwoFactor(app: FastifyInstance, runtime: Runtime, option
   // Whether a user has each kind of second factor; any one makes the second step required.
   // (Recovery codes are not one: they back up a factor and go when the last factor goes.)
   // A passkey is one too: with a password, it is asked for at /login/two-factor (packages/bastion/src/pages/two-factor-pages.ts).
-  const ENROLLED: ReadonlyArray<(userId: number) => Promise<boolean>> = [totp.enabled, async (userId) => (await app.passkeys.list(userId)).length > 0];
+  const ENROLLED: ReadonlyArray<(userId: number) => Promise<boolean>> = [
+    totp.enabled,
+    async (userId) => (await app.passkeys.list(userId)).length > 0,
+  ];
 
   app.decorate('twoFactor', {
     totp,
@@ -95,8 +102,16 @@ export function registerTwoFactor(app: FastifyInstance, runtime: Runtime, option
         const verdict = await method.verify(user.id, code, at);
         if (verdict === null) continue;
         if (method.id === 'recovery-code') {
-          await app.audit(request, 'recovery-code.use', { actorId: user.id, actorName: user.username, details: { remaining: verdict.remaining ?? 0 } });
-          app.mailer.send({ to: user.email, template: 'recovery-code-used', data: { username: user.username, at: mailTime(at), remaining: String(verdict.remaining ?? 0) } });
+          await app.audit(request, 'recovery-code.use', {
+            actorId: user.id,
+            actorName: user.username,
+            details: { remaining: verdict.remaining ?? 0 },
+          });
+          app.mailer.send({
+            to: user.email,
+            template: 'recovery-code-used',
+            data: { username: user.username, at: mailTime(at), remaining: String(verdict.remaining ?? 0) },
+          });
         }
         return { method: method.id, ...verdict };
       }

@@ -53,7 +53,12 @@ async function addBookmark(db: Db, userId: number, slug: string): Promise<Bookma
     .values({ user_id: userId, article_id: article.id, created_at: new Date().toISOString() })
     .onConflict((oc) => oc.columns(['user_id', 'article_id']).doNothing())
     .execute();
-  const row = await tables(db).selectFrom('bookmarks').select(['id', 'created_at']).where('user_id', '=', userId).where('article_id', '=', article.id).executeTakeFirstOrThrow();
+  const row = await tables(db)
+    .selectFrom('bookmarks')
+    .select(['id', 'created_at'])
+    .where('user_id', '=', userId)
+    .where('article_id', '=', article.id)
+    .executeTakeFirstOrThrow();
   return { id: row.id, slug: article.slug, title: article.title, createdAt: row.created_at };
 }
 
@@ -108,28 +113,53 @@ export const bookmarks = defineFeature({
     app.get('/bookmarks', { config: { access: 'member' } }, async function bookmarksPage(request, reply) {
       return reply.page('bookmarks/list', { title: 'Bookmarks', bookmarks: await listBookmarks(db, request.member.id) });
     });
-    app.post<{ Params: SlugParams }>('/article/:slug/bookmark', { config: { access: 'member', limit: 'write' }, schema: { params: slugParams, body: buttonForm } }, async function bookmark(request, reply) {
-      await addBookmark(db, request.member.id, request.params.slug);
-      return reply.redirect('/bookmarks', 303);
-    });
-    app.post<{ Params: IdParams }>('/bookmarks/:id/delete', { config: { access: 'member', limit: 'write' }, schema: { params: idParams, body: buttonForm } }, async function unbookmark(request, reply) {
-      await removeBookmark(db, request.member.id, request.params.id);
-      return reply.redirect('/bookmarks', 303);
-    });
+    app.post<{ Params: SlugParams }>(
+      '/article/:slug/bookmark',
+      { config: { access: 'member', limit: 'write' }, schema: { params: slugParams, body: buttonForm } },
+      async function bookmark(request, reply) {
+        await addBookmark(db, request.member.id, request.params.slug);
+        return reply.redirect('/bookmarks', 303);
+      },
+    );
+    app.post<{ Params: IdParams }>(
+      '/bookmarks/:id/delete',
+      { config: { access: 'member', limit: 'write' }, schema: { params: idParams, body: buttonForm } },
+      async function unbookmark(request, reply) {
+        await removeBookmark(db, request.member.id, request.params.id);
+        return reply.redirect('/bookmarks', 303);
+      },
+    );
   },
 
   async api(api: FastifyInstance, { runtime: { db } }) {
-    const listed = { 200: { type: 'object', additionalProperties: false, required: ['bookmarks'], properties: { bookmarks: { type: 'array', items: bookmarkJson } } } } as const;
-    const one = { 201: { type: 'object', additionalProperties: false, required: ['bookmark'], properties: { bookmark: bookmarkJson } } } as const;
+    const listed = {
+      200: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['bookmarks'],
+        properties: { bookmarks: { type: 'array', items: bookmarkJson } },
+      },
+    } as const;
+    const one = {
+      201: { type: 'object', additionalProperties: false, required: ['bookmark'], properties: { bookmark: bookmarkJson } },
+    } as const;
     api.get('/bookmarks', { config: { access: 'member' }, schema: { response: listed } }, async function bookmarksJson(request) {
       return { bookmarks: await listBookmarks(db, request.member.id) };
     });
-    api.post<{ Params: SlugParams }>('/articles/:slug/bookmark', { config: { access: 'member', limit: 'write' }, schema: { params: slugParams, body: noBody, response: one } }, async function bookmarkJson(request, reply) {
-      return reply.code(201).send({ bookmark: await addBookmark(db, request.member.id, request.params.slug) });
-    });
-    api.delete<{ Params: IdParams }>('/bookmarks/:id', { config: { access: 'member', limit: 'write' }, schema: { params: idParams, body: noBody } }, async function unbookmarkJson(request, reply) {
-      await removeBookmark(db, request.member.id, request.params.id);
-      return reply.code(204).send();
-    });
+    api.post<{ Params: SlugParams }>(
+      '/articles/:slug/bookmark',
+      { config: { access: 'member', limit: 'write' }, schema: { params: slugParams, body: noBody, response: one } },
+      async function bookmarkJson(request, reply) {
+        return reply.code(201).send({ bookmark: await addBookmark(db, request.member.id, request.params.slug) });
+      },
+    );
+    api.delete<{ Params: IdParams }>(
+      '/bookmarks/:id',
+      { config: { access: 'member', limit: 'write' }, schema: { params: idParams, body: noBody } },
+      async function unbookmarkJson(request, reply) {
+        await removeBookmark(db, request.member.id, request.params.id);
+        return reply.code(204).send();
+      },
+    );
   },
 });

@@ -23,23 +23,28 @@ export function content(dialect: DialectName): Migration {
       await db.schema.createIndex('articles_created_at').on('articles').columns(['created_at', 'id']).execute();
       await db.schema.createIndex('articles_author_created').on('articles').columns(['author_id', 'created_at']).execute();
 
-      await createTableWithId(db, dialect, 'tags').addColumn('name', 'varchar(64)', (c) => c.notNull().unique()).execute();
+      await createTableWithId(db, dialect, 'tags')
+        .addColumn('name', 'varchar(64)', (c) => c.notNull().unique())
+        .execute();
 
-      await db.schema.createTable('article_tags')
+      await db.schema
+        .createTable('article_tags')
         .addColumn('article_id', 'integer', (c) => c.notNull().references('articles.id').onDelete('cascade'))
         .addColumn('tag_id', 'integer', (c) => c.notNull().references('tags.id').onDelete('cascade'))
         .addPrimaryKeyConstraint('article_tags_pk', ['article_id', 'tag_id'])
         .execute();
       await db.schema.createIndex('article_tags_tag').on('article_tags').columns(['tag_id', 'article_id']).execute();
 
-      await db.schema.createTable('favorites')
+      await db.schema
+        .createTable('favorites')
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('article_id', 'integer', (c) => c.notNull().references('articles.id').onDelete('cascade'))
         .addPrimaryKeyConstraint('favorites_pk', ['user_id', 'article_id'])
         .execute();
       await db.schema.createIndex('favorites_article').on('favorites').columns(['article_id', 'user_id']).execute();
 
-      await db.schema.createTable('follows')
+      await db.schema
+        .createTable('follows')
         .addColumn('follower_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('followee_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addPrimaryKeyConstraint('follows_pk', ['follower_id', 'followee_id'])
@@ -56,7 +61,8 @@ export function content(dialect: DialectName): Migration {
       await db.schema.createIndex('comments_article').on('comments').columns(['article_id', 'id']).execute();
     },
     async down(db) {
-      for (const t of ['comments', 'follows', 'favorites', 'article_tags', 'tags', 'articles']) await db.schema.dropTable(t).ifExists().execute();
+      for (const t of ['comments', 'follows', 'favorites', 'article_tags', 'tags', 'articles'])
+        await db.schema.dropTable(t).ifExists().execute();
     },
   };
 }

@@ -29,10 +29,15 @@ export function performanceIndexes(dialect: DialectName): Migration {
         await db.schema.dropIndex('articles_created_at').execute();
       }
 
-      await db.schema.alterTable('tags').addColumn('articles_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('tags')
+        .addColumn('articles_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db
         .updateTable('tags')
-        .set((eb) => ({ articles_count: eb.selectFrom('article_tags').select(eb.fn.countAll().as('n')).whereRef('article_tags.tag_id', '=', 'tags.id') }))
+        .set((eb) => ({
+          articles_count: eb.selectFrom('article_tags').select(eb.fn.countAll().as('n')).whereRef('article_tags.tag_id', '=', 'tags.id'),
+        }))
         .execute();
       await db.schema.createIndex('tags_popular').on('tags').columns(['articles_count desc', 'name']).execute();
       await (dialect === 'postgres' ? countTriggersPostgres(db) : countTriggersSqlite(db));

@@ -25,7 +25,9 @@ const PG_INDEXES = [
 ] as const;
 
 async function trigramSchema(db: Kysely<unknown>): Promise<string | null> {
-  const found = await sql<{ schema: string }>`select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'`.execute(db);
+  const found = await sql<{
+    schema: string;
+  }>`select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'`.execute(db);
   return found.rows[0]?.schema ?? null;
 }
 
@@ -63,7 +65,9 @@ async function upPostgres(db: Kysely<unknown>): Promise<void> {
 }
 
 async function upSqlite(db: Kysely<unknown>): Promise<void> {
-  await sql`create virtual table articles_search using fts5(title, description, body, content='articles', content_rowid='id', tokenize='trigram')`.execute(db);
+  await sql`create virtual table articles_search using fts5(title, description, body, content='articles', content_rowid='id', tokenize='trigram')`.execute(
+    db,
+  );
   // The external-content pattern from the FTS5 manual: 'delete' must be given the old values.
   await sql`create trigger articles_search_insert after insert on articles begin
     insert into articles_search(rowid, title, description, body) values (new.id, new.title, new.description, new.body);

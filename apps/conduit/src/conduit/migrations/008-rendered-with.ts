@@ -14,7 +14,10 @@ import type { Migration } from 'kysely/migration';
 export function renderedWith(): Migration {
   return {
     async up(db) {
-      await db.schema.alterTable('articles').addColumn('rendered_with', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema
+        .alterTable('articles')
+        .addColumn('rendered_with', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
       await db.schema.createIndex('articles_rendered_with').on('articles').column('rendered_with').execute();
     },
     async down(db) {

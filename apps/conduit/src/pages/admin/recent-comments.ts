@@ -16,7 +16,10 @@ export interface RecentComment {
   readonly articleTitle: string;
 }
 
-export async function recentComments(db: Kysely<Database>, page: { limit: number; offset: number }): Promise<{ items: RecentComment[]; total: number }> {
+export async function recentComments(
+  db: Kysely<Database>,
+  page: { limit: number; offset: number },
+): Promise<{ items: RecentComment[]; total: number }> {
   const [rows, count] = await Promise.all([
     db
       .selectFrom('comments')
@@ -27,7 +30,10 @@ export async function recentComments(db: Kysely<Database>, page: { limit: number
       .limit(page.limit)
       .offset(page.offset)
       .execute(),
-    db.selectFrom('comments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('comments')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return {
     items: rows.map((r) => ({

@@ -25,12 +25,16 @@ export async function articlePages(app: FastifyInstance, runtime: Runtime): Prom
   const db = runtime.db.kysely;
   const button = { config: { access: 'member' as const }, schema: { params: slugParams, body: buttonBody } };
 
-  app.get<{ Params: SlugParams; Querystring: CommentCursorQuery }>('/article/:slug', { config: { access: 'public' }, schema: { params: slugParams, querystring: commentCursor } }, async function articlePage(request, reply) {
-    const { before, after } = request.query;
-    // One cursor at a time: `after` (a "Newer" link) wins.
-    const cursor = after !== undefined ? { after } : before !== undefined ? { before } : {};
-    return renderArticlePage(db, request, reply, request.params.slug, undefined, cursor);
-  });
+  app.get<{ Params: SlugParams; Querystring: CommentCursorQuery }>(
+    '/article/:slug',
+    { config: { access: 'public' }, schema: { params: slugParams, querystring: commentCursor } },
+    async function articlePage(request, reply) {
+      const { before, after } = request.query;
+      // One cursor at a time: `after` (a "Newer" link) wins.
+      const cursor = after !== undefined ? { after } : before !== undefined ? { before } : {};
+      return renderArticlePage(db, request, reply, request.params.slug, undefined, cursor);
+    },
+  );
 
   app.post<{ Params: SlugParams; Body: ButtonBody }>('/article/:slug/favorite', button, async function favorite(request, reply) {
     await favoriteArticle(db, request.params.slug, request.member.id);

@@ -35,15 +35,22 @@ export async function commentPages(app: FastifyInstance, runtime: Runtime): Prom
     async function postComment(request, reply) {
       const { slug } = request.params;
       const body = request.body.body.trim();
-      if (body === '') return renderArticlePage(db, request, reply.code(422), slug, { errors: ["Comment can't be blank."], body: request.body.body });
+      if (body === '')
+        return renderArticlePage(db, request, reply.code(422), slug, { errors: ["Comment can't be blank."], body: request.body.body });
       if (!(await mayWrite(db, runtime.config, request.member.id))) {
-        return renderArticlePage(db, request, reply.code(403), slug, { errors: ['Confirm your email address before you comment: follow the link we mailed you, or send a new one from Settings.'], body: request.body.body });
+        return renderArticlePage(db, request, reply.code(403), slug, {
+          errors: ['Confirm your email address before you comment: follow the link we mailed you, or send a new one from Settings.'],
+          body: request.body.body,
+        });
       }
       const limited = await refusedAsTooFast(() => app.writeLimit(request, 'comment'));
       if (limited !== null) {
         // The page again with the draft kept, rather than an error page that loses it.
         reply.code(429).headers(limited.headers ?? {});
-        return renderArticlePage(db, request, reply, slug, { errors: ['You are commenting too quickly. Please wait a minute and try again.'], body: request.body.body });
+        return renderArticlePage(db, request, reply, slug, {
+          errors: ['You are commenting too quickly. Please wait a minute and try again.'],
+          body: request.body.body,
+        });
       }
       await addComment(db, slug, request.member.id, body);
       return reply.redirect(commentsAnchor(slug), 303);

@@ -68,23 +68,38 @@ function schemaErrors(request: FastifyRequest): Errors {
 
 function checkInput(values: Values): { errors: Errors; input: ArticleInput } {
   const errors: Errors = {};
-  const input = { title: values.title.trim(), description: values.description.trim(), body: values.body, tagList: splitTags(values.tagList) };
+  const input = {
+    title: values.title.trim(),
+    description: values.description.trim(),
+    body: values.body,
+    tagList: splitTags(values.tagList),
+  };
   if (input.title === '') errors.title = ["can't be blank"];
   if (input.description === '') errors.description = ["can't be blank"];
   if (input.body.trim() === '') errors.body = ["can't be blank"];
   if (input.tagList.length > TAGS_PER_ARTICLE) errors.tagList = [`has too many tags (maximum is ${TAGS_PER_ARTICLE})`];
-  else if (input.tagList.some((t) => t.length > TAG_MAX)) errors.tagList = [`has a tag that is too long (maximum is ${TAG_MAX} characters)`];
+  else if (input.tagList.some((t) => t.length > TAG_MAX))
+    errors.tagList = [`has a tag that is too long (maximum is ${TAG_MAX} characters)`];
   return { errors, input };
 }
 
 function showEditor(reply: FastifyReply, slug: string | null, values: Values, errors: Errors = {}, unconfirmed = false): FastifyReply {
   if (Object.keys(errors).length > 0 && reply.statusCode < 400) reply.code(422);
-  return reply.page('conduit/editor', { title: slug ? 'Edit article' : 'New article', slug, values, errors, limits: EDITOR_LIMITS, unconfirmed });
+  return reply.page('conduit/editor', {
+    title: slug ? 'Edit article' : 'New article',
+    slug,
+    values,
+    errors,
+    limits: EDITOR_LIMITS,
+    unconfirmed,
+  });
 }
 
 /** A refusal the service gave as per-field messages (a body that renders too large or too slowly), or null. */
 const fieldErrors = (err: unknown): Errors | null =>
-  err instanceof AppError && err.code === 'VALIDATION' && err.fields !== undefined ? Object.fromEntries(Object.entries(err.fields).map(([k, v]) => [k, [...v]])) : null;
+  err instanceof AppError && err.code === 'VALIDATION' && err.fields !== undefined
+    ? Object.fromEntries(Object.entries(err.fields).map(([k, v]) => [k, [...v]]))
+    : null;
 
 export async function editorPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
@@ -94,9 +109,16 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
    * a refusal comes back as the form with what was typed: 429 past the limit, 422 for a body
    * the renderer refuses.
    */
-  async function write(request: FastifyRequest, reply: FastifyReply, slug: string | null, values: Values, work: () => Promise<{ slug: string }>): Promise<FastifyReply> {
+  async function write(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    slug: string | null,
+    values: Values,
+    work: () => Promise<{ slug: string }>,
+  ): Promise<FastifyReply> {
     // An account that may not write yet keeps its draft and hears why (packages/bastion/src/accounts/account-mail.ts).
-    if (!(await mayWrite(db, runtime.config, request.member.id))) return showEditor(reply.code(403), slug, values, { email: [UNCONFIRMED_MESSAGE] }, true);
+    if (!(await mayWrite(db, runtime.config, request.member.id)))
+      return showEditor(reply.code(403), slug, values, { email: [UNCONFIRMED_MESSAGE] }, true);
     const limited = await refusedAsTooFast(() => app.writeLimit(request, 'article'));
     if (limited !== null) {
       reply.code(429).headers(limited.headers ?? {});
@@ -115,7 +137,8 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
   /** The article `slug`, if the user may edit it; 403 for anyone else. */
   async function editable(request: FastifyRequest, slug: string) {
     const article = await getArticle(db, slug, request.member.id);
-    if (!can(request.member, 'article:update', { authorId: article.author.id })) throw new AppError('FORBIDDEN', { article: ['may only be changed by its author'] });
+    if (!can(request.member, 'article:update', { authorId: article.author.id }))
+      throw new AppError('FORBIDDEN', { article: ['may only be changed by its author'] });
     return article;
   }
 
@@ -123,18 +146,31 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
     return showEditor(reply, null, empty, {}, !(await mayWrite(db, runtime.config, request.member.id)));
   });
 
-  app.post('/editor', { config: { access: 'member' }, schema: { body: editorBody }, attachValidation: true }, async function publish(request, reply) {
-    const values = submitted(request.body);
-    if (request.validationError) return showEditor(reply, null, values, schemaErrors(request));
-    const { errors, input } = checkInput(values);
-    if (Object.keys(errors).length > 0) return showEditor(reply, null, values, errors);
-    return write(request, reply, null, values, () => createArticle(db, request.member.id, input));
-  });
+  app.post(
+    '/editor',
+    { config: { access: 'member' }, schema: { body: editorBody }, attachValidation: true },
+    async function publish(request, reply) {
+      const values = submitted(request.body);
+      if (request.validationError) return showEditor(reply, null, values, schemaErrors(request));
+      const { errors, input } = checkInput(values);
+      if (Object.keys(errors).length > 0) return showEditor(reply, null, values, errors);
+      return write(request, reply, null, values, () => createArticle(db, request.member.id, input));
+    },
+  );
 
-  app.get<{ Params: SlugParams }>('/editor/:slug', { config: { access: 'member' }, schema: { params: slugParams } }, async function editForm(request, reply) {
-    const article = await editable(request, request.params.slug);
-    return showEditor(reply, article.slug, { title: article.title, description: article.description, body: article.body, tagList: article.tagList.join(', ') });
-  });
+  app.get<{ Params: SlugParams }>(
+    '/editor/:slug',
+    { config: { access: 'member' }, schema: { params: slugParams } },
+    async function editForm(request, reply) {
+      const article = await editable(request, request.params.slug);
+      return showEditor(reply, article.slug, {
+        title: article.title,
+        description: article.description,
+        body: article.body,
+        tagList: article.tagList.join(', '),
+      });
+    },
+  );
 
   app.post<{ Params: SlugParams }>(
     '/editor/:slug',

@@ -24,25 +24,31 @@ const POPULAR_TAGS = 20;
 export async function feedPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db.kysely;
 
-  app.get<{ Querystring: HomeQuery }>('/', { config: { access: 'public' }, schema: { querystring: homeQuery } }, async function homePage(request, reply) {
-    const { page } = request.query;
-    const user = request.user;
-    const tag = request.query.tag?.trim() || undefined;
-    const feed = request.query.feed === 'following' ? 'following' : 'global';
-    if (feed === 'following' && !user) return reply.redirect(`/login?next=${encodeURIComponent('/?feed=following')}`, 303);
-    const [list, tags] = await Promise.all([
-      feed === 'following' && user ? feedArticles(db, user.id, pageRequest(page)) : listArticles(db, tag === undefined ? {} : { tag }, pageRequest(page), user?.id ?? null),
-      popularTags(db, POPULAR_TAGS),
-    ]);
-    const params = feed === 'following' ? { feed } : { tag };
-    return reply.page('conduit/home', {
-      title: tag ? `#${tag}` : 'Home',
-      feed,
-      tag: feed === 'following' ? undefined : tag,
-      articles: list.items,
-      pagination: paginate('/', page, list.total, params),
-      popularTags: tags,
-      back: request.url,
-    });
-  });
+  app.get<{ Querystring: HomeQuery }>(
+    '/',
+    { config: { access: 'public' }, schema: { querystring: homeQuery } },
+    async function homePage(request, reply) {
+      const { page } = request.query;
+      const user = request.user;
+      const tag = request.query.tag?.trim() || undefined;
+      const feed = request.query.feed === 'following' ? 'following' : 'global';
+      if (feed === 'following' && !user) return reply.redirect(`/login?next=${encodeURIComponent('/?feed=following')}`, 303);
+      const [list, tags] = await Promise.all([
+        feed === 'following' && user
+          ? feedArticles(db, user.id, pageRequest(page))
+          : listArticles(db, tag === undefined ? {} : { tag }, pageRequest(page), user?.id ?? null),
+        popularTags(db, POPULAR_TAGS),
+      ]);
+      const params = feed === 'following' ? { feed } : { tag };
+      return reply.page('conduit/home', {
+        title: tag ? `#${tag}` : 'Home',
+        feed,
+        tag: feed === 'following' ? undefined : tag,
+        articles: list.items,
+        pagination: paginate('/', page, list.total, params),
+        popularTags: tags,
+        back: request.url,
+      });
+    },
+  );
 }

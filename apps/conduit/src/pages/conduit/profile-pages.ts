@@ -48,9 +48,13 @@ export async function profilePages(app: FastifyInstance, runtime: Runtime): Prom
     return reply.redirect(safeNext(request.body.next ?? profilePath(profile.username)), 303);
   });
 
-  app.post<{ Params: UsernameParams; Body: ButtonBody }>('/profile/:username/unfollow', button, async function unfollowUser(request, reply) {
-    const profile = await unfollow(db, request.member.id, request.params.username);
-    if (!profile) throw noSuchUser();
-    return reply.redirect(safeNext(request.body.next ?? profilePath(profile.username)), 303);
-  });
+  app.post<{ Params: UsernameParams; Body: ButtonBody }>(
+    '/profile/:username/unfollow',
+    button,
+    async function unfollowUser(request, reply) {
+      const profile = await unfollow(db, request.member.id, request.params.username);
+      if (!profile) throw noSuchUser();
+      return reply.redirect(safeNext(request.body.next ?? profilePath(profile.username)), 303);
+    },
+  );
 }

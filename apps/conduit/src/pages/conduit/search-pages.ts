@@ -15,26 +15,33 @@ const searchQuery = {
 export async function searchPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = runtime.db;
 
-  app.get<{ Querystring: { q: string; page: number } }>('/search', { config: { access: 'public' }, schema: { querystring: searchQuery } }, async function searchPage(request, reply) {
-    const { q, page } = request.query;
-    // A word too long to be one is refused before anything is read (apps/conduit/src/conduit/search.ts).
-    const { words, leftOut, tooLong } = searchTerms(q);
-    const refused = tooLong === undefined ? null : `Words can be at most ${SEARCH_WORD_MAX} characters long; shorten “${[...tooLong].slice(0, 20).join('')}…”.`;
-    const found =
-      words.length === 0 || refused !== null
-        ? { items: [], total: 0 }
-        : await app.clientScan(request, () => searchArticles(db, q, pageRequest(page), request.user?.id ?? null, clientGone(reply)));
-    if (refused !== null) reply.code(422);
-    return reply.page('conduit/search', {
-      refused,
-      notice: leftOut > 0 ? `Only the first ${SEARCH_WORDS_MAX} words were searched for.` : null,
-      title: q.trim() === '' ? 'Search' : `Search: ${q}`,
-      q,
-      max: SEARCH_MAX,
-      total: found.total,
-      articles: found.items,
-      pagination: paginate('/search', page, found.total, { q }),
-      back: request.url,
-    });
-  });
+  app.get<{ Querystring: { q: string; page: number } }>(
+    '/search',
+    { config: { access: 'public' }, schema: { querystring: searchQuery } },
+    async function searchPage(request, reply) {
+      const { q, page } = request.query;
+      // A word too long to be one is refused before anything is read (apps/conduit/src/conduit/search.ts).
+      const { words, leftOut, tooLong } = searchTerms(q);
+      const refused =
+        tooLong === undefined
+          ? null
+          : `Words can be at most ${SEARCH_WORD_MAX} characters long; shorten “${[...tooLong].slice(0, 20).join('')}…”.`;
+      const found =
+        words.length === 0 || refused !== null
+          ? { items: [], total: 0 }
+          : await app.clientScan(request, () => searchArticles(db, q, pageRequest(page), request.user?.id ?? null, clientGone(reply)));
+      if (refused !== null) reply.code(422);
+      return reply.page('conduit/search', {
+        refused,
+        notice: leftOut > 0 ? `Only the first ${SEARCH_WORDS_MAX} words were searched for.` : null,
+        title: q.trim() === '' ? 'Search' : `Search: ${q}`,
+        q,
+        max: SEARCH_MAX,
+        total: found.total,
+        articles: found.items,
+        pagination: paginate('/search', page, found.total, { q }),
+        back: request.url,
+      });
+    },
+  );
 }

@@ -42,7 +42,15 @@ function parseTransports(text: string): string[] {
 }
 
 const credentialColumns = ['id', 'user_id', 'credential_id', 'public_key', 'sign_count', 'transports', 'name'] as const;
-type CredentialRow = { id: number; user_id: number; credential_id: string; public_key: string; sign_count: number | string; transports: string; name: string };
+type CredentialRow = {
+  id: number;
+  user_id: number;
+  credential_id: string;
+  public_key: string;
+  sign_count: number | string;
+  transports: string;
+  name: string;
+};
 const toCredential = (r: CredentialRow): StoredCredential => ({
   id: r.id,
   userId: r.user_id,
@@ -56,11 +64,18 @@ const toCredential = (r: CredentialRow): StoredCredential => ({
 export function passkeyStore(db: Kysely<Database>) {
   return {
     async list(userId: number): Promise<PasskeySummary[]> {
-      const rows = await db.selectFrom('passkeys').select(['id', 'name', 'created_at', 'last_used_at']).where('user_id', '=', userId).orderBy('id').execute();
+      const rows = await db
+        .selectFrom('passkeys')
+        .select(['id', 'name', 'created_at', 'last_used_at'])
+        .where('user_id', '=', userId)
+        .orderBy('id')
+        .execute();
       return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at }));
     },
     async credentialsOf(userId: number): Promise<StoredCredential[]> {
-      return (await db.selectFrom('passkeys').select(credentialColumns).where('user_id', '=', userId).orderBy('id').execute()).map(toCredential);
+      return (await db.selectFrom('passkeys').select(credentialColumns).where('user_id', '=', userId).orderBy('id').execute()).map(
+        toCredential,
+      );
     },
     async byCredentialId(credentialId: string): Promise<StoredCredential | null> {
       const row = await db.selectFrom('passkeys').select(credentialColumns).where('credential_id', '=', credentialId).executeTakeFirst();

@@ -49,7 +49,8 @@ export type AssertionResult =
   | { readonly ok: true; readonly userId: number; readonly passkeyId: number; readonly name: string }
   | { readonly ok: false; readonly reason: PasskeyRefusal; readonly userId: number | null };
 
-export type RegistrationResult = { readonly ok: true; readonly passkeyId: number; readonly name: string } | { readonly ok: false; readonly reason: PasskeyRefusal };
+export type RegistrationResult =
+  { readonly ok: true; readonly passkeyId: number; readonly name: string } | { readonly ok: false; readonly reason: PasskeyRefusal };
 
 export interface PasskeyUser {
   readonly id: number;
@@ -92,8 +93,11 @@ export interface PasskeyOptions {
 
 /** A name as the owner typed it, trimmed, its control characters dropped, never empty. */
 export function passkeyName(typed: string): string {
-  // eslint-disable-next-line no-control-regex
-  const name = typed.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, PASSKEY_NAME_MAX);
+  const name = typed
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, PASSKEY_NAME_MAX);
   return name === '' ? 'Passkey' : name;
 }
 
@@ -107,18 +111,33 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
   // The user handle an authenticator keeps with a discoverable credential: stable per account
   // (a second registration on one authenticator replaces the first), and not the database id.
   const handleKey = deriveKeys(runtime.config, 'passkey-user-handle')[0]!;
-  const userHandle = (userId: number): Uint8Array<ArrayBuffer> => new Uint8Array(createHmac('sha256', handleKey).update(String(userId)).digest().subarray(0, 32));
+  const userHandle = (userId: number): Uint8Array<ArrayBuffer> =>
+    new Uint8Array(createHmac('sha256', handleKey).update(String(userId)).digest().subarray(0, 32));
   const at = (): string => new Date(now()).toISOString();
   const descriptor = (c: StoredCredential) => ({ id: c.credentialId, transports: [...c.transports] });
 
-  async function assertionOptions(purpose: ChallengePurpose, binding: string, userId: number | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  async function assertionOptions(
+    purpose: ChallengePurpose,
+    binding: string,
+    userId: number | null,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const allowCredentials = userId === null ? [] : (await store.credentialsOf(userId)).map(descriptor);
-    const opts = await generateAuthenticationOptions({ rpID, allowCredentials, userVerification: 'required', timeout: CEREMONY_TIMEOUT_MS });
+    const opts = await generateAuthenticationOptions({
+      rpID,
+      allowCredentials,
+      userVerification: 'required',
+      timeout: CEREMONY_TIMEOUT_MS,
+    });
     await challenges.put(purpose, binding, opts.challenge, userId);
     return opts;
   }
 
-  async function verifyAssertion(purpose: ChallengePurpose, binding: string, response: AuthenticationResponseJSON, userId: number | null): Promise<AssertionResult> {
+  async function verifyAssertion(
+    purpose: ChallengePurpose,
+    binding: string,
+    response: AuthenticationResponseJSON,
+    userId: number | null,
+  ): Promise<AssertionResult> {
     // The challenge is spent first, whatever follows: one answer per challenge, right or wrong.
     const pending = await challenges.take(purpose, binding);
     if (!pending || pending.userId !== userId) return { ok: false, reason: 'no-challenge', userId };
@@ -133,7 +152,12 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
         expectedOrigin,
         expectedRPID: rpID,
         requireUserVerification: true,
-        credential: { id: credential.credentialId, publicKey: Buffer.from(credential.publicKey, 'base64url'), counter: credential.signCount, transports: [...credential.transports] },
+        credential: {
+          id: credential.credentialId,
+          publicKey: Buffer.from(credential.publicKey, 'base64url'),
+          counter: credential.signCount,
+          transports: [...credential.transports],
+        },
       });
       if (!verified.verified) return { ok: false, reason: 'invalid', userId: credential.userId };
       newCounter = verified.authenticationInfo.newCounter;
@@ -175,7 +199,14 @@ export function createPasskeys(runtime: Runtime, options: PasskeyOptions = {}): 
       if ((await store.list(user.id)).length >= MAX_PASSKEYS_PER_USER) return { ok: false, reason: 'too-many' };
       let credential;
       try {
-        const verified = await verifyRegistrationResponse({ response, expectedChallenge: pending.challenge, expectedOrigin, expectedRPID: rpID, requireUserVerification: true, supportedAlgorithmIDs: ALGORITHMS });
+        const verified = await verifyRegistrationResponse({
+          response,
+          expectedChallenge: pending.challenge,
+          expectedOrigin,
+          expectedRPID: rpID,
+          requireUserVerification: true,
+          supportedAlgorithmIDs: ALGORITHMS,
+        });
         if (!verified.verified) return { ok: false, reason: 'invalid' };
         credential = verified.registrationInfo.credential;
       } catch {

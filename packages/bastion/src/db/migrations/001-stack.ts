@@ -17,13 +17,19 @@ export function stack(dialect: DialectName): Migration {
         .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
         .addColumn('bio', 'text', (c) => c.notNull().defaultTo(''))
         .addColumn('image', 'varchar(2048)')
-        .addColumn('role', 'varchar(16)', (c) => c.notNull().defaultTo('member').check(sql`role in ('member', 'moderator', 'admin')`))
+        .addColumn('role', 'varchar(16)', (c) =>
+          c
+            .notNull()
+            .defaultTo('member')
+            .check(sql`role in ('member', 'moderator', 'admin')`),
+        )
         .addColumn('locked_at', 'varchar(32)')
         .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
         .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
         .execute();
 
-      await db.schema.createTable('sessions')
+      await db.schema
+        .createTable('sessions')
         .addColumn('id_hash', 'varchar(64)', (c) => c.primaryKey())
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('created_at', 'varchar(32)', (c) => c.notNull())

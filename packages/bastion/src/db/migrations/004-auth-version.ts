@@ -11,7 +11,10 @@ export function authVersion(): Migration {
   return {
     async up(db) {
       for (const table of ['users', 'sessions', 'api_tokens']) {
-        await db.schema.alterTable(table).addColumn('auth_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema
+          .alterTable(table)
+          .addColumn('auth_version', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
       }
     },
     async down(db) {

@@ -31,7 +31,12 @@ export function usernameCase(dialect: DialectName): Migration {
     async up(db) {
       const work = async (trx: typeof db) => {
         for (const account of await laterCaseTwins(trx)) await rename(trx, account);
-        await trx.schema.createIndex(INDEX).on('users').unique().expression(sql`lower(username)`).execute();
+        await trx.schema
+          .createIndex(INDEX)
+          .on('users')
+          .unique()
+          .expression(sql`lower(username)`)
+          .execute();
       };
       // All or nothing. The migrator runs a PostgreSQL migration in a transaction already; there
       // the table is locked against writers first, so no case twin can be added between the scan
@@ -73,7 +78,12 @@ async function rename(db: Kysely<unknown>, account: Account): Promise<void> {
   }
   const at = new Date().toISOString();
   await sql`update users set username = ${to}, updated_at = ${at} where id = ${account.id}`.execute(db);
-  const details = JSON.stringify({ targetId: account.id, from: account.username, to, reason: 'an older account has this name in another case' });
+  const details = JSON.stringify({
+    targetId: account.id,
+    from: account.username,
+    to,
+    reason: 'an older account has this name in another case',
+  });
   await sql`insert into audit_log (at, event, actor_id, actor_name, ip, user_agent, details)
     values (${at}, 'username.rename', null, null, 'migration', '007-username-case', ${details})`.execute(db);
 }

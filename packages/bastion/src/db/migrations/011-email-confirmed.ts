@@ -11,7 +11,10 @@ import type { Migration } from 'kysely/migration';
 export const emailConfirmed: Migration = {
   async up(db) {
     await db.schema.alterTable('users').addColumn('email_confirmed_at', 'varchar(32)').execute();
-    await db.updateTable('users' as never).set({ email_confirmed_at: sql`created_at` } as never).execute();
+    await db
+      .updateTable('users' as never)
+      .set({ email_confirmed_at: sql`created_at` } as never)
+      .execute();
   },
   async down(db) {
     await db.schema.alterTable('users').dropColumn('email_confirmed_at').execute();

@@ -10,7 +10,10 @@ import type { Migration } from 'kysely/migration';
 export const sessionAuthenticatedAt: Migration = {
   async up(db) {
     await db.schema.alterTable('sessions').addColumn('authenticated_at', 'varchar(32)').execute();
-    await db.updateTable('sessions' as never).set({ authenticated_at: sql`created_at` } as never).execute();
+    await db
+      .updateTable('sessions' as never)
+      .set({ authenticated_at: sql`created_at` } as never)
+      .execute();
   },
   async down(db) {
     await db.schema.alterTable('sessions').dropColumn('authenticated_at').execute();

@@ -47,11 +47,15 @@ function problemsOf(tabs: readonly AdminTabOption[], roles: RolePolicy): string[
   const problems: string[] = [];
   const keys = new Set(BASTION_TABS.map((t) => t.key));
   for (const tab of tabs) {
-    if (typeof tab.key !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(tab.key) || keys.has(tab.key)) problems.push(`key '${String(tab.key)}' is not a new lower-case name`);
+    if (typeof tab.key !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(tab.key) || keys.has(tab.key))
+      problems.push(`key '${String(tab.key)}' is not a new lower-case name`);
     keys.add(tab.key);
-    if (typeof tab.href !== 'string' || !/^\/admin\/[a-z0-9-]+(?:\/[a-z0-9-]+)*$/.test(tab.href)) problems.push(`'${tab.key}': href must be a path under /admin/`);
-    if (typeof tab.label !== 'string' || tab.label.trim() === '' || tab.label.length > 40) problems.push(`'${tab.key}': label must be 1 to 40 characters`);
-    if (!roles.names.includes(tab.access) || (tab.access as string) === 'member') problems.push(`'${tab.key}': access must be a role of this application above member, not '${String(tab.access)}'`);
+    if (typeof tab.href !== 'string' || !/^\/admin\/[a-z0-9-]+(?:\/[a-z0-9-]+)*$/.test(tab.href))
+      problems.push(`'${tab.key}': href must be a path under /admin/`);
+    if (typeof tab.label !== 'string' || tab.label.trim() === '' || tab.label.length > 40)
+      problems.push(`'${tab.key}': label must be 1 to 40 characters`);
+    if (!roles.names.includes(tab.access) || (tab.access as string) === 'member')
+      problems.push(`'${tab.key}': access must be a role of this application above member, not '${String(tab.access)}'`);
   }
   return problems;
 }

@@ -42,7 +42,12 @@ function detailPairs(text: string): [string, string][] {
 }
 
 /** A page of the log and its total; `signal`: the client's (clientGone), to call the scan off. */
-export async function listAudit(db: Db, filter: AuditFilter, page: { limit: number; offset: number }, signal?: AbortSignal): Promise<{ items: AuditRow[]; total: number }> {
+export async function listAudit(
+  db: Db,
+  filter: AuditFilter,
+  page: { limit: number; offset: number },
+  signal?: AbortSignal,
+): Promise<{ items: AuditRow[]; total: number }> {
   const actor = filter.actor?.trim() ?? '';
   const ip = filter.ip?.trim() ?? '';
   const scoped = () => {
@@ -60,7 +65,16 @@ export async function listAudit(db: Db, filter: AuditFilter, page: { limit: numb
     scoped().select((eb) => eb.fn.countAll<number>().as('n')),
   );
   return {
-    items: rows.map((r) => ({ id: r.id, at: r.at, event: r.event, actorId: r.actor_id, actorName: r.actor_id === null ? null : r.actor_name, ip: r.ip, userAgent: r.user_agent, details: detailPairs(r.details) })),
+    items: rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      event: r.event,
+      actorId: r.actor_id,
+      actorName: r.actor_id === null ? null : r.actor_name,
+      ip: r.ip,
+      userAgent: r.user_agent,
+      details: detailPairs(r.details),
+    })),
     total,
   };
 }

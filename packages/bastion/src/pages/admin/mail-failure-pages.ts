@@ -12,17 +12,21 @@ import { pageField } from './admin-schemas.js';
 const mailQuery = { type: 'object', additionalProperties: false, properties: { page: pageField } } as const;
 
 export async function mailFailurePages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  app.get<{ Querystring: { page: number } }>('/admin/mail', { config: { access: 'admin' }, schema: { querystring: mailQuery } }, async function mailFailuresPage(request, reply) {
-    const { page } = request.query;
-    const [failures, total] = await Promise.all([listMailFailures(runtime.db, pageRequest(page)), countMailFailures(runtime.db)]);
-    return reply.header('cache-control', 'no-store').page('admin/mail', {
-      title: 'Admin: mail failures',
-      tabs: app.adminTabs(request.member, 'mail'),
-      failures,
-      total,
-      kept: KEPT_MAIL_FAILURES,
-      mailEnabled: app.mailer.enabled,
-      pagination: paginate('/admin/mail', page, total),
-    });
-  });
+  app.get<{ Querystring: { page: number } }>(
+    '/admin/mail',
+    { config: { access: 'admin' }, schema: { querystring: mailQuery } },
+    async function mailFailuresPage(request, reply) {
+      const { page } = request.query;
+      const [failures, total] = await Promise.all([listMailFailures(runtime.db, pageRequest(page)), countMailFailures(runtime.db)]);
+      return reply.header('cache-control', 'no-store').page('admin/mail', {
+        title: 'Admin: mail failures',
+        tabs: app.adminTabs(request.member, 'mail'),
+        failures,
+        total,
+        kept: KEPT_MAIL_FAILURES,
+        mailEnabled: app.mailer.enabled,
+        pagination: paginate('/admin/mail', page, total),
+      });
+    },
+  );
 }

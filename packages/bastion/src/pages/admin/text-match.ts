@@ -11,7 +11,8 @@ export function escapeLike(text: string): string {
 
 type Column = 'users.username' | 'users.email' | 'audit_log.actor_name' | 'audit_log.ip';
 
-const like = (column: Column, pattern: string): RawBuilder<SqlBool> => sql<SqlBool>`lower(${sql.ref(column)}) like ${pattern} escape ${'\\'}`;
+const like = (column: Column, pattern: string): RawBuilder<SqlBool> =>
+  sql<SqlBool>`lower(${sql.ref(column)}) like ${pattern} escape ${'\\'}`;
 
 /** `column` contains `text`, ignoring case. */
 export const containsText = (column: Column, text: string): RawBuilder<SqlBool> => like(column, `%${escapeLike(text.toLowerCase())}%`);

@@ -38,7 +38,12 @@ export interface UserTarget {
  * account, so as an admitted scan, in the admin's own lane (packages/bastion/src/security/scan-admission.ts).
  * `signal`: the client's (clientGone), to call the scan off.
  */
-export async function listUsers(db: Db, filter: UserFilter, page: { limit: number; offset: number }, signal?: AbortSignal): Promise<{ items: AdminUserRow[]; total: number }> {
+export async function listUsers(
+  db: Db,
+  filter: UserFilter,
+  page: { limit: number; offset: number },
+  signal?: AbortSignal,
+): Promise<{ items: AdminUserRow[]; total: number }> {
   const term = filter.q?.trim() ?? '';
   const scoped = () => {
     let q = db.kysely.selectFrom('users');
@@ -51,12 +56,32 @@ export async function listUsers(db: Db, filter: UserFilter, page: { limit: numbe
     signal === undefined ? { lane: 'admin' } : { lane: 'admin', signal },
     scoped()
       .select(['users.id', 'users.username', 'users.email', 'users.role', 'users.locked_at', 'users.created_at'])
-      .select((eb) => eb.exists(eb.selectFrom('totp_credentials').select('totp_credentials.user_id').whereRef('totp_credentials.user_id', '=', 'users.id').where('totp_credentials.enabled_at', 'is not', null)).as('two_factor'))
-      .orderBy('users.id', 'desc').limit(page.limit).offset(page.offset),
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('totp_credentials')
+              .select('totp_credentials.user_id')
+              .whereRef('totp_credentials.user_id', '=', 'users.id')
+              .where('totp_credentials.enabled_at', 'is not', null),
+          )
+          .as('two_factor'),
+      )
+      .orderBy('users.id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset),
     scoped().select((eb) => eb.fn.countAll<number>().as('n')),
   );
   return {
-    items: rows.map((r) => ({ id: r.id, username: r.username, email: r.email, role: r.role, lockedAt: r.locked_at, createdAt: r.created_at, twoFactor: Boolean(r.two_factor) })),
+    items: rows.map((r) => ({
+      id: r.id,
+      username: r.username,
+      email: r.email,
+      role: r.role,
+      lockedAt: r.locked_at,
+      createdAt: r.created_at,
+      twoFactor: Boolean(r.two_factor),
+    })),
     total,
   };
 }

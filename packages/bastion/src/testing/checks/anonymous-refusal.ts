@@ -30,7 +30,8 @@ export async function checkAnonymousRefusal(subject: AppUnderTest, options: { lo
     // The HEAD Fastify adds beside each GET must carry the same guard.
     if (route.method === 'GET') {
       const head = await subject.app.inject({ method: 'HEAD', url });
-      if (head.statusCode !== res.statusCode) problems.push(`HEAD ${route.url} answered an anonymous caller ${head.statusCode}, its GET ${res.statusCode}`);
+      if (head.statusCode !== res.statusCode)
+        problems.push(`HEAD ${route.url} answered an anonymous caller ${head.statusCode}, its GET ${res.statusCode}`);
     }
   }
   return { checked, problems };

@@ -29,16 +29,25 @@ export async function checkCsrfRefusal(subject: AppUnderTest, options: CsrfCheck
   const foreignToken = await (await signedIn(subject, 'member', options)).csrf(options.signedInPage);
   const routes = withoutHeadTwins(subject.routes).filter((r) => r.face === 'pages' && UNSAFE_METHODS.has(r.method));
   for (const route of routes) {
-    for (const [what, body] of [['no token', ''], ["another session's token", new URLSearchParams({ _csrf: foreignToken }).toString()]] as const) {
+    for (const [what, body] of [
+      ['no token', ''],
+      ["another session's token", new URLSearchParams({ _csrf: foreignToken }).toString()],
+    ] as const) {
       const res = await admin.request({
         method: route.method,
         url: concreteUrl(route.url),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: subject.config.publicOrigin, 'sec-fetch-site': 'same-origin' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: subject.config.publicOrigin,
+          'sec-fetch-site': 'same-origin',
+        },
         body,
       });
       checked.push(`${route.method} ${route.url} with ${what}`);
       if (res.statusCode !== 403) {
-        problems.push(`${route.method} ${route.url} (declared ${route.access}) answered a signed-in post with ${what} ${res.statusCode}, not 403`);
+        problems.push(
+          `${route.method} ${route.url} (declared ${route.access}) answered a signed-in post with ${what} ${res.statusCode}, not 403`,
+        );
         // Whatever the request did (signed out, changed the account), the next route gets a fresh caller.
         admin = await signedIn(subject, 'admin', options);
       }

@@ -33,7 +33,11 @@ function requestsFor(subject: AppUnderTest): Array<{ request: TestRequest; as: '
   }
   for (const face of ['pages', 'other'] as const) {
     const post = routes.find((r) => r.face === face && r.method === 'POST');
-    if (post) out.push({ request: { method: 'POST', url: concreteUrl(post.url), headers: { 'content-type': 'application/json' }, body: '{"a":' }, as: 'anonymous' });
+    if (post)
+      out.push({
+        request: { method: 'POST', url: concreteUrl(post.url), headers: { 'content-type': 'application/json' }, body: '{"a":' },
+        as: 'anonymous',
+      });
   }
   return out;
 }

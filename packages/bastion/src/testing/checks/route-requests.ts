@@ -31,5 +31,6 @@ export async function signIn(client: TestClient, loginPage: string, user: { emai
   // The page's token, whatever its form's action: an app's login form may post elsewhere.
   const _csrf = await client.csrf(loginPage);
   const res = await client.post(loginPage, { email: user.email, password: user.password, _csrf }, { csrf: false });
-  if (res.statusCode !== 303) throw new Error(`attack kit: signing in at ${loginPage} answered ${res.statusCode}: ${res.body.slice(0, 200)}`);
+  if (res.statusCode !== 303)
+    throw new Error(`attack kit: signing in at ${loginPage} answered ${res.statusCode}: ${res.body.slice(0, 200)}`);
 }

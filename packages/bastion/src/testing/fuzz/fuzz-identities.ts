@@ -36,14 +36,22 @@ export interface IdentityPages {
 }
 
 /** Sends one request as the fuzzer's client (its own address, optional JSON, form or token). */
-export type FuzzCall = (method: string, path: string, options?: { json?: unknown; form?: Record<string, string>; token?: string; jar?: Map<string, string> }) => Promise<RawResponse>;
+export type FuzzCall = (
+  method: string,
+  path: string,
+  options?: { json?: unknown; form?: Record<string, string>; token?: string; jar?: Map<string, string> },
+) => Promise<RawResponse>;
 
 /**
  * The app's own content to aim at (an article to comment on, a note to share), made with the
  * member's and admin's credentials: returns real values by parameter name. Called before every
  * route, so it checks that what it made is still there and makes it again if not.
  */
-export type KnownContent = (call: FuzzCall, who: { readonly member: Identity; readonly admin: Identity }, known: Readonly<Record<string, string[]>>) => Promise<Record<string, string[]>>;
+export type KnownContent = (
+  call: FuzzCall,
+  who: { readonly member: Identity; readonly admin: Identity },
+  known: Readonly<Record<string, string[]>>,
+) => Promise<Record<string, string[]>>;
 
 const TIMEOUT_MS = 20_000;
 let clientCounter = 0;
@@ -80,7 +88,13 @@ function formBody(fields: Record<string, string>): Buffer {
   return Buffer.from(new URLSearchParams(fields).toString());
 }
 
-async function call(target: Target, jar: Map<string, string> | null, method: string, path: string, options: { json?: unknown; form?: Record<string, string>; token?: string } = {}): Promise<RawResponse> {
+async function call(
+  target: Target,
+  jar: Map<string, string> | null,
+  method: string,
+  path: string,
+  options: { json?: unknown; form?: Record<string, string>; token?: string } = {},
+): Promise<RawResponse> {
   const headers: Record<string, string> = { 'x-forwarded-for': nextClientAddress() };
   if (jar && jar.size > 0) headers.cookie = cookieHeader(jar);
   if (options.token) headers.authorization = `Token ${options.token}`;
@@ -100,7 +114,10 @@ async function call(target: Target, jar: Map<string, string> | null, method: str
 }
 
 /** The fuzzer's client for the app's KnownContent hook. */
-export const fuzzCall = (target: Target): FuzzCall => (method, path, options = {}) => call(target, options.jar ?? null, method, path, options);
+export const fuzzCall =
+  (target: Target): FuzzCall =>
+  (method, path, options = {}) =>
+    call(target, options.jar ?? null, method, path, options);
 
 const csrfOf = (html: string): string | null => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? null;
 
@@ -118,7 +135,9 @@ async function makeAccount(target: Target, identity: Identity, role: 'member' | 
   identity.jar.clear();
   const login = await call(target, identity.jar, 'GET', pages.loginPage);
   const csrf = csrfOf(login.body);
-  const res = await call(target, identity.jar, 'POST', pages.loginPage, { form: { email: made.email, password: made.password, ...(csrf ? { _csrf: csrf } : {}) } });
+  const res = await call(target, identity.jar, 'POST', pages.loginPage, {
+    form: { email: made.email, password: made.password, ...(csrf ? { _csrf: csrf } : {}) },
+  });
   if (res.status !== 303) throw new Error(`fuzz fixtures: page login of ${role} answered ${res.status}: ${res.body.slice(0, 300)}`);
   identity.username = made.username;
   identity.email = made.email;
@@ -138,16 +157,24 @@ export async function makeFixtures(target: Target, pages: IdentityPages, content
 /** Makes every identity what its name says again, and the known content exist again. */
 export async function ensure(target: Target, fixtures: Fixtures, pages: IdentityPages, content?: KnownContent): Promise<void> {
   const { anonymous, member, admin } = fixtures.identities;
-  if (anonymous.dirty || ![...anonymous.jar.keys()].some((k) => k.endsWith('csrf')) || [...anonymous.jar.keys()].some((k) => k.endsWith('session'))) {
+  if (
+    anonymous.dirty ||
+    ![...anonymous.jar.keys()].some((k) => k.endsWith('csrf')) ||
+    [...anonymous.jar.keys()].some((k) => k.endsWith('session'))
+  ) {
     anonymous.jar.clear();
     await freshCsrf(target, anonymous, pages);
   }
   anonymous.dirty = false;
-  for (const [identity, role] of [[member, 'member'], [admin, 'admin']] as const) {
+  for (const [identity, role] of [
+    [member, 'member'],
+    [admin, 'admin'],
+  ] as const) {
     if (!identity.dirty && identity.username) continue;
     // Still the same account with the same role (the token, if any, still good), and still signed in on the pages.
     const now = identity.username ? await target.whois(identity.token, identity.username) : null;
-    const page = now?.username === identity.username && now.role === role ? await call(target, identity.jar, 'GET', pages.signedInPage) : null;
+    const page =
+      now?.username === identity.username && now.role === role ? await call(target, identity.jar, 'GET', pages.signedInPage) : null;
     if (page?.status !== 200) await makeAccount(target, identity, role, pages);
     else await freshCsrf(target, identity, pages);
     identity.dirty = false;

@@ -52,16 +52,31 @@ const headerVariants: fc.Arbitrary<Record<string, string>> = fc.constantFrom<Rec
 export function requestSpecArb(route: FuzzRoute, knownNames: ReadonlySet<string>): fc.Arbitrary<RequestSpec> {
   const paramNames = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
   const paramProps = route.schema.params?.properties ?? {};
-  const params = fc.record(Object.fromEntries(paramNames.map((name) => [name, valueArb(paramProps[name] ?? { type: 'string' }, name, 'text', knownNames)])));
+  const params = fc.record(
+    Object.fromEntries(paramNames.map((name) => [name, valueArb(paramProps[name] ?? { type: 'string' }, name, 'text', knownNames)])),
+  );
   const wildcard = route.url.includes('*')
     ? fc.oneof(
         fc.constantFrom('style.css', 'app.css', 'nothing-here', ''),
-        fc.array(fc.oneof(fc.constantFrom(...HOSTILE_PATH_FRAGMENTS), fc.constantFrom('etc', 'passwd', 'style.css', '.env', 'package.json', 'src', 'x')), { minLength: 1, maxLength: 6 }).map((parts) => parts.join('/')),
+        fc
+          .array(
+            fc.oneof(
+              fc.constantFrom(...HOSTILE_PATH_FRAGMENTS),
+              fc.constantFrom('etc', 'passwd', 'style.css', '.env', 'package.json', 'src', 'x'),
+            ),
+            { minLength: 1, maxLength: 6 },
+          )
+          .map((parts) => parts.join('/')),
       )
     : fc.constant(null);
   const schemaQuery = route.schema.querystring ? valueArb(route.schema.querystring, '', 'text', knownNames) : fc.constant({});
   const query = fc.oneof(
-    { weight: 5, arbitrary: schemaQuery.map((q) => (q !== null && typeof q === 'object' && !Array.isArray(q) && !(q instanceof Raw) ? (q as Record<string, unknown>) : { q })) },
+    {
+      weight: 5,
+      arbitrary: schemaQuery.map((q) =>
+        q !== null && typeof q === 'object' && !Array.isArray(q) && !(q instanceof Raw) ? (q as Record<string, unknown>) : { q },
+      ),
+    },
     { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_QUERIES).map((q) => new Raw(q)) },
     { weight: 1, arbitrary: fc.constant(null) },
   );
@@ -70,11 +85,19 @@ export function requestSpecArb(route: FuzzRoute, knownNames: ReadonlySet<string>
   const body = route.schema.body
     ? fc.oneof(
         { weight: 6, arbitrary: valueArb(route.schema.body, '', bodyPart, knownNames) },
-        { weight: 1, arbitrary: fc.constantFrom('', '{', '%', 'a=%ff', '{"a":1,"a":2}', deepJson(50_000, 'array'), '_csrf=a&_csrf=b', 'x'.repeat(1_100_000)).map((t) => new Raw(t)) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom('', '{', '%', 'a=%ff', '{"a":1,"a":2}', deepJson(50_000, 'array'), '_csrf=a&_csrf=b', 'x'.repeat(1_100_000))
+            .map((t) => new Raw(t)),
+        },
       )
     : fc.oneof(fc.constant(undefined), fc.constant(undefined), fc.constant(new Raw('{"a":1}')), fc.constant({ a: '1' }));
   const method = fc.oneof({ weight: 8, arbitrary: fc.constant(route.method) }, { weight: 2, arbitrary: fc.constantFrom(...ODD_METHODS) });
-  const contentType = fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: fc.constantFrom(...ODD_CONTENT_TYPES) });
+  const contentType = fc.oneof(
+    { weight: 8, arbitrary: fc.constant(null) },
+    { weight: 2, arbitrary: fc.constantFrom(...ODD_CONTENT_TYPES) },
+  );
   const identity = fc.constantFrom<IdentityName>('anonymous', 'anonymous', 'member', 'member', 'member', 'admin');
   const csrf = fc.constantFrom<RequestSpec['csrf']>('real', 'real', 'real', 'real', 'generated', 'none');
   return fc.record({ identity, method, params, wildcard, query, body, contentType, csrf, headers: headerVariants });
@@ -87,7 +110,10 @@ export function percentEncode(text: string): string {
     if (/^[\w\-.~]$/.test(ch)) out += ch;
     else {
       const code = ch.codePointAt(0)!;
-      const bytes = code >= 0xd800 && code <= 0xdfff ? Buffer.from([0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63)]) : Buffer.from(ch, 'utf8');
+      const bytes =
+        code >= 0xd800 && code <= 0xdfff
+          ? Buffer.from([0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63)])
+          : Buffer.from(ch, 'utf8');
       for (const b of bytes) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
     }
   }
@@ -114,7 +140,8 @@ function textOnWire(value: unknown, fixtures: Fixtures): string {
 function pairsOnWire(key: string, value: unknown, fixtures: Fixtures, depth = 0): string[] {
   const v = resolve(value, fixtures);
   const k = percentEncode(key);
-  if (Array.isArray(v)) return v.flatMap((item) => (depth < 2 ? pairsOnWire(key, item, fixtures, depth + 1) : [`${k}=${textOnWire(item, fixtures)}`]));
+  if (Array.isArray(v))
+    return v.flatMap((item) => (depth < 2 ? pairsOnWire(key, item, fixtures, depth + 1) : [`${k}=${textOnWire(item, fixtures)}`]));
   if (v !== null && typeof v === 'object' && !(v instanceof Raw) && !(v instanceof DupKeys) && depth < 2) {
     return Object.entries(v).flatMap(([sub, item]) => pairsOnWire(`${key}[${sub}]`, item, fixtures, depth + 1));
   }
@@ -127,7 +154,10 @@ function jsonOnWire(value: unknown, fixtures: Fixtures): string {
   if (v instanceof Raw) return v.text;
   if (v instanceof DupKeys) return `{${v.pairs.map(([k, item]) => `${JSON.stringify(k)}:${jsonOnWire(item, fixtures)}`).join(',')}}`;
   if (Array.isArray(v)) return `[${v.map((item) => jsonOnWire(item, fixtures)).join(',')}]`;
-  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, item]) => `${JSON.stringify(k)}:${jsonOnWire(item, fixtures)}`).join(',')}}`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, item]) => `${JSON.stringify(k)}:${jsonOnWire(item, fixtures)}`)
+      .join(',')}}`;
   if (v === undefined) return 'null';
   if (typeof v === 'number' && Object.is(v, -0)) return '-0';
   return JSON.stringify(v);
@@ -139,7 +169,12 @@ export function renderRequest(route: FuzzRoute, spec: RequestSpec, fixtures: Fix
   if (spec.wildcard !== null) path = path.replace('*', spec.wildcard);
   if (!path.startsWith('/')) path = '/' + path;
   if (spec.query instanceof Raw) path += `?${spec.query.text}`;
-  else if (spec.query && Object.keys(spec.query).length > 0) path += '?' + Object.entries(spec.query).flatMap(([k, v]) => pairsOnWire(k, v, fixtures)).join('&');
+  else if (spec.query && Object.keys(spec.query).length > 0)
+    path +=
+      '?' +
+      Object.entries(spec.query)
+        .flatMap(([k, v]) => pairsOnWire(k, v, fixtures))
+        .join('&');
 
   const api = isApi(route);
   const headers: Record<string, string> = { 'x-forwarded-for': nextClientAddress(), 'user-agent': 'bastion-route-fuzz' };
@@ -156,7 +191,8 @@ export function renderRequest(route: FuzzRoute, spec: RequestSpec, fixtures: Fix
     } else {
       const fields = spec.body instanceof Raw ? null : ((resolve(spec.body, fixtures) ?? {}) as Record<string, unknown>);
       let text: string;
-      if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) text = spec.body instanceof Raw ? spec.body.text : textOnWire(fields, fixtures);
+      if (fields === null || typeof fields !== 'object' || Array.isArray(fields))
+        text = spec.body instanceof Raw ? spec.body.text : textOnWire(fields, fixtures);
       else {
         const entries = Object.entries(fields).filter(([k]) => !(k === '_csrf' && spec.csrf !== 'generated'));
         if (spec.csrf === 'real' && identity.csrf) entries.push(['_csrf', identity.csrf]);
@@ -184,7 +220,11 @@ export function describeRequest(req: RawRequest, identity: IdentityName): string
   const headers = Object.entries(req.headers)
     .filter(([k]) => !['x-forwarded-for', 'user-agent', 'cookie', 'authorization'].includes(k))
     .map(([k, v]) => `${k}: ${cut(v, 80)}`);
-  return [`${req.method} ${cut(req.path, 300)} as ${identity}`, ...headers, ...(req.body ? [`body: ${cut(req.body.toString('utf8'), 300)}`] : [])].join('\n    ');
+  return [
+    `${req.method} ${cut(req.path, 300)} as ${identity}`,
+    ...headers,
+    ...(req.body ? [`body: ${cut(req.body.toString('utf8'), 300)}`] : []),
+  ].join('\n    ');
 }
 
 /**
@@ -195,7 +235,17 @@ export function describeRequest(req: RawRequest, identity: IdentityName): string
  * to pair `page` with `1e400`; the sweep pairs them on every run.
  */
 export function sweepSpecs(route: FuzzRoute): RequestSpec[] {
-  const base: RequestSpec = { identity: 'member', method: route.method, params: {}, wildcard: null, query: null, body: undefined, contentType: null, csrf: 'real', headers: {} };
+  const base: RequestSpec = {
+    identity: 'member',
+    method: route.method,
+    params: {},
+    wildcard: null,
+    query: null,
+    body: undefined,
+    contentType: null,
+    csrf: 'real',
+    headers: {},
+  };
   const paramNames = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
   const knownParams = Object.fromEntries(paramNames.map((n) => [n, new Known(n)]));
   const specs: RequestSpec[] = [];
@@ -203,7 +253,10 @@ export function sweepSpecs(route: FuzzRoute): RequestSpec[] {
     for (const value of HOSTILE_NUMBERS) specs.push({ ...base, params: knownParams, query: { [name]: value } });
   }
   for (const name of paramNames) {
-    const values = [...HOSTILE_NUMBERS.map((v) => new Raw(percentEncode(v))), ...(route.method === 'GET' ? HOSTILE_PATH_FRAGMENTS.map((f) => new Raw(f)) : [])];
+    const values = [
+      ...HOSTILE_NUMBERS.map((v) => new Raw(percentEncode(v))),
+      ...(route.method === 'GET' ? HOSTILE_PATH_FRAGMENTS.map((f) => new Raw(f)) : []),
+    ];
     for (const value of values) specs.push({ ...base, params: { ...knownParams, [name]: value } });
   }
   return specs;

@@ -123,10 +123,13 @@ export class FuzzSession {
       );
       if (result.failed) {
         const why = result.errorInstance instanceof Finding ? result.errorInstance.message : String(result.errorInstance);
-        problems.push(`${route.method} ${route.url} ${why}\n  replay: FUZZ_SEED=${settings.seed} (route seed ${seed}, path ${result.counterexamplePath ?? ''})`);
+        problems.push(
+          `${route.method} ${route.url} ${why}\n  replay: FUZZ_SEED=${settings.seed} (route seed ${seed}, path ${result.counterexamplePath ?? ''})`,
+        );
       }
     }
-    if (problems.length === 0 && !(await this.healthy())) problems.push(`/healthz stopped answering after ${route.method} ${route.url} was fuzzed`);
+    if (problems.length === 0 && !(await this.healthy()))
+      problems.push(`/healthz stopped answering after ${route.method} ${route.url} was fuzzed`);
     return { problems, heaviest: state.heaviest };
   }
 
@@ -137,7 +140,11 @@ export class FuzzSession {
   }
 
   /** Sends one generated request and checks the answer; throws a Finding if it is wrong. */
-  private async attack(route: FuzzRoute, spec: RequestSpec, state: { heaviest: number; cpuMark: number | null }): Promise<'refused' | 'answered'> {
+  private async attack(
+    route: FuzzRoute,
+    spec: RequestSpec,
+    state: { heaviest: number; cpuMark: number | null },
+  ): Promise<'refused' | 'answered'> {
     const { target, fixtures, settings, budget } = this;
     const timeout = settings.requestTimeoutMs;
     const identity = fixtures.identities[spec.identity];
@@ -156,7 +163,9 @@ export class FuzzSession {
     } catch (err) {
       if (err instanceof Hang) {
         const alive = await this.healthy();
-        throw new Finding(`no answer within ${timeout} ms (${alive ? '/healthz still answers' : 'the whole server stopped answering, /healthz included'}):\n    ${said()}`);
+        throw new Finding(
+          `no answer within ${timeout} ms (${alive ? '/healthz still answers' : 'the whole server stopped answering, /healthz included'}):\n    ${said()}`,
+        );
       }
       // A connection the server closed (a 413 sent before the whole body was read) is an
       // answer; the server must still be up.
@@ -180,7 +189,10 @@ export class FuzzSession {
     }
     state.heaviest = Math.max(state.heaviest, cost);
     if (res && res.status >= 500) throw new Finding(`answered ${res.status}:\n    ${said()}\n    → ${res.body.slice(0, 200)}`);
-    if (cost > budget) throw new Finding(`cost ${Math.round(cost / 1000)} ms of CPU twice in a row, over the budget of ${Math.round(budget / 1000)} ms (${settings.cpuRatio} × a trivial request):\n    ${said()}`);
+    if (cost > budget)
+      throw new Finding(
+        `cost ${Math.round(cost / 1000)} ms of CPU twice in a row, over the budget of ${Math.round(budget / 1000)} ms (${settings.cpuRatio} × a trivial request):\n    ${said()}`,
+      );
     if (res) {
       const sessionChanged = keepCookies(identity.jar, res);
       if (sessionChanged || (UNSAFE.has(req.method) && res.status < 400) || res.status === 401 || res.status === 403) identity.dirty = true;

@@ -22,10 +22,17 @@ export class DupKeys {
   constructor(readonly pairs: ReadonlyArray<readonly [string, unknown]>) {}
 }
 
-const types = (schema: JsonSchema): string[] => (schema.type === undefined ? [] : Array.isArray(schema.type) ? [...(schema.type as string[])] : [schema.type as string]);
+const types = (schema: JsonSchema): string[] =>
+  schema.type === undefined ? [] : Array.isArray(schema.type) ? [...(schema.type as string[])] : [schema.type as string];
 
 /** Valid and invalid values for `schema`, `name` being the field or parameter it belongs to. */
-export function valueArb(schema: JsonSchema | undefined, name: string, part: Part, knownNames: ReadonlySet<string>, depth = 0): fc.Arbitrary<unknown> {
+export function valueArb(
+  schema: JsonSchema | undefined,
+  name: string,
+  part: Part,
+  knownNames: ReadonlySet<string>,
+  depth = 0,
+): fc.Arbitrary<unknown> {
   const fitting = fittingArb(schema ?? {}, name, part, knownNames, depth);
   return fc.oneof({ weight: 6, arbitrary: fitting }, { weight: 4, arbitrary: hostileArb(schema ?? {}, part, depth) });
 }
@@ -44,7 +51,10 @@ function fittingArb(schema: JsonSchema, name: string, part: Part, knownNames: Re
     else if (type === 'integer' || type === 'number') options.push(numberArb(schema, type, part));
     else if (type === 'boolean') options.push(part === 'text' ? fc.constantFrom('true', 'false') : fc.boolean());
     else if (type === 'null') options.push(fc.constant(part === 'text' ? '' : null));
-    else if (type === 'array') options.push(fc.array(valueArb(schema.items, name, part, knownNames, depth + 1), { maxLength: Math.min((schema.maxItems ?? 5) + 1, 8) }));
+    else if (type === 'array')
+      options.push(
+        fc.array(valueArb(schema.items, name, part, knownNames, depth + 1), { maxLength: Math.min((schema.maxItems ?? 5) + 1, 8) }),
+      );
     else if (type === 'object' && depth < 4) options.push(objectArb(schema, part, knownNames, depth + 1));
   }
   if (options.length === 0) options.push(stringArb({}));
@@ -88,8 +98,22 @@ function objectArb(schema: JsonSchema, part: Part, knownNames: ReadonlySet<strin
 
 /** Fields nobody declared: links carry utm_*, attackers try role and id. */
 function extraKeysArb(part: Part): fc.Arbitrary<Array<[string, unknown]>> {
-  const key = fc.constantFrom('utm_source', 'fbclid', 'role', 'id', 'admin', 'user_id', '__proto__', 'constructor', '_csrf', 'x'.repeat(300));
-  const value = part === 'text' ? fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom(...HOSTILE_NUMBERS)) : fc.oneof(fc.string({ maxLength: 10 }), fc.constant({ role: 'admin' }), fc.integer());
+  const key = fc.constantFrom(
+    'utm_source',
+    'fbclid',
+    'role',
+    'id',
+    'admin',
+    'user_id',
+    '__proto__',
+    'constructor',
+    '_csrf',
+    'x'.repeat(300),
+  );
+  const value =
+    part === 'text'
+      ? fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom(...HOSTILE_NUMBERS))
+      : fc.oneof(fc.string({ maxLength: 10 }), fc.constant({ role: 'admin' }), fc.integer());
   return fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 3 });
 }
 
@@ -113,6 +137,11 @@ function hostileArb(schema: JsonSchema, part: Part, depth: number): fc.Arbitrary
     fc.constant({}),
     fc.array(fc.string({ maxLength: 3 }), { minLength: 500, maxLength: 2_000 }),
     fc.constantFrom(20, 300, 20_000).map((d) => new Raw(deepJson(d, depth % 2 === 0 ? 'array' : 'object'))),
-    fc.constant(new DupKeys([['a', 1], ['a', 2]])),
+    fc.constant(
+      new DupKeys([
+        ['a', 1],
+        ['a', 2],
+      ]),
+    ),
   );
 }

@@ -43,7 +43,12 @@ async function account(role: 'admin' | 'member'): Promise<FuzzAccount> {
 
 async function whois(token: string | null, username: string): Promise<{ username: string; role: string } | null> {
   if (token !== null && tokens) return tokens.authenticate(token);
-  const row = await runtime.db.kysely.selectFrom('users').select(['username', 'role']).where('username', '=', username).where('locked_at', 'is', null).executeTakeFirst();
+  const row = await runtime.db.kysely
+    .selectFrom('users')
+    .select(['username', 'role'])
+    .where('username', '=', username)
+    .where('locked_at', 'is', null)
+    .executeTakeFirst();
   return row ?? null;
 }
 
@@ -64,6 +69,9 @@ process.on('message', (message: ParentMessage) => {
   }
 });
 process.once('disconnect', () => {
-  void app.close().then(() => runtime.close()).finally(() => process.exit(0));
+  void app
+    .close()
+    .then(() => runtime.close())
+    .finally(() => process.exit(0));
 });
 send({ type: 'ready', routes: catalogue.routes });

@@ -24,7 +24,8 @@ export interface TargetSpec {
   readonly env?: Record<string, string>;
 }
 
-const moduleUrl = (module: URL | string): string => (module instanceof URL ? module.href : module.startsWith('file:') ? module : pathToFileURL(module).href);
+const moduleUrl = (module: URL | string): string =>
+  module instanceof URL ? module.href : module.startsWith('file:') ? module : pathToFileURL(module).href;
 const isTypeScript = (path: string): boolean => /\.[cm]?ts$/.test(path);
 
 export interface RawRequest {
@@ -125,7 +126,10 @@ export async function startTarget({ backend, builder, env: appEnv = {} }: Target
   };
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fuzz target did not start in ${startTimeoutMs} ms:\n${errors.join('')}`)), startTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`fuzz target did not start in ${startTimeoutMs} ms:\n${errors.join('')}`)),
+      startTimeoutMs,
+    );
     onReady = () => {
       clearTimeout(timer);
       resolve();
@@ -150,7 +154,8 @@ export async function startTarget({ backend, builder, env: appEnv = {} }: Target
     },
     async account(role) {
       const m = await ask({ type: 'account', id: nextId++, role }, 20_000);
-      if (m.type !== 'account' || !m.account) throw new Error(`fuzz target: no ${role} account: ${m.type === 'account' ? m.error : m.type}`);
+      if (m.type !== 'account' || !m.account)
+        throw new Error(`fuzz target: no ${role} account: ${m.type === 'account' ? m.error : m.type}`);
       return m.account;
     },
     async whois(token, username) {

@@ -8,10 +8,16 @@ import { startTestApp, type TestApp } from '../../../../test/helpers/test-app.js
 // an anonymous caller try to read and remove a member's bookmarks by their ids, through both
 // faces; a form without its token is refused; the feature's limit holds.
 
-const signIn = (t: TestApp, user: TestUser): Promise<PageBrowser> => loggedInBrowser(t.app, { email: user.email, password: STRONG_PASSWORD, username: user.username });
+const signIn = (t: TestApp, user: TestUser): Promise<PageBrowser> =>
+  loggedInBrowser(t.app, { email: user.email, password: STRONG_PASSWORD, username: user.username });
 
 async function bookmarkRows(t: TestApp): Promise<Array<{ id: number; user_id: number }>> {
-  return t.runtime.db.kysely.withTables<{ bookmarks: { id: number; user_id: number } }>().selectFrom('bookmarks').select(['id', 'user_id']).orderBy('id').execute();
+  return t.runtime.db.kysely
+    .withTables<{ bookmarks: { id: number; user_id: number } }>()
+    .selectFrom('bookmarks')
+    .select(['id', 'user_id'])
+    .orderBy('id')
+    .execute();
 }
 
 for (const backend of BACKENDS) {
@@ -24,14 +30,21 @@ for (const backend of BACKENDS) {
     const added = await browser.post(`/article/${slug}/bookmark`, {}, { from: `/article/${slug}` });
     assert.equal(added.statusCode, 303);
     assert.equal(added.headers.location, '/bookmarks');
-    assert.equal((await browser.post(`/article/${slug}/bookmark`, {}, { from: `/article/${slug}` })).statusCode, 303, 'twice is still one bookmark');
+    assert.equal(
+      (await browser.post(`/article/${slug}/bookmark`, {}, { from: `/article/${slug}` })).statusCode,
+      303,
+      'twice is still one bookmark',
+    );
     const page = await browser.get('/bookmarks');
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /Worth &lt;keeping&gt;/, 'the title, escaped');
     assert.match(page.headers['cache-control'] as string, /no-store/);
     const listed = await api(app.app, 'GET', '/api/bookmarks', { user: ana });
     assert.equal(listed.statusCode, 200);
-    assert.deepEqual(listed.json().bookmarks.map((b: { slug: string; title: string }) => [b.slug, b.title]), [[slug, 'Worth <keeping>']]);
+    assert.deepEqual(
+      listed.json().bookmarks.map((b: { slug: string; title: string }) => [b.slug, b.title]),
+      [[slug, 'Worth <keeping>']],
+    );
     assert.equal((await bookmarkRows(app)).length, 1);
   });
 
@@ -58,13 +71,25 @@ for (const backend of BACKENDS) {
     assert.equal((await api(app.app, 'GET', '/api/bookmarks')).statusCode, 401);
     assert.equal((await api(app.app, 'DELETE', `/api/bookmarks/${id}`)).statusCode, 401);
     assert.equal((await api(app.app, 'POST', `/api/articles/${slug}/bookmark`)).statusCode, 401);
-    const anonymousDelete = await app.app.inject({ method: 'POST', url: `/bookmarks/${id}/delete`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
+    const anonymousDelete = await app.app.inject({
+      method: 'POST',
+      url: `/bookmarks/${id}/delete`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '',
+    });
     assert.equal(anonymousDelete.statusCode, 303);
     assert.match(anonymousDelete.headers.location as string, /^\/login/);
     // The page's cookie is no credential for the API.
-    assert.equal((await app.app.inject({ method: 'GET', url: '/api/bookmarks', headers: { cookie: bobPages.cookieHeader } })).statusCode, 401);
+    assert.equal(
+      (await app.app.inject({ method: 'GET', url: '/api/bookmarks', headers: { cookie: bobPages.cookieHeader } })).statusCode,
+      401,
+    );
 
-    assert.deepEqual((await bookmarkRows(app)).map((r) => r.user_id), [ana.id], "ana's bookmark is untouched");
+    assert.deepEqual(
+      (await bookmarkRows(app)).map((r) => r.user_id),
+      [ana.id],
+      "ana's bookmark is untouched",
+    );
     assert.equal((await api(app.app, 'DELETE', `/api/bookmarks/${id}`, { user: ana })).statusCode, 204, 'its owner removes it');
     assert.deepEqual(await bookmarkRows(app), []);
   });
@@ -96,16 +121,33 @@ for (const backend of BACKENDS) {
     const ana = await makeUser(app.app, app.runtime, 'ana');
     const bob = await makeUser(app.app, app.runtime, 'bob');
     const slug = await postArticle(app.app, ana, { title: 'Limited' });
-    for (let i = 0; i < 29; i += 1) assert.equal((await api(app.app, 'POST', `/api/articles/${slug}/bookmark`, { user: ana })).statusCode, 201);
+    for (let i = 0; i < 29; i += 1)
+      assert.equal((await api(app.app, 'POST', `/api/articles/${slug}/bookmark`, { user: ana })).statusCode, 201);
     const browser = await signIn(app, ana);
-    assert.equal((await browser.post(`/article/${slug}/bookmark`, {}, { from: `/article/${slug}` })).statusCode, 303, 'the 30th, from the page');
+    assert.equal(
+      (await browser.post(`/article/${slug}/bookmark`, {}, { from: `/article/${slug}` })).statusCode,
+      303,
+      'the 30th, from the page',
+    );
     const refused = await api(app.app, 'POST', `/api/articles/${slug}/bookmark`, { user: ana });
     assert.equal(refused.statusCode, 429);
     assert.ok(Number(refused.headers['retry-after']) > 0);
-    assert.equal((await browser.post(`/article/${slug}/bookmark`, {}, { from: `/article/${slug}` })).statusCode, 429, 'the page shares the count');
+    assert.equal(
+      (await browser.post(`/article/${slug}/bookmark`, {}, { from: `/article/${slug}` })).statusCode,
+      429,
+      'the page shares the count',
+    );
     assert.equal((await api(app.app, 'GET', '/api/bookmarks', { user: ana })).statusCode, 200, 'reading is not limited by it');
-    assert.equal((await api(app.app, 'POST', `/api/articles/${slug}/bookmark`, { user: bob })).statusCode, 201, 'another account has its own count');
-    const audited = await app.runtime.db.kysely.selectFrom('audit_log').select(['details', 'actor_id']).where('event', '=', 'ratelimit.hit').execute();
+    assert.equal(
+      (await api(app.app, 'POST', `/api/articles/${slug}/bookmark`, { user: bob })).statusCode,
+      201,
+      'another account has its own count',
+    );
+    const audited = await app.runtime.db.kysely
+      .selectFrom('audit_log')
+      .select(['details', 'actor_id'])
+      .where('event', '=', 'ratelimit.hit')
+      .execute();
     assert.equal(audited.length, 1, 'audited once, not per refusal');
     assert.equal(audited[0]!.actor_id, ana.id);
     assert.equal(JSON.parse(audited[0]!.details).limit, 'bookmarks:write');
