@@ -1,6 +1,4 @@
 import type { BastionApp } from 'bastion/cli';
-import { conduitMigrations } from './conduit/migrations/conduit-migrations.js';
-import { bookmarks } from './conduit/bookmarks/bookmarks.js';
 
 // Conduit as an app of Bastion's command line: its own start (apps/conduit/src/server.ts: the stale-render
 // warning, the warmed Markdown threads, the bounded drain), its two commands, and its tables (its
@@ -12,8 +10,11 @@ import { bookmarks } from './conduit/bookmarks/bookmarks.js';
 export const conduit: BastionApp = {
   name: 'Conduit',
   bin: 'bastion',
-  migrations: conduitMigrations,
-  features: [bookmarks],
+  async tables() {
+    const { conduitMigrations } = await import('./conduit/migrations/conduit-migrations.js');
+    const { bookmarks } = await import('./conduit/bookmarks/bookmarks.js');
+    return { migrations: conduitMigrations, features: [bookmarks] };
+  },
   async start(config, notices) {
     const { startServer } = await import('./server.js');
     return startServer(config, notices);

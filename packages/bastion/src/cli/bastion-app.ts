@@ -37,6 +37,11 @@ interface AppParts {
   readonly migrations?: AppMigrations;
   /** Features (defineFeature) whose tables `migrate` and `create-admin` bring up with the app's; an app built from `options` gives them there. */
   readonly features?: readonly Feature[];
+  /**
+   * The same two, loaded only by the commands that touch the database: a migration module that
+   * imports 'bastion' loads the whole stack, which `check` (configuration only) should not pay for.
+   */
+  readonly tables?: () => Promise<{ readonly migrations?: AppMigrations; readonly features?: readonly Feature[] }>;
   /** Reported beside Bastion's by `check`; an error refuses a production `start`. Ids are the app's own. */
   readonly checks?: readonly DeployCheck[];
   readonly commands?: readonly AppCommand[];

@@ -62,7 +62,7 @@ export function bastionCommands(app: BastionApp): CliCommand[] {
             ? await app.start(loaded.config, notices)
             : await (
                 await import('../start-bastion.js')
-              ).serveBastion(loaded.config, notices, { ...app.options, ...(app.migrations ? { migrations: app.migrations } : {}) });
+              ).serveBastion(loaded.config, notices, { ...app.options, ...(await ownMigrations(app)) });
           server.app.log.info(`${app.name} is listening on ${server.address}`);
           return 'serving';
         } catch (err) {
@@ -121,10 +121,18 @@ export function bastionCommands(app: BastionApp): CliCommand[] {
   ];
 }
 
+/** The app's own migrations (its features' come in through its options at `start`). */
+async function ownMigrations(app: BastionApp): Promise<{ migrations?: AppMigrations }> {
+  const migrations = (app.tables ? (await app.tables()).migrations : undefined) ?? app.migrations;
+  return migrations ? { migrations } : {};
+}
+
 /** The app's migrations with its features' (theirs under their own names), as `start` runs them. */
 async function appMigrations(app: BastionApp): Promise<AppMigrations | undefined> {
-  const features = app.options?.features ?? app.features ?? [];
-  if (features.length === 0) return app.migrations;
+  const lazy = app.tables ? await app.tables() : {};
+  const migrations = lazy.migrations ?? app.migrations;
+  const features = app.options?.features ?? lazy.features ?? app.features ?? [];
+  if (features.length === 0) return migrations;
   const { withFeatureMigrations } = await import('../features/feature-migrations.js');
-  return withFeatureMigrations(app.migrations, features);
+  return withFeatureMigrations(migrations, features);
 }
