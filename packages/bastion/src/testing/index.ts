@@ -24,3 +24,5 @@ export { PG_URL, REDIS_URL, randomKey } from './backends.js';
 export { freePort } from './free-port.js';
 export { csrfFrom, loggedInBrowser, memberBrowser, newBrowser, registeredBrowser, type PageBrowser } from './page-browser.js';
 export { confirmationTokenFor, confirmByLink, linkToken, outboxMailsTo } from './account-mail.js';
+// The stack's limits, queues, stored digests, keys and migrations, for tests that reach them.
+export * from './stack-facts.js';
