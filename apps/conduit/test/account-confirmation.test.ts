@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { ParsedMail } from 'mailparser';
-import { ACCOUNT_TOKEN_LIFETIME_MS } from 'bastion/internals';
-import { type BackendName, BACKENDS, confirmByLink, linkToken, newBrowser, type PageBrowser } from 'bastion/testing';
+import {
+  type BackendName,
+  BACKENDS,
+  confirmByLink,
+  linkToken,
+  newBrowser,
+  type PageBrowser,
+  ACCOUNT_TOKEN_LIFETIME_MS,
+} from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
 import { createTestSmtpServer, type DeliveredMail, type TestSmtpServer } from './helpers/smtp-server.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACCOUNT_TOKEN_LIFETIME_MS } from 'bastion/internals';
-import { BACKENDS } from 'bastion/testing';
+import { BACKENDS, ACCOUNT_TOKEN_LIFETIME_MS } from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
 

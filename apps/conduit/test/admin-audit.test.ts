@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TYPED_IDENTIFIER_MAX, type AuditEvent } from 'bastion/internals';
-import type { Runtime } from 'bastion';
-import { BACKENDS, newBrowser, type PageBrowser, registeredBrowser } from 'bastion/testing';
+import type { Runtime, AuditEvent } from 'bastion';
+import { BACKENDS, newBrowser, type PageBrowser, registeredBrowser, TYPED_IDENTIFIER_MAX } from 'bastion/testing';
 import { setRole } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { recordMailFailure } from 'bastion/internals';
 import { MAX_PAGE } from 'bastion';
-import { BACKENDS, memberBrowser } from 'bastion/testing';
+import { BACKENDS, memberBrowser, recordMailFailure } from 'bastion/testing';
 import { setRole } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
 

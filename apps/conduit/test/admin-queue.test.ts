@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, scanning, waitingForScan } from 'bastion/internals';
-import { BACKENDS, newBrowser, registeredBrowser } from 'bastion/testing';
+import { BACKENDS, newBrowser, registeredBrowser, SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, scanning, waitingForScan } from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { setRole } from './helpers/conduit-fixtures.js';
 import { endlessScansFor, until } from './helpers/scan-fixtures.js';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { sha256Hex } from 'bastion/internals';
-import { BACKENDS, TestClient } from 'bastion/testing';
+import { BACKENDS, TestClient, sha256Hex } from 'bastion/testing';
 import { apiProbe, createUser, isLoggedIn } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 

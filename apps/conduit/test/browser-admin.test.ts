@@ -3,9 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
-import { createAdmin } from 'bastion/internals';
 import { loadConfig } from 'bastion';
-import { BACKENDS, PG_URL, randomKey } from 'bastion/testing';
+import { BACKENDS, PG_URL, randomKey, createAdmin } from 'bastion/testing';
 import {
   ApiClient,
   nextClientIp,

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ParsedMail } from 'mailparser';
 import type { Page } from 'playwright-core';
-import { recordMailFailure } from 'bastion/internals';
-import { BACKENDS, outboxMailsTo } from 'bastion/testing';
+import { BACKENDS, outboxMailsTo, recordMailFailure } from 'bastion/testing';
 import { ApiClient, nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
 
 // The reset journey in real Chromium: sign-in page → "Forgot password?" → the mail (read from

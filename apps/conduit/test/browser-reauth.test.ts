@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { REAUTH_WINDOW_MS } from 'bastion/internals';
-import { BACKENDS } from 'bastion/testing';
+import { BACKENDS, REAUTH_WINDOW_MS } from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { codeAt } from 'bastion/internals';
-import { BACKENDS } from 'bastion/testing';
+import { BACKENDS, codeAt } from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
 

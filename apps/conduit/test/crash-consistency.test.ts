@@ -7,9 +7,8 @@ import SQLite from 'better-sqlite3';
 import { listArticles } from '../src/conduit/articles.js';
 import { loadConfig, openRuntime } from 'bastion';
 import { renderMarkdown } from '../src/content/markdown.js';
-import { sqlitePath } from 'bastion/internals';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
-import { BACKENDS, isolate, randomKey } from 'bastion/testing';
+import { BACKENDS, isolate, randomKey, sqlitePath } from 'bastion/testing';
 
 // A writer killed with SIGKILL in the middle of its writes (no shutdown hook runs, transactions
 // are cut wherever they are) must leave no half-written row behind: every article has its

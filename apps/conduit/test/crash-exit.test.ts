@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CRASH_EXIT_CODE } from 'bastion/internals';
+import { CRASH_EXIT_CODE } from 'bastion';
 import { isolate, randomKey } from 'bastion/testing';
 import { startInstance, within, type Instance } from './helpers/server-process.js';
 import {

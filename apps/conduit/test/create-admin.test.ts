@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
-import { createAdmin } from 'bastion/internals';
 import { type Config, type Db, loadConfig, openDatabase } from 'bastion';
-import { BACKENDS, PG_URL, isolate, type BackendName } from 'bastion/testing';
+import { BACKENDS, PG_URL, isolate, type BackendName, createAdmin } from 'bastion/testing';
 import { runBin } from './helpers/run-bin.js';
 
 // `bastion create-admin` is the only way an admin comes to exist; there are no default

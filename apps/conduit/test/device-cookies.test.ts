@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import { signerFactory } from '@fastify/cookie';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Config } from 'bastion';
-import { deriveKeys, DEVICE_COOKIE_MAX_AGE, LOGIN_RULES } from 'bastion/internals';
-import { BACKENDS, randomKey, TestClient, type TestResponse } from 'bastion/testing';
+import { BACKENDS, randomKey, TestClient, type TestResponse, deriveKeys, DEVICE_COOKIE_MAX_AGE, LOGIN_RULES } from 'bastion/testing';
 import { createUser, isLoggedIn, type TestUser } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import argon2 from 'argon2';
 import type { Runtime } from 'bastion';
-import { LOGIN_RULES } from 'bastion/internals';
-import { BACKENDS, newBrowser } from 'bastion/testing';
+import { BACKENDS, newBrowser, LOGIN_RULES } from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
 

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { listMailFailures, type MailerOverrides, type SendResult, type Wait } from 'bastion/internals';
-import { BACKENDS, type BackendName } from 'bastion/testing';
+import type { MailerOverrides, SendResult, Wait } from 'bastion';
+import { BACKENDS, type BackendName, listMailFailures } from 'bastion/testing';
 import { createTestSmtpServer, type TestSmtpServer, type TestSmtpServerOptions } from './helpers/smtp-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { listMailFailures, type MailerOverrides, type Wait } from 'bastion/internals';
-import { BACKENDS, type BackendName } from 'bastion/testing';
+import type { MailerOverrides, Wait } from 'bastion';
+import { BACKENDS, type BackendName, listMailFailures } from 'bastion/testing';
 import { freePort } from './helpers/smtp-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 

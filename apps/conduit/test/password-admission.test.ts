@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { PASSWORD_ADMISSION, PASSWORD_QUEUE_LIMIT, waitingForPasswordWork } from 'bastion/internals';
-import { BACKENDS, loggedInBrowser, newBrowser } from 'bastion/testing';
+import { BACKENDS, loggedInBrowser, newBrowser, PASSWORD_ADMISSION, PASSWORD_QUEUE_LIMIT, waitingForPasswordWork } from 'bastion/testing';
 import { makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
 

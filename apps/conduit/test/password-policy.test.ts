@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { PASSWORD_MAX } from 'bastion';
-import { passwordProblems, SCORED_LENGTH } from 'bastion/internals';
-import { BACKENDS, newBrowser, registeredBrowser } from 'bastion/testing';
+import { passwordProblems } from 'bastion/internals';
+import { BACKENDS, newBrowser, registeredBrowser, SCORED_LENGTH } from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import type { MailerOverrides } from 'bastion/internals';
+import type { MailerOverrides } from 'bastion';
 import {
   type BackendName,
   BACKENDS,

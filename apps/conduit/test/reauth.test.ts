@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { FastifyPluginAsync, LightMyRequestResponse, RouteOptions } from 'fastify';
-import { REAUTH_WINDOW_MS } from 'bastion/internals';
-import { type BackendName, BACKENDS, memberBrowser, type PageBrowser } from 'bastion/testing';
+import { type BackendName, BACKENDS, memberBrowser, type PageBrowser, REAUTH_WINDOW_MS } from 'bastion/testing';
 import { setRole, userId } from './helpers/conduit-fixtures.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { assertCan, type AuthUser, noBody, queryInteger, type Role } from 'bastion';
-import { BASTION_STATEMENTS } from 'bastion/internals';
+import { assertCan, type AuthUser, noBody, queryInteger, type Role, BASTION_STATEMENTS } from 'bastion';
 import { CONDUIT_ROLES, can, conduitRoles } from '../src/conduit/roles.js';
 import { BACKENDS } from 'bastion/testing';
 import { startTestApp } from './helpers/test-app.js';

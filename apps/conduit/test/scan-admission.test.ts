@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { Db } from 'bastion';
-import { SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, SCANS_PER_CLIENT, waitingForScan } from 'bastion/internals';
-import { BACKENDS, newBrowser, registeredBrowser } from 'bastion/testing';
+import {
+  BACKENDS,
+  newBrowser,
+  registeredBrowser,
+  SCAN_CONCURRENCY,
+  SCAN_QUEUE_LIMIT,
+  SCANS_PER_CLIENT,
+  waitingForScan,
+} from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Compilable } from 'kysely';
 import { SEARCH_WORD_MAX, SEARCH_WORDS_MAX } from '../src/conduit/search.js';
-import type { ScanOptions } from 'bastion/internals';
+import type { ScanOptions } from 'bastion';
 import { BACKENDS, newBrowser } from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { codeAt } from 'bastion/internals';
 import {
   type BackendName,
   BACKENDS,
@@ -10,6 +9,7 @@ import {
   newBrowser,
   type PageBrowser,
   type TestResponse,
+  codeAt,
 } from 'bastion/testing';
 import { makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { SoftAuthenticator } from './helpers/soft-authenticator.js';

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { buildApp } from '../src/app.js';
-import { sha256Hex } from 'bastion/internals';
-import { BACKENDS, randomKey, TestClient } from 'bastion/testing';
+import { BACKENDS, randomKey, TestClient, sha256Hex } from 'bastion/testing';
 import { createUser, isLoggedIn, sessionCookieOf } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from 'bastion';
-import { codeAt, deriveEncryptionKeys, LOGIN_RULES, newTotpSecret, sealedBox } from 'bastion/internals';
 import { Secret } from 'otpauth';
 import {
   type BackendName,
@@ -14,6 +13,11 @@ import {
   type PageBrowser,
   randomKey,
   type TestResponse,
+  codeAt,
+  deriveEncryptionKeys,
+  LOGIN_RULES,
+  newTotpSecret,
+  sealedBox,
 } from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';

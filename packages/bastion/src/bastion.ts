@@ -29,6 +29,12 @@ import './two-factor/two-factor.js';
 
 // Building and starting.
 export { createBastion, BODY_LIMIT, type BastionOptions } from './create-bastion.js';
+// The mailer option's parts (tests pass a short retry wait, say) and what one send comes to.
+export type { MailerOverrides } from './mail/mail-plugin.js';
+export type { Wait } from './mail/mail-queue.js';
+export type { SendResult } from './mail/mailer.js';
+// What a process that crashes exits with (installCrashHandlers), for a supervisor or a test.
+export { CRASH_EXIT_CODE } from './crash-handlers.js';
 export { startBastion, StartRefused, type StartOptions, type StartedBastion } from './start-bastion.js';
 export { appFindings, type DeployCheck } from './config/app-checks.js';
 export { runCli } from './cli/run-cli.js';
@@ -51,7 +57,9 @@ export type { Finding, Severity } from './config/deploy-checks.js';
 
 // The database: the app's tables come through its migrations, read with Kysely (parameters only).
 export { migrateToLatest, type AppMigrations } from './db/migrate.js';
-export type { Db, DialectName } from './db/database.js';
+export type { Db, DialectName, ScanOptions } from './db/database.js';
+// What db.scan throws when a scan outruns its deadline (a 503 to the caller, never a hang).
+export { ScanTimeoutError } from './db/scan-deadline.js';
 
 // Declaring routes: who may call them (`config: { access }`, refused at start when missing), a
 // body schema or noBody, and the signed-in member as `request.member` (401 when nobody is).
@@ -60,10 +68,12 @@ export { ACCESS, type Access } from './auth/guards.js';
 // Roles as data (`roles` on createBastion): the app's resources, actions and grants; a handler
 // checks a grant with assertCan (403 and an authz.deny audit when the caller lacks it).
 export { assertCan, RoleOptionError, type RoleOptions, type Grants, type Scope, type Resource } from './auth/roles.js';
+// The stack's own resources and actions, which an app's grants extend.
+export { BASTION_STATEMENTS } from './auth/roles.js';
 // The rest of what an app supplies as data: its name, its admin tabs, audit events, write limits.
 export { SiteOptionError, type Site } from './config/site.js';
 export { AdminTabOptionError, type AdminTabOption } from './pages/admin/admin-tabs.js';
-export { AuditEventError } from './audit/audit-log.js';
+export { AuditEventError, type AuditEvent } from './audit/audit-log.js';
 export { WriteLimitError, type WriteLimitOption } from './security/write-limits.js';
 export type { AuthUser } from './auth/current-user.js';
 export type { Role } from './db/schema.js';
@@ -97,7 +107,7 @@ export { openDatabase } from './db/database.js';
 export { isUniqueViolation } from './db/db-errors.js';
 export { type SlotFn, prepared } from './db/prepared.js';
 export { type Database, type NewUser } from './db/schema.js';
-export { clientGone } from './http/client-gone.js';
+export { ClientGoneError, clientGone } from './http/client-gone.js';
 export { MAX_OFFSET, MAX_PAGE, pageField, pageRequest, paginate } from './http/paging.js';
 export { type ButtonBody, type IdParams, backWithNotice, buttonBody, idParams, listHref } from './pages/admin/admin-schemas.js';
 export { safeNext } from './pages/safe-next.js';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { sql, type Compilable, type Kysely } from 'kysely';
-import type { Database, Db } from 'bastion';
-import { ClientGoneError, type ScanOptions } from 'bastion/internals';
+import { type Database, type Db, ClientGoneError, type ScanOptions } from 'bastion';
 
 // Scans that never end, for the tests of what stops them (a deadline, a client hanging up) and
 // of what must not wait behind them. Each is a real statement on the real reader thread or
