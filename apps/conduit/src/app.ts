@@ -23,7 +23,7 @@ const CONDUIT_PAGES_DIR = fileURLToPath(new URL('../src/views/', import.meta.url
 
 /** What Conduit is to Bastion, beside its routes. */
 export const CONDUIT = {
-  site: { name: 'Conduit' },
+  site: { name: 'Conduit', writes: 'articles and comments', profilePath: '/profile/:username' },
   views: [CONDUIT_VIEWS_DIR, CONDUIT_PAGES_DIR],
   roles: CONDUIT_ROLES,
   adminTabs: [{ key: 'content', href: '/admin/content', label: 'Content', access: 'moderator' }],

@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
     assert.match(editor.body, /Confirm your email address to publish/);
     const refused = await publish(alice, 'Too early');
     assert.equal(refused.statusCode, 403);
-    assert.match(refused.body, /must be confirmed before you can write articles or comments/);
+    assert.match(refused.body, /must be confirmed before you can write articles and comments/);
     assert.match(refused.body, /Some \*words\*\./, 'the draft is kept');
     const count = await ctx.runtime.db.kysely
       .selectFrom('articles')

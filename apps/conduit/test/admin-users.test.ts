@@ -105,6 +105,8 @@ for (const backend of BACKENDS) {
     assert.match(res.body, new RegExp(`action="/admin/users/${memberId}/lock"`));
     assert.doesNotMatch(res.body, new RegExp(`action="/admin/users/${adminId}/`), "no forms on the admin's own row");
     assert.match(res.body, /<a href="\/admin">Admin<\/a>/);
+    // Each name links to its Conduit profile (site.profilePath), the name encoded into the path.
+    assert.match(res.body, new RegExp(`<a href="/profile/${encodeURIComponent(member.username)}">${member.username}</a>`));
     assert.doesNotMatch(res.body, /style=|<script/i);
   });
 

@@ -106,6 +106,23 @@ const REFUSED: ReadonlyArray<{ what: string; options: BastionOptions; error: new
     error: SiteOptionError,
   },
   { what: 'an empty site name', options: { site: { name: ' ' } }, error: SiteOptionError },
+  { what: 'a site.writes with a line break', options: { site: { name: 'Notes', writes: 'notes\nBcc: x' } }, error: SiteOptionError },
+  {
+    what: 'a profile path to another host',
+    options: { site: { name: 'Notes', profilePath: '//evil.example/:username' } },
+    error: SiteOptionError,
+  },
+  {
+    what: 'a profile path with a scheme',
+    options: { site: { name: 'Notes', profilePath: 'javascript:alert(1)//:username' } },
+    error: SiteOptionError,
+  },
+  { what: 'a profile path without :username', options: { site: { name: 'Notes', profilePath: '/people' } }, error: SiteOptionError },
+  {
+    what: 'a profile path with a query',
+    options: { site: { name: 'Notes', profilePath: '/people/:username?x="><script>' } },
+    error: SiteOptionError,
+  },
   {
     what: 'an admin tab for moderators in an app without them',
     options: { adminTabs: [{ key: 'notes', href: '/admin/notes', label: 'Notes', access: 'moderator' }] },

@@ -78,7 +78,7 @@ for (const backend of BACKENDS) {
     assert.equal(article.statusCode, 403);
     assert.deepEqual(article.json<{ errors: unknown }>().errors, {
       email: [
-        'must be confirmed before you can write articles or comments: follow the link we mailed you, or send a new one from Settings',
+        'must be confirmed before you can write articles and comments: follow the link we mailed you, or send a new one from Settings',
       ],
     });
     assert.equal((await apiWrite(app, token, `/api/articles/${slug}/comments`, { comment: { body: 'hi' } })).statusCode, 403);

@@ -18,7 +18,7 @@ export interface GuestbookOptions {
 export function guestbook(options: GuestbookOptions = {}) {
   const now = options.now ?? (() => new Date());
   return {
-    site: { name: 'Guestbook' },
+    site: { name: 'Guestbook', writes: 'messages' },
     migrations: guestbookMigrations,
     // Moderators exist (they hide and show messages: routes declared `access: 'moderator'`), with
     // no grants beyond a member's; the guestbook has no admin page of its own, so no admin tab.

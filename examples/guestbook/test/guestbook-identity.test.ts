@@ -48,19 +48,22 @@ for (const backend of BACKENDS) {
     ]);
     for (const mail of mails) {
       const whole = `${mail.subject}\n${String(mail.text)}\n${String(mail.html)}`;
-      assert.doesNotMatch(whole, /conduit/i, mail.subject);
+      assert.doesNotMatch(whole, /conduit|articles|comments/i, mail.subject);
       assert.match(String(mail.text), /Guestbook/, `${mail.subject}: the body names the app`);
     }
+    // What an unconfirmed member waits to write is said in the guestbook's words (site.writes).
+    const confirm = mails.find((m) => m.subject?.startsWith('Confirm'))!;
+    assert.match(String(confirm.text), /you can write messages once the address is confirmed/);
   });
 
   test(`[${backend}] Bastion's pages wear the guestbook's name and layout, with no Conduit link or name`, async (t) => {
     const gb = await startGuestbook(t, backend);
     const member = await loggedInBrowser(gb.app, await makeUser(gb, 'ana'));
-    for (const url of ['/settings', '/settings/security']) {
+    for (const url of ['/settings', '/settings/security', '/register/check-email', '/email/confirmed?result=confirmed']) {
       const page = await member.get(url);
       assert.equal(page.statusCode, 200, url);
       assert.match(page.body, /<title>[^<]+ — Guestbook<\/title>/, url);
-      assert.doesNotMatch(page.body, /conduit|href="\/editor"/i, url);
+      assert.doesNotMatch(page.body, /conduit|href="\/editor"|articles|comments/i, url);
       assert.doesNotMatch(page.body, /href="\/admin/, `${url}: no Admin link for a member`);
     }
     const missing = await gb.app.inject({ url: '/no-such-page', headers: { accept: 'text/html' } });
@@ -73,6 +76,9 @@ for (const backend of BACKENDS) {
     const admin = await loggedInBrowser(gb.app, await makeUser(gb, 'root', 'admin'));
     const users = await admin.get('/admin');
     assert.equal(users.statusCode, 200);
+    // The guestbook has no profile pages (no site.profilePath): names are listed, not linked to a 404.
+    assert.match(users.body, /data-label="User">root /);
+    assert.doesNotMatch(users.body, /href="\/profile\//);
     assert.match(users.body, /href="\/admin\/audit"/);
     assert.doesNotMatch(users.body, /\/admin\/content|>Content</);
     // The audit filter lists Bastion's events only: Conduit's content.moderate is not the guestbook's.

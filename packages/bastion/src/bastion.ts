@@ -89,10 +89,10 @@ export { createTableWithId } from './db/migrations/table-with-id.js';
 
 // Whether a signed-in account may write yet (its address confirmed, SPEC §3): read it before
 // storing what a member wrote, so a throwaway address cannot post.
-export { mayWrite, requireMayWrite } from './accounts/account-mail.js';
+export { mayWrite, requireMayWrite, unconfirmedMessage } from './accounts/account-mail.js';
 
 // What Conduit's source needs beyond the curated entry above, made public by the workspaces split.
-export { UNCONFIRMED_MESSAGE, sendConfirmation } from './accounts/account-mail.js';
+export { sendConfirmation } from './accounts/account-mail.js';
 export { EMAIL_MAX, USERNAME_MAX } from './accounts/account-rules.js';
 export { hashPassword } from './accounts/password-hasher.js';
 export { PASSWORD_MAX } from './accounts/password-policy.js';

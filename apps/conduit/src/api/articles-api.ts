@@ -38,7 +38,7 @@ export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promi
   const db = runtime.db.kysely;
   // An account made on the pages writes once its address is confirmed, here too; one made here
   // writes at once unless ACCOUNT_CONFIRMATION=all (packages/bastion/src/accounts/account-mail.ts).
-  const gateUnconfirmed = (userId: number): Promise<void> => requireMayWrite(db, runtime.config, userId);
+  const gateUnconfirmed = (userId: number): Promise<void> => requireMayWrite(db, runtime.config, app.site, userId);
   const bySlug = { params: slugParams, querystring: noQuery };
   const one = { 200: articleResponse, 201: articleResponse };
   const many = { 200: articleListResponse };

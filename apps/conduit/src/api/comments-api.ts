@@ -28,7 +28,7 @@ export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promi
   const db = runtime.db.kysely;
   // An account made on the pages writes once its address is confirmed, here too; one made here
   // writes at once unless ACCOUNT_CONFIRMATION=all (packages/bastion/src/accounts/account-mail.ts).
-  const gateUnconfirmed = (userId: number): Promise<void> => requireMayWrite(db, runtime.config, userId);
+  const gateUnconfirmed = (userId: number): Promise<void> => requireMayWrite(db, runtime.config, app.site, userId);
 
   app.get<{ Params: { slug: string }; Querystring: { limit: number; before?: number } }>(
     '/articles/:slug/comments',

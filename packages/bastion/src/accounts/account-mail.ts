@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
+import type { Site } from '../config/site.js';
 import type { AppDb } from '../db/schema.js';
 import type { UserRecord } from './users.js';
 import { isUniqueViolation } from '../db/db-errors.js';
@@ -170,11 +171,12 @@ export async function isConfirmed(db: AppDb, userId: number): Promise<boolean> {
   return row !== undefined && row.email_confirmed_at !== null;
 }
 
-export const UNCONFIRMED_MESSAGE =
-  'must be confirmed before you can write articles or comments: follow the link we mailed you, or send a new one from Settings';
+/** Why an unconfirmed account's write is refused, in the app's words (`site.writes`). */
+export const unconfirmedMessage = (site: Site): string =>
+  `must be confirmed before you can write ${site.writes}: follow the link we mailed you, or send a new one from Settings`;
 
 /**
- * Whether the account may write articles and comments yet, on either face (SPEC §3 "account
+ * Whether the account may write yet (the app's `site.writes`), on either face (SPEC §3 "account
  * mail"). A confirmed address always may. By default (ACCOUNT_CONFIRMATION=html) an unconfirmed
  * account made on the pages waits for its link, while one made through the RealWorld API writes
  * at once, as that spec has it (it knows no confirmation step): the gate follows where the account
@@ -188,9 +190,9 @@ export async function mayWrite(db: AppDb, config: Pick<Config, 'accountConfirmat
   return config.accountConfirmation === 'html' && row.signed_up_via === 'api';
 }
 
-/** Throws 403 (with the message above, under `email`) when the account may not write yet (mayWrite). */
-export async function requireMayWrite(db: AppDb, config: Pick<Config, 'accountConfirmation'>, userId: number): Promise<void> {
-  if (!(await mayWrite(db, config, userId))) throw new AppError('FORBIDDEN', { email: [UNCONFIRMED_MESSAGE] });
+/** Throws 403 (with unconfirmedMessage, under `email`) when the account may not write yet (mayWrite). */
+export async function requireMayWrite(db: AppDb, config: Pick<Config, 'accountConfirmation'>, site: Site, userId: number): Promise<void> {
+  if (!(await mayWrite(db, config, userId))) throw new AppError('FORBIDDEN', { email: [unconfirmedMessage(site)] });
 }
 
 const PASSWORD_CHANGED_HOW = {

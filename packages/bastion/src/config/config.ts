@@ -31,7 +31,7 @@ export interface Config {
   readonly smtpRequireTls: boolean;
   /** The sender of account mail, e.g. `Conduit <no-reply@conduit.example.com>`; `null` when unset. */
   readonly mailFrom: string | null;
-  /** Where an unconfirmed account may not write articles or comments: the pages only ('html'), or the API too ('all'). */
+  /** Where an unconfirmed account may not write yet (site.writes): the pages only ('html'), or the API too ('all'). */
   readonly accountConfirmation: 'html' | 'all';
   /** Roles that must have a second factor before any other page works (REQUIRE_TWO_FACTOR_FOR). */
   readonly requireTwoFactorFor: readonly Role[];

@@ -26,7 +26,7 @@ export const EnvSchema = Type.Object({
     default: '',
   }),
   MAIL_FROM: Type.String({ maxLength: 512, default: '' }),
-  // Which unconfirmed accounts may not write articles and comments (on either face): 'html' those
+  // Which unconfirmed accounts may not write yet (the app's site.writes; on either face): 'html' those
   // made on the pages (one made through the RealWorld API writes at once, as its spec has it) or
   // 'all' every one (breaks RealWorld clients).
   ACCOUNT_CONFIRMATION: Type.Union([Type.Literal('html'), Type.Literal('all')], { default: 'html' }),

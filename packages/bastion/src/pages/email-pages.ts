@@ -41,7 +41,7 @@ const tokenParams = {
 const INVALID_MESSAGE =
   'This link is not valid: it may have been used already, have expired, or been cancelled by a password change. Sign in and ask for a new one from your settings.';
 const RESULTS: Readonly<Record<ConfirmOutcome, { ok: boolean; heading: string; message: string }>> = {
-  confirmed: { ok: true, heading: 'Email confirmed', message: 'Your email address is confirmed. You can now write articles and comments.' },
+  confirmed: { ok: true, heading: 'Email confirmed', message: 'Your email address is confirmed. You can now write {writes}.' },
   changed: { ok: true, heading: 'Email changed', message: 'Your new email address is confirmed and is now the address of your account.' },
   invalid: { ok: false, heading: 'Link not valid', message: INVALID_MESSAGE },
   taken: {
@@ -108,9 +108,10 @@ export async function emailPages(app: FastifyInstance, runtime: Runtime): Promis
     { ...publicPage, schema: { querystring: resultQuery } },
     async (request, reply) => {
       const result = RESULTS[request.query.result];
+      const message = result.message.replace('{writes}', app.site.writes);
       return privatePage(reply)
         .code(result.ok ? 200 : 400)
-        .page('email-confirmed', { title: result.heading, ...result });
+        .page('email-confirmed', { title: result.heading, ...result, message });
     },
   );
 

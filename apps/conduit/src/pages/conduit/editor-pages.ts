@@ -3,7 +3,7 @@ import { createArticle, getArticle, updateArticle, type ArticleInput } from '../
 import { TAG_MAX, TAGS_PER_ARTICLE } from '../../conduit/tags.js';
 import { LIMITS } from '../../api/schemas.js';
 import { can } from '../../conduit/roles.js';
-import { AppError, mayWrite, type Runtime, UNCONFIRMED_MESSAGE } from 'bastion';
+import { AppError, mayWrite, type Runtime, unconfirmedMessage } from 'bastion';
 import { csrfField } from './schemas.js';
 import { slugParams, type SlugParams } from '../../conduit/route-params.js';
 import { refusedAsTooFast } from './too-fast.js';
@@ -118,7 +118,7 @@ export async function editorPages(app: FastifyInstance, runtime: Runtime): Promi
   ): Promise<FastifyReply> {
     // An account that may not write yet keeps its draft and hears why (packages/bastion/src/accounts/account-mail.ts).
     if (!(await mayWrite(db, runtime.config, request.member.id)))
-      return showEditor(reply.code(403), slug, values, { email: [UNCONFIRMED_MESSAGE] }, true);
+      return showEditor(reply.code(403), slug, values, { email: [unconfirmedMessage(app.site)] }, true);
     const limited = await refusedAsTooFast(() => app.writeLimit(request, 'article'));
     if (limited !== null) {
       reply.code(429).headers(limited.headers ?? {});

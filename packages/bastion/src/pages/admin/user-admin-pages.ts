@@ -19,6 +19,7 @@ import {
 } from './admin-schemas.js';
 import { twoFactorChangedMail } from '../../two-factor/two-factor-mail.js';
 import { findTarget, listUsers, setLocked, setRole, whileStillAdmin, type UserTarget } from './user-directory.js';
+import { profileHref } from '../../config/site.js';
 
 // /admin: the users, with a role form and a lock button on each row. Admins only. Acting on
 // one's own account is refused by the role table's 'others' scope through assertCan, so the
@@ -111,6 +112,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
         users: list.items.map((u) => ({
           ...u,
           self: u.id === user.id,
+          profileHref: profileHref(app.site, u.username),
           manageable: roles.authorize(user, 'user:set-role', { userId: u.id }) && roles.authorize(user, 'user:lock', { userId: u.id }),
         })),
         total: list.total,
