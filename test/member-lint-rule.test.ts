@@ -1,34 +1,15 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import test from 'node:test';
-import { ESLint, type Linter } from 'eslint';
+import { ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
+import { ROOT, selectorLinter } from './helpers/selector-lint.js';
 
 // A handler reads the signed-in user as request.member (401 or the login page without one); the
 // nullableUser selectors in eslint.config.js refuse every way of asserting request.user non-null
 // instead. These run ESLint on snippets: each assertion is refused, the typed and null-aware
 // reads pass, and the project's configuration applies the selectors to src/ and examples/.
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-type Selector = { selector: string; message: string };
-const { nullableUser } = (await import(pathToFileURL(`${ROOT}eslint.config.js`).href)) as { nullableUser: Selector[] };
-
-const linter = new ESLint({
-  cwd: ROOT,
-  overrideConfigFile: true,
-  overrideConfig: [
-    {
-      files: ['**/*.ts'],
-      languageOptions: { parser: tseslint.parser as Linter.Parser },
-      rules: { 'no-restricted-syntax': ['error', ...nullableUser] },
-    },
-  ],
-});
-
-async function messages(code: string): Promise<string[]> {
-  const [result] = await linter.lintText(code, { filePath: `${ROOT}packages/bastion/src/snippet.ts` });
-  return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
-}
+const messages = await selectorLinter('nullableUser');
 
 const ASSERTED: Record<string, string> = {
   'request.user!': 'save(request.user!.id);',

@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
 import test from 'node:test';
-import { ESLint, type Linter } from 'eslint';
-import tseslint from 'typescript-eslint';
+import { ESLint } from 'eslint';
+import { houseSelectors, ROOT, type Selector, selectorLinter } from './helpers/selector-lint.js';
 
 // The house rule "SQL only through Kysely with parameters" is enforced by no-restricted-syntax
 // selectors in eslint.config.js (stringBuiltSql). These run ESLint itself on small snippets:
 // each way of building SQL from a string is refused, the parameterized forms pass, and the
 // project's own configuration applies the selectors to the source.
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-type Selector = { selector: string; message: string };
-const { stringBuiltSql } = (await import(pathToFileURL(`${ROOT}eslint.config.js`).href)) as { stringBuiltSql: Selector[] };
-
-const linter = new ESLint({
-  cwd: ROOT,
-  overrideConfigFile: true,
-  overrideConfig: [
-    {
-      files: ['**/*.ts'],
-      languageOptions: { parser: tseslint.parser as Linter.Parser },
-      rules: { 'no-restricted-syntax': ['error', ...stringBuiltSql] },
-    },
-  ],
-});
-
-async function messages(code: string): Promise<string[]> {
-  const [result] = await linter.lintText(code, { filePath: `${ROOT}src/snippet.ts` });
-  return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
-}
+const messages = await selectorLinter('stringBuiltSql');
+const stringBuiltSql = await houseSelectors('stringBuiltSql');
 
 const STRING_BUILT: Record<string, string> = {
   'sql.raw with a value': 'sql.raw(x);',
@@ -65,7 +47,13 @@ for (const [name, code] of Object.entries(PARAMETERIZED)) {
 
 test('the project lint configuration applies the string-built SQL selectors to the source and the tests', async () => {
   const project = new ESLint({ cwd: ROOT });
-  for (const file of ['src/app.ts', 'src/db/database.ts', 'test/sql-injection.test.ts']) {
+  for (const file of [
+    'apps/conduit/src/app.ts',
+    'packages/bastion/src/db/database.ts',
+    'apps/conduit/test/sql-injection.test.ts',
+    'examples/guestbook/src/messages.ts',
+  ]) {
+    assert.ok(existsSync(`${ROOT}${file}`), `${file} exists`);
     const config = (await project.calculateConfigForFile(`${ROOT}${file}`)) as { rules: Record<string, unknown[]> };
     const rule = config.rules['no-restricted-syntax'] ?? [];
     for (const { selector } of stringBuiltSql) {
