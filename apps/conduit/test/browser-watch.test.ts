@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CONTENT_SECURITY_POLICY } from 'bastion/internals';
 import { BACKENDS } from 'bastion/testing';
-import { openSession, startListeningApp, useBrowser } from './helpers/chromium.js';
+import { type ListeningApp, openSession, startListeningApp, useBrowser } from './helpers/chromium.js';
 
 // The browser proof is only as good as its detectors. These tests feed the watcher pages that
 // misbehave on purpose (served on the app's own origin with the app's CSP) and expect each
@@ -10,18 +9,26 @@ import { openSession, startListeningApp, useBrowser } from './helpers/chromium.j
 
 const browser = useBrowser();
 
+/** The Content-Security-Policy the app serves its pages with, read off its home page. */
+async function appCsp(target: ListeningApp): Promise<string> {
+  const csp = (await target.app.inject('/')).headers['content-security-policy'];
+  assert.ok(typeof csp === 'string' && csp.includes("script-src 'self'"), `the app's CSP: ${String(csp)}`);
+  return csp;
+}
+
 for (const backend of BACKENDS) {
   test(`[${backend}] the watcher catches an inline script blocked by the CSP, an executed payload, a dialog and a console error`, async (t) => {
     const target = await startListeningApp(t, backend);
     const session = await openSession(t, browser(), target);
     const page = await session.newPage();
+    const csp = await appCsp(target);
     const fake =
-      (html: string, csp = true) =>
+      (html: string, withCsp = true) =>
       (route: import('playwright-core').Route) =>
         route.fulfill({
           status: 200,
           contentType: 'text/html',
-          headers: csp ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {},
+          headers: withCsp ? { 'content-security-policy': csp } : {},
           body: html,
         });
 
@@ -46,11 +53,12 @@ for (const backend of BACKENDS) {
     const target = await startListeningApp(t, backend);
     const session = await openSession(t, browser(), target, { javaScriptEnabled: false });
     const page = await session.newPage();
+    const csp = await appCsp(target);
     await page.route('**/fake-style', (route) =>
       route.fulfill({
         status: 200,
         contentType: 'text/html',
-        headers: { 'content-security-policy': CONTENT_SECURITY_POLICY },
+        headers: { 'content-security-policy': csp },
         body: '<p style="color:red">x</p><style>p{}</style>',
       }),
     );

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import Fastify from 'fastify';
-import fc from 'fast-check';
-import { loadConfig, MAX_PAGE, openDatabase, queryInteger } from 'bastion';
+import { loadConfig, MAX_PAGE, openDatabase } from 'bastion';
 import { MAX_OFFSET } from '../src/conduit/types.js';
-import { parseQueryInteger, validatorCompiler } from 'bastion/internals';
 import { BACKENDS, isolate, randomKey, TestClient } from 'bastion/testing';
 import { api, newAccount, registerOverApi } from './helpers/conduit-api.js';
 import { startInstance } from './helpers/server-process.js';
@@ -14,7 +11,8 @@ import { startInstance } from './helpers/server-process.js';
 // anything else is a 4xx. `GET /search?page=1e400` once froze the whole process (Ajv coerced the
 // page to Infinity and the pager's loop never ended) and `?page=1e400` or `?offset=1e400`
 // answered 500. The attacks run against a real server process, so a hang fails the test after a
-// bounded wait instead of freezing the test runner with it.
+// bounded wait instead of freezing the test runner with it. queryInteger and the refusal of a
+// number type in a route schema by themselves: packages/bastion/test/query-integer.test.ts.
 
 /** Query values no route may take as a number, as they appear in the raw query string. */
 const HOSTILE = [
@@ -143,63 +141,6 @@ for (const backend of BACKENDS) {
     assert.equal(instance.child.exitCode, null, 'the process is still running');
   });
 }
-
-test('a route whose query string or path schema has a number type is refused when it is registered', async (t) => {
-  for (const [part, schema] of [
-    ['querystring', { type: 'object', properties: { page: { type: 'integer', minimum: 1, maximum: 10 } } }],
-    ['querystring', { type: 'object', properties: { n: { type: ['number', 'null'] } } }],
-    ['querystring', { type: 'object', properties: { n: { anyOf: [{ type: 'string' }, { type: 'number' }] } } }],
-    ['params', { type: 'object', properties: { id: { type: 'integer' } } }],
-  ] as const) {
-    const app = Fastify();
-    t.after(() => app.close());
-    app.setValidatorCompiler(validatorCompiler);
-    app.get('/things/:id', { schema: { [part]: schema } }, async () => 'ok');
-    await assert.rejects(async () => app.ready(), /number type[\s\S]*queryInteger/, `${part} ${JSON.stringify(schema)}`);
-  }
-  const app = Fastify();
-  t.after(() => app.close());
-  app.setValidatorCompiler(validatorCompiler);
-  const query = { type: 'object', properties: { page: queryInteger({ minimum: 1, maximum: 10, default: 1 }) } } as const;
-  app.get(
-    '/things/:id',
-    { schema: { querystring: query, params: { type: 'object', properties: { id: queryInteger({ minimum: 1, maximum: 99 }) } } } },
-    async (request) => ({ query: request.query, params: request.params }),
-  );
-  const res = await app.inject('/things/7?page=3');
-  assert.deepEqual(res.json(), { query: { page: 3 }, params: { id: 7 } }, 'the route gets numbers');
-  assert.deepEqual((await app.inject('/things/7')).json(), { query: { page: 1 }, params: { id: 7 } }, 'the default is a number too');
-  assert.equal((await app.inject('/things/1e400')).statusCode, 400);
-  assert.throws(() => queryInteger({ minimum: 1, maximum: Infinity }), RangeError);
-  assert.throws(() => queryInteger({ minimum: 1, maximum: 10, default: 11 }), RangeError);
-});
-
-test('queryInteger reads plain digits within its bounds and nothing else, whatever the text', () => {
-  const bounds = { minimum: 1, maximum: 1000 };
-  fc.assert(
-    fc.property(
-      fc.oneof(
-        fc.string(),
-        fc.string({ unit: 'binary' }),
-        fc.double().map(String),
-        fc.bigInt().map(String),
-        fc.constantFrom(...HOSTILE.map(decodeURIComponent)),
-      ),
-      (text) => {
-        const value = parseQueryInteger(text, bounds);
-        if (value === null) return !/^\d+$/.test(text) || !(Number(text) >= 1 && Number(text) <= 1000);
-        return Number.isSafeInteger(value) && value >= 1 && value <= 1000 && /^\d+$/.test(text);
-      },
-    ),
-    { seed: 16, numRuns: 2000 },
-  );
-  fc.assert(
-    fc.property(fc.integer({ min: 1, max: 1000 }), (n) => parseQueryInteger(String(n), bounds) === n),
-    { seed: 16 },
-  );
-  assert.equal(parseQueryInteger(['1', '2'], bounds), null);
-  assert.equal(parseQueryInteger(5, bounds), null, 'only text, as a URL carries it');
-});
 
 test('the pager stays bounded whatever page it is handed (its loop once ran forever on Infinity)', () => {
   // In a child process with a deadline: a loop without end here must fail the test, not freeze it.

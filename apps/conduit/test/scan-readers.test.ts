@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import SQLite from 'better-sqlite3';
+import { test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from 'bastion';
-import { READER_NICENESS, ScanReaders } from 'bastion/internals';
 import { BACKENDS } from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
 
 // SQLite reads that may scan (searches) run on worker threads with read-only connections of
-// their own (packages/bastion/src/db/scan-readers.ts). Proven here: the event loop goes on while one runs, such a
-// connection cannot write, and a reader that cannot start fails only its own query.
+// their own (packages/bastion/src/db/scan-readers.ts). Proven here through Conduit's tables: the event loop goes
+// on while one runs, and such a connection cannot write. The readers by themselves (one that cannot
+// start, their priority): packages/bastion/test/scan-readers.test.ts.
 
 /** A read that keeps SQLite busy for a while (counting to `n`), built by the query builder. */
 const slowCount = (n: number) => (db: Kysely<Database>) =>
@@ -68,46 +64,4 @@ if (BACKENDS.includes('sqlite')) {
     const [found] = await db.scan(db.kysely.selectFrom('articles').select('title'));
     assert.equal(found?.title, 'Kept', 'the reader still answers after refusing');
   });
-
-  test('[sqlite] a reader that cannot start fails its own query, and the next scan starts a new one', async (t: TestContext) => {
-    const { runtime } = await startTestApp(t, 'sqlite');
-    const dir = mkdtempSync(join(tmpdir(), 'bastion-scan-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, 'later.db');
-    const readers = new ScanReaders(file, (node, id) => runtime.db.kysely.getExecutor().compileQuery(node, id));
-    t.after(() => readers.close());
-    const query = slowCount(1)(runtime.db.kysely).compile();
-    await assert.rejects(
-      readers.run(query),
-      (err: Error & { code?: string }) => err.code === 'SQLITE_CANTOPEN',
-      'no file yet: the reader fails',
-    );
-    new SQLite(file).close();
-    assert.deepEqual(await readers.run(query), [{ n: 1 }], 'a new reader answers');
-    await readers.close();
-    await assert.rejects(readers.run(query), /closed/);
-  });
-
-  test(
-    '[sqlite] the reader thread runs at a lower priority than the event loop, which keeps its own',
-    { skip: process.platform !== 'linux' && 'per-thread nice values are Linux’s' },
-    async (t) => {
-      const { runtime } = await startTestApp(t, 'sqlite');
-      await runtime.db.scan(slowCount(1)(runtime.db.kysely)); // the reader thread is started
-      // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (after the command name).
-      const niceOf = (tid: string): number | null => {
-        try {
-          return Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
-        } catch {
-          return null; // a thread that ended meanwhile
-        }
-      };
-      const nice = readdirSync('/proc/self/task').map((tid) => ({ tid, nice: niceOf(tid) }));
-      assert.equal(niceOf(String(process.pid)), 0, 'the main thread keeps its priority');
-      assert.ok(
-        nice.some((n) => n.nice === READER_NICENESS),
-        `a thread at nice ${READER_NICENESS}: ${JSON.stringify(nice)}`,
-      );
-    },
-  );
 }

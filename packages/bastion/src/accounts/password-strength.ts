@@ -23,7 +23,7 @@ export const MIN_SCORE = 3;
  * password (random symbols, digits, l33t characters) cost 0.2–1 s on the development machine,
  * 5–18× its first 32 characters. Scored to 32 characters with at most 4 l33t substitutions, the
  * same inputs cost a median 28 ms and at most ~100 ms of CPU there, measured with the machine
- * under heavy load (apps/conduit/test/password-policy.test.ts holds the 128-character cost to its prefix's).
+ * under heavy load (packages/bastion/test/password-policy.test.ts holds the 128-character cost to its prefix's).
  * Scoring a prefix is conservative: a password is at least as hard to guess as its first
  * characters, and 32 characters zxcvbn rates strong stay strong whatever follows them.
  */
