@@ -22,4 +22,6 @@ for (const root of roots) {
     process.exit(1);
   }
 }
+// A stack trace in the logs names the TypeScript line (dist/ carries source maps); only errors pay.
+process.setSourceMapsEnabled(true);
 await import('../dist/conduit-cli.js');

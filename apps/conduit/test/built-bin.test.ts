@@ -128,6 +128,17 @@ test('`bastion start` serves Conduit from dist/ with no TypeScript loaded, its M
   assert.doesNotMatch(logs, /must run without TypeScript/);
 });
 
+test('an error thrown in the built stack names its TypeScript line in the stack (dist/ carries source maps the bin turns on)', () => {
+  assert.match(readFileSync(join(ROOT, BIN), 'utf8'), /^process\.setSourceMapsEnabled\(true\);$/m);
+  const script = [
+    'process.setSourceMapsEnabled(true);',
+    `const { siteIdentity } = await import(${JSON.stringify(join(ROOT, 'packages/bastion/dist/config/site.js'))});`,
+    "try { siteIdentity({ name: '' }); } catch (err) { process.stdout.write(err.stack); }",
+  ].join('\n');
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.match(run.stdout, /at siteIdentity \(.*packages\/bastion\/src\/config\/site\.ts:\d+:\d+\)/, run.stderr);
+});
+
 /** A copy of the workspace to edit: each built package's bin/, src/, dist/ and configs; the dependencies linked, the packages themselves the copies. */
 function packageCopy(t: TestContext): string {
   const dir = tempDir(t);
