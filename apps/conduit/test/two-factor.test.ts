@@ -501,6 +501,32 @@ for (const backend of BACKENDS) {
     const member = await memberBrowser(app, runtime);
     assert.equal((await member.get('/settings')).statusCode, 200);
   });
+
+  test(`[${backend}] REQUIRE_TWO_FACTOR_FOR=admin,moderator: a moderator's API token, however got, is refused 403 until a second factor is set up on the site; a member's works`, async (t) => {
+    const ctx = await twoFactorTest(t, backend, { REQUIRE_TWO_FACTOR_FOR: 'admin, moderator' });
+    const { app, runtime, clock } = ctx;
+    const victim = await makeUser(app, runtime, 'writer');
+    const slug = (
+      await api(app, 'POST', '/api/articles', { user: victim, body: { article: { title: 'Kept', description: 'd', body: 'b' } } })
+    ).json<{ article: { slug: string } }>().article.slug;
+    const mod = await makeUser(app, runtime, 'modapi', 'moderator');
+    // A token from the password alone (the API login), and one issued before the rule applied.
+    const login = await api(app, 'POST', '/api/users/login', { body: { user: { email: mod.email, password: STRONG_PASSWORD } } });
+    for (const token of [mod.token, login.statusCode === 200 ? login.json<{ user: { token: string } }>().user.token : null]) {
+      if (token === null) continue;
+      const deleted = await api(app, 'DELETE', `/api/articles/${slug}`, { token });
+      assert.equal(deleted.statusCode, 403, 'a moderator may not delete through the API with the password alone');
+      assert.match(String(deleted.json<{ errors: Record<string, string[]> }>().errors['second factor']), /must be set up on the site/);
+      assert.equal((await api(app, 'GET', '/api/user', { token })).statusCode, 403, 'nor read their own account');
+    }
+    assert.equal((await api(app, 'GET', `/api/articles/${slug}`)).statusCode, 200, 'the article is still there');
+    assert.equal((await api(app, 'GET', '/api/user', { user: victim })).statusCode, 200, "a member's token works");
+
+    // Set up on the site, the same token works again.
+    const site = await loggedInBrowser(app, { email: mod.email, password: STRONG_PASSWORD, username: mod.username });
+    await enrol(site, clock);
+    assert.equal((await api(app, 'GET', '/api/user', { token: mod.token })).statusCode, 200);
+  });
 }
 
 test('REQUIRE_TWO_FACTOR_FOR accepts only role names', () => {

@@ -4,6 +4,7 @@ import { auditForbiddenErrors } from '../auth/roles.js';
 import { registerErrorFace } from '../http/error-handler.js';
 import type { Runtime } from '../runtime.js';
 import { registerApiCors } from '../api/cors.js';
+import { registerSecondFactorRequirementForTokens } from '../two-factor/require-second-factor.js';
 import { registerAppRoutes, type AppRoutes } from './app-routes.js';
 
 export interface ApiFaceOptions {
@@ -26,6 +27,8 @@ export async function apiFace(app: FastifyInstance, { runtime, mount, routes }: 
       // CORS first: a refusal further on still carries the headers a browser needs to read it.
       await registerApiCors(api, runtime.config);
       registerApiTokenAuth(api);
+      // REQUIRE_TWO_FACTOR_FOR holds on the API too: a listed role's token waits for a second factor.
+      registerSecondFactorRequirementForTokens(api, runtime.config.requireTwoFactorFor);
       // Every answer carries bearer-authenticated data or could: no cache keeps any of it. onSend
       // also reaches refusals raised before this scope's hooks ran (a 429 from the root limiter).
       api.addHook('onSend', function noStore(_request, reply, payload, done) {
