@@ -7,6 +7,7 @@
 // What Bastion adds to Fastify's types (request.member, app.writeLimit, …): these modules declare
 // it, so an app compiled against the package's declarations sees it too.
 import './accounts/account-tokens.js';
+import './accounts/api-accounts.js';
 import './accounts/passkeys/passkeys.js';
 import './accounts/password-resets.js';
 import './accounts/sign-up.js';
@@ -77,20 +78,24 @@ export { csrfField, buttonForm, formBody } from './http/form-schemas.js';
 export { queryInteger } from './http/query-integer.js';
 export { createTableWithId } from './db/migrations/table-with-id.js';
 
+// Accounts for the app's own JSON API (app.apiAccounts): register, sign in for a token, read
+// and change one's own account. The flow is Bastion's (the password queue, the login limits, the
+// second factor, audit, confirmation mail, each token's auth version); the app's routes only
+// shape the JSON.
+export type { ApiAccounts, TokenAccount, TokenSignIn } from './accounts/api-accounts.js';
+export type { UserRecord } from './accounts/users.js';
+
 // Whether a signed-in account may write yet (its address confirmed, SPEC §3): read it before
 // storing what a member wrote, so a throwaway address cannot post.
 export { mayWrite, requireMayWrite } from './accounts/account-mail.js';
 
 // What Conduit's source needs beyond the curated entry above, made public by the workspaces split.
-export { UNCONFIRMED_MESSAGE, sendConfirmation } from './accounts/account-mail.js';
 export { EMAIL_MAX, USERNAME_MAX } from './accounts/account-rules.js';
 export { hashPassword } from './accounts/password-hasher.js';
 export { PASSWORD_MAX } from './accounts/password-policy.js';
 export { preparePasswordStrength } from './accounts/password-strength.js';
 export { BIO_MAX, IMAGE_MAX, profileFieldSchemas } from './accounts/profile-fields.js';
-export { NEW_ACCOUNT_AUTH_VERSION, type UserRecord, checkCredentials, registerUser } from './accounts/users.js';
-export { typedIdentifier } from './audit/audit-log.js';
-export { changeOwnAccount } from './auth/account-changes.js';
+export { UNCONFIRMED_MESSAGE } from './accounts/account-mail.js';
 export { type Actor, auditForbiddenErrors, defineRoles } from './auth/roles.js';
 export { installCrashHandlers } from './crash-handlers.js';
 export { openDatabase } from './db/database.js';
@@ -103,7 +108,5 @@ export { type ButtonBody, type IdParams, backWithNotice, buttonBody, idParams, l
 export { safeNext } from './pages/safe-next.js';
 export { migrateDatabase } from './runtime.js';
 export { type Admission, boundedAdmission } from './security/admission.js';
-export { admitPasswordWork } from './security/password-admission.js';
 export { admitScan } from './security/scan-admission.js';
 export { escapeLike } from './pages/admin/text-match.js';
-export type { AppDb } from './db/schema.js';
