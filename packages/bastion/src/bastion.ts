@@ -31,6 +31,9 @@ import './two-factor/two-factor.js';
 // Building and starting.
 export { createBastion, BODY_LIMIT, type BastionOptions } from './create-bastion.js';
 export { startBastion, StartRefused, type StartOptions, type StartedBastion } from './start-bastion.js';
+// An app with a start of its own (its own warm-up before listening) ends it here: the bounded
+// SIGTERM drain, the crash handlers and the password estimator are Bastion's production start.
+export { listenBastion } from './start-bastion.js';
 export { appFindings, type DeployCheck } from './config/app-checks.js';
 export { runCli } from './cli/run-cli.js';
 export type { AppCommand, AppServer, AppStart, BastionApp } from './cli/bastion-app.js';
@@ -89,24 +92,44 @@ export type { UserRecord } from './accounts/users.js';
 // storing what a member wrote, so a throwaway address cannot post.
 export { mayWrite, requireMayWrite } from './accounts/account-mail.js';
 
-// What Conduit's source needs beyond the curated entry above, made public by the workspaces split.
+// Building blocks Conduit's source uses, public since the workspaces split: each group says why
+// an app reaches for it. Smaller than the entry above and less settled; an app may well need none.
+
+// Its own API's schemas, held to the limits Bastion's account rules enforce (a RealWorld body
+// is refused by the app's schema before Bastion's rules would answer), and the refusal an
+// account that may not write yet hears on a form.
 export { EMAIL_MAX, USERNAME_MAX } from './accounts/account-rules.js';
-export { hashPassword } from './accounts/password-hasher.js';
 export { PASSWORD_MAX } from './accounts/password-policy.js';
-export { preparePasswordStrength } from './accounts/password-strength.js';
 export { BIO_MAX, IMAGE_MAX, profileFieldSchemas } from './accounts/profile-fields.js';
 export { UNCONFIRMED_MESSAGE } from './accounts/account-mail.js';
+
+// Roles as code for the app's own rules: who may act on a resource (Actor), the grants checked
+// at start, and a refusal audited as authz.deny.
 export { type Actor, auditForbiddenErrors, defineRoles } from './auth/roles.js';
-export { installCrashHandlers } from './crash-handlers.js';
-export { openDatabase } from './db/database.js';
-export { isUniqueViolation } from './db/db-errors.js';
-export { type SlotFn, prepared } from './db/prepared.js';
-export { type Database, type NewUser } from './db/schema.js';
-export { clientGone } from './http/client-gone.js';
+
+// Paging: one page size and one depth bound (MAX_OFFSET) for every list, in the query schema,
+// the pager and the query alike.
 export { MAX_OFFSET, MAX_PAGE, pageField, pageRequest, paginate } from './http/paging.js';
+
+// Page forms and parameters: the button form, an id in the path, the redirect back with a
+// notice, and a `next` that can only point inside the site.
 export { type ButtonBody, type IdParams, backWithNotice, buttonBody, idParams, listHref } from './pages/admin/admin-schemas.js';
 export { safeNext } from './pages/safe-next.js';
+
+// The database below the runtime: the tables' types for Kysely, queries compiled once, a
+// unique-index refusal told from any other failure, LIKE patterns with the user's text
+// escaped, a database opened and migrated without the rest of the stack (an offline command),
+// and member accounts in bulk for demo data (no password anyone knows).
+export { openDatabase } from './db/database.js';
 export { migrateDatabase } from './runtime.js';
+export type { Database } from './db/schema.js';
+export { type SlotFn, prepared } from './db/prepared.js';
+export { isUniqueViolation } from './db/db-errors.js';
+export { escapeLike } from './pages/admin/text-match.js';
+export { type DemoMember, insertDemoMembers } from './accounts/demo-members.js';
+
+// Admission: costly work (a scan, a render on worker threads) done a few at a time with a
+// bounded queue (503 beyond it), and given up when the client has gone.
 export { type Admission, boundedAdmission } from './security/admission.js';
 export { admitScan } from './security/scan-admission.js';
-export { escapeLike } from './pages/admin/text-match.js';
+export { clientGone } from './http/client-gone.js';
