@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import argon2 from 'argon2';
 import type { FastifyInstance } from 'fastify';
-import { checkCredentials } from 'bastion';
-import { BACKENDS, loggedInBrowser, newBrowser, type PageBrowser, registeredBrowser } from 'bastion/testing';
+import { BACKENDS, loggedInBrowser, newBrowser, type PageBrowser, registeredBrowser, type TestResponse } from 'bastion/testing';
 import { api } from './helpers/conduit-api.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
 import { startTestApp } from './helpers/test-app.js';
@@ -18,14 +17,32 @@ import { startTestApp } from './helpers/test-app.js';
 const NEW_PASSWORD = 'the owner picked a fresh passphrase';
 
 for (const backend of BACKENDS) {
+  /** An API login paused just after its password check passed; `finish()` lets it make its token. */
+  const attackerLogin = (t: TestContext, app: FastifyInstance, email: string, password: string) => {
+    const pause = pauseNextCall(t, app.loginGuard, 'succeeded');
+    const login = api(app, 'POST', '/api/users/login', { body: { user: { email, password } } });
+    return {
+      checked: pause.started,
+      finish: async () => {
+        pause.release();
+        return login;
+      },
+    };
+  };
+  /** The login's answer is a token, and that token is dead. */
+  const assertDeadToken = async (app: FastifyInstance, late: TestResponse) => {
+    assert.equal(late.statusCode, 200, 'the login in flight had passed its password check');
+    const me = await app.inject({ url: '/api/user', headers: { authorization: `Token ${late.json().user.token}` } });
+    assert.equal(me.statusCode, 401, 'the late token is dead');
+  };
+
   test(`[${backend}] a login checked before a password change cannot create a live token after it`, async (t) => {
-    const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const { app } = await startTestApp(t, backend);
     const owner = await registeredBrowser(app);
 
     // 1. The attacker's login passes its password check with the old password.
-    const attackerCheck = await checkCredentials(db, owner.email, owner.password);
-    assert.ok(attackerCheck.ok);
+    const attacker = attackerLogin(t, app, owner.email, owner.password);
+    await attacker.checked;
     // 2. The owner changes the password; every session and token is revoked.
     const changed = await owner.post(
       '/settings/password',
@@ -35,12 +52,7 @@ for (const backend of BACKENDS) {
     assert.equal(changed.statusCode, 303);
     // 3. The attacker's login now makes its token. (Its session, made by the real POST /login,
     // is played out by the paused-login tests below.)
-    const lateToken = await app.apiTokens.issue(attackerCheck.user.id, 'api', attackerCheck.authVersion);
-    assert.equal(
-      (await app.inject({ url: '/api/user', headers: { authorization: `Token ${lateToken}` } })).statusCode,
-      401,
-      'the late token is dead',
-    );
+    await assertDeadToken(app, await attacker.finish());
 
     // The owner's own new session and a login with the new password work.
     assert.equal((await owner.get('/settings')).statusCode, 200);
@@ -50,13 +62,13 @@ for (const backend of BACKENDS) {
   });
 
   test(`[${backend}] the same race through PUT /api/user: a token from a login checked before the change is dead`, async (t) => {
-    const { app, runtime } = await startTestApp(t, backend);
+    const { app } = await startTestApp(t, backend);
     const reg = await api(app, 'POST', '/api/users', {
       body: { user: { username: 'racer', email: 'racer@example.com', password: 'an old but decent passphrase' } },
     });
     const ownerToken = reg.json().user.token as string;
-    const attackerCheck = await checkCredentials(runtime.db.kysely, 'racer@example.com', 'an old but decent passphrase');
-    assert.ok(attackerCheck.ok);
+    const attacker = attackerLogin(t, app, 'racer@example.com', 'an old but decent passphrase');
+    await attacker.checked;
     const put = await app.inject({
       method: 'PUT',
       url: '/api/user',
@@ -64,8 +76,7 @@ for (const backend of BACKENDS) {
       payload: { user: { password: NEW_PASSWORD, currentPassword: 'an old but decent passphrase' } },
     });
     assert.equal(put.statusCode, 200);
-    const late = await app.apiTokens.issue(attackerCheck.user.id, 'api', attackerCheck.authVersion);
-    assert.equal((await app.inject({ url: '/api/user', headers: { authorization: `Token ${late}` } })).statusCode, 401);
+    await assertDeadToken(app, await attacker.finish());
     assert.equal(
       (await app.inject({ url: '/api/user', headers: { authorization: `Token ${put.json().user.token}` } })).statusCode,
       200,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { registerUser } from 'bastion';
-import { BACKENDS } from 'bastion/testing';
+import { BACKENDS, registerUser } from 'bastion/testing';
 import { unmigratedDatabase } from './helpers/migration-db.js';
 
 // Migration 011 on a database that already has accounts: they count as confirmed (stamped with

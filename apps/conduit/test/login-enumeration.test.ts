@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import argon2 from 'argon2';
-import { hashPassword } from 'bastion';
 import { BACKENDS, newBrowser } from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
@@ -93,6 +92,9 @@ for (const backend of BACKENDS) {
     const row = await runtime.db.kysely.selectFrom('users').select('password_hash').where('id', '=', jake.id).executeTakeFirstOrThrow();
     assert.match(row.password_hash, PARAMS);
     assert.ok(await argon2.verify(row.password_hash, STRONG_PASSWORD));
-    assert.notEqual(row.password_hash, await hashPassword(STRONG_PASSWORD), 'salted: two hashes of one password differ');
+    // Another account with the same password, hashed by the same hasher.
+    const elsa = await makeUser(app, runtime, 'elsa');
+    const twin = await runtime.db.kysely.selectFrom('users').select('password_hash').where('id', '=', elsa.id).executeTakeFirstOrThrow();
+    assert.notEqual(row.password_hash, twin.password_hash, 'salted: two hashes of one password differ');
   });
 }

@@ -113,6 +113,28 @@ for (const backend of BACKENDS) {
     assert.match(String(mails[0]!.text), /A passkey named "Laptop" was added/);
   });
 
+  test(`[${backend}] the account's first passkey ends every other session and API token (got with the password alone), keeping this browser in; a second passkey ends nothing`, async (t) => {
+    const h = await passkeyTest(t, backend);
+    const member = await memberBrowser(h.app, h.runtime);
+    const id = await userIdOf(h, member.username);
+    const elsewhere = newBrowser(h.app, member);
+    assert.equal((await elsewhere.login(member.email, member.password)).statusCode, 303);
+    const token = await h.app.apiTokens.issue(id, 'test');
+    const tokenLive = async (value: string) =>
+      (await h.app.inject({ url: '/api/user', headers: { authorization: `Token ${value}` } })).statusCode === 200;
+    assert.ok(await tokenLive(token));
+
+    await addPasskey(member, 'Laptop');
+    assert.equal(await isSignedIn(elsewhere), false, 'the other session ended');
+    assert.equal(await tokenLive(token), false, 'the API token ended');
+    assert.ok(await isSignedIn(member), 'this browser goes on');
+
+    const laterToken = await h.app.apiTokens.issue(id, 'test');
+    await addPasskey(member, 'Phone');
+    assert.ok(await tokenLive(laterToken), 'a second passkey leaves the token');
+    assert.equal((await member.get('/settings')).statusCode, 200);
+  });
+
   test(`[${backend}] a registration answer is used once, only by the session it was issued to, within five minutes; a forged origin or RP ID, or no user verification, is refused`, async (t) => {
     const h = await passkeyTest(t, backend);
     const member = await memberBrowser(h.app, h.runtime);

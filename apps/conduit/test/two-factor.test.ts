@@ -417,13 +417,20 @@ for (const backend of BACKENDS) {
     assert.equal(extra.statusCode, 200, 'an otp sent to an account without two-factor is ignored');
   });
 
-  test(`[${backend}] turning it off and remaking the recovery codes end every other session, are audited and mailed; the old codes stop working`, async (t) => {
+  test(`[${backend}] turning it on or off and remaking the recovery codes end every other session and every API token, are audited and mailed; the old codes stop working`, async (t) => {
     const ctx = await twoFactorTest(t, backend);
     const { app, runtime, clock } = ctx;
     const owner = await memberBrowser(app, runtime);
+    const ownerId = await idOf(ctx, owner.email);
+    // A token got with the password alone, say by someone who had it: turning it on ends the token.
+    const tokenLive = async (token: string) => (await api(app, 'GET', '/api/user', { token })).statusCode === 200;
+    const before = await app.apiTokens.issue(ownerId, 'test');
+    assert.ok(await tokenLive(before));
     const { secret, codes } = await enrol(owner, clock);
+    assert.equal(await tokenLive(before), false, 'turning it on ended the API token');
     const other = (await signIn(app, owner, codeAt(secret, clock.ms + STEP))).browser;
     assert.ok(await isSignedIn(other));
+    const duringCodes = await app.apiTokens.issue(ownerId, 'test');
 
     const fresh = await owner.post('/settings/security/recovery-codes', {}, { from: '/settings/security' });
     assert.equal(fresh.statusCode, 200);
@@ -431,19 +438,22 @@ for (const backend of BACKENDS) {
     assert.equal(newCodes.length, 10);
     assert.ok(newCodes.every((c) => !codes.includes(c)));
     assert.equal(await isSignedIn(other), false, 'the other session was ended');
+    assert.equal(await tokenLive(duringCodes), false, 'and the API token');
     assert.ok(await isSignedIn(owner));
     assert.equal((await signIn(app, owner, codes[0]!)).res.statusCode, 422, 'an old code is void');
     assert.equal((await auditEvents(ctx, 'recovery-codes.regenerate')).length, 1);
 
     const second = (await signIn(app, owner, newCodes[0]!)).browser;
+    const duringOff = await app.apiTokens.issue(ownerId, 'test');
     const off = await owner.post('/settings/security/totp/disable', {}, { from: '/settings/security' });
     assert.equal(off.statusCode, 303);
     assert.equal(off.headers.location, '/settings/security?done=disabled');
     assert.equal(await isSignedIn(second), false, 'the other session was ended');
+    assert.equal(await tokenLive(duringOff), false, 'and the API token');
     assert.ok(await isSignedIn(owner));
     assert.equal((await auditEvents(ctx, 'two-factor.disable')).length, 1);
     assert.ok(await isSignedIn(await loggedInBrowser(app, owner)), 'the password alone signs in again');
-    assert.equal(await app.twoFactor.recovery.remaining(await idOf(ctx, owner.email)), 0, 'the codes went with it');
+    assert.equal(await app.twoFactor.recovery.remaining(ownerId), 0, 'the codes went with it');
     assert.equal((await mailsTo(app, owner.email, /Two-factor sign-in/)).length, 3, 'on, new codes, off: each told by mail');
   });
 
@@ -502,30 +512,39 @@ for (const backend of BACKENDS) {
     assert.equal((await member.get('/settings')).statusCode, 200);
   });
 
-  test(`[${backend}] REQUIRE_TWO_FACTOR_FOR=admin,moderator: a moderator's API token, however got, is refused 403 until a second factor is set up on the site; a member's works`, async (t) => {
+  test(`[${backend}] REQUIRE_TWO_FACTOR_FOR=admin,moderator: the API login gives a moderator without a second factor no token, a token issued before is refused 403, and setting one up ends it; a member's works`, async (t) => {
     const ctx = await twoFactorTest(t, backend, { REQUIRE_TWO_FACTOR_FOR: 'admin, moderator' });
     const { app, runtime, clock } = ctx;
     const victim = await makeUser(app, runtime, 'writer');
     const slug = (
       await api(app, 'POST', '/api/articles', { user: victim, body: { article: { title: 'Kept', description: 'd', body: 'b' } } })
     ).json<{ article: { slug: string } }>().article.slug;
-    const mod = await makeUser(app, runtime, 'modapi', 'moderator');
-    // A token from the password alone (the API login), and one issued before the rule applied.
+    const mod = await makeUser(app, runtime, 'modapi', 'moderator'); // its token issued before the rule applied
+    const secondFactorError = (res: TestResponse) => String(res.json<{ errors: Record<string, string[]> }>().errors['second factor']);
+
     const login = await api(app, 'POST', '/api/users/login', { body: { user: { email: mod.email, password: STRONG_PASSWORD } } });
-    for (const token of [mod.token, login.statusCode === 200 ? login.json<{ user: { token: string } }>().user.token : null]) {
-      if (token === null) continue;
-      const deleted = await api(app, 'DELETE', `/api/articles/${slug}`, { token });
-      assert.equal(deleted.statusCode, 403, 'a moderator may not delete through the API with the password alone');
-      assert.match(String(deleted.json<{ errors: Record<string, string[]> }>().errors['second factor']), /must be set up on the site/);
-      assert.equal((await api(app, 'GET', '/api/user', { token })).statusCode, 403, 'nor read their own account');
-    }
+    assert.equal(login.statusCode, 403, 'the password alone buys no moderator token');
+    assert.match(secondFactorError(login), /must be set up on the site/);
+    assert.equal(login.json<{ user?: unknown }>().user, undefined);
+    assert.equal(JSON.parse((await auditEvents(ctx, 'login.failure')).at(-1)!.details).reason, 'second-factor-setup');
+
+    const deleted = await api(app, 'DELETE', `/api/articles/${slug}`, { token: mod.token });
+    assert.equal(deleted.statusCode, 403, 'an older token may not delete through the API');
+    assert.match(secondFactorError(deleted), /must be set up on the site/);
+    assert.equal((await api(app, 'GET', '/api/user', { token: mod.token })).statusCode, 403, 'nor read its own account');
     assert.equal((await api(app, 'GET', `/api/articles/${slug}`)).statusCode, 200, 'the article is still there');
     assert.equal((await api(app, 'GET', '/api/user', { user: victim })).statusCode, 200, "a member's token works");
 
-    // Set up on the site, the same token works again.
+    // Set up on the site: the token got without it is ended; a login with the code gets one that works.
     const site = await loggedInBrowser(app, { email: mod.email, password: STRONG_PASSWORD, username: mod.username });
-    await enrol(site, clock);
-    assert.equal((await api(app, 'GET', '/api/user', { token: mod.token })).statusCode, 200);
+    const { secret } = await enrol(site, clock);
+    assert.equal((await api(app, 'GET', '/api/user', { token: mod.token })).statusCode, 401, 'the old token ended with the set-up');
+    const withCode = await api(app, 'POST', '/api/users/login', {
+      body: { user: { email: mod.email, password: STRONG_PASSWORD, otp: codeAt(secret, clock.ms + STEP) } },
+    });
+    assert.equal(withCode.statusCode, 200);
+    const token = withCode.json<{ user: { token: string } }>().user.token;
+    assert.equal((await api(app, 'GET', '/api/user', { token })).statusCode, 200);
   });
 }
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Migrator } from 'kysely/migration';
-import { type Db, hashPassword } from 'bastion';
+import argon2 from 'argon2';
+import type { Db } from 'bastion';
 import { type BackendName, BACKENDS, newBrowser, registeredBrowser } from 'bastion/testing';
 import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { unmigratedDatabase } from './helpers/migration-db.js';
@@ -146,7 +147,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] migration 007 keeps the oldest of each case twin, renames the later ones deterministically and audits it`, async (t) => {
     const { db, upgrade } = await olderDatabase(t, backend);
-    const hash = await hashPassword(STRONG_PASSWORD);
+    const hash = await argon2.hash(STRONG_PASSWORD);
     const now = new Date().toISOString();
     const long = 'p'.repeat(32);
     // In insertion (id) order; "carol-2" is taken, so the second carol needs another suffix.

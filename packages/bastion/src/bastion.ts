@@ -7,6 +7,7 @@
 // What Bastion adds to Fastify's types (request.member, app.writeLimit, …): these modules declare
 // it, so an app compiled against the package's declarations sees it too.
 import './accounts/account-tokens.js';
+import './accounts/api-accounts.js';
 import './accounts/passkeys/passkeys.js';
 import './accounts/password-resets.js';
 import './accounts/sign-up.js';
@@ -33,9 +34,12 @@ export { createBastion, BODY_LIMIT, type BastionOptions } from './create-bastion
 export type { MailerOverrides } from './mail/mail-plugin.js';
 export type { Wait } from './mail/mail-queue.js';
 export type { SendResult } from './mail/mailer.js';
-// What a process that crashes exits with (installCrashHandlers), for a supervisor or a test.
+// What a process that crashes exits with (listenBastion's crash handlers), for a supervisor or a test.
 export { CRASH_EXIT_CODE } from './crash-handlers.js';
 export { startBastion, StartRefused, type StartOptions, type StartedBastion } from './start-bastion.js';
+// An app with a start of its own (its own warm-up before listening) ends it here: the bounded
+// SIGTERM drain, the crash handlers and the password estimator are Bastion's production start.
+export { listenBastion } from './start-bastion.js';
 export { appFindings, type DeployCheck } from './config/app-checks.js';
 export { runCli } from './cli/run-cli.js';
 export type { AppCommand, AppServer, AppStart, BastionApp } from './cli/bastion-app.js';
@@ -87,33 +91,53 @@ export { csrfField, buttonForm, formBody } from './http/form-schemas.js';
 export { queryInteger } from './http/query-integer.js';
 export { createTableWithId } from './db/migrations/table-with-id.js';
 
+// Accounts for the app's own JSON API (app.apiAccounts): register, sign in for a token, read
+// and change one's own account. The flow is Bastion's (the password queue, the login limits, the
+// second factor, audit, confirmation mail, each token's auth version); the app's routes only
+// shape the JSON.
+export type { ApiAccounts, TokenAccount, TokenSignIn } from './accounts/api-accounts.js';
+export type { UserRecord } from './accounts/users.js';
+
 // Whether a signed-in account may write yet (its address confirmed, SPEC §3): read it before
 // storing what a member wrote, so a throwaway address cannot post.
 export { mayWrite, requireMayWrite, unconfirmedMessage } from './accounts/account-mail.js';
 
-// What Conduit's source needs beyond the curated entry above, made public by the workspaces split.
-export { sendConfirmation } from './accounts/account-mail.js';
+// Building blocks Conduit's source uses, public since the workspaces split: each group says why
+// an app reaches for it. Smaller than the entry above and less settled; an app may well need none.
+
+// Its own API's schemas, held to the limits Bastion's account rules enforce (a RealWorld body
+// is refused by the app's schema before Bastion's rules would answer).
 export { EMAIL_MAX, USERNAME_MAX } from './accounts/account-rules.js';
-export { hashPassword } from './accounts/password-hasher.js';
 export { PASSWORD_MAX } from './accounts/password-policy.js';
-export { preparePasswordStrength } from './accounts/password-strength.js';
 export { BIO_MAX, IMAGE_MAX, profileFieldSchemas } from './accounts/profile-fields.js';
-export { NEW_ACCOUNT_AUTH_VERSION, type UserRecord, checkCredentials, registerUser } from './accounts/users.js';
-export { typedIdentifier } from './audit/audit-log.js';
-export { changeOwnAccount } from './auth/account-changes.js';
+
+// Roles as code for the app's own rules: who may act on a resource (Actor), the grants checked
+// at start, and a refusal audited as authz.deny.
 export { type Actor, auditForbiddenErrors, defineRoles } from './auth/roles.js';
-export { installCrashHandlers } from './crash-handlers.js';
-export { openDatabase } from './db/database.js';
-export { isUniqueViolation } from './db/db-errors.js';
-export { type SlotFn, prepared } from './db/prepared.js';
-export { type Database, type NewUser } from './db/schema.js';
-export { ClientGoneError, clientGone } from './http/client-gone.js';
+
+// Paging: one page size and one depth bound (MAX_OFFSET) for every list, in the query schema,
+// the pager and the query alike.
 export { MAX_OFFSET, MAX_PAGE, pageField, pageRequest, paginate } from './http/paging.js';
+
+// Page forms and parameters: the button form, an id in the path, the redirect back with a
+// notice, and a `next` that can only point inside the site.
 export { type ButtonBody, type IdParams, backWithNotice, buttonBody, idParams, listHref } from './pages/admin/admin-schemas.js';
 export { safeNext } from './pages/safe-next.js';
+
+// The database below the runtime: the tables' types for Kysely, queries compiled once, a
+// unique-index refusal told from any other failure, LIKE patterns with the user's text
+// escaped, a database opened and migrated without the rest of the stack (an offline command),
+// and member accounts in bulk for demo data (no password anyone knows).
+export { openDatabase } from './db/database.js';
 export { migrateDatabase } from './runtime.js';
-export { type Admission, boundedAdmission } from './security/admission.js';
-export { admitPasswordWork } from './security/password-admission.js';
-export { admitScan } from './security/scan-admission.js';
+export type { Database } from './db/schema.js';
+export { type SlotFn, prepared } from './db/prepared.js';
+export { isUniqueViolation } from './db/db-errors.js';
 export { escapeLike } from './pages/admin/text-match.js';
-export type { AppDb } from './db/schema.js';
+export { type DemoMember, insertDemoMembers } from './accounts/demo-members.js';
+
+// Admission: costly work (a scan, a render on worker threads) done a few at a time with a
+// bounded queue (503 beyond it), and given up when the client has gone.
+export { type Admission, boundedAdmission } from './security/admission.js';
+export { admitScan } from './security/scan-admission.js';
+export { ClientGoneError, clientGone } from './http/client-gone.js';

@@ -10,7 +10,7 @@ import { currentRequestId } from './http/request-context.js';
 // Then the process stops accepting, gives the requests in flight and the pools until
 // CRASH_EXIT_DEADLINE_MS to close, and exits non-zero whatever still hangs: a supervisor
 // (systemd, Kubernetes, a container runtime) starts a fresh one.
-// Installed by startServer, never on import: a library module must not own the process's exit.
+// Installed by listenBastion, never on import: a library module must not own the process's exit.
 
 export const CRASH_EXIT_CODE = 1;
 export const CRASH_EXIT_DEADLINE_MS = 2_000;

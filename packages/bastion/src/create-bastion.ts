@@ -28,6 +28,7 @@ import { registerRateLimits } from './security/rate-limits.js';
 import { registerSessions } from './sessions/sessions.js';
 import { registerReauth } from './auth/reauth.js';
 import { registerAccountTokens } from './accounts/account-tokens.js';
+import { registerApiAccounts } from './accounts/api-accounts.js';
 import { registerApiTokens } from './auth/api-tokens.js';
 import { registerPasswordResets } from './accounts/password-resets.js';
 import { registerPasskeys } from './accounts/passkeys/passkeys.js';
@@ -159,6 +160,7 @@ export async function createBastion(runtime: Runtime, options: BastionOptions = 
   registerPasskeys(app, runtime, { ...clock, rpName: site.name });
   registerSignUps(app, runtime);
   registerTwoFactor(app, runtime, clock);
+  registerApiAccounts(app, runtime);
 
   await registerVendorPlugin(app, fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, dotfiles: 'deny', maxAge: '1h' });
   await app.register(healthRoutes, runtime);

@@ -9,7 +9,7 @@ import { usersApi } from './users-api.js';
 // Conduit's RealWorld JSON API, given to Bastion's API face (packages/bastion/src/faces/api-face.ts), which
 // supplies the token, the error shape, CORS and no-store around it.
 export async function conduitApi(api: FastifyInstance, runtime: Runtime): Promise<void> {
-  await api.register(usersApi, runtime);
+  await api.register(usersApi);
   await api.register(profilesApi, runtime);
   await api.register(articlesApi, runtime);
   await api.register(commentsApi, runtime);

@@ -1,12 +1,12 @@
 import type { ArticleSummary, ArticleView, CommentView, Profile } from '../conduit/types.js';
-import type { UserRecord } from 'bastion';
+import type { TokenAccount } from 'bastion';
 
 // Domain views → the RealWorld JSON shapes, field by field, so nothing internal (ids of users,
 // roles, rendered HTML, hashes) can leak into a response by being added to a view later.
 
 export const profileJson = (p: Profile) => ({ username: p.username, bio: p.bio, image: p.image, following: p.following });
 
-export const userJson = (u: UserRecord, token: string) => ({ email: u.email, token, username: u.username, bio: u.bio, image: u.image });
+export const userJson = ({ user: u, token }: TokenAccount) => ({ email: u.email, token, username: u.username, bio: u.bio, image: u.image });
 
 export const articleSummaryJson = (a: ArticleSummary) => ({
   slug: a.slug,

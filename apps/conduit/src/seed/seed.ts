@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import { type Database, type Db, hashPassword, type NewUser } from 'bastion';
+import { type Database, type Db, type DemoMember, insertDemoMembers } from 'bastion';
 import { renderMarkdown } from '../content/markdown.js';
 import { RENDERER } from '../content/renderer-version.js';
 import * as content from './content.js';
@@ -75,11 +74,8 @@ export async function seedDatabase(database: Db, options: SeedOptions): Promise<
   const now = (options.now ?? new Date()).getTime();
   const progress = options.onProgress ?? (() => {});
 
-  // One strong random password, hashed once and shared: nobody can log in as a seed user
-  // unless an admin resets the password. The password itself is never kept or printed.
-  const passwordHash = await hashPassword(randomBytes(32).toString('base64url'));
-
-  const userIds = await seedUsers(db, options.users, passwordHash, random, now, progress);
+  // Nobody can log in as a seed user unless an admin resets the password (insertDemoMembers).
+  const userIds = await seedUsers(db, options.users, random, now, progress);
   const follows = await seedFollows(db, userIds, random, progress);
   const tagIds = await ensureTags(db);
 
@@ -151,43 +147,23 @@ export async function seedDatabase(database: Db, options: SeedOptions): Promise<
 async function seedUsers(
   db: Kysely<Database>,
   count: number,
-  passwordHash: string,
   random: content.Random,
   now: number,
   progress: NonNullable<SeedOptions['onProgress']>,
 ): Promise<number[]> {
   // Names already in the database are skipped, so seeding twice adds users instead of failing.
   const taken = new Set((await db.selectFrom('users').select('username').execute()).map((u) => u.username.toLowerCase()));
-  const rows: NewUser[] = [];
-  for (let n = 1; rows.length < count; n++) {
+  const members: DemoMember[] = [];
+  for (let n = 1; members.length < count; n++) {
     const { first, last } = content.personName(random);
     const username = `${first}_${last}${n}`;
     if (taken.has(username)) continue;
     taken.add(username);
     const at = new Date(now - YEAR_MS - content.between(random, 0, 86_400) * 1000).toISOString();
-    rows.push({
-      username,
-      email: `${username}@example.com`,
-      password_hash: passwordHash,
-      bio: content.bio(random),
-      image: null,
-      role: 'member',
-      locked_at: null,
-      created_at: at,
-      updated_at: at,
-      email_confirmed_at: at,
-    });
+    members.push({ username, email: `${username}@example.com`, bio: content.bio(random), createdAt: at });
   }
   progress('users', 0, count);
-  const ids: number[] = [];
-  await db.transaction().execute(async (trx) => {
-    for (const batch of chunks(rows, 10)) {
-      const inserted = await trx.insertInto('users').values(batch).returning('id').execute();
-      ids.push(...inserted.map((r) => r.id));
-      progress('users', ids.length, count);
-    }
-  });
-  return ids;
+  return insertDemoMembers(db, members, { onProgress: (done) => progress('users', done, count) });
 }
 
 async function seedFollows(

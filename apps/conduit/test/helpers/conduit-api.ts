@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { registerUser, type Role, type Runtime } from 'bastion';
-import { TestClient, type TestResponse } from 'bastion/testing';
+import type { Role, Runtime } from 'bastion';
+import { registerUser, TestClient, type TestResponse } from 'bastion/testing';
 
 // Test fixtures for the Conduit API: users made through the real service (so passwords are
 // hashed by the real hasher) with tokens from the real token store, without spending the

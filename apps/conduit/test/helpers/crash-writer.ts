@@ -4,7 +4,8 @@
 // it with SIGKILL. Each write is reported on stdout only after it committed ("ack <kind> <id>"),
 // so the test also knows which writes must have survived. Store isolation as in server-entry.ts.
 import { randomBytes } from 'node:crypto';
-import { loadConfig, openRuntime, registerUser } from 'bastion';
+import { loadConfig, openRuntime } from 'bastion';
+import { registerUser } from 'bastion/testing';
 import { createArticle, favoriteArticle, updateArticle } from '../../src/conduit/articles.js';
 import { addComment } from '../../src/conduit/comments.js';
 import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';

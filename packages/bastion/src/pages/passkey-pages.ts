@@ -82,6 +82,7 @@ export async function passkeyPages(app: FastifyInstance, runtime: Runtime): Prom
     { config: memberReauth, schema: { body: registerBody } },
     async (request, reply) => {
       const user = request.member;
+      const firstFactor = !(await app.twoFactor.required(user.id));
       const result = await app.passkeys.register(user, sessionBinding(request), request.body.credential, request.body.name);
       if (!result.ok) {
         await app.audit(request, 'passkey.failure', { details: { ceremony: 'register', reason: result.reason } });
@@ -89,6 +90,9 @@ export async function passkeyPages(app: FastifyInstance, runtime: Runtime): Prom
           .code(422)
           .send({ message: REGISTER_FAILED[result.reason] ?? 'The passkey could not be verified.' });
       }
+      // The account's first second factor: whatever signed in with the password alone (another
+      // session, an API token) ends, as when an authenticator app is turned on.
+      if (firstFactor) await app.twoFactor.endOtherSessions(request, reply);
       await app.audit(request, 'passkey.add', { details: { passkeyId: result.passkeyId, name: result.name } });
       app.mailer.send({ to: user.email, template: 'passkey-changed', data: passkeyMail(user.username, result.name, 'added') });
       return noStore(reply).send({ next: '/settings/security?done=passkey-added' });

@@ -1,5 +1,6 @@
 import { hashPassword } from '../accounts/password-hasher.js';
-import type { Role } from '../db/schema.js';
+import { registerUser as registerApiUser, type Registration, type UserRecord } from '../accounts/users.js';
+import type { AppDb, Role } from '../db/schema.js';
 import type { Runtime } from '../runtime.js';
 
 // Accounts written straight into the database: a test (or the attack kit) needs a member and
@@ -49,4 +50,15 @@ export async function createUser(
     .returning('id')
     .executeTakeFirstOrThrow();
   return { id: row.id, username, email, password };
+}
+
+/**
+ * An account written as POST /api/users writes it (the account rules and uniqueness checked, the
+ * password hashed by the real hasher, unconfirmed, signed_up_via 'api'), but with no request:
+ * no registration limit, audit, mail or token. For fixtures that need accounts in bulk or in a
+ * database no app runs on (a migration test, a writer process); the flow itself is
+ * app.apiAccounts.register. VALIDATION for a refused or taken username or email.
+ */
+export function registerUser(db: AppDb, registration: Registration): Promise<UserRecord> {
+  return registerApiUser(db, registration);
 }

@@ -2,7 +2,7 @@
 export { runAttackKit, DEFENCES, type AttackKitOptions, type Defence } from './attack-kit.js';
 export { openAppUnderTest, type AppBuilder, type AppUnderTest, type BuildOptions } from './app-under-test.js';
 export { BACKENDS, isolate, type BackendName, type Isolation } from './backends.js';
-export { createUser, type TestUser } from './accounts.js';
+export { createUser, registerUser, type TestUser } from './accounts.js';
 export {
   TestClient,
   formCsrf,

@@ -42,7 +42,10 @@ export interface TwoFactor {
   verifyCode(request: FastifyRequest, user: Pick<AuthUser, 'id' | 'username' | 'email'>, code: string): Promise<CodeVerdict | null>;
   /** Removes every second factor of the user (turning it off; an admin's reset). */
   removeAll(userId: number): Promise<void>;
-  /** Ends every session of the signed-in user but this request's, which goes on under a fresh id. */
+  /**
+   * Ends every session of the signed-in user but this request's (it goes on under a fresh id) and
+   * every API token: each was got under the second factor as it was, perhaps with none at all.
+   */
   endOtherSessions(request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
@@ -125,6 +128,7 @@ export function registerTwoFactor(app: FastifyInstance, runtime: Runtime, option
       const user = request.member;
       const row = await db.selectFrom('users').select('auth_version').where('id', '=', user.id).executeTakeFirstOrThrow();
       await app.sessions.revokeAllForUser(user.id);
+      await app.apiTokens.revokeAllForUser(user.id);
       await app.sessions.start(request, reply, user, row.auth_version);
     },
   } satisfies TwoFactor);
