@@ -105,11 +105,9 @@ export { mayWrite, requireMayWrite, unconfirmedMessage } from './accounts/accoun
 // Building blocks Conduit's source uses, public since the workspaces split: each group says why
 // an app reaches for it. Smaller than the entry above and less settled; an app may well need none.
 
-// Its own API's schemas, held to the limits Bastion's account rules enforce (a RealWorld body
-// is refused by the app's schema before Bastion's rules would answer).
-export { EMAIL_MAX, USERNAME_MAX } from './accounts/account-rules.js';
-export { PASSWORD_MAX } from './accounts/password-policy.js';
-export { BIO_MAX, IMAGE_MAX, profileFieldSchemas } from './accounts/profile-fields.js';
+// Its own API's schemas, held to the bounds Bastion's account rules enforce (a RealWorld body is
+// refused by the app's schema before Bastion's rules would answer): each field's JSON schema.
+export { profileFieldSchemas } from './accounts/profile-fields.js';
 
 // Roles as code for the app's own rules: who may act on a resource (Actor), the grants checked
 // at start, and a refusal audited as authz.deny.

@@ -1,4 +1,4 @@
-import { BIO_MAX, EMAIL_MAX, IMAGE_MAX, PASSWORD_MAX, profileFieldSchemas, queryInteger, USERNAME_MAX } from 'bastion';
+import { profileFieldSchemas, queryInteger } from 'bastion';
 import { SLUG_MAX } from '../conduit/slugs.js';
 import { NAME_IN_PATH_MAX } from '../conduit/route-params.js';
 import { TAG_MAX, TAGS_PER_ARTICLE } from '../conduit/tags.js';
@@ -13,8 +13,8 @@ export const LIMITS = {
   description: 1024,
   body: 100_000,
   comment: 20_000,
-  bio: BIO_MAX,
-  image: IMAGE_MAX,
+  bio: profileFieldSchemas.bio.maxLength,
+  image: profileFieldSchemas.image.maxLength,
 } as const;
 
 const str = (maxLength: number, minLength = 0) => ({ type: 'string', minLength, maxLength }) as const;
@@ -29,16 +29,12 @@ export function envelope(name: string, properties: Record<string, object>, requi
   } as const;
 }
 
-export const registerBody = envelope(
-  'user',
-  { username: str(USERNAME_MAX, 1), email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1) },
-  ['username', 'email', 'password'],
-);
+// The account fields are held to Bastion's bounds (packages/bastion/src/accounts/profile-fields.ts).
+const { username, email, password } = profileFieldSchemas;
+
+export const registerBody = envelope('user', { username, email, password }, ['username', 'email', 'password']);
 // otp: the second factor of an account that has one (a TOTP code or a recovery code), SPEC §2.
-export const loginBody = envelope('user', { email: str(EMAIL_MAX, 1), password: str(PASSWORD_MAX * 4, 1), otp: str(64) }, [
-  'email',
-  'password',
-]);
+export const loginBody = envelope('user', { email, password, otp: str(64) }, ['email', 'password']);
 // The same field schemas as the /settings form (packages/bastion/src/accounts/profile-fields.ts).
 export const updateUserBody = envelope('user', profileFieldSchemas);
 
@@ -80,5 +76,5 @@ export const noQuery = { type: 'object', additionalProperties: false, properties
 export const followBody = {
   type: ['object', 'null'],
   additionalProperties: false,
-  properties: { user: { type: 'object', additionalProperties: false, properties: { email: str(EMAIL_MAX) } } },
+  properties: { user: { type: 'object', additionalProperties: false, properties: { email: str(email.maxLength) } } },
 } as const;
