@@ -85,6 +85,16 @@ for (const backend of BACKENDS) {
     assert.doesNotMatch(home.body, new RegExp(`/messages/${id}/delete`), 'no delete button for someone else');
     assert.equal((await bob.post(`/messages/${id}/delete`, {}, { from: '/' })).statusCode, 403);
     assert.deepEqual(await messageIds(gb), [id]);
+    // The guestbook audits nothing itself: Bastion's page face records the refusal.
+    const denials = await gb.runtime.db.kysely
+      .selectFrom('audit_log')
+      .select(['actor_name', 'details'])
+      .where('event', '=', 'authz.deny')
+      .execute();
+    assert.deepEqual(
+      denials.map((d) => [d.actor_name, JSON.parse(d.details).route]),
+      [['bob', '/messages/:id/delete']],
+    );
     assert.equal((await ana.post(`/messages/${id}/delete`, {}, { from: '/' })).statusCode, 303);
     assert.deepEqual(await messageIds(gb), []);
   });

@@ -109,9 +109,9 @@ export { mayWrite, requireMayWrite, unconfirmedMessage } from './accounts/accoun
 // refused by the app's schema before Bastion's rules would answer): each field's JSON schema.
 export { profileFieldSchemas } from './accounts/profile-fields.js';
 
-// Roles as code for the app's own rules: who may act on a resource (Actor), the grants checked
-// at start, and a refusal audited as authz.deny.
-export { type Actor, auditForbiddenErrors, defineRoles } from './auth/roles.js';
+// Roles as code for the app's own rules: who may act on a resource (Actor), and the grants
+// checked at start. A 403 a handler throws is audited as authz.deny by either face.
+export { type Actor, defineRoles } from './auth/roles.js';
 
 // Paging: one page size and one depth bound (MAX_OFFSET) for every list, in the query schema,
 // the pager and the query alike.

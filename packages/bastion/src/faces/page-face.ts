@@ -11,6 +11,7 @@ import { adminPages } from '../pages/admin/admin-pages.js';
 import { twoFactorPages } from '../pages/two-factor-pages.js';
 import { securityPages } from '../pages/security-pages.js';
 import { registerSecondFactorRequirement } from '../two-factor/require-second-factor.js';
+import { auditForbiddenErrors } from '../auth/roles.js';
 import { passkeyPages } from '../pages/passkey-pages.js';
 import { registerAppRoutes, type AppRoutes } from './app-routes.js';
 
@@ -31,6 +32,8 @@ export async function pageFace(app: FastifyInstance, { runtime, sessions, routes
   registerErrorFace(app, runtime.config, 'page');
   await sessions(app);
   registerSecondFactorRequirement(app, runtime.config.requireTwoFactorFor);
+  // Every refusal of a signed-in caller on someone else's content is an audit event, as on the API.
+  auditForbiddenErrors(app);
   await app.register(authPages, runtime);
   await app.register(reauthPages, runtime);
   await app.register(settingsPages, runtime);

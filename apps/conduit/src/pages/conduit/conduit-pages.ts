@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { auditForbiddenErrors, type Runtime } from 'bastion';
+import type { Runtime } from 'bastion';
 import { articlePages } from './article-pages.js';
 import { commentPages } from './comment-pages.js';
 import { editorPages } from './editor-pages.js';
@@ -11,8 +11,6 @@ import { searchPages } from './search-pages.js';
 // and writes through the services in apps/conduit/src/conduit/, the same ones the JSON API uses.
 
 export async function conduitPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  // A member refused on someone else's content is an audit event, as under /api.
-  auditForbiddenErrors(app);
   await app.register(feedPages, runtime);
   await app.register(articlePages, runtime);
   await app.register(commentPages, runtime);
