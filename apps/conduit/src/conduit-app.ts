@@ -32,9 +32,9 @@ export const conduit: BastionApp = {
       name: 'rerender',
       usage:
         "[--all] [--batch N]  render stored article HTML again with this release's renderer\n(after upgrading markdown-it or sanitize-html); exit 1 if some Markdown is refused",
-      async run(config, args) {
+      async run(_config, args, { openMigratedDatabase }) {
         const { runRerenderCommand } = await import('./content/rerender-command.js');
-        return runRerenderCommand(config, [...args]);
+        return runRerenderCommand(openMigratedDatabase, [...args]);
       },
     },
   ],

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
-import { type Config, type Db, loadConfig, openDatabase } from 'bastion';
-import { BACKENDS, PG_URL, isolate, type BackendName, createAdmin } from 'bastion/testing';
+import { type Config, type Db, loadConfig } from 'bastion';
+import { BACKENDS, PG_URL, isolate, type BackendName, createAdmin, openDatabase } from 'bastion/testing';
 import { runBin } from './helpers/run-bin.js';
 
 // `bastion create-admin` is the only way an admin comes to exist; there are no default

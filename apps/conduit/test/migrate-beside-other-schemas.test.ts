@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Kysely, PostgresDialect, PostgresIntrospector, sql } from 'kysely';
 import pg from 'pg';
-import { loadConfig, migrateToLatest, openDatabase } from 'bastion';
+import { loadConfig, migrateToLatest } from 'bastion';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
-import { BACKENDS, PG_URL, isolate, randomKey } from 'bastion/testing';
+import { BACKENDS, PG_URL, isolate, randomKey, openDatabase } from 'bastion/testing';
 
 // Another schema of the same database being dropped (another app, a parallel test run) must not
 // fail our migration. Kysely's own introspector, which its migrator uses to find its bookkeeping

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { loadConfig, MAX_PAGE, openDatabase } from 'bastion';
+import { loadConfig, MAX_PAGE } from 'bastion';
 import { MAX_OFFSET } from '../src/conduit/types.js';
-import { BACKENDS, isolate, randomKey, TestClient } from 'bastion/testing';
+import { BACKENDS, isolate, randomKey, TestClient, openDatabase } from 'bastion/testing';
 import { api, newAccount, registerOverApi } from './helpers/conduit-api.js';
 import { startInstance } from './helpers/server-process.js';
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Kysely } from 'kysely';
-import { type Database, loadConfig, migrateToLatest, openDatabase } from 'bastion';
+import { type Database, loadConfig, migrateToLatest } from 'bastion';
 import { renderMarkdown } from '../src/content/markdown.js';
 import { MarkdownPool } from '../src/content/markdown-pool.js';
 import { rerenderArticles, staleRenderNotice } from '../src/content/rerender.js';
 import { RENDERER } from '../src/content/renderer-version.js';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
-import { BACKENDS, PG_URL, isolate, randomKey, registerUser } from 'bastion/testing';
+import { BACKENDS, PG_URL, isolate, randomKey, registerUser, openDatabase } from 'bastion/testing';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
 import { runBin } from './helpers/run-bin.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import { loadConfig, openDatabase } from 'bastion';
-import { BACKENDS, isolate, PG_URL, randomKey } from 'bastion/testing';
+import { loadConfig } from 'bastion';
+import { BACKENDS, isolate, openDatabase, PG_URL, randomKey } from 'bastion/testing';
 
 // `npx bastion seed`: realistic demo data with a progress bar, through the real CLI, on both
 // databases; refused in production; and no seeded account can be logged into.

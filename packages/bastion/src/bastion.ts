@@ -42,7 +42,7 @@ export { startBastion, StartRefused, type StartOptions, type StartedBastion } fr
 export { listenBastion } from './start-bastion.js';
 export { appFindings, type DeployCheck } from './config/app-checks.js';
 export { runCli } from './cli/run-cli.js';
-export type { AppCommand, AppServer, AppStart, BastionApp } from './cli/bastion-app.js';
+export type { AppCommand, AppServer, AppStart, BastionApp, CommandContext } from './cli/bastion-app.js';
 export type { AppRoutes } from './faces/app-routes.js';
 // A feature in one module: its tables, routes, templates, limits and audit events declared together.
 export {
@@ -124,10 +124,7 @@ export { safeNext } from './pages/safe-next.js';
 
 // The database below the runtime: the tables' types for Kysely, queries compiled once, a
 // unique-index refusal told from any other failure, LIKE patterns with the user's text
-// escaped, a database opened and migrated without the rest of the stack (an offline command),
-// and member accounts in bulk for demo data (no password anyone knows).
-export { openDatabase } from './db/database.js';
-export { migrateDatabase } from './runtime.js';
+// escaped, and member accounts in bulk for demo data (no password anyone knows).
 export type { Database } from './db/schema.js';
 export { type SlotFn, prepared } from './db/prepared.js';
 export { isUniqueViolation } from './db/db-errors.js';

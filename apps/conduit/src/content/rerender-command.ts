@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Config, migrateDatabase, openDatabase } from 'bastion';
-import { conduitMigrations } from '../conduit/migrations/conduit-migrations.js';
+import type { Db } from 'bastion';
 import { progressBar } from '../seed/progress.js';
 import { RERENDER_BATCH, RERENDER_BATCH_MAX, rerenderArticles } from './rerender.js';
 
@@ -15,7 +14,7 @@ const USAGE = `usage: bastion rerender [--all] [--batch N]
 `;
 
 export async function runRerenderCommand(
-  config: Config,
+  openMigratedDatabase: () => Promise<Db>,
   args: string[],
   stdout: NodeJS.WritableStream = process.stdout,
   stderr: NodeJS.WriteStream = process.stderr,
@@ -33,10 +32,9 @@ export async function runRerenderCommand(
     stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
     return 2;
   }
-  // The schema first (rendered_with is migration 008), then a connection of its own; Redis
-  // holds nothing this needs.
-  await migrateDatabase(config, undefined, conduitMigrations);
-  const db = openDatabase(config);
+  // The schema brought up to date first (rendered_with is migration 008), on a connection of its
+  // own; Redis holds nothing this needs.
+  const db = await openMigratedDatabase();
   try {
     const draw = progressBar(stderr);
     let open = false;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { BastionOptions } from '../create-bastion.js';
 import type { AppMigrations } from '../db/migrate.js';
+import type { Db } from '../db/database.js';
 import type { DeployCheck } from '../config/app-checks.js';
 import type { Feature } from '../features/define-feature.js';
 
@@ -16,7 +17,16 @@ export interface AppCommand {
   /** Its arguments and what it does, as the usage lists it (a second line for more). */
   readonly usage: string;
   /** Returns the exit code. */
-  run(config: Config, args: readonly string[]): Promise<number>;
+  run(config: Config, args: readonly string[], context: CommandContext): Promise<number>;
+}
+
+/** What Bastion hands an app's command beside its configuration. */
+export interface CommandContext {
+  /**
+   * The database brought up to date as `migrate` does (Bastion's migrations, the app's, its
+   * features'), opened for this command alone, without sessions, Redis or routes; close it when done.
+   */
+  openMigratedDatabase(): Promise<Db>;
 }
 
 /** A server the app started itself: it opens its runtime (its migrations too) and listens. */

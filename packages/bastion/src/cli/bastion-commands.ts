@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import type { Finding } from '../config/deploy-checks.js';
 import { ConfigError, formatFindings, hasErrors, loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { appFindings } from '../config/app-checks.js';
-import type { BastionApp } from './bastion-app.js';
+import type { BastionApp, CommandContext } from './bastion-app.js';
+import type { Config } from '../config/config.js';
 import type { AppMigrations } from '../db/migrate.js';
 
 // Bastion's own commands, the same for every app: each reads the same validated configuration,
@@ -128,6 +129,17 @@ async function ownMigrations(app: BastionApp): Promise<{ migrations?: AppMigrati
 }
 
 /** The app's migrations with its features' (theirs under their own names), as `start` runs them. */
+/** An app command's context: its database migrated as `migrate` does, opened only if it asks. */
+export function commandContext(app: BastionApp, config: Config): CommandContext {
+  return {
+    async openMigratedDatabase() {
+      const [{ migrateDatabase }, { openDatabase }] = await Promise.all([import('../runtime.js'), import('../db/database.js')]);
+      await migrateDatabase(config, undefined, await appMigrations(app));
+      return openDatabase(config);
+    },
+  };
+}
+
 async function appMigrations(app: BastionApp): Promise<AppMigrations | undefined> {
   const lazy = app.tables ? await app.tables() : {};
   const migrations = lazy.migrations ?? app.migrations;

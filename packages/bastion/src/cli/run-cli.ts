@@ -1,5 +1,5 @@
 import type { BastionApp } from './bastion-app.js';
-import { bastionCommands, load, type CliCommand, type Outcome } from './bastion-commands.js';
+import { bastionCommands, commandContext, load, type CliCommand, type Outcome } from './bastion-commands.js';
 
 // `<bin> <command>`: Bastion's commands first, then the app's, one table. An app command that
 // takes a name of Bastion's (or another app command's) is refused before anything runs: `check`
@@ -20,7 +20,14 @@ export function commandTable(app: BastionApp): CliCommand[] {
     if (bastions.has(command.name))
       throw new Error(`${app.name}: the command ${command.name} is Bastion's; give the app's command another name`);
     if (table.some((c) => c.name === command.name)) throw new Error(`${app.name}: the command ${command.name} is listed twice`);
-    table.push({ name: command.name, usage: command.usage, run: (args) => command.run(load().config, args) });
+    table.push({
+      name: command.name,
+      usage: command.usage,
+      run: (args) => {
+        const { config } = load();
+        return command.run(config, args, commandContext(app, config));
+      },
+    });
   }
   return table;
 }

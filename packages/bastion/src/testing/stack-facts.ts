@@ -33,10 +33,10 @@ export { sealedBox } from '../security/sealed-box.js';
 // An authenticator: a test signs in with a second factor as a phone app would.
 export { codeAt, newTotpSecret } from '../two-factor/totp.js';
 
-// State a test sets up or reads: an admin made as the CLI makes one, the SQLite file behind a
-// config, and the mail failures the admin's mail tab lists.
+// State a test sets up or reads: an admin made as the CLI makes one, a connection of its own to
+// the database of a config (and the SQLite file behind it), and the mail failures the admin's mail tab lists.
 export { createAdmin } from '../accounts/create-admin.js';
-export { sqlitePath } from '../db/database.js';
+export { openDatabase, sqlitePath } from '../db/database.js';
 export { listMailFailures, recordMailFailure } from '../mail/mail-failures.js';
 
 // Migrations: the stack's own tables, and a migrator over the stack's list and an app's (in the
