@@ -16,7 +16,14 @@ export { writeRules } from '../security/write-limits.js';
 // Admission queues: how many run at once and wait, and gauges a test polls to know a request
 // is admitted or queued before it sends the next.
 export { PASSWORD_ADMISSION, PASSWORD_QUEUE_LIMIT, waitingForPasswordWork } from '../security/password-admission.js';
-export { SCANS_PER_CLIENT, SCAN_CONCURRENCY, SCAN_QUEUE_LIMIT, scanning, scansInFlight, waitingForScan } from '../security/scan-admission.js';
+export {
+  SCANS_PER_CLIENT,
+  SCAN_CONCURRENCY,
+  SCAN_QUEUE_LIMIT,
+  scanning,
+  scansInFlight,
+  waitingForScan,
+} from '../security/scan-admission.js';
 
 // Secrets at rest and forged credentials: the stack stores a token's SHA-256, never the token;
 // keys are derived per purpose from SECRET_KEY, so an attack test signs with the wrong
