@@ -10,6 +10,7 @@ import { loadConfig } from '../../packages/bastion/src/config/load-config.js';
 import { conduitMigrations } from '../../apps/conduit/src/conduit/migrations/conduit-migrations.js';
 import { openRuntime } from '../../packages/bastion/src/runtime.js';
 import { seedDatabase } from '../../apps/conduit/src/seed/seed.js';
+import { conduitDb } from '../../apps/conduit/src/conduit/tables.js';
 import type { BenchBackend } from './options.js';
 
 // The bench's own storage, thrown away afterwards: a temporary DATA_DIR (SQLite), or a fresh
@@ -71,7 +72,7 @@ export async function prepareStorage(backend: BenchBackend, seed: { users: numbe
         seed: 20_240_601,
         now: new Date('2026-01-01T00:00:00Z'),
       });
-      const db = runtime.db.kysely;
+      const db = conduitDb(runtime.db);
       // A database that has run a while has statistics and a visibility map (autovacuum); a
       // freshly seeded one has neither, and PostgreSQL would plan (and count) as if it were empty.
       if (backend === 'postgres') await sql`vacuum analyze`.execute(db);

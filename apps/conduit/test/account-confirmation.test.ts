@@ -14,6 +14,7 @@ import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
 import { createTestSmtpServer, type DeliveredMail, type TestSmtpServer } from './helpers/smtp-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // Email confirmation on sign-up and the confirmed email change (SPEC §3 "account mail"), with
 // the app's real templates sent over STARTTLS to a real SMTP server on loopback, read there and
@@ -119,7 +120,7 @@ for (const backend of BACKENDS) {
     assert.equal(refused.statusCode, 403);
     assert.match(refused.body, /must be confirmed before you can write articles and comments/);
     assert.match(refused.body, /Some \*words\*\./, 'the draft is kept');
-    const count = await ctx.runtime.db.kysely
+    const count = await conduitDb(ctx.runtime.db)
       .selectFrom('articles')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
@@ -175,7 +176,7 @@ for (const backend of BACKENDS) {
     const res = await bob.post(`/article/${slug}/comments`, { body: 'first!' }, { from: `/article/${slug}` });
     assert.equal(res.statusCode, 403);
     assert.match(res.body, /Confirm your email address before you comment/);
-    const comments = await ctx.runtime.db.kysely.selectFrom('comments').selectAll().execute();
+    const comments = await conduitDb(ctx.runtime.db).selectFrom('comments').selectAll().execute();
     assert.equal(comments.length, 0);
   });
 

@@ -4,6 +4,7 @@ import type { Runtime } from 'bastion';
 import { BACKENDS, type PageBrowser, registeredBrowser } from 'bastion/testing';
 import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // /admin/content, attacked: members are refused the page and its delete buttons; a moderator
 // (and an admin) deletes another member's article and comment there through the Conduit
@@ -22,7 +23,7 @@ async function commentOn(writer: PageBrowser, slug: string, body: string): Promi
 }
 
 const articleExists = async (runtime: Runtime, slug: string): Promise<boolean> =>
-  (await runtime.db.kysely.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirst()) !== undefined;
+  (await conduitDb(runtime.db).selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirst()) !== undefined;
 
 for (const backend of BACKENDS) {
   test(`[${backend}] a member gets 403 on /admin/content and on its delete buttons; nothing is deleted`, async (t) => {
@@ -31,7 +32,7 @@ for (const backend of BACKENDS) {
     const member = await registeredBrowser(app);
     const slug = await writeArticle(runtime, author.username);
     await commentOn(author, slug, 'mine');
-    const commentId = (await runtime.db.kysely.selectFrom('comments').select('id').executeTakeFirstOrThrow()).id;
+    const commentId = (await conduitDb(runtime.db).selectFrom('comments').select('id').executeTakeFirstOrThrow()).id;
 
     const page = await member.get('/admin/content');
     assert.equal(page.statusCode, 403);
@@ -41,7 +42,7 @@ for (const backend of BACKENDS) {
     // Not even the author may use the moderation routes on their own content.
     assert.equal((await author.post(`/admin/content/articles/${slug}/delete`)).statusCode, 403);
     assert.ok(await articleExists(runtime, slug));
-    assert.equal((await runtime.db.kysely.selectFrom('comments').select('id').execute()).length, 1);
+    assert.equal((await conduitDb(runtime.db).selectFrom('comments').select('id').execute()).length, 1);
     assert.deepEqual(await moderate(runtime), []);
     const denials = await runtime.db.kysely.selectFrom('audit_log').select('details').where('event', '=', 'authz.deny').execute();
     assert.equal(denials.length, 4);
@@ -58,7 +59,7 @@ for (const backend of BACKENDS) {
     const kept = await writeArticle(runtime, author.username, { title: 'Fine article' });
     await commentOn(commenter, kept, 'buy <script>now</script>');
     await commentOn(commenter, kept, 'a fair point');
-    const [bad, fair] = (await runtime.db.kysely.selectFrom('comments').select('id').orderBy('id').execute()).map((r) => r.id);
+    const [bad, fair] = (await conduitDb(runtime.db).selectFrom('comments').select('id').orderBy('id').execute()).map((r) => r.id);
 
     const articles = await moderator.get('/admin/content');
     assert.equal(articles.statusCode, 200);
@@ -120,7 +121,7 @@ for (const backend of BACKENDS) {
     await setRole(runtime, moderator.username, 'moderator');
     const slug = await writeArticle(runtime, author.username);
     await commentOn(author, slug, 'hello');
-    const commentId = (await runtime.db.kysely.selectFrom('comments').select('id').executeTakeFirstOrThrow()).id;
+    const commentId = (await conduitDb(runtime.db).selectFrom('comments').select('id').executeTakeFirstOrThrow()).id;
     const attempts: [string, Record<string, string>][] = [
       [`/admin/content/articles/${slug}/delete`, { author_id: '1' }],
       [`/admin/content/articles/${slug}/delete`, { back: 'https://evil.example/' }],
@@ -141,7 +142,7 @@ for (const backend of BACKENDS) {
       assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${query}: ${res.statusCode}`);
     }
     assert.ok(await articleExists(runtime, slug));
-    assert.equal((await runtime.db.kysely.selectFrom('comments').select('id').execute()).length, 1);
+    assert.equal((await conduitDb(runtime.db).selectFrom('comments').select('id').execute()).length, 1);
     assert.deepEqual(await moderate(runtime), []);
   });
 
@@ -152,7 +153,7 @@ for (const backend of BACKENDS) {
     await setRole(runtime, moderator.username, 'moderator');
     for (let i = 0; i < 12; i++) await writeArticle(runtime, author.username, { title: `Article ${i}` });
     const ids = (
-      await runtime.db.kysely.selectFrom('articles').select('id').orderBy('created_at', 'desc').orderBy('id', 'desc').execute()
+      await conduitDb(runtime.db).selectFrom('articles').select('id').orderBy('created_at', 'desc').orderBy('id', 'desc').execute()
     ).map((r) => r.id);
     const first = await moderator.get('/admin/content');
     assert.deepEqual(rowIds(first.body, 'article'), ids.slice(0, 10));
@@ -161,7 +162,7 @@ for (const backend of BACKENDS) {
 
     const slug = await writeArticle(runtime, author.username);
     for (let i = 0; i < 11; i++) await commentOn(author, slug, `comment ${i}`);
-    const commentIds = (await runtime.db.kysely.selectFrom('comments').select('id').orderBy('id', 'desc').execute()).map((r) => r.id);
+    const commentIds = (await conduitDb(runtime.db).selectFrom('comments').select('id').orderBy('id', 'desc').execute()).map((r) => r.id);
     const comments = await moderator.get('/admin/content?show=comments');
     assert.deepEqual(rowIds(comments.body, 'comment'), commentIds.slice(0, 10));
     assert.match(comments.body, /href="\/admin\/content\?show=comments&amp;page=2"/);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BACKENDS } from 'bastion/testing';
 import { startTestApp } from './helpers/test-app.js';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 const article = (fields: Record<string, unknown>) => ({ body: { article: { title: 'T', description: 'D', body: 'B', ...fields } } });
 
@@ -24,7 +25,7 @@ for (const backend of BACKENDS) {
     assert.deepEqual(a.tagList, ['dragons', 'training']);
     assert.deepEqual(a.author, { username: 'jake', bio: '', image: null, following: false });
     assert.equal(a.favoritesCount, 0);
-    const stored = await runtime.db.kysely.selectFrom('articles').select('body_html').executeTakeFirstOrThrow();
+    const stored = await conduitDb(runtime.db).selectFrom('articles').select('body_html').executeTakeFirstOrThrow();
     assert.match(stored.body_html, /<h1>Hi<\/h1>/);
     assert.doesNotMatch(stored.body_html, /<script/);
 
@@ -121,7 +122,7 @@ for (const backend of BACKENDS) {
       assert.equal(upd.statusCode, 422, `update ${JSON.stringify(fields).slice(0, 60)}`);
     }
     assert.equal((await api(app, 'POST', '/api/articles', { user: jake, body: { article: { title: 'only a title' } } })).statusCode, 422);
-    const count = await runtime.db.kysely
+    const count = await conduitDb(runtime.db)
       .selectFrom('articles')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
-import { migratorFor } from 'bastion/internals';
-import type { Runtime } from 'bastion';
-import { BACKENDS } from 'bastion/testing';
+import { BACKENDS, migratorFor } from 'bastion/testing';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // Each article's sorted tag names are kept on its row by triggers on article_tags (migration
 // 006-article-tag-list), and the list, the home page and the article page read them from there.
@@ -14,7 +13,7 @@ import { startTestApp } from './helpers/test-app.js';
 // when an article or its author is deleted — the column stays what gathering the links gives,
 // and a database that already holds articles gets it filled in when the migration runs.
 
-type Db = Runtime['db']['kysely'];
+type Db = ReturnType<typeof conduitDb>;
 
 const asList = (value: string | string[]): string[] => (typeof value === 'string' ? (JSON.parse(value) as string[]) : value);
 
@@ -47,7 +46,7 @@ async function tagId(db: Db, name: string): Promise<number> {
 for (const backend of BACKENDS) {
   test(`[${backend}] each article's kept tag list follows every link and unlink, cascades included, and the API returns it sorted`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const jake = await makeUser(app, runtime, 'jake');
     const eve = await makeUser(app, runtime, 'eve');
     const a = await postArticle(app, jake, { title: 'A', tagList: ['zeta', 'alpha', 'mid'] });
@@ -96,7 +95,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] migration 006 fills in the kept tag lists of articles that already exist, and its down keeps every article`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const jake = await makeUser(app, runtime, 'jake');
     for (let i = 0; i < 5; i++)
       await postArticle(app, jake, { title: `Article ${i}`, tagList: i % 2 ? [`t${i}`, 'shared', 'a-first'] : [] });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BACKENDS } from 'bastion/testing';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // articlesCount of the unfiltered list comes from a counter row kept by triggers on articles
 // (migration 005-article-total), and a tag's list from tags.articles_count, instead of a count
@@ -13,7 +14,7 @@ import { startTestApp } from './helpers/test-app.js';
 for (const backend of BACKENDS) {
   test(`[${backend}] the list's total follows every write, cascades included, and equals counting the rows`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const counted = async (tag?: string): Promise<number> => {
       let q = db.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n'));
       if (tag)

@@ -6,6 +6,7 @@ import { createArticle } from '../src/conduit/articles.js';
 import { CONDUIT_WRITE_LIMITS } from '../src/conduit/write-limits.js';
 import { BACKENDS } from 'bastion/testing';
 import { ApiClient, nextClientIp, openSession, startListeningApp, useBrowser, type BrowserSession } from './helpers/chromium.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // The XSS proof: a corpus of 150 payloads goes in through every field a user controls (article
 // title, description, Markdown body, tags, comments, bios, profile pictures, usernames, the
@@ -174,7 +175,7 @@ for (const backend of BACKENDS) {
         const created = (await api.ok('POST', '/api/articles', { article }, author.token)) as { article: { slug: string } };
         slugs.push(created.article.slug);
       } else {
-        slugs.push((await createArticle(target.runtime.db.kysely, authorId, article)).slug);
+        slugs.push((await createArticle(conduitDb(target.runtime.db), authorId, article)).slug);
       }
     }
     const commentPacks = pack(storable, 2000, '\n');

@@ -8,6 +8,7 @@ import { BACKENDS } from 'bastion/testing';
 import { api, makeUser } from './helpers/conduit-api.js';
 import { userId, writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // Issue 16: with 500 comments of `<&"` on one article, one anonymous GET /article/:slug returned
 // 49 MiB (every comment loaded, rendered and escaped), and comments past the 500th never showed.
@@ -28,7 +29,7 @@ async function seedComments(
   count: number,
   body: (i: number) => string = (i) => `comment ${i}`,
 ): Promise<number[]> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   const { id: articleId } = await db.selectFrom('articles').select('id').where('slug', '=', slug).executeTakeFirstOrThrow();
   const now = new Date().toISOString();
   for (let start = 0; start < count; start += 50) {

@@ -9,6 +9,7 @@ import { loadConfig, openRuntime } from 'bastion';
 import { renderMarkdown } from '../src/content/markdown.js';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { BACKENDS, isolate, randomKey, sqlitePath } from 'bastion/testing';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // A writer killed with SIGKILL in the middle of its writes (no shutdown hook runs, transactions
 // are cut wherever they are) must leave no half-written row behind: every article has its
@@ -97,7 +98,7 @@ for (const backend of BACKENDS) {
     // The next process opens the same store (migrations run again, as at every start).
     const runtime = await openRuntime(config, { migrations: conduitMigrations, ...(iso.searchPath ? { searchPath: iso.searchPath } : {}) });
     t.after(() => runtime.close());
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
 
     await t.test('every article has its whole tag set, from one write, never a mix or none', async () => {
       const rows = await db

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { BACKENDS, TestClient } from 'bastion/testing';
 import { createUser, type TestUser } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // SPEC §2: "The API never reads the session cookie, so it has no CSRF surface." Which face a
 // request gets (session + CSRF, or token) is the scope of the route the router matched, never a
@@ -126,7 +127,7 @@ for (const backend of BACKENDS) {
       payload: { user: { bio: 'forged' } },
     });
     assert.equal(put.statusCode, 401);
-    assert.equal((await runtime.db.kysely.selectFrom('articles').select('id').execute()).length, 0);
+    assert.equal((await conduitDb(runtime.db).selectFrom('articles').select('id').execute()).length, 0);
     assert.equal((await runtime.db.kysely.selectFrom('users').select('bio').where('id', '=', user.id).executeTakeFirstOrThrow()).bio, '');
   });
 

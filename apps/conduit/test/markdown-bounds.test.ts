@@ -7,6 +7,7 @@ import { BACKENDS, registeredBrowser } from 'bastion/testing';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { userId } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // Issue 16: Markdown reference links turned a 99 KB body into 26.7 MiB of stored HTML, sent on
 // every view, and a crafted 100 KB body cost 200–450 ms of the event loop to render. Now the
@@ -70,7 +71,7 @@ for (const backend of BACKENDS) {
     assert.match(form.body, /body (renders too large|takes too long to render)/);
     assert.match(form.body, /kept as typed/, 'the form keeps what was typed');
 
-    const rows = await runtime.db.kysely.selectFrom('articles').select(['title', 'body_html']).execute();
+    const rows = await conduitDb(runtime.db).selectFrom('articles').select(['title', 'body_html']).execute();
     assert.deepEqual(
       rows.map((r) => r.title),
       ['Harmless'],
@@ -83,7 +84,7 @@ for (const backend of BACKENDS) {
     const member = await makeUser(app, runtime, 'veteran');
     const slug = await postArticle(app, member, { title: 'Old one', body: 'short' });
     const legacy = `<p>${'stored long ago '.repeat(80_000)}</p>`;
-    await runtime.db.kysely.updateTable('articles').set({ body_html: legacy }).where('slug', '=', slug).execute();
+    await conduitDb(runtime.db).updateTable('articles').set({ body_html: legacy }).where('slug', '=', slug).execute();
     const page = await app.inject({ method: 'GET', url: `/article/${slug}` });
     assert.equal(page.statusCode, 200);
     assert.ok(page.body.includes(legacy));
@@ -101,7 +102,7 @@ for (const backend of BACKENDS) {
     });
     assert.equal(res.statusCode, 422);
     assert.deepEqual(res.json().errors, { body: ['takes too long to render'] });
-    assert.equal((await runtime.db.kysely.selectFrom('articles').select('id').execute()).length, 0, 'nothing stored');
+    assert.equal((await conduitDb(runtime.db).selectFrom('articles').select('id').execute()).length, 0, 'nothing stored');
 
     // The stopped thread was replaced: with an ordinary deadline the next write goes through.
     await replaceMarkdownPool(new MarkdownPool());
@@ -111,7 +112,7 @@ for (const backend of BACKENDS) {
       body: { article: { title: 'Quick', description: 'd', body: '# Quick' } },
     });
     assert.equal(ok.statusCode, 201);
-    assert.equal((await runtime.db.kysely.selectFrom('articles').select('author_id').executeTakeFirstOrThrow()).author_id, id);
+    assert.equal((await conduitDb(runtime.db).selectFrom('articles').select('author_id').executeTakeFirstOrThrow()).author_id, id);
   });
 }
 

@@ -4,9 +4,9 @@ import { sql, type Kysely } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { type Db, migrateToLatest } from 'bastion';
-import { allMigrationsFor, RETIRED_MIGRATIONS, TABLE_NAMES } from 'bastion/internals';
+import { allMigrationsFor, BACKENDS, type BackendName, RETIRED_MIGRATIONS, STACK_TABLE_NAMES } from 'bastion/testing';
+import { CONDUIT_TABLE_NAMES, conduitDb } from '../src/conduit/tables.js';
 import { preSplitMigrations } from './fixtures/pre-split-migrations.js';
-import { BACKENDS, type BackendName } from 'bastion/testing';
 import { unmigratedDatabase } from './helpers/migration-db.js';
 import { schemaShape, tableNames } from './helpers/schema-shape.js';
 
@@ -113,7 +113,7 @@ async function rows(db: Db): Promise<Record<string, string[]>> {
   const k = db.kysely as unknown as Kysely<Loose>;
   const present = new Set(await tableNames(db));
   const out: Record<string, string[]> = {};
-  for (const table of TABLE_NAMES.filter((name) => present.has(name))) {
+  for (const table of [...STACK_TABLE_NAMES, ...CONDUIT_TABLE_NAMES].filter((name) => present.has(name))) {
     out[table] = (await k.selectFrom(table).selectAll().execute()).map((row) => JSON.stringify(Object.entries(row).sort())).sort();
   }
   return out;
@@ -169,7 +169,7 @@ for (const backend of BACKENDS) {
 
       // What later migrations keep (counts, tag lists) is right for the rows that were there, and
       // the triggers go on keeping it.
-      const k = old.kysely;
+      const k = conduitDb(old);
       assert.deepEqual(
         (await k.selectFrom('tags').select(['name', 'articles_count']).orderBy('name').execute()).map((r) => [
           r.name,

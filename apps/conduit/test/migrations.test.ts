@@ -8,8 +8,8 @@ import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.
 import { migrateToLatest } from 'bastion';
 import { unmigratedDatabase } from './helpers/migration-db.js';
 import { tableNames } from './helpers/schema-shape.js';
-import { STACK_TABLE_NAMES, TABLE_NAMES } from 'bastion/internals';
-import { BACKENDS, isolate, randomKey } from 'bastion/testing';
+import { BACKENDS, isolate, randomKey, STACK_TABLE_NAMES } from 'bastion/testing';
+import { CONDUIT_TABLE_NAMES } from '../src/conduit/tables.js';
 
 // Migrations up from an empty database on both backends, idempotent, and reversible; Bastion's
 // alone make the stack's tables only; and `npx bastion migrate` doing the same from the command
@@ -28,7 +28,11 @@ for (const backend of BACKENDS) {
       firstApp > 0 && applied.slice(firstApp).every((name) => name.startsWith('app:')),
       `Conduit's after Bastion's: ${applied.join(', ')}`,
     );
-    assert.deepEqual(await tableNames(db), [...TABLE_NAMES].sort(), 'exactly the tables src/db/schema.ts declares');
+    assert.deepEqual(
+      await tableNames(db),
+      [...STACK_TABLE_NAMES, ...CONDUIT_TABLE_NAMES].sort(),
+      "exactly the tables Bastion's schema.ts and Conduit's tables.ts declare",
+    );
     assert.deepEqual(await migrateToLatest(db, conduitMigrations), [], 'a second run applies nothing');
 
     // Every migration has a working down: all the way to empty and back up again.

@@ -8,6 +8,7 @@ import { BACKENDS } from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // A request is authorized with the role its session loaded, before its handler writes. A
 // moderator demoted or locked while their deletion is in flight must not still delete: the
@@ -20,19 +21,19 @@ async function setting(runtime: Runtime) {
   const moderator = await createUser(runtime);
   await setRole(runtime, moderator.username, 'moderator');
   const slug = await writeArticle(runtime, author.username, { title: 'Still here' });
-  const comment = await addComment(runtime.db.kysely, slug, author.id, 'A comment that stays');
+  const comment = await addComment(conduitDb(runtime.db), slug, author.id, 'A comment that stays');
   // What the moderator's request loaded when it was authorized.
   const loaded: Actor = { id: moderator.id, role: 'moderator' };
   return { author, moderator, slug, commentId: comment.id, loaded };
 }
 
 const articleCount = (runtime: Runtime) =>
-  runtime.db.kysely
+  conduitDb(runtime.db)
     .selectFrom('articles')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
 const commentCount = (runtime: Runtime) =>
-  runtime.db.kysely
+  conduitDb(runtime.db)
     .selectFrom('comments')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
@@ -42,8 +43,8 @@ for (const backend of BACKENDS) {
     const { runtime } = await startTestApp(t, backend);
     const { moderator, slug, commentId, loaded } = await setting(runtime);
     await setRole(runtime, moderator.username, 'member');
-    await assert.rejects(deleteComment(runtime.db.kysely, slug, commentId, loaded), { code: 'FORBIDDEN' });
-    await assert.rejects(deleteArticle(runtime.db.kysely, slug, loaded), { code: 'FORBIDDEN' });
+    await assert.rejects(deleteComment(conduitDb(runtime.db), slug, commentId, loaded), { code: 'FORBIDDEN' });
+    await assert.rejects(deleteArticle(conduitDb(runtime.db), slug, loaded), { code: 'FORBIDDEN' });
     assert.equal(Number((await articleCount(runtime)).n), 1);
     assert.equal(Number((await commentCount(runtime)).n), 1);
   });
@@ -56,15 +57,15 @@ for (const backend of BACKENDS) {
     await lock(moderator.id, new Date().toISOString());
     await lock(author.id, new Date().toISOString());
     const authorLoaded: Actor = { id: author.id, role: 'member' };
-    await assert.rejects(deleteComment(runtime.db.kysely, slug, commentId, loaded), { code: 'FORBIDDEN' });
-    await assert.rejects(deleteComment(runtime.db.kysely, slug, commentId, authorLoaded), { code: 'FORBIDDEN' });
-    await assert.rejects(deleteArticle(runtime.db.kysely, slug, loaded), { code: 'FORBIDDEN' });
-    await assert.rejects(deleteArticle(runtime.db.kysely, slug, authorLoaded), { code: 'FORBIDDEN' });
+    await assert.rejects(deleteComment(conduitDb(runtime.db), slug, commentId, loaded), { code: 'FORBIDDEN' });
+    await assert.rejects(deleteComment(conduitDb(runtime.db), slug, commentId, authorLoaded), { code: 'FORBIDDEN' });
+    await assert.rejects(deleteArticle(conduitDb(runtime.db), slug, loaded), { code: 'FORBIDDEN' });
+    await assert.rejects(deleteArticle(conduitDb(runtime.db), slug, authorLoaded), { code: 'FORBIDDEN' });
     assert.equal(Number((await articleCount(runtime)).n), 1);
 
     await lock(moderator.id, null);
-    assert.deepEqual(await deleteComment(runtime.db.kysely, slug, commentId, loaded), { moderated: true });
-    assert.deepEqual(await deleteArticle(runtime.db.kysely, slug, loaded), { moderated: true });
+    assert.deepEqual(await deleteComment(conduitDb(runtime.db), slug, commentId, loaded), { moderated: true });
+    assert.deepEqual(await deleteArticle(conduitDb(runtime.db), slug, loaded), { moderated: true });
     assert.equal(Number((await articleCount(runtime)).n), 0);
   });
 }
@@ -72,7 +73,7 @@ for (const backend of BACKENDS) {
 test('[postgres] a moderator’s deletion waits for a demotion in flight, then is refused', async (t) => {
   if (!BACKENDS.includes('postgres')) return t.skip('PostgreSQL is not among the backends under test');
   const { runtime } = await startTestApp(t, 'postgres');
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   const { moderator, slug, loaded } = await setting(runtime);
 
   // Another transaction (an admin's role change) has demoted the moderator and not committed: a

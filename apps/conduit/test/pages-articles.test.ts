@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BACKENDS, newBrowser, registeredBrowser } from 'bastion/testing';
 import { startTestApp } from './helpers/test-app.js';
 import { setRole, writeArticle } from './helpers/conduit-fixtures.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 const XSS = '<script>alert(1)</script>';
 const ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;';
@@ -89,7 +90,7 @@ for (const backend of BACKENDS) {
       { from: '/editor' },
     );
     assert.equal(tags.statusCode, 422);
-    const count = await runtime.db.kysely
+    const count = await conduitDb(runtime.db)
       .selectFrom('articles')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BACKENDS } from 'bastion/testing';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // GET /api/tags and the home page's sidebar read a per-tag article count that the database
 // keeps (triggers on article_tags, migration 002-performance) instead of counting every link per
@@ -15,7 +16,7 @@ const tags = async (app: Parameters<typeof api>[0]): Promise<string[]> => (await
 for (const backend of BACKENDS) {
   test(`[${backend}] popular tags follow every write, cascades included, with no stale or negative count`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const jake = await makeUser(app, runtime, 'jake');
     const eve = await makeUser(app, runtime, 'eve');
     const mod = await makeUser(app, runtime, 'mod', 'moderator');

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BACKENDS } from 'bastion/testing';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // SQLite re-plans a statement whose bare `LIMIT ?` is bound, on every execution; the SQLite
 // dialect compiles LIMIT as `limit +?` instead (packages/bastion/src/db/sqlite-dialect.ts). The speed is the
@@ -11,7 +12,7 @@ import { startTestApp } from './helpers/test-app.js';
 
 test('[sqlite] LIMIT is compiled as `limit +?`, a parameter SQLite does not re-plan on', async (t) => {
   const { runtime } = await startTestApp(t, 'sqlite');
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   const compiled = db.selectFrom('articles').select('id').orderBy('id').limit(3).offset(1).compile();
   assert.match(compiled.sql, / limit \+\? offset \?$/);
   assert.deepEqual(compiled.parameters, [3, 1], 'the limit stays a bound parameter, never text');

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Kysely } from 'kysely';
-import { type Database, loadConfig, migrateToLatest } from 'bastion';
+import { loadConfig, migrateToLatest } from 'bastion';
 import { renderMarkdown } from '../src/content/markdown.js';
 import { MarkdownPool } from '../src/content/markdown-pool.js';
 import { rerenderArticles, staleRenderNotice } from '../src/content/rerender.js';
 import { RENDERER } from '../src/content/renderer-version.js';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
+import { conduitDb, type ConduitDatabase } from '../src/conduit/tables.js';
 import { BACKENDS, PG_URL, isolate, randomKey, registerUser, openDatabase } from 'bastion/testing';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { pauseNextCall } from './helpers/pause-next-call.js';
@@ -39,7 +40,7 @@ const LEGACY = [
 let made = 0;
 /** Stores an article row directly, as an older release would have, with `rendered_with` as given ('' = before migration 008). */
 async function storeLegacy(
-  db: Kysely<Database>,
+  db: Kysely<ConduitDatabase>,
   authorId: number,
   row: { slug: string; body: string; body_html: string },
   renderedWith = '',
@@ -63,12 +64,12 @@ async function storeLegacy(
   return id;
 }
 
-const everything = (db: Kysely<Database>) => db.selectFrom('articles').selectAll().orderBy('id').execute();
+const everything = (db: Kysely<ConduitDatabase>) => db.selectFrom('articles').selectAll().orderBy('id').execute();
 
 for (const backend of BACKENDS) {
   test(`[${backend}] rerender replaces HTML an older sanitizer let through, and changes no other column`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const jake = await makeUser(app, runtime, 'jake');
     await storeLegacy(db, jake.id, LEGACY[0]!);
     await storeLegacy(db, jake.id, LEGACY[1]!, OLD_RENDERER);
@@ -118,7 +119,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] a second rerender examines nothing and changes nothing; with --all it examines every article and still changes nothing`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const jake = await makeUser(app, runtime, 'jake');
     for (const row of LEGACY) await storeLegacy(db, jake.id, row);
     for (let i = 0; i < 5; i++)
@@ -144,7 +145,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] an edit saved while its article is being re-rendered is not overwritten with HTML of the older body`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const jake = await makeUser(app, runtime, 'jake');
     await storeLegacy(db, jake.id, LEGACY[0]!);
     await storeLegacy(db, jake.id, LEGACY[1]!);
@@ -177,7 +178,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] an article this renderer refuses keeps its HTML and stays marked as another renderer's`, async (t) => {
     const { app, runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const jake = await makeUser(app, runtime, 'jake');
     // A reference used thousands of times: this renderer's bound refuses it (apps/conduit/src/content/markdown.ts).
     const bomb = `[a]: https://example.com/${'x'.repeat(1_900)}\n\n${'[a]'.repeat(20_000)}`;
@@ -207,7 +208,7 @@ for (const backend of BACKENDS) {
     const database = openDatabase(config, iso.searchPath ? { searchPath: iso.searchPath } : {});
     t.after(() => database.close());
     await migrateToLatest(database, conduitMigrations);
-    const db = database.kysely;
+    const db = conduitDb(database);
     const author = await registerUser(db, { username: 'jake', email: 'jake@example.com', password: 'violet-kettle-Tr0mbone-47' });
     for (const row of LEGACY) await storeLegacy(db, author.id, row);
     const cli = (args: string[]) => runBin(args, env);

@@ -6,6 +6,7 @@ import { BACKENDS } from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // SQLite reads that may scan (searches) run on worker threads with read-only connections of
 // their own (packages/bastion/src/db/scan-readers.ts). Proven here through Conduit's tables: the event loop goes
@@ -34,7 +35,7 @@ if (BACKENDS.includes('sqlite')) {
       scanned = true;
       return rows;
     });
-    const total = await db.kysely.selectFrom('article_total').select('articles').executeTakeFirstOrThrow();
+    const total = await conduitDb(db).selectFrom('article_total').select('articles').executeTakeFirstOrThrow();
     assert.equal(total.articles, 0);
     assert.equal(scanned, false, 'the app connection answered while the scan was still running');
     const [row] = await scan;
@@ -51,17 +52,17 @@ if (BACKENDS.includes('sqlite')) {
     await writeArticle(runtime, author.username, { title: 'Kept' });
     const db = runtime.db;
     await assert.rejects(
-      db.scan(db.kysely.deleteFrom('articles').returning('id')),
+      db.scan(conduitDb(db).deleteFrom('articles').returning('id')),
       (err: Error & { code?: string }) => err.code === 'SQLITE_READONLY',
     );
     await assert.rejects(
       db.scan(db.kysely.updateTable('users').set({ role: 'admin' }).returning('id')),
       (err: Error & { code?: string }) => err.code === 'SQLITE_READONLY',
     );
-    const titles = await db.kysely.selectFrom('articles').select('title').execute();
+    const titles = await conduitDb(db).selectFrom('articles').select('title').execute();
     assert.deepEqual(titles, [{ title: 'Kept' }]);
-    assert.equal((await db.kysely.selectFrom('users').select('role').executeTakeFirstOrThrow()).role, 'member');
-    const [found] = await db.scan(db.kysely.selectFrom('articles').select('title'));
+    assert.equal((await conduitDb(db).selectFrom('users').select('role').executeTakeFirstOrThrow()).role, 'member');
+    const [found] = await db.scan(conduitDb(db).selectFrom('articles').select('title'));
     assert.equal(found?.title, 'Kept', 'the reader still answers after refusing');
   });
 }

@@ -8,6 +8,7 @@ import { BACKENDS, newBrowser } from 'bastion/testing';
 import { createUser } from './helpers/session-checks.js';
 import { startTestApp } from './helpers/test-app.js';
 import { MAX_OFFSET } from '../src/conduit/types.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // Search at scale: 10,000 seeded articles (plus a few needles placed among them) and the answers
 // of the search service and the /search page checked against a brute-force reading of every
@@ -77,7 +78,7 @@ for (const backend of BACKENDS) {
     // Correctness at scale, not speed: on a busy machine a full scan may take longer than the
     // deadline the app gives it (packages/bastion/src/db/scan-deadline.ts), which is not what is tested here.
     const { app, runtime } = await startTestApp(t, backend, {}, { scanTimeoutMs: 120_000 });
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     let started = performance.now();
     const seeded = await seedDatabase(runtime.db, { users: 20, articles: ARTICLES, seed: 20260115, now: NOW });
     assert.equal(seeded.articles, ARTICLES);
@@ -140,7 +141,7 @@ for (const backend of BACKENDS) {
 
   test(`[${backend}] search follows every write: new words after an edit, nothing after a deletion, nothing after the author is removed`, async (t) => {
     const { runtime } = await startTestApp(t, backend);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const author = await createUser(runtime);
     const actor = { id: author.id, role: 'member' as const };
     const found = async (q: string) => (await searchArticles(runtime.db, q, {}, null)).items.map((a) => a.title);

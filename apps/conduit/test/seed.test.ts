@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import { loadConfig } from 'bastion';
 import { BACKENDS, isolate, openDatabase, PG_URL, randomKey } from 'bastion/testing';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // `npx bastion seed`: realistic demo data with a progress bar, through the real CLI, on both
 // databases; refused in production; and no seeded account can be logged into.
@@ -34,7 +35,7 @@ for (const backend of BACKENDS) {
     const count = async (table: 'users' | 'articles' | 'comments' | 'follows' | 'favorites' | 'article_tags') =>
       Number(
         (
-          await db.kysely
+          await conduitDb(db)
             .selectFrom(table)
             .select(sql<number>`count(*)`.as('n'))
             .executeTakeFirstOrThrow()
@@ -44,7 +45,7 @@ for (const backend of BACKENDS) {
     assert.equal(await count('articles'), 40);
     for (const table of ['comments', 'follows', 'favorites', 'article_tags'] as const)
       assert.ok((await count(table)) > 0, `${table} were seeded`);
-    const article = await db.kysely.selectFrom('articles').select(['body', 'body_html']).executeTakeFirstOrThrow();
+    const article = await conduitDb(db).selectFrom('articles').select(['body', 'body_html']).executeTakeFirstOrThrow();
     assert.match(article.body, /^#{1,3} |\*\*|^- /m, 'bodies are Markdown');
     assert.match(article.body_html, /<(h[1-3]|p|ul|strong)>/, 'and stored rendered');
     const roles = await db.kysely.selectFrom('users').select('role').distinct().execute();

@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from 'bastion';
-import { BACKENDS, loggedInBrowser, newBrowser, registeredBrowser, type TestResponse } from 'bastion/testing';
+import { BACKENDS, loggedInBrowser, newBrowser, registeredBrowser, STACK_TABLE_NAMES, type TestResponse } from 'bastion/testing';
 import { makeUser, postArticle, STRONG_PASSWORD, type TestUser } from './helpers/conduit-api.js';
 import { writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
-import { TABLE_NAMES } from 'bastion/internals';
+import { CONDUIT_TABLE_NAMES, conduitDb } from '../src/conduit/tables.js';
+
+const TABLE_NAMES = [...STACK_TABLE_NAMES, ...CONDUIT_TABLE_NAMES] as const;
 
 // SQL injection, attacked from outside: a corpus of classic payloads goes into every query
 // parameter, path parameter, JSON field and form field that reaches the database. Every answer
@@ -102,7 +104,7 @@ interface Snapshot {
 }
 
 async function count(runtime: Runtime, table: (typeof TABLE_NAMES)[number]): Promise<number> {
-  const row = await runtime.db.kysely
+  const row = await conduitDb(runtime.db)
     .selectFrom(table)
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
@@ -110,7 +112,7 @@ async function count(runtime: Runtime, table: (typeof TABLE_NAMES)[number]): Pro
 }
 
 async function snapshot(runtime: Runtime, canarySlug: string): Promise<Snapshot> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   return {
     users: await count(runtime, 'users'),
     canary: await db
@@ -318,7 +320,7 @@ for (const backend of BACKENDS) {
       tagList: ['canary'],
     });
     const before = await snapshot(runtime, canary);
-    const db = runtime.db.kysely;
+    const db = conduitDb(runtime.db);
     const get = (url: string) => app.inject({ method: 'GET', url, remoteAddress: nextAddress() });
     const mainOf = (html: string) => /<main[\s\S]*<\/main>/.exec(html)?.[0].replace(/<code>[0-9a-f-]+<\/code>/g, '') ?? '';
 

@@ -9,6 +9,7 @@ import { api, makeUser, STRONG_PASSWORD } from './helpers/conduit-api.js';
 import { unmigratedDatabase } from './helpers/migration-db.js';
 import { preSplitMigrations } from './fixtures/pre-split-migrations.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // Usernames are unique regardless of case, so "Carol" cannot pose as "carol". The services read
 // before they write, and two registrations at the same moment both passed that read: the
@@ -171,7 +172,7 @@ for (const backend of BACKENDS) {
         .executeTakeFirstOrThrow();
       ids.push(row.id);
     }
-    await db.kysely
+    await conduitDb(db)
       .insertInto('articles')
       .values({
         slug: 'kept',
@@ -207,7 +208,7 @@ for (const backend of BACKENDS) {
       'nothing else about any account changed',
     );
     assert.equal(
-      (await db.kysely.selectFrom('articles').select('author_id').executeTakeFirstOrThrow()).author_id,
+      (await conduitDb(db).selectFrom('articles').select('author_id').executeTakeFirstOrThrow()).author_id,
       CAROL,
       'a renamed account keeps its content',
     );

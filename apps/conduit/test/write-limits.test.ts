@@ -7,6 +7,7 @@ import { BACKENDS, registeredBrowser, writeRules } from 'bastion/testing';
 import { api, makeUser, postArticle } from './helpers/conduit-api.js';
 import { userId, writeArticle } from './helpers/conduit-fixtures.js';
 import { startTestApp } from './helpers/test-app.js';
+import { conduitDb } from '../src/conduit/tables.js';
 
 // Bastion's profile limit and Conduit's, as Conduit registers them.
 const { profile, article, comment } = writeRules(CONDUIT_WRITE_LIMITS);
@@ -51,7 +52,7 @@ for (const backend of BACKENDS) {
     );
     assert.ok(Array.isArray(refused.json().errors.body), 'the RealWorld error shape');
 
-    const stored = await runtime.db.kysely.selectFrom('comments').select('id').where('author_id', '=', spammer.id).execute();
+    const stored = await conduitDb(runtime.db).selectFrom('comments').select('id').where('author_id', '=', spammer.id).execute();
     assert.equal(stored.length, RULES.comment.points);
     // Per account: another member on the same article is not held back.
     assert.equal(
@@ -105,7 +106,7 @@ for (const backend of BACKENDS) {
     );
     assert.equal(edit.statusCode, 429);
 
-    const rows = await runtime.db.kysely.selectFrom('articles').select(['slug', 'body']).where('author_id', '=', id).execute();
+    const rows = await conduitDb(runtime.db).selectFrom('articles').select(['slug', 'body']).where('author_id', '=', id).execute();
     assert.equal(rows.length, 9);
     assert.equal(rows.find((r) => r.slug === slug)!.body, 'edited');
   });
@@ -126,7 +127,7 @@ for (const backend of BACKENDS) {
     assert.ok(Number(over.headers['retry-after']) >= 1);
     assert.match(over.body, /commenting too quickly/);
     assert.match(over.body, /one more &lt;thought&gt;/, 'the draft is kept, escaped');
-    const count = await runtime.db.kysely
+    const count = await conduitDb(runtime.db)
       .selectFrom('comments')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();

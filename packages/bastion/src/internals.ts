@@ -23,7 +23,7 @@ export { passkeys } from './db/migrations/014-passkeys.js';
 export { signedUpVia } from './db/migrations/015-signed-up-via.js';
 export { ScanTimeoutError } from './db/scan-deadline.js';
 export { READER_NICENESS, ScanReaders } from './db/scan-readers.js';
-export { STACK_TABLE_NAMES, TABLE_NAMES } from './db/schema.js';
+export { STACK_TABLE_NAMES } from './db/schema.js';
 export { ClientGoneError } from './http/client-gone.js';
 export { parseQueryInteger } from './http/query-integer.js';
 export { CONTENT_SECURITY_POLICY } from './http/security-headers.js';

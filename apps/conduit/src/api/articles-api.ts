@@ -17,6 +17,7 @@ import { feedQuery, listQuery, newArticleBody, noQuery, updateArticleBody } from
 import { slugParams } from '../conduit/route-params.js';
 import { articleListResponse, articleResponse } from './response-schemas.js';
 import { articleJson, articleSummaryJson } from './serialize.js';
+import { conduitDb } from '../conduit/tables.js';
 
 // GET|POST /articles, GET /articles/feed, GET|PUT|DELETE /articles/:slug,
 // POST|DELETE /articles/:slug/favorite.
@@ -35,7 +36,7 @@ interface SlugParams {
 const listJson = (page: Page<ArticleSummary>) => ({ articles: page.items.map(articleSummaryJson), articlesCount: page.total });
 
 export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   // An account made on the pages writes once its address is confirmed, here too; one made here
   // writes at once unless ACCOUNT_CONFIRMATION=all (packages/bastion/src/accounts/account-mail.ts).
   const gateUnconfirmed = (userId: number): Promise<void> => requireMayWrite(db, runtime.config, app.site, userId);

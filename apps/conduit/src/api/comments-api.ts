@@ -4,6 +4,7 @@ import { addComment, deleteComment, listComments } from '../conduit/comments.js'
 import { commentParams, newCommentBody, noQuery } from './schemas.js';
 import { slugParams } from '../conduit/route-params.js';
 import { commentJson } from './serialize.js';
+import { conduitDb } from '../conduit/tables.js';
 
 // GET|POST /articles/:slug/comments, DELETE /articles/:slug/comments/:id.
 
@@ -25,7 +26,7 @@ const commentsQuery = {
 } as const;
 
 export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   // An account made on the pages writes once its address is confirmed, here too; one made here
   // writes at once unless ACCOUNT_CONFIRMATION=all (packages/bastion/src/accounts/account-mail.ts).
   const gateUnconfirmed = (userId: number): Promise<void> => requireMayWrite(db, runtime.config, app.site, userId);

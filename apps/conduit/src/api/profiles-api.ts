@@ -5,6 +5,7 @@ import { AppError, type Runtime } from 'bastion';
 import { followBody, noQuery } from './schemas.js';
 import { usernameParams } from '../conduit/route-params.js';
 import { profileJson } from './serialize.js';
+import { conduitDb } from '../conduit/tables.js';
 
 // GET /profiles/:username, POST|DELETE /profiles/:username/follow.
 
@@ -18,7 +19,7 @@ function found(profile: Profile | null) {
 }
 
 export async function profilesApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   const schema = { params: usernameParams, querystring: noQuery };
 
   app.get<{ Params: Params }>('/profiles/:username', { config: { access: 'public' }, schema }, async (request) =>

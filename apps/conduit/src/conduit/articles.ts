@@ -1,5 +1,6 @@
 import { type Kysely, type SelectQueryBuilder } from 'kysely';
-import { AppError, type Database, isUniqueViolation, prepared, type SlotFn } from 'bastion';
+import { AppError, isUniqueViolation, prepared, type SlotFn } from 'bastion';
+import type { ConduitDatabase } from './tables.js';
 import { markdownPool } from '../content/markdown-pool.js';
 import { RENDERER } from '../content/renderer-version.js';
 import { actorNow, mayDeleteArticle, mayEditArticle, type Actor } from './access.js';
@@ -15,7 +16,9 @@ import { clampPage, type ArticleSummary, type ArticleView, type ConduitDb, type 
 // write time, on a worker thread and before any transaction opens (apps/conduit/src/content/markdown-pool.ts).
 
 /** Narrows `articles` (only WHERE clauses; the listing adds joins, order and paging). */
-export type ArticleScope = (qb: SelectQueryBuilder<Database, 'articles', object>) => SelectQueryBuilder<Database, 'articles', object>;
+export type ArticleScope = (
+  qb: SelectQueryBuilder<ConduitDatabase, 'articles', object>,
+) => SelectQueryBuilder<ConduitDatabase, 'articles', object>;
 
 export interface ArticleFilter {
   readonly tag?: string;
@@ -171,7 +174,7 @@ function toSummary(row: ArticleRow): ArticleSummary {
 // How many articles a listing has in all. The two common ones are kept by triggers instead of
 // counted: every article (article_total, 005-article-total) and the articles with one tag
 // (tags.articles_count, 002-performance); other filters count their rows.
-function totalOf(db: Kysely<Database>, shape: string, slot: SlotFn<ListValues>) {
+function totalOf(db: Kysely<ConduitDatabase>, shape: string, slot: SlotFn<ListValues>) {
   const filters = shape.replace('V', '');
   if (filters === '') return db.selectFrom('article_total').select('article_total.articles as n').where('article_total.id', '=', 1);
   if (filters === 'T') return db.selectFrom('tags').select('tags.articles_count as n').where('tags.name', '=', slot('tag'));
@@ -180,8 +183,8 @@ function totalOf(db: Kysely<Database>, shape: string, slot: SlotFn<ListValues>) 
 
 // The hot listings (home page, GET /api/articles, feeds), prepared per shape (packages/bastion/src/db/prepared.ts):
 // one statement per page, its total a scalar subquery evaluated once (no second round trip).
-const countQuery = prepared<ListValues, { n: number }>((db, slot, shape) => totalOf(db, shape, slot));
-const pageQuery = prepared<ListValues, ArticleRow & { total: number }>((db, slot, shape) => {
+const countQuery = prepared<ListValues, { n: number }, ConduitDatabase>((db, slot, shape) => totalOf(db, shape, slot));
+const pageQuery = prepared<ListValues, ArticleRow & { total: number }, ConduitDatabase>((db, slot, shape) => {
   const scope = scopeOf(shape, slot);
   return selectArticles(db, scope, shape.includes('V') ? slot('viewer') : null)
     .select(totalOf(db, shape, slot).as('total'))
@@ -236,11 +239,12 @@ export function feedArticles(db: ConduitDb, viewerId: number, request: Partial<P
   return listPrepared(db, { follower: viewerId }, request, viewerId);
 }
 
-const articleQuery = prepared<{ slug: string; viewer: number }, ArticleRow & { body: string; body_html: string }>((db, slot, shape) =>
-  selectArticles(db, (qb) => qb.where('articles.slug', '=', slot('slug')), shape === 'V' ? slot('viewer') : null).select([
-    'articles.body',
-    'articles.body_html',
-  ]),
+const articleQuery = prepared<{ slug: string; viewer: number }, ArticleRow & { body: string; body_html: string }, ConduitDatabase>(
+  (db, slot, shape) =>
+    selectArticles(db, (qb) => qb.where('articles.slug', '=', slot('slug')), shape === 'V' ? slot('viewer') : null).select([
+      'articles.body',
+      'articles.body_html',
+    ]),
 );
 
 /** One article by slug, or null. */

@@ -1,12 +1,13 @@
 import { AppError, prepared } from 'bastion';
 import { actorNow, mayDeleteComment, type Actor } from './access.js';
+import type { ConduitDatabase } from './tables.js';
 import type { CommentView, ConduitDb, ViewerId } from './types.js';
 
 // Comments on an article, newest first, a page at a time. Each page is one query: the comments
 // with their authors and the viewer's following flag (a correlated EXISTS on the follows
 // primary key), prepared once per shape.
 
-const articleIdQuery = prepared<{ slug: string }, { id: number }>((db, slot) =>
+const articleIdQuery = prepared<{ slug: string }, { id: number }, ConduitDatabase>((db, slot) =>
   db.selectFrom('articles').select('id').where('slug', '=', slot('slug')),
 );
 
@@ -86,7 +87,7 @@ interface PageValues {
 
 // One prepared query per shape (packages/bastion/src/db/prepared.ts): B older than the cursor, A newer than it
 // (read upwards, then turned round), V with the viewer's following flags.
-const pageQuery = prepared<PageValues, CommentRow>((db, slot, shape) => {
+const pageQuery = prepared<PageValues, CommentRow, ConduitDatabase>((db, slot, shape) => {
   let q = selectComments(db, shape.includes('V') ? slot('viewer') : null).where('comments.article_id', '=', slot('article'));
   if (shape.includes('B')) q = q.where('comments.id', '<', slot('cursor'));
   if (shape.includes('A')) q = q.where('comments.id', '>', slot('cursor'));
@@ -94,7 +95,7 @@ const pageQuery = prepared<PageValues, CommentRow>((db, slot, shape) => {
 });
 
 // Whether anything lies on the far side of the cursor: at or after `before`, at or before `after`.
-const beyondQuery = prepared<Pick<PageValues, 'article' | 'cursor'>, { id: number }>((db, slot, shape) =>
+const beyondQuery = prepared<Pick<PageValues, 'article' | 'cursor'>, { id: number }, ConduitDatabase>((db, slot, shape) =>
   db
     .selectFrom('comments')
     .select('id')

@@ -1,5 +1,6 @@
 import { SqliteAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import { admitScan, AppError, type Database, type Db, escapeLike } from 'bastion';
+import { admitScan, AppError, type Db, escapeLike } from 'bastion';
+import { conduitDb, type ConduitDatabase } from './tables.js';
 import { articleSummaries, type ArticleScope } from './articles.js';
 import { clampPage, type ArticleSummary, type ConduitDb, type Page, type PageRequest, type ViewerId } from './types.js';
 
@@ -93,7 +94,7 @@ function contains(
   return sql<SqlBool>`${text} like ${pattern} escape ${'\\'}`;
 }
 
-function matchesWord(eb: ExpressionBuilder<Database, 'articles'>, word: string, sqlite: boolean): Expression<SqlBool> {
+function matchesWord(eb: ExpressionBuilder<ConduitDatabase, 'articles'>, word: string, sqlite: boolean): Expression<SqlBool> {
   const pattern = `%${escapeLike(word)}%`;
   return eb.or([
     contains('articles.title', pattern, sqlite),
@@ -132,7 +133,8 @@ export async function searchArticles(
   if (tooLong !== undefined) throw new AppError('VALIDATION', { q: [WORD_TOO_LONG] });
   if (words.length === 0) return { items: [], total: 0 };
   const { limit, offset } = clampPage(page);
-  const matches = searchScope(db.kysely, words)(db.kysely.selectFrom('articles'));
+  const kysely = conduitDb(db);
+  const matches = searchScope(kysely, words)(kysely.selectFrom('articles'));
   const { ids, total } = await admitScan(db, signal === undefined ? {} : { signal }, async (scan) => {
     const rows = await scan(
       matches
@@ -147,5 +149,5 @@ export async function searchArticles(
     const [counted] = await scan(matches.select((eb) => eb.fn.countAll<number>().as('n')));
     return { ids: [], total: Number(counted?.n ?? 0) };
   });
-  return { items: await articleSummaries(db.kysely, ids, viewer), total };
+  return { items: await articleSummaries(kysely, ids, viewer), total };
 }

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
-import { type Database, prepared } from 'bastion';
+import { prepared } from 'bastion';
+import type { ConduitDatabase } from './tables.js';
 import type { ConduitDb } from './types.js';
 
 // Tags: a name table and the article_tags join. Names are trimmed and de-duplicated; the
@@ -13,7 +14,7 @@ export function normalizeTags(names: readonly string[]): string[] {
 }
 
 /** Replaces the tags of an article; call inside the article's transaction. */
-export async function setArticleTags(trx: Transaction<Database>, articleId: number, names: readonly string[]): Promise<void> {
+export async function setArticleTags(trx: Transaction<ConduitDatabase>, articleId: number, names: readonly string[]): Promise<void> {
   await trx.deleteFrom('article_tags').where('article_id', '=', articleId).execute();
   const tags = normalizeTags(names);
   if (tags.length === 0) return;
@@ -31,7 +32,7 @@ export async function setArticleTags(trx: Transaction<Database>, articleId: numb
     .execute();
 }
 
-const popularQuery = prepared<{ limit: number }, { name: string }>((db, slot) =>
+const popularQuery = prepared<{ limit: number }, { name: string }, ConduitDatabase>((db, slot) =>
   db
     .selectFrom('tags')
     .select('name')

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
-import { type Database, MAX_OFFSET } from 'bastion';
+import { MAX_OFFSET } from 'bastion';
+import type { ConduitDatabase } from './tables.js';
 
 // The shapes the Conduit services return. Both faces use them: the JSON API maps them to the
 // RealWorld shapes, the HTML pages hand them to templates. Times are ISO-8601 strings.
 
-export type ConduitDb = Kysely<Database>;
+/** What Conduit's services query: the stack's tables and Conduit's (conduitDb in ./tables.ts), or a transaction over them. */
+export type ConduitDb = Kysely<ConduitDatabase>;
 
 /** The id of the user looking, or null for an anonymous visitor (affects following/favorited). */
 export type ViewerId = number | null;

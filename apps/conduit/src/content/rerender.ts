@@ -1,5 +1,6 @@
 import type { ExpressionBuilder } from 'kysely';
-import type { Database, Db } from 'bastion';
+import type { Db } from 'bastion';
+import { conduitDb, type ConduitDatabase } from '../conduit/tables.js';
 import { MarkdownPool, RENDER_THREADS, type RenderOutcome } from './markdown-pool.js';
 import { RENDERER } from './renderer-version.js';
 
@@ -55,12 +56,12 @@ export interface RerenderReport {
 
 // Written as two ranges rather than `<>`, so that both databases answer it from the
 // articles_rendered_with index (migration 008).
-const otherRenderer = (eb: ExpressionBuilder<Database, 'articles'>) =>
+const otherRenderer = (eb: ExpressionBuilder<ConduitDatabase, 'articles'>) =>
   eb.or([eb('rendered_with', '<', RENDERER), eb('rendered_with', '>', RENDERER)]);
 
 /** How many articles store HTML that another renderer produced. */
 export async function articlesFromOtherRenderers(db: Db): Promise<number> {
-  const row = await db.kysely
+  const row = await conduitDb(db)
     .selectFrom('articles')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where(otherRenderer)
@@ -101,7 +102,7 @@ export async function rerenderArticles(db: Db, options: RerenderOptions = {}): P
     const total = all
       ? Number(
           (
-            await db.kysely
+            await conduitDb(db)
               .selectFrom('articles')
               .select((eb) => eb.fn.countAll<number>().as('n'))
               .executeTakeFirstOrThrow()
@@ -110,7 +111,7 @@ export async function rerenderArticles(db: Db, options: RerenderOptions = {}): P
       : await articlesFromOtherRenderers(db);
     if (total === 0) return report;
     for (let after = 0; ;) {
-      let query = db.kysely.selectFrom('articles').select(['id', 'slug', 'body', 'body_html', 'rendered_with']).where('id', '>', after);
+      let query = conduitDb(db).selectFrom('articles').select(['id', 'slug', 'body', 'body_html', 'rendered_with']).where('id', '>', after);
       if (!all) query = query.where(otherRenderer);
       const rows = await query.orderBy('id').limit(batchSize).execute();
       if (rows.length === 0) break;
@@ -120,26 +121,28 @@ export async function rerenderArticles(db: Db, options: RerenderOptions = {}): P
         rows.map((r) => r.body),
         RENDER_THREADS,
       );
-      await db.kysely.transaction().execute(async (trx) => {
-        for (const [i, row] of rows.entries()) {
-          const outcome = outcomes[i]!;
-          report.examined++;
-          if (!outcome.ok) {
-            report.refused.push({ id: row.id, slug: row.slug, reason: outcome.reason });
-            continue;
+      await conduitDb(db)
+        .transaction()
+        .execute(async (trx) => {
+          for (const [i, row] of rows.entries()) {
+            const outcome = outcomes[i]!;
+            report.examined++;
+            if (!outcome.ok) {
+              report.refused.push({ id: row.id, slug: row.slug, reason: outcome.reason });
+              continue;
+            }
+            if (outcome.html === row.body_html && row.rendered_with === RENDERER) continue;
+            const written = await trx
+              .updateTable('articles')
+              .set({ body_html: outcome.html, rendered_with: RENDERER })
+              .where('id', '=', row.id)
+              .where('body', '=', row.body)
+              .where('rendered_with', '=', row.rendered_with)
+              .executeTakeFirst();
+            if (Number(written.numUpdatedRows) === 0) report.skipped++;
+            else if (outcome.html !== row.body_html) report.changed++;
           }
-          if (outcome.html === row.body_html && row.rendered_with === RENDERER) continue;
-          const written = await trx
-            .updateTable('articles')
-            .set({ body_html: outcome.html, rendered_with: RENDERER })
-            .where('id', '=', row.id)
-            .where('body', '=', row.body)
-            .where('rendered_with', '=', row.rendered_with)
-            .executeTakeFirst();
-          if (Number(written.numUpdatedRows) === 0) report.skipped++;
-          else if (outcome.html !== row.body_html) report.changed++;
-        }
-      });
+        });
       options.onProgress?.(report, total);
     }
     return report;

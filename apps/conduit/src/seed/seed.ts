@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
-import { type Database, type Db, type DemoMember, insertDemoMembers } from 'bastion';
+import { type Db, type DemoMember, insertDemoMembers } from 'bastion';
+import { conduitDb, type ConduitDatabase } from '../conduit/tables.js';
 import { renderMarkdown } from '../content/markdown.js';
 import { RENDERER } from '../content/renderer-version.js';
 import * as content from './content.js';
@@ -42,8 +43,8 @@ function* chunks<T>(rows: readonly T[], columns: number): Generator<T[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
 
-async function insertAll<T extends keyof Database>(
-  db: Kysely<Database> | Transaction<Database>,
+async function insertAll<T extends keyof ConduitDatabase>(
+  db: Kysely<ConduitDatabase> | Transaction<ConduitDatabase>,
   table: T,
   rows: readonly Record<string, unknown>[],
 ): Promise<void> {
@@ -69,7 +70,7 @@ export function slugFor(title: string, random: content.Random): string {
 }
 
 export async function seedDatabase(database: Db, options: SeedOptions): Promise<SeedResult> {
-  const db = database.kysely;
+  const db = conduitDb(database);
   const random = content.seededRandom(options.seed ?? Date.now());
   const now = (options.now ?? new Date()).getTime();
   const progress = options.onProgress ?? (() => {});
@@ -145,7 +146,7 @@ export async function seedDatabase(database: Db, options: SeedOptions): Promise<
 }
 
 async function seedUsers(
-  db: Kysely<Database>,
+  db: Kysely<ConduitDatabase>,
   count: number,
   random: content.Random,
   now: number,
@@ -167,7 +168,7 @@ async function seedUsers(
 }
 
 async function seedFollows(
-  db: Kysely<Database>,
+  db: Kysely<ConduitDatabase>,
   userIds: readonly number[],
   random: content.Random,
   progress: NonNullable<SeedOptions['onProgress']>,
@@ -186,7 +187,7 @@ async function seedFollows(
   return rows.length;
 }
 
-async function ensureTags(db: Kysely<Database>): Promise<number[]> {
+async function ensureTags(db: Kysely<ConduitDatabase>): Promise<number[]> {
   const existing = await db.selectFrom('tags').select(['id', 'name']).where('name', 'in', content.TAGS).execute();
   const have = new Set(existing.map((t) => t.name));
   const missing = content.TAGS.filter((t) => !have.has(t)).map((name) => ({ name }));

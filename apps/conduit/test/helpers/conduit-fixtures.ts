@@ -1,5 +1,6 @@
 import type { Role, Runtime } from 'bastion';
 import { createArticle, type ArticleInput } from '../../src/conduit/articles.js';
+import { conduitDb } from '../../src/conduit/tables.js';
 
 // Content made straight through the services, for tests that need many articles quickly.
 
@@ -13,7 +14,7 @@ export async function setRole(runtime: Runtime, username: string, role: Role): P
 }
 
 export async function writeArticle(runtime: Runtime, username: string, input: Partial<ArticleInput> = {}): Promise<string> {
-  const article = await createArticle(runtime.db.kysely, await userId(runtime, username), {
+  const article = await createArticle(conduitDb(runtime.db), await userId(runtime, username), {
     title: input.title ?? `An article ${Math.random().toString(36).slice(2)}`,
     description: input.description ?? 'About something',
     body: input.body ?? 'Some *Markdown* text.',

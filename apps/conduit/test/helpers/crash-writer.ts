@@ -9,6 +9,7 @@ import { registerUser } from 'bastion/testing';
 import { createArticle, favoriteArticle, updateArticle } from '../../src/conduit/articles.js';
 import { addComment } from '../../src/conduit/comments.js';
 import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
+import { conduitDb } from '../../src/conduit/tables.js';
 
 const TAGS_PER_WRITE = 20; // test/crash-consistency.test.ts expects this many
 const WORKERS = 4;
@@ -16,7 +17,7 @@ const WORKERS = 4;
 const { config } = loadConfig({ dotenvPath: null });
 const searchPath = process.env.BASTION_TEST_SEARCH_PATH;
 const runtime = await openRuntime(config, { migrations: conduitMigrations, ...(searchPath ? { searchPath } : {}) });
-const db = runtime.db.kysely;
+const db = conduitDb(runtime.db);
 
 // Pipes are written synchronously on Linux: a line printed is a line the test can read.
 const ack = (line: string): void => void process.stdout.write(`ack ${line}\n`);

@@ -2,8 +2,7 @@ import type { TestContext } from 'node:test';
 import type { Migrator } from 'kysely/migration';
 import { conduitMigrations } from '../../src/conduit/migrations/conduit-migrations.js';
 import { type AppMigrations, type Db, loadConfig } from 'bastion';
-import { migratorFor } from 'bastion/internals';
-import { isolate, randomKey, type BackendName, openDatabase } from 'bastion/testing';
+import { isolate, migratorFor, openDatabase, randomKey, type BackendName } from 'bastion/testing';
 
 // A database of its own, not yet migrated, for tests that walk the migrations step by step
 // (an upgrade from an older release); closed and removed after the test. Its migrator holds

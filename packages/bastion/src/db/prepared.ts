@@ -19,14 +19,15 @@ export type SlotFn<V> = <K extends keyof V & string>(name: K) => V[K];
 
 const slot = ((name: string) => new Slot(name)) as SlotFn<Record<string, unknown>>;
 
-export class PreparedQuery<V extends object, R> {
+/** `DB`: the tables the query sees; an app's own are added to the stack's (Kysely's withTables). */
+export class PreparedQuery<V extends object, R, DB = Database> {
   // Per Kysely instance (each has its own dialect) and per shape of the query.
-  private readonly compiled = new WeakMap<Kysely<Database>, Map<string, CompiledQuery<R>>>();
+  private readonly compiled = new WeakMap<Kysely<DB>, Map<string, CompiledQuery<R>>>();
 
-  constructor(private readonly build: (db: Kysely<Database>, slot: SlotFn<V>, shape: string) => Compilable<R>) {}
+  constructor(private readonly build: (db: Kysely<DB>, slot: SlotFn<V>, shape: string) => Compilable<R>) {}
 
   /** Runs the query of `shape` with `values`; `shape` names a variant the builder makes (e.g. "viewer"). */
-  async execute(db: Kysely<Database>, values: V, shape = ''): Promise<R[]> {
+  async execute(db: Kysely<DB>, values: V, shape = ''): Promise<R[]> {
     let shapes = this.compiled.get(db);
     if (!shapes) this.compiled.set(db, (shapes = new Map()));
     let query = shapes.get(shape);
@@ -44,11 +45,11 @@ export class PreparedQuery<V extends object, R> {
     return result.rows;
   }
 
-  async executeTakeFirst(db: Kysely<Database>, values: V, shape = ''): Promise<R | undefined> {
+  async executeTakeFirst(db: Kysely<DB>, values: V, shape = ''): Promise<R | undefined> {
     return (await this.execute(db, values, shape))[0];
   }
 }
 
-export const prepared = <V extends object, R>(
-  build: (db: Kysely<Database>, slot: SlotFn<V>, shape: string) => Compilable<R>,
-): PreparedQuery<V, R> => new PreparedQuery(build);
+export const prepared = <V extends object, R, DB = Database>(
+  build: (db: Kysely<DB>, slot: SlotFn<V>, shape: string) => Compilable<R>,
+): PreparedQuery<V, R, DB> => new PreparedQuery(build);

@@ -1,7 +1,8 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-// The tables of Bastion and Conduit. Times are ISO-8601 UTC strings (Date#toISOString), which
-// sort and compare correctly as text on both SQLite and PostgreSQL.
+// The stack's tables; an app declares its own beside its migrations and reaches them through
+// Kysely's withTables (apps/conduit/src/conduit/tables.ts). Times are ISO-8601 UTC strings
+// (Date#toISOString), which sort and compare correctly as text on both SQLite and PostgreSQL.
 
 export type Role = 'member' | 'moderator' | 'admin';
 export const ROLES: readonly Role[] = ['member', 'moderator', 'admin'];
@@ -59,61 +60,6 @@ export interface ApiTokensTable {
   expires_at: string;
   /** users.auth_version when the token's password check passed. */
   auth_version: Generated<number>;
-}
-
-export interface ArticlesTable {
-  id: Generated<number>;
-  slug: string;
-  title: string;
-  description: string;
-  body: string;
-  /** Sanitized HTML rendered from body when the article is written, so reads never re-render. */
-  body_html: string;
-  /** The renderer that produced body_html (apps/conduit/src/content/renderer-version.ts); '' for unknown (migration 008). */
-  rendered_with: ColumnType<string, string | undefined, string>;
-  author_id: number;
-  favorites_count: Generated<number>;
-  /** The sorted tag names, kept by triggers on article_tags (migration 006): JSON text on SQLite, text[] on PostgreSQL. */
-  tag_list: ColumnType<string | string[], never, never>;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface TagsTable {
-  id: Generated<number>;
-  name: string;
-  /** How many articles carry the tag: kept by triggers on article_tags (002-performance). */
-  articles_count: Generated<number>;
-}
-
-/** One row (id 1): how many articles exist, kept by triggers on articles (005-article-total). */
-export interface ArticleTotalTable {
-  id: number;
-  articles: number;
-}
-
-export interface ArticleTagsTable {
-  article_id: number;
-  tag_id: number;
-}
-
-export interface FavoritesTable {
-  user_id: number;
-  article_id: number;
-}
-
-export interface FollowsTable {
-  follower_id: number;
-  followee_id: number;
-}
-
-export interface CommentsTable {
-  id: Generated<number>;
-  article_id: number;
-  author_id: number;
-  body: string;
-  created_at: string;
-  updated_at: string;
 }
 
 export interface AuditLogTable {
@@ -227,13 +173,6 @@ export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
-  articles: ArticlesTable;
-  tags: TagsTable;
-  article_tags: ArticleTagsTable;
-  article_total: ArticleTotalTable;
-  favorites: FavoritesTable;
-  follows: FollowsTable;
-  comments: CommentsTable;
   audit_log: AuditLogTable;
   mail_failures: MailFailuresTable;
   account_tokens: AccountTokensTable;
@@ -258,30 +197,12 @@ export const STACK_TABLE_NAMES = [
   'passkeys',
   'passkey_challenges',
 ] as const satisfies readonly (keyof Database)[];
-/** Conduit's tables: its migrations (apps/conduit/src/conduit/migrations/) make exactly these. */
-export const CONDUIT_TABLE_NAMES = [
-  'articles',
-  'tags',
-  'article_tags',
-  'article_total',
-  'favorites',
-  'follows',
-  'comments',
-] as const satisfies readonly (keyof Database)[];
-
-/**
- * Every table, at run time: what tests walk (migrations bring exactly these, an attack leaves each
- * intact), so a new table is named once above, beside its type, and nowhere else.
- */
-export const TABLE_NAMES = [...STACK_TABLE_NAMES, ...CONDUIT_TABLE_NAMES] as const;
 // Fails to compile while a table of Database is missing from the list above.
-const everyTableListed: [Exclude<keyof Database, (typeof TABLE_NAMES)[number]>] extends [never] ? true : never = true;
+const everyTableListed: [Exclude<keyof Database, (typeof STACK_TABLE_NAMES)[number]>] extends [never] ? true : never = true;
 void everyTableListed;
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
-export type Article = Selectable<ArticlesTable>;
-export type Comment = Selectable<CommentsTable>;
 
 /** The typed query builder over Bastion's tables, as the stack's services take it. */
 export type AppDb = import('kysely').Kysely<Database>;

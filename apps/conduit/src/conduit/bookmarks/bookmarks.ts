@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Generated } from 'kysely';
 import { AppError, buttonForm, createTableWithId, defineFeature, noBody, queryInteger, type Db } from 'bastion';
 import { slugParams, type SlugParams } from '../route-params.js';
+import { conduitDb } from '../tables.js';
 
 // Private bookmarks, as one feature: a member bookmarks an article for later, and only that
 // member ever sees or removes the bookmark. The table, the page, the API routes, the template
@@ -29,7 +30,7 @@ export interface Bookmark {
 /** How many bookmarks the page and the API list, newest first. */
 export const BOOKMARKS_LISTED = 100;
 
-const tables = (db: Db) => db.kysely.withTables<{ bookmarks: BookmarksTable }>();
+const tables = (db: Db) => conduitDb(db).withTables<{ bookmarks: BookmarksTable }>();
 
 async function listBookmarks(db: Db, userId: number): Promise<Bookmark[]> {
   const rows = await tables(db)
@@ -45,7 +46,7 @@ async function listBookmarks(db: Db, userId: number): Promise<Bookmark[]> {
 
 /** Bookmarks the article (once: a second time returns the first); 404 for an unknown slug. */
 async function addBookmark(db: Db, userId: number, slug: string): Promise<Bookmark> {
-  const article = await db.kysely.selectFrom('articles').select(['id', 'slug', 'title']).where('slug', '=', slug).executeTakeFirst();
+  const article = await conduitDb(db).selectFrom('articles').select(['id', 'slug', 'title']).where('slug', '=', slug).executeTakeFirst();
   if (!article) throw new AppError('NOT_FOUND');
   // The unique (user_id, article_id) index makes a double click, or two at once, one bookmark.
   await tables(db)

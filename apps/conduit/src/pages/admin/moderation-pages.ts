@@ -16,6 +16,7 @@ import {
   type Runtime,
 } from 'bastion';
 import { commentPlace, recentComments } from './recent-comments.js';
+import { conduitDb } from '../../conduit/tables.js';
 
 // /admin/content: the newest articles or comments, each with a delete button, for moderators
 // and admins. Deletion goes through the Conduit services, which check the role table again,
@@ -40,7 +41,7 @@ interface ContentQuery {
 }
 
 export async function moderationPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   const moderators = { config: { access: 'moderator' as const } };
 
   app.get<{ Querystring: ContentQuery }>(

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from 'bastion';
+import type { ConduitDb } from '../../conduit/types.js';
 
 // The newest comments across every article, for the moderation page, and the article a
 // comment belongs to (the comments service deletes by article slug and comment id).
@@ -17,7 +16,7 @@ export interface RecentComment {
 }
 
 export async function recentComments(
-  db: Kysely<Database>,
+  db: ConduitDb,
   page: { limit: number; offset: number },
 ): Promise<{ items: RecentComment[]; total: number }> {
   const [rows, count] = await Promise.all([
@@ -49,7 +48,7 @@ export async function recentComments(
 }
 
 /** The slug of the article comment `id` is on, and the comment's author, or undefined. */
-export async function commentPlace(db: Kysely<Database>, id: number): Promise<{ slug: string; author: string } | undefined> {
+export async function commentPlace(db: ConduitDb, id: number): Promise<{ slug: string; author: string } | undefined> {
   return db
     .selectFrom('comments')
     .innerJoin('articles', 'articles.id', 'comments.article_id')

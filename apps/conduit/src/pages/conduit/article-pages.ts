@@ -4,6 +4,7 @@ import { queryInteger, type Runtime, safeNext } from 'bastion';
 import { renderArticlePage } from './article-view.js';
 import { buttonBody, type ButtonBody } from './schemas.js';
 import { slugParams, type SlugParams } from '../../conduit/route-params.js';
+import { conduitDb } from '../../conduit/tables.js';
 
 // The article page and its buttons: favorite, unfavorite and delete. Authorization is the
 // services' (apps/conduit/src/conduit/access.ts); these routes only require a member and redirect after.
@@ -22,7 +23,7 @@ interface CommentCursorQuery {
 }
 
 export async function articlePages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   const button = { config: { access: 'member' as const }, schema: { params: slugParams, body: buttonBody } };
 
   app.get<{ Params: SlugParams; Querystring: CommentCursorQuery }>(

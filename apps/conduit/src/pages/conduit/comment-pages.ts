@@ -6,6 +6,7 @@ import { renderArticlePage } from './article-view.js';
 import { refusedAsTooFast } from './too-fast.js';
 import { buttonBody, csrfField } from './schemas.js';
 import { slugParams, type SlugParams } from '../../conduit/route-params.js';
+import { conduitDb } from '../../conduit/tables.js';
 
 // Adding and deleting comments from the article page. A blank comment shows the page again
 // with a message; deleting is for the comment's author and for moderators (the service decides).
@@ -27,7 +28,7 @@ const commentParams = {
 const commentsAnchor = (slug: string): string => `/article/${encodeURIComponent(slug)}#comments`;
 
 export async function commentPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
 
   app.post<{ Params: SlugParams; Body: { body: string } }>(
     '/article/:slug/comments',

@@ -7,6 +7,7 @@ import { AppError, mayWrite, type Runtime, unconfirmedMessage } from 'bastion';
 import { csrfField } from './schemas.js';
 import { slugParams, type SlugParams } from '../../conduit/route-params.js';
 import { refusedAsTooFast } from './too-fast.js';
+import { conduitDb } from '../../conduit/tables.js';
 
 // Writing and editing articles. A form with a mistake comes back with the messages and with
 // what was typed (escaped by the template), never as a bare error page. Only the author may
@@ -102,7 +103,7 @@ const fieldErrors = (err: unknown): Errors | null =>
     : null;
 
 export async function editorPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
 
   /**
    * Counts the write (creating and editing count alike, SPEC §3 "content writes") and runs it;

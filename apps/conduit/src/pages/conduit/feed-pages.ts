@@ -3,6 +3,7 @@ import { feedArticles, listArticles } from '../../conduit/articles.js';
 import { popularTags } from '../../conduit/tags.js';
 import { pageRequest, paginate, type Runtime } from 'bastion';
 import { pageField, tagField } from './schemas.js';
+import { conduitDb } from '../../conduit/tables.js';
 
 // The home page: the global feed (optionally one tag's articles) or, for a member, the feed of
 // the authors they follow; the popular tags beside it.
@@ -22,7 +23,7 @@ interface HomeQuery {
 const POPULAR_TAGS = 20;
 
 export async function feedPages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
 
   app.get<{ Querystring: HomeQuery }>(
     '/',

@@ -4,6 +4,7 @@ import { follow, getProfile, unfollow } from '../../conduit/profiles.js';
 import { AppError, pageRequest, paginate, type Runtime, safeNext } from 'bastion';
 import { buttonBody, pageField, type ButtonBody } from './schemas.js';
 import { usernameParams, type UsernameParams } from '../../conduit/route-params.js';
+import { conduitDb } from '../../conduit/tables.js';
 
 // A profile: who they are, their articles or the ones they favorited, and a follow button.
 
@@ -17,7 +18,7 @@ const profilePath = (username: string): string => `/profile/${encodeURIComponent
 const noSuchUser = (): AppError => new AppError('NOT_FOUND', { profile: ['not found'] });
 
 export async function profilePages(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const db = runtime.db.kysely;
+  const db = conduitDb(runtime.db);
   const button = { config: { access: 'member' as const }, schema: { params: usernameParams, body: buttonBody } };
 
   app.get<{ Params: UsernameParams; Querystring: { page: number; tab?: 'articles' | 'favorites' } }>(
