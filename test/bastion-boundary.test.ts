@@ -45,10 +45,16 @@ test('an example app that imports a Bastion internal by path fails lint; the pac
   );
 });
 
-test("an app's source importing bastion/internals fails lint; its tests may", async () => {
-  const code = "import { LOGIN_RULES } from 'bastion/internals';\nexport { LOGIN_RULES };\n";
-  assert.equal((await boundaryErrors(code, 'apps/conduit/src/probe.ts')).length, 1);
-  assert.deepEqual(await boundaryErrors(code, 'apps/conduit/test/probe.test.ts'), []);
+test("an app, its tests included, importing a subpath Bastion's package does not export fails lint; every exported entry passes", async () => {
+  for (const file of ['apps/conduit/src/probe.ts', 'apps/conduit/test/probe.test.ts', 'examples/guestbook/test/probe.test.ts']) {
+    for (const source of ['bastion/internals', 'bastion/src/http/app-error.js', 'bastion/dist/runtime.js']) {
+      const errors = await boundaryErrors(`import { x } from '${source}';\nexport { x };\n`, file);
+      assert.equal(errors.length, 1, `${source} from ${file}`);
+      assert.match(errors[0]!, /not an entry of the Bastion package/);
+    }
+    for (const source of ['bastion', 'bastion/cli', 'bastion/testing', 'bastion/build-stamp'])
+      assert.deepEqual(await boundaryErrors(`import { x } from '${source}';\nexport { x };\n`, file), [], `${source} from ${file}`);
+  }
 });
 
 test('Bastion (packages/bastion) importing an application fails lint, by path or by name', async () => {

@@ -1,17 +1,24 @@
 // @ts-check
-import { dirname, relative, resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 // The boundary between the Bastion package and the applications built on it, checked on resolved
 // paths (a pattern on the import text cannot tell an app's own files from another package's):
-//  - an application (apps/*, examples/*) reaches Bastion only by the package's name: 'bastion' (the
-//    public API) and 'bastion/testing' (the attack kit) — never a relative path into packages/,
-//    and never 'bastion/internals' from its source (only its tests may inspect the stack's state);
+//  - an application (apps/*, examples/*), its tests included, reaches Bastion only through the
+//    entries the package exports ('bastion', 'bastion/cli', 'bastion/testing', …, read from its
+//    package.json) — never a relative path into packages/, nor a subpath the package does not export;
 //  - Bastion (packages/*) never imports an application, by path or by name: the stack sits under
 //    the apps.
 // Static imports, re-exports and import() with a literal are all checked.
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const APP_NAMES = /^(?:conduit|guestbook-example)(?:\/|$)/;
+// The package's own list of entries: a new entry needs no change here.
+const ENTRIES = new Set(
+  Object.keys(JSON.parse(readFileSync(join(ROOT, 'packages', 'bastion', 'package.json'), 'utf8')).exports).map((key) =>
+    key === '.' ? 'bastion' : `bastion/${key.slice(2)}`,
+  ),
+);
 
 const within = (dir, path) => path === dir || path.startsWith(dir + sep);
 const workspaceOf = (path) => path.split(sep).slice(0, 2).join(sep);
@@ -23,7 +30,8 @@ export const bastionBoundary = {
     docs: { description: 'Applications import Bastion only by its package entries; Bastion imports no application.' },
     messages: {
       deep: "'{{source}}' reaches into another package's files: import Bastion as 'bastion' (the public API) or 'bastion/testing'.",
-      internals: "'bastion/internals' is for tests that inspect the stack's state: an application's source uses 'bastion'.",
+      entry:
+        "'{{source}}' is not an entry of the Bastion package: import 'bastion' (the public API) or another entry its package.json exports.",
       app: "'{{source}}' is an application: Bastion never imports one.",
     },
     schema: [],
@@ -33,13 +41,12 @@ export const bastionBoundary = {
     const isApp = /^(?:examples|apps)[\\/][^\\/]+[\\/]/.test(from);
     const isBastion = within('packages', from);
     if (!isApp && !isBastion) return {};
-    const isAppSource = isApp && from.split(sep)[2] !== 'test';
     /** @param {import('estree').Node | null | undefined} node */
     const check = (node) => {
       if (!node || node.type !== 'Literal' || typeof node.value !== 'string') return;
       const source = node.value;
       if (!source.startsWith('.')) {
-        if (isAppSource && source === 'bastion/internals') context.report({ node, messageId: 'internals' });
+        if (isApp && source.startsWith('bastion/') && !ENTRIES.has(source)) context.report({ node, messageId: 'entry', data: { source } });
         if (isBastion && APP_NAMES.test(source)) context.report({ node, messageId: 'app', data: { source } });
         return;
       }
