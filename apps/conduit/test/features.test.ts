@@ -34,7 +34,7 @@ interface NotesTable {
   author_id: number;
   body: string;
 }
-const notesOf = (runtime: Runtime) => runtime.db.kysely.withTables<{ notes: NotesTable }>();
+const notesOf = (runtime: Runtime) => runtime.db.kysely.$extendTables<{ notes: NotesTable }>();
 
 /** A small feature: a member's notes, a page to add them, a JSON list, a limit and one audit event. */
 function notesFeature(overrides: { name?: string; views?: string; limit?: string } = {}): Feature {
@@ -130,7 +130,7 @@ for (const backend of BACKENDS) {
     const runtime = await openStore(t, backend);
     await build(t, runtime, [notesFeature()]);
     const applied = await runtime.db.kysely
-      .withTables<{ kysely_migration: { name: string } }>()
+      .$extendTables<{ kysely_migration: { name: string } }>()
       .selectFrom('kysely_migration')
       .select('name')
       .where('name', 'like', '%:%')
@@ -159,7 +159,7 @@ for (const backend of BACKENDS) {
     const runtime = await openRuntime(config, { ...stores, migrations: own, features: [notesFeature()] });
     t.after(() => runtime.close());
     const applied = await runtime.db.kysely
-      .withTables<{ kysely_migration: { name: string } }>()
+      .$extendTables<{ kysely_migration: { name: string } }>()
       .selectFrom('kysely_migration')
       .select('name')
       .where('name', 'like', '%:%')

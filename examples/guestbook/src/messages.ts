@@ -24,8 +24,8 @@ export interface Message {
 /** The newest messages first, at most this many on the page. */
 export const PAGE_SIZE = 50;
 
-// Bastion's tables (users) plus ours, typed: Kysely's withTables widens the schema it knows.
-const tables = (db: Db) => db.kysely.withTables<{ guestbook_messages: GuestbookMessagesTable }>();
+// Bastion's tables (users) plus ours, typed: Kysely's $extendTables widens the schema it knows.
+const tables = (db: Db) => db.kysely.$extendTables<{ guestbook_messages: GuestbookMessagesTable }>();
 
 const isModerator = (user: AuthUser | null): boolean => user !== null && (user.role === 'moderator' || user.role === 'admin');
 

@@ -13,7 +13,7 @@ const makeUser = (gb: TestGuestbook, username: string, role: Role = 'member'): P
 
 async function messageIds(gb: TestGuestbook): Promise<number[]> {
   const rows = await gb.runtime.db.kysely
-    .withTables<{ guestbook_messages: { id: number } }>()
+    .$extendTables<{ guestbook_messages: { id: number } }>()
     .selectFrom('guestbook_messages')
     .select('id')
     .orderBy('id')

@@ -3,7 +3,7 @@ import type { Database, Db } from 'bastion';
 
 // Conduit's tables: its migrations (./migrations/) make exactly these. Bastion's Database knows
 // only the stack's tables (the stack never knows the app); Conduit's code adds its own through
-// Kysely's withTables, as every app does (examples/guestbook/src/messages.ts). Times are
+// Kysely's $extendTables, as every app does (examples/guestbook/src/messages.ts). Times are
 // ISO-8601 UTC strings, as the stack's.
 
 export interface ArticlesTable {
@@ -61,7 +61,7 @@ export interface CommentsTable {
   updated_at: string;
 }
 
-// A type, not an interface: withTables wants a string-indexable record.
+// A type, not an interface: $extendTables wants a string-indexable record.
 export type ConduitTables = {
   articles: ArticlesTable;
   tags: TagsTable;
@@ -92,13 +92,13 @@ void everyTableListed;
 export type Article = Selectable<ArticlesTable>;
 export type Comment = Selectable<CommentsTable>;
 
-// One per connection: withTables makes a new Kysely each call, and prepared queries
+// One per connection: $extendTables makes a new Kysely each call, and prepared queries
 // (packages/bastion/src/db/prepared.ts) are compiled once per Kysely instance.
 const widened = new WeakMap<Kysely<Database>, Kysely<ConduitDatabase>>();
 
 /** The query builder over the stack's tables and Conduit's: the same connection, typed wider. */
 export function conduitDb(db: Db): Kysely<ConduitDatabase> {
   let kysely = widened.get(db.kysely);
-  if (!kysely) widened.set(db.kysely, (kysely = db.kysely.withTables<ConduitTables>()));
+  if (!kysely) widened.set(db.kysely, (kysely = db.kysely.$extendTables<ConduitTables>()));
   return kysely;
 }

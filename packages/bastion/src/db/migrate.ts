@@ -127,7 +127,7 @@ async function exchangeRetired(
   extra: Readonly<Record<string, BastionMigration>>,
 ): Promise<void> {
   if (!(await hasBookkeeping(db, schema))) return;
-  const plain: Kysely<Bookkeeping> = db.kysely.withTables<Bookkeeping>();
+  const plain: Kysely<Bookkeeping> = db.kysely.$extendTables<Bookkeeping>();
   const k = schema ? plain.withSchema(schema) : plain;
   const found = await k.selectFrom(DEFAULT_MIGRATION_TABLE).select('name').where('name', 'in', RETIRED_MIGRATIONS).execute();
   if (found.length === 0) return;
@@ -193,6 +193,10 @@ const ALREADY_APPLIED: Migration = {
 async function othersApplied(db: Db, known: Readonly<Record<string, Migration>>): Promise<string[]> {
   const tables = await db.kysely.introspection.getTables({ withInternalKyselyTables: true });
   if (!tables.some((table) => table.name === DEFAULT_MIGRATION_TABLE)) return [];
-  const rows = await db.kysely.withTables<{ kysely_migration: { name: string } }>().selectFrom('kysely_migration').select('name').execute();
+  const rows = await db.kysely
+    .$extendTables<{ kysely_migration: { name: string } }>()
+    .selectFrom('kysely_migration')
+    .select('name')
+    .execute();
   return rows.map((row) => row.name).filter((name) => name.includes(':') && !(name in known));
 }

@@ -19,7 +19,7 @@ export type SlotFn<V> = <K extends keyof V & string>(name: K) => V[K];
 
 const slot = ((name: string) => new Slot(name)) as SlotFn<Record<string, unknown>>;
 
-/** `DB`: the tables the query sees; an app's own are added to the stack's (Kysely's withTables). */
+/** `DB`: the tables the query sees; an app's own are added to the stack's (Kysely's $extendTables). */
 export class PreparedQuery<V extends object, R, DB = Database> {
   // Per Kysely instance (each has its own dialect) and per shape of the query.
   private readonly compiled = new WeakMap<Kysely<DB>, Map<string, CompiledQuery<R>>>();

@@ -1,7 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 // The stack's tables; an app declares its own beside its migrations and reaches them through
-// Kysely's withTables (apps/conduit/src/conduit/tables.ts). Times are ISO-8601 UTC strings
+// Kysely's $extendTables (apps/conduit/src/conduit/tables.ts). Times are ISO-8601 UTC strings
 // (Date#toISOString), which sort and compare correctly as text on both SQLite and PostgreSQL.
 
 export type Role = 'member' | 'moderator' | 'admin';

@@ -32,7 +32,7 @@ export async function migrateFeatures(runtime: Runtime, features: readonly Featu
   const names = Object.keys(migrations(runtime.db));
   if (names.length === 0) return;
   const applied = await runtime.db.kysely
-    .withTables<{ kysely_migration: { name: string } }>()
+    .$extendTables<{ kysely_migration: { name: string } }>()
     .selectFrom('kysely_migration')
     .select('name')
     .where('name', 'in', names)

@@ -30,7 +30,7 @@ export interface Bookmark {
 /** How many bookmarks the page and the API list, newest first. */
 export const BOOKMARKS_LISTED = 100;
 
-const tables = (db: Db) => conduitDb(db).withTables<{ bookmarks: BookmarksTable }>();
+const tables = (db: Db) => conduitDb(db).$extendTables<{ bookmarks: BookmarksTable }>();
 
 async function listBookmarks(db: Db, userId: number): Promise<Bookmark[]> {
   const rows = await tables(db)

@@ -13,7 +13,7 @@ const signIn = (t: TestApp, user: TestUser): Promise<PageBrowser> =>
 
 async function bookmarkRows(t: TestApp): Promise<Array<{ id: number; user_id: number }>> {
   return t.runtime.db.kysely
-    .withTables<{ bookmarks: { id: number; user_id: number } }>()
+    .$extendTables<{ bookmarks: { id: number; user_id: number } }>()
     .selectFrom('bookmarks')
     .select(['id', 'user_id'])
     .orderBy('id')
