@@ -19,6 +19,8 @@ export { checkHeaderCoverage } from './checks/header-coverage.js';
 export type { CheckResult } from './checks/route-requests.js';
 export { FuzzSession, fuzzSettingsFromEnv, type FuzzSettings } from './fuzz/route-fuzz.js';
 export type { FuzzCall, KnownContent } from './fuzz/fuzz-identities.js';
+// Number spellings every route refuses in its query string, for an app's own attack on its paged routes.
+export { REFUSED_QUERY_NUMBERS } from './fuzz/hostile-values.js';
 export { headerSetProblems } from './security-header-set.js';
 export { PG_URL, REDIS_URL, randomKey } from './backends.js';
 export { freePort } from './free-port.js';

@@ -42,6 +42,40 @@ export const HOSTILE_NUMBERS: readonly string[] = [
   '{}',
 ];
 
+/**
+ * Query values no route may take as a number whatever its bounds, spelled as they appear in the
+ * raw query string: queryInteger refuses each (the fuzzer's HOSTILE_NUMBERS also hold values a
+ * route may take, such as 0).
+ */
+export const REFUSED_QUERY_NUMBERS = [
+  '1e400',
+  '1' + '0'.repeat(400),
+  'Infinity',
+  '-Infinity',
+  'NaN',
+  '-0',
+  '-1',
+  '1.5',
+  '1.0',
+  '1e3',
+  '99999999999999999999',
+  '9007199254740993',
+  '0x10',
+  '0b1',
+  '0o7',
+  '+1', // a query string's '+' is a space: " 1"
+  '%2B1',
+  '%201',
+  '1%20',
+  '%091',
+  '',
+  'abc',
+  '%EF%BC%91', // fullwidth digit one
+  '%D9%A1', // Arabic-Indic digit one
+  '1_000',
+  '[1]',
+] as const;
+
 /** Raw URL fragments for `/`, `\` and `.`, percent-encoded once, twice and as overlong UTF-8. */
 export const HOSTILE_PATH_FRAGMENTS: readonly string[] = [
   '..',
