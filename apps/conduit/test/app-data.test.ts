@@ -52,12 +52,13 @@ async function startApp(
 }
 
 // "Notes": members write notes (two a minute), moderators pin them, which is audited.
+const flag = (name: string) => ({ 200: { type: 'object', additionalProperties: false, properties: { [name]: { type: 'boolean' } } } });
 const notesApi: AppRoutes = async (api) => {
-  api.post('/notes', { config: { access: 'member' }, schema: { body: noBody } }, async (request) => {
+  api.post('/notes', { config: { access: 'member' }, schema: { body: noBody, response: flag('written') } }, async (request) => {
     await api.writeLimit(request, 'note');
     return { written: true };
   });
-  api.post('/notes/pin', { config: { access: 'member' }, schema: { body: noBody } }, async (request) => {
+  api.post('/notes/pin', { config: { access: 'member' }, schema: { body: noBody, response: flag('pinned') } }, async (request) => {
     await assertCan(request, 'note:pin');
     await api.audit(request, 'note.pin');
     return { pinned: true };
@@ -98,6 +99,13 @@ const REFUSED: ReadonlyArray<{ what: string; options: BastionOptions; error: new
   {
     what: 'a moderator route in an app without moderators',
     options: { pages: [async (s) => void s.get('/m', { config: { access: 'moderator' } }, async () => 'x')] },
+    error: RouteRuleError,
+  },
+  {
+    what: 'an API route without a response schema, wherever the API is mounted',
+    options: {
+      api: { prefix: '/v2', routes: [async (s) => void s.get('/notes', { config: { access: 'public' } }, async () => ({ notes: [] }))] },
+    },
     error: RouteRuleError,
   },
   {

@@ -14,23 +14,32 @@ const echoBody = {
   additionalProperties: false,
   properties: { user: { type: 'object', additionalProperties: false, properties: { name } } },
 } as const;
+// The echo routes answer with whatever reached the handler (an open object, not an allowlist), so a leak would show.
+const echoed = {
+  200: { type: 'object', additionalProperties: false, properties: { got: { type: 'object', additionalProperties: true } } },
+} as const;
 const formBody = { type: 'object', additionalProperties: false, properties: { name, _csrf: { type: 'string', maxLength: 128 } } } as const;
 
 /** The app with test-only routes, each inside the face it belongs to. */
 async function appWithRoutes(t: TestContext, backend: BackendName): Promise<TestApp> {
   const api: FastifyPluginAsync = async (scope) => {
-    scope.post('/echo', { config: { access: 'public' }, schema: { body: echoBody } }, async (request) => ({ got: request.body }));
+    scope.post('/echo', { config: { access: 'public' }, schema: { body: echoBody, response: echoed } }, async (request) => ({
+      got: request.body,
+    }));
     scope.get(
       '/echo',
-      { config: { access: 'public' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { q: name } } } },
+      {
+        config: { access: 'public' },
+        schema: { querystring: { type: 'object', additionalProperties: false, properties: { q: name } }, response: echoed },
+      },
       async (request) => ({ got: request.query }),
     );
     scope.get(
       '/things/:id',
-      { config: { access: 'public' }, schema: { params: { type: 'object', properties: { id: name } } } },
+      { config: { access: 'public' }, schema: { params: { type: 'object', properties: { id: name } }, response: echoed } },
       async (request) => ({ got: request.params }),
     );
-    scope.get('/boom', { config: { access: 'public' } }, async () => {
+    scope.get('/boom', { config: { access: 'public' }, schema: { response: echoed } }, async () => {
       throw new Error('kaboom at /work/main/src/db/users.ts: select * from users where password_hash = $1');
     });
   };

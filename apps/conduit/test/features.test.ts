@@ -13,6 +13,7 @@ import {
   loadConfig,
   migrateToLatest,
   noBody,
+  noContent,
   openRuntime,
   RouteRuleError,
   type AppMigrations,
@@ -75,14 +76,21 @@ function notesFeature(overrides: { name?: string; views?: string; limit?: string
       );
     },
     async api(scope, notes) {
-      scope.get('/notes', { config: { access: 'member' } }, async function notesJson(request) {
+      const notesAnswer = {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          notes: { type: 'array', items: { type: 'object', additionalProperties: false, properties: { body: { type: 'string' } } } },
+        },
+      } as const;
+      scope.get('/notes', { config: { access: 'member' }, schema: { response: { 200: notesAnswer } } }, async function notesJson(request) {
         return {
           notes: await notesOf(notes.runtime).selectFrom('notes').select('body').where('author_id', '=', request.member.id).execute(),
         };
       });
       scope.delete(
         '/notes',
-        { config: { access: 'member', limit: 'add' }, schema: { body: noBody } },
+        { config: { access: 'member', limit: 'add' }, schema: { body: noBody, response: { 204: noContent } } },
         async function clearNotes(request, reply) {
           await notesOf(notes.runtime).deleteFrom('notes').where('author_id', '=', request.member.id).execute();
           return reply.code(204).send();

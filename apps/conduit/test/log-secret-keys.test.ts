@@ -13,14 +13,21 @@ for (const backend of BACKENDS) {
   test(`[${backend}] secrets an attacker sends are censored even when a route logs the whole request`, async (t) => {
     // A route written carelessly: it logs everything it was given.
     const careless: FastifyPluginAsync = async (api) => {
-      api.post('/careless-log', { config: { access: 'public' }, schema: { body: { type: 'object' } } }, async (request) => {
-        const err = Object.assign(new Error('upstream refused'), {
-          config: { auth: { password: 'err-nested-secret-0001' } },
-          apiToken: 'err-token-secret-0002',
-        });
-        request.log.info({ headers: request.headers, body: request.body, err }, 'careless dump');
-        return { ok: true };
-      });
+      api.post(
+        '/careless-log',
+        {
+          config: { access: 'public' },
+          schema: { body: { type: 'object' }, response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
+        },
+        async (request) => {
+          const err = Object.assign(new Error('upstream refused'), {
+            config: { auth: { password: 'err-nested-secret-0001' } },
+            apiToken: 'err-token-secret-0002',
+          });
+          request.log.info({ headers: request.headers, body: request.body, err }, 'careless dump');
+          return { ok: true };
+        },
+      );
     };
     const { app, logs } = await startTestApp(t, backend, { LOG_LEVEL: 'info' }, {}, { extraRoutes: { api: careless } });
     const secrets = [

@@ -23,10 +23,11 @@ const testRoutes: FastifyPluginAsync = async (app) => {
     required: ['account', 'password'],
     properties: { account: { type: 'string', maxLength: 254 }, password: { type: 'string', maxLength: 128 } },
   } as const;
+  const response = { 200: { type: 'object', additionalProperties: false, properties: { ok: { type: 'boolean' } } } } as const;
   // A login as the login routes do it: check, then count a failure or clear on success.
   app.post<{ Body: { account: string; password: string } }>(
     '/test-login',
-    { config: { access: 'public' }, schema: { body } },
+    { config: { access: 'public' }, schema: { body, response } },
     async (request, reply) => {
       await app.loginGuard.check(request, request.body.account);
       if (request.body.password === RIGHT) {
@@ -40,13 +41,13 @@ const testRoutes: FastifyPluginAsync = async (app) => {
   // Failures counted without check() first (a caller that skipped it): counted, not checked.
   app.post<{ Body: { account: string; password: string } }>(
     '/test-fail',
-    { config: { access: 'public' }, schema: { body } },
+    { config: { access: 'public' }, schema: { body, response } },
     async (request, reply) => {
       await app.loginGuard.failed(request, request.body.account);
       return reply.code(401).send({ errors: { body: ['failed'] } });
     },
   );
-  app.post('/test-register', { config: { access: 'public' }, schema: { body: noBody } }, async (request) => {
+  app.post('/test-register', { config: { access: 'public' }, schema: { body: noBody, response } }, async (request) => {
     await app.registrationLimit(request);
     return { ok: true };
   });

@@ -83,8 +83,9 @@ function actAs(request: FastifyRequest, _reply: FastifyReply, done: () => void):
 /** Test-only routes behind guards installed from their declared access. */
 const guardedApi: FastifyPluginAsync = async (api) => {
   api.addHook('onRequest', actAs);
-  api.get('/test-admin', { config: { access: 'admin' } }, async () => ({ ok: true }));
-  api.get('/test-moderate', { config: { access: 'moderator' } }, async () => ({ ok: true }));
+  const ok = { 200: { type: 'object', additionalProperties: false, properties: { ok: { type: 'boolean' } } } };
+  api.get('/test-admin', { config: { access: 'admin' }, schema: { response: ok } }, async () => ({ ok: true }));
+  api.get('/test-moderate', { config: { access: 'moderator' }, schema: { response: ok } }, async () => ({ ok: true }));
   api.delete<{ Querystring: { authorId: number } }>(
     '/test-content',
     {
@@ -97,6 +98,7 @@ const guardedApi: FastifyPluginAsync = async (api) => {
           properties: { authorId: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
         },
         body: noBody,
+        response: { 200: { type: 'object', additionalProperties: false, properties: { deleted: { type: 'boolean' } } } },
       },
     },
     async (request) => {

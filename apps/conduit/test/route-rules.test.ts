@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { buildApp, type AppOptions } from '../src/app.js';
-import { loadConfig, noBody, openRuntime } from 'bastion';
+import { loadConfig, noBody, noContent, openRuntime } from 'bastion';
 import { conduitMigrations } from '../src/conduit/migrations/conduit-migrations.js';
 import { BACKENDS, isolate, randomKey, type BackendName } from 'bastion/testing';
 
@@ -33,11 +33,12 @@ const idParams = {
   properties: { id: { type: 'string', maxLength: 8 } },
 } as const;
 const form = { type: 'object', additionalProperties: false, properties: { _csrf: { type: 'string', maxLength: 128 } } } as const;
+const ok = { 200: { type: 'object', additionalProperties: false, properties: { ok: { type: 'boolean' } } } } as const;
 
 const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['extraRoutes']>; message: RegExp }> = [
   {
     what: 'an API route with no access declaration',
-    routes: api(async (a) => void a.get('/undeclared', async () => ({ ok: true }))),
+    routes: api(async (a) => void a.get('/undeclared', { schema: { response: ok } }, async () => ({ ok: true }))),
     message:
       /^GET \/api\/undeclared is refused: it must declare who may call it: config: \{ access: 'public' \| 'member' \| 'moderator' \| 'admin' \}\.$/,
   },
@@ -48,13 +49,14 @@ const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['ext
   },
   {
     what: 'a path parameter without a params schema',
-    routes: api(async (a) => void a.get('/things/:id', { config: { access: 'public' } }, async () => ({}))),
+    routes: api(async (a) => void a.get('/things/:id', { config: { access: 'public' }, schema: { response: ok } }, async () => ({}))),
     message: /GET \/api\/things\/:id is refused: it must declare a params schema for its path parameter 'id'\./,
   },
   {
     what: 'a params schema that leaves one of the parameters out',
     routes: api(
-      async (a) => void a.get('/things/:id/:part', { config: { access: 'public' }, schema: { params: idParams } }, async () => ({})),
+      async (a) =>
+        void a.get('/things/:id/:part', { config: { access: 'public' }, schema: { params: idParams, response: ok } }, async () => ({})),
     ),
     message: /a params schema for its path parameter 'part'/,
   },
@@ -66,7 +68,8 @@ const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['ext
   {
     what: 'a DELETE without a body schema',
     routes: api(
-      async (a) => void a.delete('/things/:id', { config: { access: 'member' }, schema: { params: idParams } }, async () => ({})),
+      async (a) =>
+        void a.delete('/things/:id', { config: { access: 'member' }, schema: { params: idParams, response: ok } }, async () => ({})),
     ),
     message: /DELETE \/api\/things\/:id is refused: it must declare a body schema/,
   },
@@ -79,8 +82,33 @@ const REFUSED: ReadonlyArray<{ what: string; routes: NonNullable<AppOptions['ext
   },
   {
     what: 'an API route declaring reauth (a bearer token has no session to remember a proof)',
-    routes: api(async (a) => void a.get('/sensitive', { config: { access: 'member', reauth: true } }, async () => ({}))),
+    routes: api(
+      async (a) => void a.get('/sensitive', { config: { access: 'member', reauth: true }, schema: { response: ok } }, async () => ({})),
+    ),
     message: /^GET \/api\/sensitive is refused: it must declare reauth: true only in the pages' scope/,
+  },
+  // The API's answers leave through their schema (fast-json-stringify sends only what it declares).
+  {
+    what: 'an API route without a response schema',
+    routes: api(async (a) => void a.get('/no-answer', { config: { access: 'public' } }, async () => ({ ok: true }))),
+    message: /^GET \/api\/no-answer is refused: it must declare a response schema for its success: schema\.response with a 2xx key/,
+  },
+  {
+    what: 'an API route whose response schema describes only a failure',
+    routes: api(
+      async (a) =>
+        void a.get('/only-404', { config: { access: 'public' }, schema: { response: { 404: ok[200] } } }, async () => ({ ok: true })),
+    ),
+    message: /^GET \/api\/only-404 is refused: it must declare a response schema for its success/,
+  },
+  {
+    what: 'an API route without a response schema in a scope nested inside the API, under a prefix of its own',
+    routes: api(async (a) => {
+      await a.register(async (inner) => void inner.get('/deep', { config: { access: 'public' } }, async () => ({ ok: true })), {
+        prefix: '/nested',
+      });
+    }),
+    message: /^GET \/api\/nested\/deep is refused: it must declare a response schema/,
   },
   {
     what: 'a reauth value that is not a boolean',
@@ -115,7 +143,7 @@ for (const backend of BACKENDS) {
     await assert.rejects(build(t, backend, routes), (err: Error) => {
       assert.match(
         err.message,
-        /^PUT \/api\/things\/:id is refused: it must declare who may call it: .+; a params schema for its path parameter 'id'; a body schema .+\.$/,
+        /^PUT \/api\/things\/:id is refused: it must declare who may call it: .+; a params schema for its path parameter 'id'; a body schema .+; a response schema for its success: .+\.$/,
       );
       return true;
     });
@@ -124,10 +152,17 @@ for (const backend of BACKENDS) {
   test(`[${backend}] a route that declares everything is served, and one without a query schema sees no query`, async (t) => {
     const app = await build(t, backend, {
       api: async (a) => {
-        a.get('/echo-query', { config: { access: 'public' } }, async (request) => ({ query: request.query }));
+        // Open on purpose: the answer shows whatever query reached the handler.
+        const echoed = { type: 'object', properties: { query: { type: 'object', additionalProperties: true } } } as const;
+        a.get('/echo-query', { config: { access: 'public' }, schema: { response: { 200: echoed } } }, async (request) => ({
+          query: request.query,
+        }));
         a.delete<{ Params: { id: string } }>(
           '/things/:id',
-          { config: { access: 'public' }, schema: { params: idParams, body: noBody } },
+          {
+            config: { access: 'public' },
+            schema: { params: idParams, body: noBody, response: { 200: { type: 'object', properties: { id: { type: 'string' } } } } },
+          },
           async (request) => ({ id: request.params.id }),
         );
       },
@@ -149,5 +184,51 @@ for (const backend of BACKENDS) {
       payload: { role: 'admin' },
     });
     assert.equal(withBody.statusCode, 422, 'noBody takes no fields');
+  });
+
+  test(`[${backend}] an API answer carries only what its response schema declares, at any depth; pages need none, even under /api`, async (t) => {
+    const profile = { type: 'object', additionalProperties: false, properties: { username: { type: 'string' } } } as const;
+    const app = await build(t, backend, {
+      api: async (a) => {
+        // A handler that hands over whole rows, as a careless one would.
+        a.get(
+          '/careless',
+          {
+            config: { access: 'public' },
+            schema: {
+              response: {
+                200: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: { user: profile, authors: { type: 'array', items: profile } },
+                },
+              },
+            },
+          },
+          async () => ({
+            user: { username: 'alice', password_hash: '$argon2id$v=19$secret', email: 'alice@example.com' },
+            authors: [{ username: 'bob', password_hash: '$argon2id$v=19$other' }],
+            role: 'admin',
+          }),
+        );
+        a.delete(
+          '/gone',
+          { config: { access: 'public' }, schema: { body: noBody, response: { 204: noContent } } },
+          async (_request, reply) => reply.code(204).send(),
+        );
+      },
+      // The pages render HTML: no response schema is asked of them, whatever their URL looks like.
+      pages: async (p) => void p.get('/api-guide', { config: { access: 'public' } }, async () => 'the guide'),
+    });
+    const careless = await app.inject('/api/careless');
+    assert.equal(careless.statusCode, 200);
+    assert.equal(careless.body, '{"user":{"username":"alice"},"authors":[{"username":"bob"}]}');
+    assert.doesNotMatch(careless.body, /argon2|password_hash|alice@example\.com|admin/);
+    const gone = await app.inject({ method: 'DELETE', url: '/api/gone' });
+    assert.equal(gone.statusCode, 204);
+    assert.equal(gone.body, '');
+    const guide = await app.inject('/api-guide');
+    assert.equal(guide.statusCode, 200);
+    assert.equal(guide.body, 'the guide');
   });
 }

@@ -67,7 +67,7 @@ export { ScanTimeoutError } from './db/scan-deadline.js';
 
 // Declaring routes: who may call them (`config: { access }`, refused at start when missing), a
 // body schema or noBody, and the signed-in member as `request.member` (401 when nobody is).
-export { noBody, RouteRuleError } from './http/route-rules.js';
+export { noBody, noContent, RouteRuleError } from './http/route-rules.js';
 export { ACCESS, type Access } from './auth/guards.js';
 // Roles as data (`roles` on createBastion): the app's resources, actions and grants; a handler
 // checks a grant with assertCan (403 and an authz.deny audit when the caller lacks it).

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { noBody, requireMayWrite, type Runtime } from 'bastion';
+import { noBody, noContent, requireMayWrite, type Runtime } from 'bastion';
 import {
   createArticle,
   deleteArticle,
@@ -91,7 +91,7 @@ export async function articlesApi(app: FastifyInstance, runtime: Runtime): Promi
 
   app.delete<{ Params: SlugParams }>(
     '/articles/:slug',
-    { config: { access: 'member' }, schema: { ...bySlug, body: noBody } },
+    { config: { access: 'member' }, schema: { ...bySlug, body: noBody, response: { 204: noContent } } },
     async (request, reply) => {
       const { moderated } = await deleteArticle(db, request.params.slug, request.member);
       if (moderated) await app.audit(request, 'content.moderate', { details: { action: 'article.delete', slug: request.params.slug } });

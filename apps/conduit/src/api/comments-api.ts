@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { noBody, queryInteger, requireMayWrite, type Runtime } from 'bastion';
+import { noBody, noContent, queryInteger, requireMayWrite, type Runtime } from 'bastion';
 import { addComment, deleteComment, listComments } from '../conduit/comments.js';
 import { commentParams, newCommentBody, noQuery } from './schemas.js';
 import { slugParams } from '../conduit/route-params.js';
 import { commentJson } from './serialize.js';
+import { commentListResponse, commentResponse } from './response-schemas.js';
 import { conduitDb } from '../conduit/tables.js';
 
 // GET|POST /articles/:slug/comments, DELETE /articles/:slug/comments/:id.
@@ -33,7 +34,7 @@ export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promi
 
   app.get<{ Params: { slug: string }; Querystring: { limit: number; before?: number } }>(
     '/articles/:slug/comments',
-    { config: { access: 'public' }, schema: { params: slugParams, querystring: commentsQuery } },
+    { config: { access: 'public' }, schema: { params: slugParams, querystring: commentsQuery, response: { 200: commentListResponse } } },
     async (request) => {
       const { limit, before } = request.query;
       const page = await listComments(db, request.params.slug, request.user?.id ?? null, before === undefined ? {} : { before }, limit);
@@ -43,7 +44,10 @@ export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promi
 
   app.post<{ Params: { slug: string }; Body: { comment: { body: string } } }>(
     '/articles/:slug/comments',
-    { config: { access: 'member' }, schema: { params: slugParams, querystring: noQuery, body: newCommentBody } },
+    {
+      config: { access: 'member' },
+      schema: { params: slugParams, querystring: noQuery, body: newCommentBody, response: { 200: commentResponse } },
+    },
     async (request) => {
       await gateUnconfirmed(request.member.id);
       await app.writeLimit(request, 'comment');
@@ -53,7 +57,7 @@ export async function commentsApi(app: FastifyInstance, runtime: Runtime): Promi
 
   app.delete<{ Params: { slug: string; id: number } }>(
     '/articles/:slug/comments/:id',
-    { config: { access: 'member' }, schema: { params: commentParams, querystring: noQuery, body: noBody } },
+    { config: { access: 'member' }, schema: { params: commentParams, querystring: noQuery, body: noBody, response: { 204: noContent } } },
     async (request, reply) => {
       const { slug, id } = request.params;
       const { moderated } = await deleteComment(db, slug, id, request.member);

@@ -5,6 +5,7 @@ import { AppError, type Runtime } from 'bastion';
 import { followBody, noQuery } from './schemas.js';
 import { usernameParams } from '../conduit/route-params.js';
 import { profileJson } from './serialize.js';
+import { profileResponse } from './response-schemas.js';
 import { conduitDb } from '../conduit/tables.js';
 
 // GET /profiles/:username, POST|DELETE /profiles/:username/follow.
@@ -20,7 +21,7 @@ function found(profile: Profile | null) {
 
 export async function profilesApi(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const db = conduitDb(runtime.db);
-  const schema = { params: usernameParams, querystring: noQuery };
+  const schema = { params: usernameParams, querystring: noQuery, response: { 200: profileResponse } };
 
   app.get<{ Params: Params }>('/profiles/:username', { config: { access: 'public' }, schema }, async (request) =>
     found(await getProfile(db, request.params.username, request.user?.id ?? null)),

@@ -1,7 +1,8 @@
-// Response schemas of the hot JSON routes. Fastify compiles each into a serializer
-// (fast-json-stringify) once at start: faster than JSON.stringify on every response, and an
-// allowlist besides: a field that is not declared here is never sent, whatever a view holds.
-// The shapes are RealWorld's, as built field by field in serialize.ts.
+// Response schemas of every JSON route (Bastion refuses an API route without one). Fastify
+// compiles each into a serializer (fast-json-stringify) once at start: faster than
+// JSON.stringify on every response, and an allowlist besides: a field that is not declared here
+// is never sent, whatever a view holds. The shapes are RealWorld's, as built field by field in
+// serialize.ts. Errors are not described here: their bodies come from Bastion's error handler.
 
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -25,6 +26,14 @@ export const articleSummaryShape = closed({
 
 export const articleShape = closed({ ...articleSummaryShape.properties, body: str });
 
+export const userShape = closed({ email: str, token: str, username: str, bio: str, image: nullableStr });
+
+export const commentShape = closed({ id: { type: 'integer' }, createdAt: str, updatedAt: str, body: str, author: profileShape });
+
 export const articleListResponse = closed({ articles: { type: 'array', items: articleSummaryShape }, articlesCount: { type: 'integer' } });
 export const articleResponse = closed({ article: articleShape });
 export const tagsResponse = closed({ tags: { type: 'array', items: str } });
+export const profileResponse = closed({ profile: profileShape });
+export const userResponse = closed({ user: userShape });
+export const commentResponse = closed({ comment: commentShape });
+export const commentListResponse = closed({ comments: { type: 'array', items: commentShape } });

@@ -18,5 +18,8 @@ export async function isLoggedIn(client: TestClient): Promise<boolean> {
 
 /** GET /api/test-probe, for members only: says who the API thinks is calling. Pass as `extraRoutes.api`. */
 export const apiProbe: FastifyPluginAsync = async (api) => {
-  api.get('/test-probe', { config: { access: 'member' } }, async (request) => ({ username: request.member.username }));
+  const answer = { type: 'object', additionalProperties: false, required: ['username'], properties: { username: { type: 'string' } } };
+  api.get('/test-probe', { config: { access: 'member' }, schema: { response: { 200: answer } } }, async (request) => ({
+    username: request.member.username,
+  }));
 };

@@ -4,6 +4,7 @@ import { auditForbiddenErrors } from '../auth/roles.js';
 import { registerErrorFace } from '../http/error-handler.js';
 import type { Runtime } from '../runtime.js';
 import { registerApiCors } from '../api/cors.js';
+import { requireResponseSchemas } from '../http/route-rules.js';
 import { registerSecondFactorRequirementForTokens } from '../two-factor/require-second-factor.js';
 import { registerAppRoutes, type AppRoutes } from './app-routes.js';
 
@@ -23,6 +24,8 @@ export interface ApiFaceOptions {
 export async function apiFace(app: FastifyInstance, { runtime, mount, routes }: ApiFaceOptions): Promise<void> {
   await app.register(
     async function bastionApi(api) {
+      // Before any route of the face: each one declares the schema its answer is serialized through.
+      requireResponseSchemas(api);
       registerErrorFace(api, runtime.config, 'api');
       // CORS first: a refusal further on still carries the headers a browser needs to read it.
       await registerApiCors(api, runtime.config);

@@ -9,7 +9,13 @@ import { requireRecentProof } from '../auth/reauth.js';
 //    guard is installed from that declaration (packages/bastion/src/auth/guards.ts) as its first onRequest hook;
 //  - a params schema naming each parameter of its path;
 //  - a body schema if its method carries one (POST, PUT, PATCH, DELETE): `noBody` when it takes
-//    none.
+//    none;
+//  - on the API face only (the scope apiFace marks with requireResponseSchemas, so a route is
+//    judged by the router scope it is in, never by its URL), a response schema for its success:
+//    `schema.response` with a 2xx key (200, 201, '2xx'; `204: noContent` for an empty answer).
+//    Fastify then serializes with fast-json-stringify, which sends only the declared properties:
+//    a column added to a row later (a hash, an address) cannot reach a JSON answer. Pages render
+//    HTML and are not asked.
 // A route may also declare `reauth: true` (a sensitive change: packages/bastion/src/auth/reauth.ts): its guard
 // comes right after the access guard. Only a signed-in caller can have proved who they are, and
 // only the pages' session remembers that proof, so the declaration is refused on a public route
@@ -20,14 +26,20 @@ import { requireRecentProof } from '../auth/reauth.js';
 
 /** The schema of a route that takes no body: nothing, or an empty JSON object. */
 export const noBody = { type: ['object', 'null'], additionalProperties: false, properties: {} } as const;
+/** The response schema of an answer without a body (`response: { 204: noContent }`): Fastify sends nothing for a 204. */
+export const noContent = { type: 'null' } as const;
 const emptyQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
 
 const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const PATH_PARAM = /:(\w+)|\*/g;
+/** A success status as Fastify's response schemas spell it: 200…299 or the range '2xx'. */
+const SUCCESS_STATUS = /^2(?:\d\d|xx)$/;
 
 /** Set on a scope while a vendor plugin registers its own routes (see registerVendorPlugin). */
 const kVendorRoutes = Symbol('bastion.vendorRoutes');
-type Scope = FastifyInstance & { [kVendorRoutes]?: true };
+/** Set on the API face's scope; the scopes registered inside it inherit it (Fastify makes each with Object.create). */
+const kResponseSchemas = Symbol('bastion.responseSchemas');
+type Scope = FastifyInstance & { [kVendorRoutes]?: true; [kResponseSchemas]?: true };
 
 export class RouteRuleError extends Error {
   override name = 'RouteRuleError';
@@ -37,6 +49,7 @@ interface RouteSchema {
   params?: { properties?: Record<string, unknown> };
   body?: unknown;
   querystring?: unknown;
+  response?: unknown;
 }
 
 /** What the route still has to declare (or must not); empty when it may be registered. */
@@ -63,7 +76,22 @@ function problemsOf(route: RouteOptions, scope: FastifyInstance): string[] {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (schema.body === undefined && methods.some((m) => BODY_METHODS.has(m)))
     problems.push('a body schema (noBody from src/http/route-rules.ts if it takes none)');
+  if ((scope as Scope)[kResponseSchemas] && !declaresSuccess(schema.response))
+    problems.push('a response schema for its success: schema.response with a 2xx key (200, 201, or 204: noContent)');
   return problems;
+}
+
+function declaresSuccess(response: unknown): boolean {
+  if (typeof response !== 'object' || response === null) return false;
+  return Object.entries(response).some(([status, body]) => SUCCESS_STATUS.test(status) && typeof body === 'object' && body !== null);
+}
+
+/**
+ * Every route registered in `scope`, or in any scope inside it, must declare the response schema
+ * of its success (the API face: a JSON answer leaves only through its schema).
+ */
+export function requireResponseSchemas(scope: FastifyInstance): void {
+  (scope as Scope)[kResponseSchemas] = true;
 }
 
 /** Adds the checks to `app`; register it before any route, so that every route passes them. */

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Generated } from 'kysely';
-import { AppError, buttonForm, createTableWithId, defineFeature, noBody, queryInteger, type Db } from 'bastion';
+import { AppError, buttonForm, createTableWithId, defineFeature, noBody, noContent, queryInteger, type Db } from 'bastion';
 import { slugParams, type SlugParams } from '../route-params.js';
 import { conduitDb } from '../tables.js';
 
@@ -156,7 +156,7 @@ export const bookmarks = defineFeature({
     );
     api.delete<{ Params: IdParams }>(
       '/bookmarks/:id',
-      { config: { access: 'member', limit: 'write' }, schema: { params: idParams, body: noBody } },
+      { config: { access: 'member', limit: 'write' }, schema: { params: idParams, body: noBody, response: { 204: noContent } } },
       async function unbookmarkJson(request, reply) {
         await removeBookmark(db, request.member.id, request.params.id);
         return reply.code(204).send();
