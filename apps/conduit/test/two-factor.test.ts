@@ -457,7 +457,7 @@ for (const backend of BACKENDS) {
     assert.equal((await mailsTo(app, owner.email, /Two-factor sign-in/)).length, 3, 'on, new codes, off: each told by mail');
   });
 
-  test(`[${backend}] admin: sees who has a second factor and resets it (audited, owner mailed); a member cannot`, async (t) => {
+  test(`[${backend}] admin: sees who has a second factor and resets it (audited, owner mailed, every session and API token of the owner ended); a member cannot`, async (t) => {
     const ctx = await twoFactorTest(t, backend);
     const { app, runtime, clock } = ctx;
     const owner = await memberBrowser(app, runtime);
@@ -473,9 +473,15 @@ for (const backend of BACKENDS) {
     assert.equal(refused.statusCode, 403);
     assert.equal(await app.twoFactor.required(ownerId), true);
 
+    // Whoever holds the lost phone may be signed in with it, or hold a token: both end.
+    const token = await app.apiTokens.issue(ownerId, 'test');
+    assert.ok(await isSignedIn(owner));
     const reset = await admin.post(`/admin/users/${ownerId}/two-factor/reset`, {}, { from: `/admin?q=${owner.username}` });
     assert.equal(reset.statusCode, 303);
     assert.equal(await app.twoFactor.required(ownerId), false);
+    assert.equal(await isSignedIn(owner), false, "the owner's session ended");
+    assert.equal((await api(app, 'GET', '/api/user', { token })).statusCode, 401, 'and the API token');
+    assert.ok(await isSignedIn(admin), "the admin's own session goes on");
     const audit = await auditEvents(ctx, 'two-factor.reset');
     assert.equal(audit.length, 1);
     assert.equal(JSON.parse(audit[0]!.details).targetId, ownerId);

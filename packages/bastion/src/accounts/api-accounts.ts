@@ -40,7 +40,8 @@ export interface ApiAccounts {
    * Checks the password (and the second factor, when the account has one) under the login
    * limits and returns a fresh token. UNAUTHORIZED with one answer for an unknown email, a
    * wrong password and a locked account; for an account with a second factor, "otp is
-   * required" or "email, password or otp is invalid" instead.
+   * required" or "email, password or otp is invalid" instead. FORBIDDEN, with no token, for a
+   * role REQUIRE_TWO_FACTOR_FOR lists when the account has no second factor yet.
    */
   signIn(request: FastifyRequest, signIn: TokenSignIn): Promise<TokenAccount>;
   /** The signed-in member and the token the request presented (401 when there is none). */

@@ -35,7 +35,7 @@ const NOTICES = {
   'reset-locked': 'The account is locked: no reset mail was sent. Unlock it first.',
   'reset-failed': 'The reset mail could not be queued (mail is off or the queue is full); see Mail failures.',
   'two-factor-reset':
-    "The user's authenticator app and recovery codes were removed and the user was told by mail: the account signs in with its password alone until its owner sets two-factor sign-in up again.",
+    "The user's authenticator app, recovery codes and passkeys were removed, their sessions and API tokens ended, and the user was told by mail: the account signs in with its password alone until its owner sets two-factor sign-in up again.",
   'two-factor-none': 'The account has no second factor to reset.',
 } as const;
 type Notice = keyof typeof NOTICES;
@@ -166,7 +166,7 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
   );
 
   // For an owner who lost both the phone and the recovery codes (after checking it is them). The
-  // account then signs in with its password alone; the owner is told at the address, so a reset
+  // account then signs in with its password alone, everywhere afresh; the owner is told at the address, so a reset
   // nobody asked for does not pass unseen. Audited with whom it was done to.
   app.post<{ Params: IdParams; Body: ButtonBody }>(
     '/admin/users/:id/two-factor/reset',
@@ -178,6 +178,10 @@ export async function userAdminPages(app: FastifyInstance, runtime: Runtime): Pr
       // Every second factor: the app, its recovery codes and the passkeys (each of which would still be asked for).
       await app.twoFactor.removeAll(account.id);
       const passkeys = await app.passkeys.removeAll(account.id);
+      // Whatever signed in under the old factors ends with them (whoever holds the lost phone too),
+      // as when the owner changes a second factor: every session and every API token.
+      await app.sessions.revokeAllForUser(account.id);
+      await app.apiTokens.revokeAllForUser(account.id);
       await app.audit(request, 'two-factor.reset', { details: { targetId: account.id, target: account.username, passkeys } });
       const owner = await db.selectFrom('users').select(['username', 'email']).where('id', '=', account.id).executeTakeFirst();
       if (owner)
