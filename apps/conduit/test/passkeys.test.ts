@@ -370,7 +370,7 @@ for (const backend of BACKENDS) {
     assert.equal((await h.app.passkeys.verifyTwoFactor(aliceId, 'pending-login-6', aliceKey.assert(signIn))).ok, false);
   });
 
-  test(`[${backend}] passkeys are renamed and removed by their owner only; removing one ends every other session of the account, keeps this browser in, is audited and mailed`, async (t) => {
+  test(`[${backend}] passkeys are renamed and removed by their owner only; removing one ends every other session and API token of the account, keeps this browser in, is audited and mailed`, async (t) => {
     const h = await passkeyTest(t, backend);
     const member = await memberBrowser(h.app, h.runtime);
     const authenticator = await addPasskey(member, 'Laptop');
@@ -397,11 +397,14 @@ for (const backend of BACKENDS) {
       /value="Old phone"[\s\S]*The passkey was renamed|The passkey was renamed[\s\S]*value="Old phone"/,
     );
 
+    const token = await h.app.apiTokens.issue(memberId, 'test');
     const removed = await member.post('/settings/passkeys/remove', { passkey: String(phone!.id) }, { from: '/settings/security' });
     assert.equal(removed.statusCode, 303);
     assert.equal(removed.headers.location, '/settings/security?done=passkey-removed');
     assert.ok(await isSignedIn(member), 'this browser stays signed in');
     assert.equal(await isSignedIn(second), false, 'every other session ended');
+    const tokenAnswer = await h.app.inject({ url: '/api/user', headers: { authorization: `Token ${token}` } });
+    assert.equal(tokenAnswer.statusCode, 401, 'and the API token');
     assert.ok(await isSignedIn(intruder), 'other accounts are untouched');
     assert.deepEqual(
       (await h.app.passkeys.list(memberId)).map((p) => p.name),
@@ -413,7 +416,7 @@ for (const backend of BACKENDS) {
     );
     await h.app.mailer.settled();
     const mail = (await outboxMailsTo(h.app, member.email)).find((m) => /passkey was removed/.test(m.subject ?? ''));
-    assert.match(String(mail?.text), /A passkey named "Old phone" was removed[\s\S]*every other session was signed out/);
+    assert.match(String(mail?.text), /A passkey named "Old phone" was removed[\s\S]*every other session and API token was ended/);
     assert.equal(
       (await member.post('/settings/passkeys/remove', { passkey: String(phone!.id) }, { from: '/settings/security' })).statusCode,
       404,

@@ -25,7 +25,7 @@ import { safeNext } from './safe-next.js';
 export const PASSKEY_NOTICES = {
   'passkey-added': 'Your passkey was added.',
   'passkey-renamed': 'The passkey was renamed.',
-  'passkey-removed': 'The passkey was removed; every other session was signed out.',
+  'passkey-removed': 'The passkey was removed; every other session and API token was ended.',
 } as const;
 
 const SIGN_IN_FAILED = 'That passkey could not sign you in.';
@@ -114,11 +114,9 @@ export async function passkeyPages(app: FastifyInstance, runtime: Runtime): Prom
       const passkeyId = Number(request.body.passkey);
       const name = await app.passkeys.remove(user.id, passkeyId);
       if (name === null) throw new AppError('NOT_FOUND');
-      // Whoever might have signed in with it is signed out: every session ends, and this browser
-      // goes on in a new one (as after a password change, but API tokens are not touched).
-      const row = await db.selectFrom('users').select('auth_version').where('id', '=', user.id).executeTakeFirstOrThrow();
-      await app.sessions.revokeAllForUser(user.id);
-      await app.sessions.start(request, reply, user, row.auth_version);
+      // Whoever might have signed in with it is signed out: every other session and every API
+      // token ends, and this browser goes on in a new session (as for any change of a second factor).
+      await app.twoFactor.endOtherSessions(request, reply);
       await app.audit(request, 'passkey.remove', { details: { passkeyId, name } });
       app.mailer.send({ to: user.email, template: 'passkey-changed', data: passkeyMail(user.username, name, 'removed') });
       return reply.redirect('/settings/security?done=passkey-removed', 303);

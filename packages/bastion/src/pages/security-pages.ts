@@ -28,7 +28,7 @@ const emptyBody = form({}, []);
 
 const NOTICES = {
   ...PASSKEY_NOTICES,
-  disabled: 'Two-factor sign-in is off; every other session was signed out.',
+  disabled: 'Two-factor sign-in is off; every other session and API token was ended.',
   'recovery-code': 'You signed in with a recovery code. It cannot be used again.',
   required: 'Your role requires two-factor sign-in: set up an authenticator app to go on.',
 } as const;

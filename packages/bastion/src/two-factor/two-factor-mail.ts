@@ -4,11 +4,11 @@ import { mailTime } from './two-factor.js';
 // account signs in), with no link: what changed and when.
 
 const WHAT = {
-  enabled: 'two-factor sign-in was turned on with an authenticator app, and every other session was signed out',
-  disabled: 'two-factor sign-in was turned off, and every other session was signed out',
+  enabled: 'two-factor sign-in was turned on with an authenticator app, and every other session and API token was ended',
+  disabled: 'two-factor sign-in was turned off, and every other session and API token was ended',
   reset:
-    'an administrator removed your authenticator app, recovery codes and passkeys: your account signs in with its password alone until you set two-factor sign-in up again',
-  codes: 'a new set of recovery codes was made: the old ones no longer work, and every other session was signed out',
+    'an administrator removed your authenticator app, recovery codes and passkeys: every session and API token of your account was ended, and it signs in with its password alone until you set two-factor sign-in up again',
+  codes: 'a new set of recovery codes was made: the old ones no longer work, and every other session and API token was ended',
 } as const;
 
 export type TwoFactorChange = keyof typeof WHAT;
