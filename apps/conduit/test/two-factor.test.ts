@@ -426,8 +426,9 @@ for (const backend of BACKENDS) {
     const tokenLive = async (token: string) => (await api(app, 'GET', '/api/user', { token })).statusCode === 200;
     const before = await app.apiTokens.issue(ownerId, 'test');
     assert.ok(await tokenLive(before));
-    const { secret, codes } = await enrol(owner, clock);
+    const { secret, codes, page } = await enrol(owner, clock);
     assert.equal(await tokenLive(before), false, 'turning it on ended the API token');
+    assert.match(page.body, /Two-factor sign-in is on\. Every other session and API token was ended\./, 'and the page says so');
     const other = (await signIn(app, owner, codeAt(secret, clock.ms + STEP))).browser;
     assert.ok(await isSignedIn(other));
     const duringCodes = await app.apiTokens.issue(ownerId, 'test');
