@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type AuthUser, buttonForm, formBody, mayWrite, queryInteger, type Runtime } from 'bastion';
+import { type AuthUser, buttonForm, formBody, mayWrite, type Runtime, idParams, type IdParams } from 'bastion';
 import { MESSAGE_MAX } from './migrations.js';
 import { deleteMessage, listMessages, postMessage, setHidden } from './messages.js';
 
@@ -8,15 +8,6 @@ import { deleteMessage, listMessages, postMessage, setHidden } from './messages.
 // handlers hold no security code of their own beyond "only the author deletes" (messages.ts).
 
 const messageForm = formBody({ body: { type: 'string', minLength: 1, maxLength: MESSAGE_MAX } }, ['body']);
-const idParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id'],
-  properties: { id: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
-} as const;
-interface IdParams {
-  id: number;
-}
 
 export async function guestbookPages(app: FastifyInstance, runtime: Runtime, now: () => Date): Promise<void> {
   const { db } = runtime;

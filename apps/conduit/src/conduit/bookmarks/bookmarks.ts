@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Generated } from 'kysely';
-import { AppError, buttonForm, createTableWithId, defineFeature, noBody, noContent, queryInteger, type Db } from 'bastion';
+import { AppError, buttonForm, createTableWithId, defineFeature, noBody, noContent, type Db, idParams, type IdParams } from 'bastion';
 import { slugParams, type SlugParams } from '../route-params.js';
 import { conduitDb } from '../tables.js';
 
@@ -67,16 +67,6 @@ async function addBookmark(db: Db, userId: number, slug: string): Promise<Bookma
 async function removeBookmark(db: Db, userId: number, id: number): Promise<void> {
   const result = await tables(db).deleteFrom('bookmarks').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
   if (result.numDeletedRows === 0n) throw new AppError('NOT_FOUND');
-}
-
-const idParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id'],
-  properties: { id: queryInteger({ minimum: 1, maximum: 2_147_483_647 }) },
-} as const;
-interface IdParams {
-  id: number;
 }
 
 const bookmarkJson = {
